@@ -1,0 +1,1702 @@
+/*
+ * inventory.c - cluster.yaml into structs, with defaults and validation.
+ *
+ * The loader walks the YAML tree with a small context that knows the file
+ * name, so that every complaint carries the position of the node it is
+ * about. Checks never stop at the first problem: a bad field is reported
+ * and left at its default, and validation goes on.
+ */
+#include "inventory.h"
+
+#include "fsutil.h"
+#include "num.h"
+#include "path.h"
+#include "yload.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MB_SOURCE_PROFILES
+#define MB_SOURCE_PROFILES "profiles"
+#endif
+
+/* The oldest Kubernetes whose kubeadm reads v1beta3. */
+#define INV_MIN_K8S_MINOR 22
+
+struct ctx {
+	const char *file;
+	struct diags *d;
+	int oom;
+};
+
+static const char *role_names[ROLE_COUNT] = { "control-plane", "worker",
+					      "etcd" };
+
+const char *
+role_name(enum node_role role)
+{
+	return role < ROLE_COUNT ? role_names[role] : "unknown";
+}
+
+static void err_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void
+err_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diags_add(c->d, DIAG_ERROR, c->file, n ? n->line : 0, n ? n->col : 0,
+		  "%s", msg);
+}
+
+static void warn_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void
+warn_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diags_add(c->d, DIAG_WARNING, c->file, n ? n->line : 0, n ? n->col : 0,
+		  "%s", msg);
+}
+
+/* Quote a user string for a message: printable ASCII, capped. */
+static const char *
+q(const struct ynode *n, char *buf, size_t sz)
+{
+	size_t i, o = 0;
+
+	if (n == NULL || n->type != YNODE_SCALAR)
+		return "";
+	for (i = 0; i < n->len && o + 5 < sz; i++) {
+		unsigned char ch = (unsigned char)n->str[i];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '\'') {
+			buf[o++] = (char)ch;
+		} else {
+			int w = snprintf(buf + o, sz - o, "\\x%02x", ch);
+
+			if (w < 0 || (size_t)w >= sz - o)
+				break;
+			o += (size_t)w;
+		}
+	}
+	if (i < n->len && o + 4 < sz) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Levenshtein distance, capped for short keys; used for "did you mean". */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64];
+
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t prev = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = prev + cost;
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+/* Report every key of map m that is not in known (NULL-terminated). */
+static void
+check_keys(struct ctx *c, const struct ynode *m, const char *where,
+	   const char *const *known)
+{
+	size_t i, k;
+
+	if (m == NULL || m->type != YNODE_MAP)
+		return;
+	for (i = 0; i < m->n; i++) {
+		const struct ynode *key = m->items[2 * i];
+		const char *best = NULL;
+		size_t bestd = 3;
+		char b[80];
+
+		for (k = 0; known[k] != NULL; k++) {
+			size_t dist;
+
+			if (strcmp(key->str, known[k]) == 0)
+				break;
+			dist = edit_distance(key->str, known[k]);
+			if (dist < bestd) {
+				bestd = dist;
+				best = known[k];
+			}
+		}
+		if (known[k] != NULL)
+			continue;
+		if (best != NULL)
+			err_at(c, key,
+			       "unknown key '%s' in %s (did you mean "
+			       "'%s'?)",
+			       q(key, b, sizeof(b)), where, best);
+		else
+			err_at(c, key, "unknown key '%s' in %s",
+			       q(key, b, sizeof(b)), where);
+	}
+}
+
+static bool
+want_type(struct ctx *c, const struct ynode *n, enum ynode_type t,
+	  const char *what)
+{
+	static const char *names[] = { "a scalar", "a list", "a mapping" };
+
+	if (n->type == t)
+		return true;
+	err_at(c, n, "%s must be %s", what, names[t]);
+	return false;
+}
+
+/* A scalar that is not YAML null; empty strings are refused. */
+static const char *
+get_scalar(struct ctx *c, const struct ynode *m, const char *key,
+	   const char *what, bool required, const struct ynode **ret_node)
+{
+	const struct ynode *n = ynode_get(m, key);
+
+	if (ret_node)
+		*ret_node = n;
+	if (n == NULL || ynode_is_null(n)) {
+		if (required)
+			err_at(c, n ? n : m, "%s is required", what);
+		return NULL;
+	}
+	if (!want_type(c, n, YNODE_SCALAR, what))
+		return NULL;
+	if (n->len == 0) {
+		err_at(c, n, "%s must not be empty", what);
+		return NULL;
+	}
+	if (strlen(n->str) != n->len) {
+		err_at(c, n, "%s holds a NUL byte", what);
+		return NULL;
+	}
+	return n->str;
+}
+
+static char *
+xstrdup(struct ctx *c, const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	p = strdup(s);
+	if (p == NULL)
+		c->oom = 1;
+	return p;
+}
+
+/* Replace *dst with a copy of s when s is not NULL. */
+static void
+set_str(struct ctx *c, char **dst, const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return;
+	p = xstrdup(c, s);
+	if (p == NULL)
+		return;
+	free(*dst);
+	*dst = p;
+}
+
+static bool
+get_bool(struct ctx *c, const struct ynode *m, const char *key,
+	 const char *what, bool *out)
+{
+	const struct ynode *n;
+	const char *s = get_scalar(c, m, key, what, false, &n);
+
+	if (s == NULL)
+		return false;
+	if (n->plain && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)) {
+		*out = true;
+		return true;
+	}
+	if (n->plain && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)) {
+		*out = false;
+		return true;
+	}
+	err_at(c, n, "%s must be true or false", what);
+	return false;
+}
+
+static void
+strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/*
+ * Read a list of non-empty scalars into *out (replacing it). check, when
+ * not NULL, validates each item and reports its own error.
+ */
+static bool
+get_strlist(struct ctx *c, const struct ynode *m, const char *key,
+	    const char *what, struct strlist *out,
+	    bool (*check)(struct ctx *, const struct ynode *, const char *))
+{
+	const struct ynode *n = ynode_get(m, key);
+	struct strlist l = { NULL, 0 };
+	size_t i;
+	bool ok = true;
+
+	if (n == NULL || ynode_is_null(n))
+		return false;
+	if (!want_type(c, n, YNODE_SEQ, what))
+		return false;
+	if (n->n > INV_MAX_LIST) {
+		err_at(c, n, "%s has more than %d items", what, INV_MAX_LIST);
+		return false;
+	}
+	l.v = calloc(n->n ? n->n : 1, sizeof(*l.v));
+	if (l.v == NULL) {
+		c->oom = 1;
+		return false;
+	}
+	for (i = 0; i < n->n; i++) {
+		const struct ynode *it = n->items[i];
+
+		if (it->type != YNODE_SCALAR || it->len == 0 ||
+		    strlen(it->str) != it->len) {
+			err_at(c, it,
+			       "each item of %s must be a non-empty "
+			       "string",
+			       what);
+			ok = false;
+			continue;
+		}
+		if (check != NULL && !check(c, it, what)) {
+			ok = false;
+			continue;
+		}
+		l.v[l.n] = xstrdup(c, it->str);
+		if (l.v[l.n] == NULL)
+			ok = false;
+		else
+			l.n++;
+	}
+	if (!ok) {
+		strlist_free(&l);
+		return false;
+	}
+	strlist_free(out);
+	*out = l;
+	return true;
+}
+
+/* ---- role profiles ---------------------------------------------------- */
+
+static const char *const profile_keys[] = {
+	"role",	   "kernel_modules", "sysctls",		  "swap_off",
+	"selinux", "firewall",	     "container_runtime", NULL
+};
+static const char *const runtime_keys[] = { "cgroup_driver", "log_max_size",
+					    "log_max_files", "storage_driver",
+					    NULL };
+static const char *const port_keys[] = { "port", "proto", "what", NULL };
+
+static bool
+check_module(struct ctx *c, const struct ynode *n, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n->len; i++) {
+		char ch = n->str[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '_' || ch == '-')) {
+			err_at(c, n, "%s: '%s' is not a module name", what,
+			       n->str);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+sysctl_key_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 200 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+		      ch == '.' || ch == '/'))
+			return false;
+		if (ch == '.' && s[i + 1] == '.')
+			return false;
+	}
+	return true;
+}
+
+static void
+profile_free(struct role_profile *p)
+{
+	size_t i;
+
+	strlist_free(&p->modules);
+	for (i = 0; i < p->nsysctls; i++) {
+		free(p->sysctls[i].key);
+		free(p->sysctls[i].value);
+	}
+	free(p->sysctls);
+	for (i = 0; i < p->nports; i++)
+		free(p->ports[i].what);
+	free(p->ports);
+	free(p->runtime.cgroup_driver);
+	free(p->runtime.log_max_size);
+	free(p->runtime.storage_driver);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+parse_sysctls(struct ctx *c, const struct ynode *n, struct role_profile *p)
+{
+	struct sysctl *v;
+	size_t i, k = 0;
+
+	if (!want_type(c, n, YNODE_MAP, "sysctls"))
+		return;
+	if (n->n > INV_MAX_LIST) {
+		err_at(c, n, "sysctls has more than %d entries", INV_MAX_LIST);
+		return;
+	}
+	v = calloc(n->n ? n->n : 1, sizeof(*v));
+	if (v == NULL) {
+		c->oom = 1;
+		return;
+	}
+	for (i = 0; i < n->n; i++) {
+		const struct ynode *key = n->items[2 * i];
+		const struct ynode *val = n->items[2 * i + 1];
+		char b[80];
+
+		if (!sysctl_key_valid(key->str)) {
+			err_at(c, key, "'%s' is not a sysctl name",
+			       q(key, b, sizeof(b)));
+			continue;
+		}
+		if (val->type != YNODE_SCALAR || val->len == 0 ||
+		    strlen(val->str) != val->len ||
+		    strpbrk(val->str, "\n\r") != NULL) {
+			err_at(c, val, "sysctl %s needs a one-line value",
+			       key->str);
+			continue;
+		}
+		v[k].key = xstrdup(c, key->str);
+		v[k].value = xstrdup(c, val->str);
+		k++;
+	}
+	for (i = 0; i < p->nsysctls; i++) {
+		free(p->sysctls[i].key);
+		free(p->sysctls[i].value);
+	}
+	free(p->sysctls);
+	p->sysctls = v;
+	p->nsysctls = k;
+}
+
+static bool
+parse_port(struct ctx *c, const struct ynode *n, struct port_range *out)
+{
+	const struct ynode *pn;
+	const char *ps, *proto, *what, *dash;
+	char b[80];
+	uint64_t a, z;
+
+	if (!want_type(c, n, YNODE_MAP, "a firewall entry"))
+		return false;
+	check_keys(c, n, "a firewall entry", port_keys);
+	ps = get_scalar(c, n, "port", "firewall port", true, &pn);
+	if (ps == NULL)
+		return false;
+	dash = strchr(ps, '-');
+	if (dash != NULL) {
+		if (num_parse_u64n(ps, (size_t)(dash - ps), 1, 65535, &a) < 0 ||
+		    num_parse_u64(dash + 1, 1, 65535, &z) < 0 || a > z) {
+			err_at(c, pn,
+			       "'%s' is not a port or a range N-M "
+			       "within 1-65535",
+			       q(pn, b, sizeof(b)));
+			return false;
+		}
+	} else if (num_parse_u64(ps, 1, 65535, &a) < 0) {
+		err_at(c, pn, "'%s' is not a port within 1-65535",
+		       q(pn, b, sizeof(b)));
+		return false;
+	} else {
+		z = a;
+	}
+	out->first = (uint16_t)a;
+	out->last = (uint16_t)z;
+	out->udp = false;
+	proto = get_scalar(c, n, "proto", "firewall proto", false, &pn);
+	if (proto != NULL) {
+		if (strcmp(proto, "udp") == 0)
+			out->udp = true;
+		else if (strcmp(proto, "tcp") != 0) {
+			err_at(c, pn, "proto must be tcp or udp");
+			return false;
+		}
+	}
+	what = get_scalar(c, n, "what", "firewall what", false, NULL);
+	out->what = xstrdup(c, what ? what : "");
+	return true;
+}
+
+static void
+parse_ports(struct ctx *c, const struct ynode *n, struct role_profile *p)
+{
+	struct port_range *v;
+	size_t i, k = 0;
+
+	if (!want_type(c, n, YNODE_SEQ, "firewall"))
+		return;
+	if (n->n > INV_MAX_LIST) {
+		err_at(c, n, "firewall has more than %d entries", INV_MAX_LIST);
+		return;
+	}
+	v = calloc(n->n ? n->n : 1, sizeof(*v));
+	if (v == NULL) {
+		c->oom = 1;
+		return;
+	}
+	for (i = 0; i < n->n; i++)
+		if (parse_port(c, n->items[i], &v[k]))
+			k++;
+	for (i = 0; i < p->nports; i++)
+		free(p->ports[i].what);
+	free(p->ports);
+	p->ports = v;
+	p->nports = k;
+}
+
+static void
+parse_runtime_cfg(struct ctx *c, const struct ynode *n, struct runtime_cfg *rc)
+{
+	const struct ynode *vn;
+	const char *s;
+	uint64_t v;
+
+	if (!want_type(c, n, YNODE_MAP, "container_runtime"))
+		return;
+	check_keys(c, n, "container_runtime", runtime_keys);
+	s = get_scalar(c, n, "cgroup_driver", "cgroup_driver", false, &vn);
+	if (s != NULL) {
+		if (strcmp(s, "systemd") != 0 && strcmp(s, "cgroupfs") != 0)
+			err_at(c, vn,
+			       "cgroup_driver must be systemd or "
+			       "cgroupfs");
+		else
+			set_str(c, &rc->cgroup_driver, s);
+	}
+	s = get_scalar(c, n, "log_max_size", "log_max_size", false, &vn);
+	if (s != NULL) {
+		size_t len = strlen(s);
+		char unit = s[len - 1];
+
+		if (len < 2 || (unit != 'k' && unit != 'm' && unit != 'g') ||
+		    num_parse_u64n(s, len - 1, 1, 1u << 20, &v) < 0)
+			err_at(c, vn,
+			       "log_max_size must look like 100m "
+			       "(k, m or g)");
+		else
+			set_str(c, &rc->log_max_size, s);
+	}
+	s = get_scalar(c, n, "log_max_files", "log_max_files", false, &vn);
+	if (s != NULL) {
+		if (num_parse_u64(s, 1, 100, &v) < 0)
+			err_at(c, vn, "log_max_files must be 1-100");
+		else
+			rc->log_max_files = (unsigned)v;
+	}
+	s = get_scalar(c, n, "storage_driver", "storage_driver", false, &vn);
+	if (s != NULL) {
+		if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
+		    strlen(s))
+			err_at(c, vn, "'%s' is not a storage driver name", s);
+		else
+			set_str(c, &rc->storage_driver, s);
+	}
+}
+
+/* Apply the keys present in map n to profile p (a profile or override). */
+static void
+parse_profile(struct ctx *c, const struct ynode *n, struct role_profile *p,
+	      const char *where)
+{
+	const struct ynode *vn;
+	const char *s;
+	bool b;
+
+	if (!want_type(c, n, YNODE_MAP, where))
+		return;
+	check_keys(c, n, where, profile_keys);
+	get_strlist(c, n, "kernel_modules", "kernel_modules", &p->modules,
+		    check_module);
+	vn = ynode_get(n, "sysctls");
+	if (vn != NULL && !ynode_is_null(vn))
+		parse_sysctls(c, vn, p);
+	if (get_bool(c, n, "swap_off", "swap_off", &b))
+		p->swap_off = b;
+	s = get_scalar(c, n, "selinux", "selinux", false, &vn);
+	if (s != NULL) {
+		if (strcmp(s, "permissive") == 0)
+			p->selinux = SELINUX_PERMISSIVE;
+		else if (strcmp(s, "disabled") == 0)
+			p->selinux = SELINUX_DISABLED;
+		else if (strcmp(s, "keep") == 0)
+			p->selinux = SELINUX_KEEP;
+		else
+			err_at(c, vn,
+			       "selinux must be permissive, disabled "
+			       "or keep");
+	}
+	vn = ynode_get(n, "firewall");
+	if (vn != NULL && !ynode_is_null(vn))
+		parse_ports(c, vn, p);
+	vn = ynode_get(n, "container_runtime");
+	if (vn != NULL && !ynode_is_null(vn))
+		parse_runtime_cfg(c, vn, &p->runtime);
+}
+
+static void
+profile_defaults(struct ctx *c, struct role_profile *p)
+{
+	p->swap_off = true;
+	p->selinux = SELINUX_PERMISSIVE;
+	p->runtime.cgroup_driver = xstrdup(c, "systemd");
+	p->runtime.log_max_size = xstrdup(c, "100m");
+	p->runtime.log_max_files = 5;
+	p->runtime.storage_driver = xstrdup(c, "overlay2");
+}
+
+/* Load profiles_dir/roles/ROLE.yaml into p; a missing file is an error. */
+static void
+load_profile(struct ctx *outer, const char *dir, enum node_role role,
+	     struct role_profile *p)
+{
+	char path[PATH_MAX];
+	struct yerror err;
+	struct ydoc *doc = NULL;
+	struct ctx c = { path, outer->d, 0 };
+	const struct ynode *rn;
+	const char *rs;
+	int w;
+
+	profile_defaults(outer, p);
+	w = snprintf(path, sizeof(path), "%s/roles/%s.yaml", dir,
+		     role_name(role));
+	if (w < 0 || (size_t)w >= sizeof(path)) {
+		diags_add(outer->d, DIAG_ERROR, dir, 0, 0,
+			  "profiles path too long");
+		return;
+	}
+	if (ydoc_load(path, &doc, &err) < 0) {
+		diags_add(outer->d, DIAG_ERROR, path, err.line, err.col,
+			  "cannot load role profile: %s", err.msg);
+		return;
+	}
+	if (doc->root == NULL) {
+		diags_add(outer->d, DIAG_ERROR, path, 0, 0, "empty profile");
+		goto out;
+	}
+	rs = get_scalar(&c, doc->root, "role", "role", true, &rn);
+	if (rs != NULL && strcmp(rs, role_name(role)) != 0)
+		err_at(&c, rn,
+		       "this profile says role '%s' but is named for "
+		       "'%s'",
+		       rs, role_name(role));
+	parse_profile(&c, doc->root, p, "a role profile");
+out:
+	if (c.oom)
+		outer->oom = 1;
+	ydoc_free(doc);
+}
+
+/* ---- the inventory ---------------------------------------------------- */
+
+static const char *const top_keys[] = { "cluster", "network", "boot",
+					"nodes",   "roles",   NULL };
+static const char *const cluster_keys[] = { "name",
+					    "kubernetes_version",
+					    "control_plane_endpoint",
+					    "allow_node_endpoint",
+					    "pod_subnet",
+					    "service_subnet",
+					    "dns_domain",
+					    "image_repository",
+					    "container_runtime",
+					    "registry_mirrors",
+					    "cni",
+					    "token_ttl",
+					    "etcd",
+					    "apiserver_cert_sans",
+					    NULL };
+static const char *const cni_keys[] = { "name", "manifest", "sha256", NULL };
+static const char *const network_keys[] = {
+	"server_ip", "subnet",	  "gateway",	"dns", "dhcp",
+	"pool",	     "interface", "lease_time", NULL
+};
+static const char *const boot_keys[] = { "kernel", "base", "cmdline", NULL };
+static const char *const node_keys[] = { "name", "mac",	   "ip",
+					 "role", "taints", NULL };
+static const char *const roles_keys[] = { "control-plane", "worker", "etcd",
+					  NULL };
+
+static bool
+is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static bool
+check_url(struct ctx *c, const struct ynode *n, const char *what)
+{
+	size_t i;
+
+	if (!is_url(n->str) || n->len < 9) {
+		err_at(c, n, "%s: '%s' is not an http:// or https:// URL", what,
+		       n->str);
+		return false;
+	}
+	for (i = 0; i < n->len; i++) {
+		unsigned char ch = (unsigned char)n->str[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\'') {
+			err_at(c, n,
+			       "%s: URL holds a space, quote or "
+			       "control byte",
+			       what);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+check_san(struct ctx *c, const struct ynode *n, const char *what)
+{
+	uint32_t ip;
+
+	if (ipv4_parse(n->str, &ip) == 0 || hostname_valid(n->str))
+		return true;
+	err_at(c, n, "%s: '%s' is neither an IPv4 address nor a host name",
+	       what, n->str);
+	return false;
+}
+
+static bool
+check_taint(struct ctx *c, const struct ynode *n, const char *what)
+{
+	const char *colon = strrchr(n->str, ':');
+	size_t i;
+
+	if (colon == NULL || colon == n->str ||
+	    (strcmp(colon + 1, "NoSchedule") != 0 &&
+	     strcmp(colon + 1, "PreferNoSchedule") != 0 &&
+	     strcmp(colon + 1, "NoExecute") != 0)) {
+		err_at(c, n,
+		       "%s: '%s' is not key[=value]:NoSchedule|"
+		       "PreferNoSchedule|NoExecute",
+		       what, n->str);
+		return false;
+	}
+	for (i = 0; n->str + i < colon; i++) {
+		char ch = n->str[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+		      ch == '.' || ch == '/' || ch == '=')) {
+			err_at(c, n,
+			       "%s: '%s' has a character a taint may "
+			       "not hold",
+			       what, n->str);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Resolve a path relative to the inventory's directory. */
+static char *
+resolve_rel(struct ctx *c, const struct inventory *inv, const char *p)
+{
+	char buf[PATH_MAX];
+
+	if (p[0] == '/' || inv->dir == NULL)
+		return xstrdup(c, p);
+	if (path_join(buf, sizeof(buf), inv->dir, p) < 0)
+		return xstrdup(c, p);
+	return xstrdup(c, buf);
+}
+
+static int
+parse_version(const char *s, unsigned *maj, unsigned *min, unsigned *pat)
+{
+	const char *p = s + 1, *dot1, *dot2;
+	uint64_t a, b, z;
+
+	if (s[0] != 'v')
+		return -EINVAL;
+	dot1 = strchr(p, '.');
+	if (dot1 == NULL)
+		return -EINVAL;
+	dot2 = strchr(dot1 + 1, '.');
+	if (dot2 == NULL)
+		return -EINVAL;
+	if (num_parse_u64n(p, (size_t)(dot1 - p), 0, 99, &a) < 0 ||
+	    num_parse_u64n(dot1 + 1, (size_t)(dot2 - dot1 - 1), 0, 999, &b) <
+		    0 ||
+	    num_parse_u64(dot2 + 1, 0, 999, &z) < 0)
+		return -EINVAL;
+	*maj = (unsigned)a;
+	*min = (unsigned)b;
+	*pat = (unsigned)z;
+	return 0;
+}
+
+static void
+parse_cluster(struct ctx *c, const struct ynode *m, struct inventory *inv)
+{
+	const struct ynode *vn, *cni;
+	const char *s;
+	char host[HOST_NAME_MAX_LEN + 1];
+	char b[80];
+	bool bv;
+
+	if (!want_type(c, m, YNODE_MAP, "cluster"))
+		return;
+	check_keys(c, m, "cluster", cluster_keys);
+
+	s = get_scalar(c, m, "name", "cluster.name", true, &vn);
+	if (s != NULL) {
+		if (!dns_label_valid(s))
+			err_at(c, vn,
+			       "cluster.name '%s' is not an RFC 1123 "
+			       "label (a-z, 0-9, '-', at most 63)",
+			       q(vn, b, sizeof(b)));
+		else
+			set_str(c, &inv->cluster.name, s);
+	}
+
+	s = get_scalar(c, m, "kubernetes_version", "cluster.kubernetes_version",
+		       true, &vn);
+	if (s != NULL) {
+		unsigned a, bb, z;
+
+		if (parse_version(s, &a, &bb, &z) < 0)
+			err_at(c, vn,
+			       "kubernetes_version '%s' must look like "
+			       "v1.30.2",
+			       q(vn, b, sizeof(b)));
+		else if (a != 1 || bb < INV_MIN_K8S_MINOR)
+			err_at(c, vn,
+			       "kubernetes_version %s is not supported "
+			       "(v1.%d.0 or later: kubeadm config "
+			       "v1beta3/v1beta4)",
+			       s, INV_MIN_K8S_MINOR);
+		else {
+			set_str(c, &inv->cluster.kubernetes_version, s);
+			inv->cluster.kv_major = a;
+			inv->cluster.kv_minor = bb;
+			inv->cluster.kv_patch = z;
+		}
+	}
+
+	s = get_scalar(c, m, "control_plane_endpoint",
+		       "cluster.control_plane_endpoint", false, &vn);
+	if (s != NULL) {
+		uint16_t port;
+
+		if (hostport_parse(s, host, sizeof(host), &port) < 0)
+			err_at(c, vn,
+			       "control_plane_endpoint '%s' must be "
+			       "host:port (an IPv4 address or DNS name, "
+			       "port 1-65535)",
+			       q(vn, b, sizeof(b)));
+		else {
+			set_str(c, &inv->cluster.endpoint_host, host);
+			inv->cluster.endpoint_port = port;
+			inv->cluster.endpoint_set = true;
+		}
+	}
+	if (get_bool(c, m, "allow_node_endpoint", "allow_node_endpoint", &bv))
+		inv->cluster.allow_node_endpoint = bv;
+
+	s = get_scalar(c, m, "pod_subnet", "cluster.pod_subnet", false, &vn);
+	if (s != NULL && cidr_parse(s, true, &inv->cluster.pod_subnet) < 0)
+		err_at(c, vn,
+		       "pod_subnet '%s' is not a network in CIDR "
+		       "notation (host bits zero)",
+		       q(vn, b, sizeof(b)));
+	s = get_scalar(c, m, "service_subnet", "cluster.service_subnet", false,
+		       &vn);
+	if (s != NULL && cidr_parse(s, true, &inv->cluster.service_subnet) < 0)
+		err_at(c, vn,
+		       "service_subnet '%s' is not a network in CIDR "
+		       "notation (host bits zero)",
+		       q(vn, b, sizeof(b)));
+
+	s = get_scalar(c, m, "dns_domain", "cluster.dns_domain", false, &vn);
+	if (s != NULL) {
+		if (!hostname_valid(s))
+			err_at(c, vn, "dns_domain '%s' is not a DNS domain",
+			       q(vn, b, sizeof(b)));
+		else
+			set_str(c, &inv->cluster.dns_domain, s);
+	}
+	s = get_scalar(c, m, "image_repository", "cluster.image_repository",
+		       false, &vn);
+	if (s != NULL) {
+		if (strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/:") !=
+			    strlen(s) ||
+		    s[0] == '/' || s[0] == '-')
+			err_at(c, vn,
+			       "image_repository '%s' is not a "
+			       "registry path like registry.k8s.io",
+			       q(vn, b, sizeof(b)));
+		else
+			set_str(c, &inv->cluster.image_repository, s);
+	}
+	s = get_scalar(c, m, "container_runtime", "cluster.container_runtime",
+		       false, &vn);
+	if (s != NULL) {
+		if (strcmp(s, "containerd") == 0)
+			inv->cluster.runtime = RUNTIME_CONTAINERD;
+		else if (strcmp(s, "docker") == 0)
+			inv->cluster.runtime = RUNTIME_DOCKER;
+		else
+			err_at(c, vn,
+			       "container_runtime must be containerd "
+			       "or docker");
+	}
+	get_strlist(c, m, "registry_mirrors", "registry_mirrors",
+		    &inv->cluster.registry_mirrors, check_url);
+	get_strlist(c, m, "apiserver_cert_sans", "apiserver_cert_sans",
+		    &inv->cluster.cert_sans, check_san);
+
+	cni = ynode_get(m, "cni");
+	if (cni != NULL && !ynode_is_null(cni) &&
+	    want_type(c, cni, YNODE_MAP, "cluster.cni")) {
+		check_keys(c, cni, "cluster.cni", cni_keys);
+		s = get_scalar(c, cni, "name", "cni.name", true, &vn);
+		if (s != NULL) {
+			if (!dns_label_valid(s))
+				err_at(c, vn,
+				       "cni.name '%s' must be a simple "
+				       "name like flannel",
+				       q(vn, b, sizeof(b)));
+			else
+				set_str(c, &inv->cluster.cni_name, s);
+		}
+		s = get_scalar(c, cni, "manifest", "cni.manifest", false, &vn);
+		if (s != NULL) {
+			struct stat st;
+
+			if (is_url(s)) {
+				if (check_url(c, vn, "cni.manifest"))
+					set_str(c, &inv->cluster.cni_manifest,
+						s);
+			} else {
+				char *p = resolve_rel(c, inv, s);
+
+				if (p != NULL &&
+				    (stat(p, &st) < 0 || !S_ISREG(st.st_mode)))
+					err_at(c, vn,
+					       "cni.manifest '%s' is not "
+					       "a readable file",
+					       q(vn, b, sizeof(b)));
+				free(inv->cluster.cni_manifest);
+				inv->cluster.cni_manifest = p;
+			}
+		}
+		s = get_scalar(c, cni, "sha256", "cni.sha256", false, &vn);
+		if (s != NULL) {
+			if (strlen(s) != 64 ||
+			    strspn(s, "0123456789abcdef") != 64)
+				err_at(c, vn,
+				       "cni.sha256 must be 64 lowercase "
+				       "hex digits");
+			else
+				set_str(c, &inv->cluster.cni_sha256, s);
+		}
+	}
+
+	s = get_scalar(c, m, "token_ttl", "cluster.token_ttl", false, &vn);
+	if (s != NULL) {
+		uint64_t ttl;
+
+		if (num_parse_duration(s, 10ull * 365 * 86400, &ttl) < 0)
+			err_at(c, vn,
+			       "token_ttl '%s' must be a duration like "
+			       "24h or 1h30m",
+			       q(vn, b, sizeof(b)));
+		else
+			inv->cluster.token_ttl = ttl;
+	}
+	s = get_scalar(c, m, "etcd", "cluster.etcd", false, &vn);
+	if (s != NULL) {
+		if (strcmp(s, "stacked") == 0)
+			inv->cluster.etcd = ETCD_STACKED;
+		else if (strcmp(s, "external") == 0)
+			inv->cluster.etcd = ETCD_EXTERNAL;
+		else
+			err_at(c, vn, "etcd must be stacked or external");
+	}
+}
+
+static void
+parse_network(struct ctx *c, const struct ynode *m, struct inventory *inv,
+	      bool *ret_subnet_ok, bool *ret_server_ok)
+{
+	const struct ynode *vn;
+	const char *s;
+	char b[80];
+
+	if (!want_type(c, m, YNODE_MAP, "network"))
+		return;
+	check_keys(c, m, "network", network_keys);
+	s = get_scalar(c, m, "server_ip", "network.server_ip", true, &vn);
+	if (s != NULL) {
+		if (ipv4_parse(s, &inv->network.server_ip) < 0)
+			err_at(c, vn, "server_ip '%s' is not an IPv4 address",
+			       q(vn, b, sizeof(b)));
+		else
+			*ret_server_ok = true;
+	}
+	s = get_scalar(c, m, "subnet", "network.subnet", true, &vn);
+	if (s != NULL) {
+		if (cidr_parse(s, true, &inv->network.subnet) < 0)
+			err_at(c, vn,
+			       "subnet '%s' is not a network in CIDR "
+			       "notation (host bits zero)",
+			       q(vn, b, sizeof(b)));
+		else if (inv->network.subnet.prefix > 30)
+			err_at(c, vn, "subnet /%u leaves no room for hosts",
+			       inv->network.subnet.prefix);
+		else
+			*ret_subnet_ok = true;
+	}
+	s = get_scalar(c, m, "gateway", "network.gateway", false, &vn);
+	if (s != NULL) {
+		if (ipv4_parse(s, &inv->network.gateway) < 0)
+			err_at(c, vn, "gateway '%s' is not an IPv4 address",
+			       q(vn, b, sizeof(b)));
+		else if (*ret_subnet_ok && !cidr_contains(&inv->network.subnet,
+							  inv->network.gateway))
+			err_at(c, vn, "gateway %s is outside network.subnet",
+			       s);
+		else
+			inv->network.has_gateway = true;
+	}
+	vn = ynode_get(m, "dns");
+	if (vn != NULL && !ynode_is_null(vn) &&
+	    want_type(c, vn, YNODE_SEQ, "network.dns")) {
+		size_t i;
+
+		if (vn->n > 8) {
+			err_at(c, vn, "network.dns holds at most 8 servers");
+		} else {
+			free(inv->network.dns);
+			inv->network.ndns = 0;
+			inv->network.dns =
+				calloc(vn->n ? vn->n : 1, sizeof(uint32_t));
+			if (inv->network.dns == NULL)
+				c->oom = 1;
+			for (i = 0; inv->network.dns != NULL && i < vn->n;
+			     i++) {
+				const struct ynode *it = vn->items[i];
+				uint32_t ip;
+
+				if (it->type != YNODE_SCALAR ||
+				    ipv4_parse(it->str, &ip) < 0)
+					err_at(c, it,
+					       "network.dns entries "
+					       "must be IPv4 addresses");
+				else
+					inv->network.dns[inv->network.ndns++] =
+						ip;
+			}
+		}
+	}
+	s = get_scalar(c, m, "dhcp", "network.dhcp", false, &vn);
+	if (s != NULL) {
+		if (strcmp(s, "full") == 0)
+			inv->network.dhcp = DHCP_FULL;
+		else if (strcmp(s, "proxy") == 0)
+			inv->network.dhcp = DHCP_PROXY;
+		else if (strcmp(s, "off") == 0)
+			inv->network.dhcp = DHCP_OFF;
+		else
+			err_at(c, vn, "dhcp must be full, proxy or off");
+	}
+	s = get_scalar(c, m, "pool", "network.pool", false, &vn);
+	if (s != NULL) {
+		if (range_parse(s, &inv->network.pool) < 0)
+			err_at(c, vn,
+			       "pool '%s' must be FIRST-LAST IPv4 "
+			       "addresses, first <= last",
+			       q(vn, b, sizeof(b)));
+		else
+			inv->network.has_pool = true;
+	}
+	s = get_scalar(c, m, "interface", "network.interface", false, &vn);
+	if (s != NULL) {
+		if (strlen(s) >= 16 || strpbrk(s, "/ \t\n:") != NULL)
+			err_at(c, vn, "interface '%s' is not an interface name",
+			       q(vn, b, sizeof(b)));
+		else
+			set_str(c, &inv->network.interface, s);
+	}
+	s = get_scalar(c, m, "lease_time", "network.lease_time", false, &vn);
+	if (s != NULL) {
+		uint64_t t;
+
+		if (num_parse_duration(s, 365ull * 86400, &t) < 0 || t < 60)
+			err_at(c, vn,
+			       "lease_time '%s' must be a duration of "
+			       "at least 1m, like 1h",
+			       q(vn, b, sizeof(b)));
+		else
+			inv->network.lease_time = t;
+	}
+}
+
+static void
+parse_boot(struct ctx *c, const struct ynode *m, struct inventory *inv)
+{
+	const struct ynode *vn;
+	const char *s;
+
+	if (!want_type(c, m, YNODE_MAP, "boot"))
+		return;
+	check_keys(c, m, "boot", boot_keys);
+	s = get_scalar(c, m, "kernel", "boot.kernel", false, &vn);
+	if (s != NULL) {
+		free(inv->boot.kernel);
+		inv->boot.kernel = resolve_rel(c, inv, s);
+	}
+	s = get_scalar(c, m, "base", "boot.base", false, &vn);
+	if (s != NULL) {
+		free(inv->boot.base);
+		inv->boot.base = resolve_rel(c, inv, s);
+	}
+	s = get_scalar(c, m, "cmdline", "boot.cmdline", false, &vn);
+	if (s != NULL) {
+		size_t i;
+		bool ok = true;
+
+		for (i = 0; s[i] != '\0'; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+			    s[i] == '"')
+				ok = false;
+		if (!ok || strlen(s) > 2048)
+			err_at(c, vn,
+			       "boot.cmdline must be one line of at "
+			       "most 2048 bytes without quotes or "
+			       "control bytes");
+		else
+			set_str(c, &inv->boot.cmdline, s);
+	}
+}
+
+static void
+parse_nodes(struct ctx *c, const struct ynode *seq, struct inventory *inv)
+{
+	size_t i;
+
+	if (!want_type(c, seq, YNODE_SEQ, "nodes"))
+		return;
+	if (seq->n == 0) {
+		err_at(c, seq, "nodes is empty");
+		return;
+	}
+	if (seq->n > INV_MAX_NODES) {
+		err_at(c, seq, "more than %d nodes", INV_MAX_NODES);
+		return;
+	}
+	inv->nodes = calloc(seq->n, sizeof(*inv->nodes));
+	if (inv->nodes == NULL) {
+		c->oom = 1;
+		return;
+	}
+	for (i = 0; i < seq->n; i++) {
+		const struct ynode *m = seq->items[i], *vn;
+		struct inv_node *node = &inv->nodes[inv->nnodes];
+		const char *s;
+		char b[80];
+		bool ok = true;
+
+		if (!want_type(c, m, YNODE_MAP, "a node"))
+			continue;
+		check_keys(c, m, "a node", node_keys);
+		node->line = m->line;
+		node->col = m->col;
+		s = get_scalar(c, m, "name", "node name", true, &vn);
+		if (s == NULL)
+			ok = false;
+		else if (!dns_label_valid(s)) {
+			err_at(c, vn,
+			       "node name '%s' is not an RFC 1123 label "
+			       "(a-z, 0-9, '-', at most 63)",
+			       q(vn, b, sizeof(b)));
+			ok = false;
+		} else
+			node->name = xstrdup(c, s);
+		s = get_scalar(c, m, "mac", "node mac", true, &vn);
+		if (s == NULL)
+			ok = false;
+		else if (mac_parse(s, node->mac) < 0) {
+			err_at(c, vn,
+			       "mac '%s' is not a MAC address like "
+			       "52:54:00:00:01:01",
+			       q(vn, b, sizeof(b)));
+			ok = false;
+		} else if (node->mac[0] & 1) {
+			err_at(c, vn, "mac %s is a multicast address", s);
+			ok = false;
+		}
+		s = get_scalar(c, m, "ip", "node ip", true, &vn);
+		if (s == NULL)
+			ok = false;
+		else if (ipv4_parse(s, &node->ip) < 0) {
+			err_at(c, vn, "ip '%s' is not an IPv4 address",
+			       q(vn, b, sizeof(b)));
+			ok = false;
+		}
+		s = get_scalar(c, m, "role", "node role", true, &vn);
+		if (s == NULL)
+			ok = false;
+		else {
+			int r;
+
+			for (r = 0; r < ROLE_COUNT; r++)
+				if (strcmp(s, role_names[r]) == 0)
+					break;
+			/* Keep the node: its name, MAC and IP still get
+			 * checked for duplicates. The error already fails
+			 * the load. */
+			if (r == ROLE_COUNT)
+				err_at(c, vn,
+				       "unknown role '%s' (control-plane, "
+				       "worker or etcd)",
+				       q(vn, b, sizeof(b)));
+			else
+				node->role = (enum node_role)r;
+		}
+		/* An empty list is set too: it removes the default taint. */
+		if (get_strlist(c, m, "taints", "taints", &node->taints,
+				check_taint))
+			node->taints_set = true;
+		if (!ok) {
+			free(node->name);
+			strlist_free(&node->taints);
+			memset(node, 0, sizeof(*node));
+			continue;
+		}
+		inv->nnodes++;
+	}
+}
+
+/* Cross-field rules, run once everything parsed. */
+static void
+validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
+	 bool subnet_ok, bool server_ok)
+{
+	const struct ynode *nodes = ynode_get(root, "nodes");
+	const struct ynode *cl = ynode_get(root, "cluster");
+	const struct ynode *net = ynode_get(root, "network");
+	size_t i, j, ncp, netcd;
+	char ipb[IPV4_STR_LEN];
+
+	/* Node names, MACs and IPs: unique; IPs inside the subnet. */
+	for (i = 0; i < inv->nnodes; i++) {
+		const struct inv_node *a = &inv->nodes[i];
+		struct ynode at = { 0 };
+
+		at.line = a->line;
+		at.col = a->col;
+		for (j = 0; j < i; j++) {
+			const struct inv_node *o = &inv->nodes[j];
+
+			if (strcmp(a->name, o->name) == 0)
+				err_at(c, &at,
+				       "node name '%s' is also used at "
+				       "line %u",
+				       a->name, o->line);
+			if (memcmp(a->mac, o->mac, MAC_LEN) == 0) {
+				char mb[MAC_STR_LEN];
+
+				mac_format(a->mac, mb);
+				err_at(c, &at,
+				       "mac %s of '%s' is also used by "
+				       "'%s' (line %u)",
+				       mb, a->name, o->name, o->line);
+			}
+			if (a->ip == o->ip) {
+				ipv4_format(a->ip, ipb);
+				err_at(c, &at,
+				       "ip %s of '%s' is also used by "
+				       "'%s' (line %u)",
+				       ipb, a->name, o->name, o->line);
+			}
+		}
+		ipv4_format(a->ip, ipb);
+		if (subnet_ok) {
+			if (!cidr_contains(&inv->network.subnet, a->ip))
+				err_at(c, &at,
+				       "ip %s of '%s' is outside "
+				       "network.subnet",
+				       ipb, a->name);
+			else if (a->ip == inv->network.subnet.addr ||
+				 a->ip == cidr_last(&inv->network.subnet))
+				err_at(c, &at,
+				       "ip %s of '%s' is the network "
+				       "or broadcast address",
+				       ipb, a->name);
+		}
+		if (server_ok && a->ip == inv->network.server_ip)
+			err_at(c, &at, "ip %s of '%s' is network.server_ip",
+			       ipb, a->name);
+		if (inv->network.has_gateway && a->ip == inv->network.gateway)
+			err_at(c, &at, "ip %s of '%s' is network.gateway", ipb,
+			       a->name);
+		if (a->taints_set && a->role == ROLE_ETCD)
+			err_at(c, &at,
+			       "taints apply to Kubernetes nodes, not "
+			       "to etcd node '%s'",
+			       a->name);
+	}
+
+	if (subnet_ok && server_ok &&
+	    !cidr_contains(&inv->network.subnet, inv->network.server_ip))
+		err_at(c, ynode_get(net, "server_ip"),
+		       "server_ip is outside network.subnet");
+
+	/* Pod, service and host networks must not overlap. */
+	{
+		const struct cidr *pod = &inv->cluster.pod_subnet;
+		const struct cidr *svc = &inv->cluster.service_subnet;
+		const struct ynode *pn = ynode_get(cl, "pod_subnet");
+		const struct ynode *sn = ynode_get(cl, "service_subnet");
+
+		if (cidr_overlaps(pod, svc))
+			err_at(c,
+			       pn   ? pn
+			       : sn ? sn
+				    : cl,
+			       "pod_subnet and service_subnet overlap");
+		if (subnet_ok && cidr_overlaps(pod, &inv->network.subnet))
+			err_at(c, pn ? pn : ynode_get(net, "subnet"),
+			       "pod_subnet overlaps the host network "
+			       "(network.subnet): pods would be unreachable");
+		if (subnet_ok && cidr_overlaps(svc, &inv->network.subnet))
+			err_at(c, sn ? sn : ynode_get(net, "subnet"),
+			       "service_subnet overlaps the host network "
+			       "(network.subnet)");
+	}
+
+	/* The pool: inside the subnet and clear of reserved addresses. */
+	if (inv->network.has_pool && subnet_ok) {
+		const struct ynode *pn = ynode_get(net, "pool");
+		const struct ip_range *p = &inv->network.pool;
+
+		if (!cidr_contains(&inv->network.subnet, p->first) ||
+		    !cidr_contains(&inv->network.subnet, p->last))
+			err_at(c, pn, "pool is not inside network.subnet");
+		else if (p->first == inv->network.subnet.addr ||
+			 p->last == cidr_last(&inv->network.subnet))
+			err_at(c, pn,
+			       "pool includes the network or broadcast "
+			       "address");
+		if (server_ok && inv->network.server_ip >= p->first &&
+		    inv->network.server_ip <= p->last)
+			err_at(c, pn, "pool includes server_ip");
+		if (inv->network.has_gateway &&
+		    inv->network.gateway >= p->first &&
+		    inv->network.gateway <= p->last)
+			err_at(c, pn, "pool includes the gateway");
+		for (i = 0; i < inv->nnodes; i++) {
+			const struct inv_node *a = &inv->nodes[i];
+
+			if (a->ip >= p->first && a->ip <= p->last) {
+				ipv4_format(a->ip, ipb);
+				err_at(c, pn,
+				       "pool includes %s, reserved for "
+				       "node '%s'",
+				       ipb, a->name);
+			}
+		}
+	}
+
+	if (nodes == NULL || inv->nnodes == 0)
+		return;
+	ncp = inventory_count_role(inv, ROLE_CONTROL_PLANE);
+	netcd = inventory_count_role(inv, ROLE_ETCD);
+	if (ncp == 0)
+		err_at(c, nodes,
+		       "no node has role control-plane: a cluster "
+		       "needs at least one");
+
+	/* The endpoint: default to the first control plane; HA needs a VIP. */
+	if (!inv->cluster.endpoint_set && ncp > 1)
+		err_at(c, cl,
+		       "control_plane_endpoint is required with more "
+		       "than one control-plane node (a load balancer "
+		       "or virtual IP in front of them)");
+	if (inv->cluster.endpoint_set && ncp > 1 &&
+	    !inv->cluster.allow_node_endpoint) {
+		uint32_t ip;
+
+		if (ipv4_parse(inv->cluster.endpoint_host, &ip) == 0) {
+			for (i = 0; i < inv->nnodes; i++) {
+				if (inv->nodes[i].ip != ip)
+					continue;
+				err_at(c,
+				       ynode_get(cl, "control_plane_endpoint"),
+				       "control_plane_endpoint is node '%s''s "
+				       "own address: with %zu control-plane "
+				       "nodes the API goes down with it (use a "
+				       "load balancer, or set "
+				       "allow_node_endpoint: true)",
+				       inv->nodes[i].name, ncp);
+				break;
+			}
+		}
+	}
+	if (!inv->cluster.endpoint_set && ncp >= 1) {
+		const struct inv_node *cp =
+			inventory_first(inv, ROLE_CONTROL_PLANE);
+
+		ipv4_format(cp->ip, ipb);
+		set_str(c, &inv->cluster.endpoint_host, ipb);
+		inv->cluster.endpoint_port = 6443;
+	}
+
+	/* etcd topology. */
+	if (inv->cluster.etcd == ETCD_EXTERNAL) {
+		if (netcd == 0)
+			err_at(c, ynode_get(cl, "etcd"),
+			       "etcd: external needs nodes with role etcd");
+		else if (netcd % 2 == 0)
+			err_at(c, ynode_get(cl, "etcd"),
+			       "etcd: external has %zu etcd nodes: use an odd "
+			       "number so that a majority survives a failure",
+			       netcd);
+		else if (netcd < 3)
+			warn_at(c, ynode_get(cl, "etcd"),
+				"etcd: external with %zu etcd node: no fault "
+				"tolerance (3 or more recommended)",
+				netcd);
+	} else if (netcd > 0) {
+		for (i = 0; i < inv->nnodes; i++) {
+			struct ynode at = { 0 };
+
+			if (inv->nodes[i].role != ROLE_ETCD)
+				continue;
+			at.line = inv->nodes[i].line;
+			at.col = inv->nodes[i].col;
+			err_at(c, &at,
+			       "node '%s' has role etcd but "
+			       "cluster.etcd is stacked (set etcd: "
+			       "external)",
+			       inv->nodes[i].name);
+		}
+	}
+	if (ncp == 2)
+		warn_at(c, nodes,
+			"2 control-plane nodes with stacked etcd "
+			"tolerate no failure (use 1 or 3)");
+}
+
+static void
+set_defaults(struct ctx *c, struct inventory *inv)
+{
+	cidr_parse("10.244.0.0/16", true, &inv->cluster.pod_subnet);
+	cidr_parse("10.96.0.0/12", true, &inv->cluster.service_subnet);
+	inv->cluster.dns_domain = xstrdup(c, "cluster.local");
+	inv->cluster.image_repository = xstrdup(c, "registry.k8s.io");
+	inv->cluster.runtime = RUNTIME_CONTAINERD;
+	inv->cluster.cni_name = xstrdup(c, "flannel");
+	inv->cluster.token_ttl = 24 * 3600;
+	inv->cluster.etcd = ETCD_STACKED;
+	inv->network.dhcp = DHCP_FULL;
+	inv->network.lease_time = 3600;
+	inv->boot.cmdline = xstrdup(c, "console=ttyS0");
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+int
+inventory_parse(const char *file, const char *data, size_t len,
+		const char *profiles_dir, struct inventory **ret,
+		struct diags *d)
+{
+	struct inventory *inv = NULL;
+	struct ydoc *doc = NULL;
+	struct ctx c = { file, d, 0 };
+	const struct ynode *root, *n;
+	struct yerror err;
+	size_t before = d->errors;
+	bool subnet_ok = false, server_ok = false;
+	int r, role;
+
+	r = ydoc_parse(file, data, len, &doc, &err);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, file, err.line, err.col, "%s",
+			  err.msg);
+		return -EINVAL;
+	}
+	root = doc->root;
+	if (root == NULL || root->type != YNODE_MAP) {
+		diags_add(d, DIAG_ERROR, file, root ? root->line : 1,
+			  root ? root->col : 1,
+			  "an inventory is a mapping with cluster, network, "
+			  "boot and nodes");
+		r = -EINVAL;
+		goto out;
+	}
+	inv = calloc(1, sizeof(*inv));
+	if (inv == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	inv->file = xstrdup(&c, file);
+	inv->dir = dir_of(file);
+	set_defaults(&c, inv);
+	check_keys(&c, root, "the inventory", top_keys);
+
+	if (profiles_dir == NULL)
+		profiles_dir = inventory_profiles_dir();
+	for (role = 0; role < ROLE_COUNT; role++)
+		load_profile(&c, profiles_dir, (enum node_role)role,
+			     &inv->roles[role]);
+	n = ynode_get(root, "roles");
+	if (n != NULL && !ynode_is_null(n) &&
+	    want_type(&c, n, YNODE_MAP, "roles")) {
+		check_keys(&c, n, "roles", roles_keys);
+		for (role = 0; role < ROLE_COUNT; role++) {
+			const struct ynode *o = ynode_get(n, role_names[role]);
+
+			if (o != NULL && !ynode_is_null(o))
+				parse_profile(&c, o, &inv->roles[role],
+					      "a role override");
+		}
+	}
+
+	n = ynode_get(root, "cluster");
+	if (n == NULL)
+		err_at(&c, root, "cluster: section is required");
+	else
+		parse_cluster(&c, n, inv);
+	n = ynode_get(root, "network");
+	if (n == NULL)
+		err_at(&c, root, "network: section is required");
+	else
+		parse_network(&c, n, inv, &subnet_ok, &server_ok);
+	n = ynode_get(root, "boot");
+	if (n != NULL && !ynode_is_null(n))
+		parse_boot(&c, n, inv);
+	n = ynode_get(root, "nodes");
+	if (n == NULL)
+		err_at(&c, root, "nodes: list is required");
+	else
+		parse_nodes(&c, n, inv);
+	validate(&c, root, inv, subnet_ok, server_ok);
+
+	if (c.oom) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (d->errors > before) {
+		r = -EINVAL;
+		goto out;
+	}
+	*ret = inv;
+	inv = NULL;
+	r = 0;
+out:
+	inventory_free(inv);
+	ydoc_free(doc);
+	return r;
+}
+
+int
+inventory_load(const char *path, const char *profiles_dir,
+	       struct inventory **ret, struct diags *d)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_file(path, YLOAD_MAX_INPUT, &data, &len);
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, path, 0, 0, "cannot read: %s",
+			  r == -EFBIG ? "larger than 64 MiB" : strerror(-r));
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	r = inventory_parse(path, data, len, profiles_dir, ret, d);
+	free(data);
+	return r;
+}
+
+struct inventory *
+inventory_free(struct inventory *inv)
+{
+	size_t i;
+
+	if (inv == NULL)
+		return NULL;
+	free(inv->file);
+	free(inv->dir);
+	free(inv->cluster.name);
+	free(inv->cluster.kubernetes_version);
+	free(inv->cluster.endpoint_host);
+	free(inv->cluster.dns_domain);
+	free(inv->cluster.image_repository);
+	strlist_free(&inv->cluster.registry_mirrors);
+	strlist_free(&inv->cluster.cert_sans);
+	free(inv->cluster.cni_name);
+	free(inv->cluster.cni_manifest);
+	free(inv->cluster.cni_sha256);
+	free(inv->network.dns);
+	free(inv->network.interface);
+	free(inv->boot.kernel);
+	free(inv->boot.base);
+	free(inv->boot.cmdline);
+	for (i = 0; i < inv->nnodes; i++) {
+		free(inv->nodes[i].name);
+		strlist_free(&inv->nodes[i].taints);
+	}
+	free(inv->nodes);
+	for (i = 0; i < ROLE_COUNT; i++)
+		profile_free(&inv->roles[i]);
+	free(inv);
+	return NULL;
+}
+
+const char *
+inventory_profiles_dir(void)
+{
+	static char buf[PATH_MAX];
+	const char *env = getenv("METALBOOT_PROFILES");
+	char exe[PATH_MAX];
+	ssize_t n;
+	struct stat st;
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			if (snprintf(buf, sizeof(buf),
+				     "%s/../share/metalboot/profiles",
+				     exe) < (int)sizeof(buf) &&
+			    stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+				return buf;
+		}
+	}
+	return MB_SOURCE_PROFILES;
+}
+
+size_t
+inventory_count_role(const struct inventory *inv, enum node_role role)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < inv->nnodes; i++)
+		if (inv->nodes[i].role == role)
+			n++;
+	return n;
+}
+
+const struct inv_node *
+inventory_first(const struct inventory *inv, enum node_role role)
+{
+	size_t i;
+
+	for (i = 0; i < inv->nnodes; i++)
+		if (inv->nodes[i].role == role)
+			return &inv->nodes[i];
+	return NULL;
+}
+
+const struct inv_node *
+inventory_find_mac(const struct inventory *inv, const uint8_t mac[MAC_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < inv->nnodes; i++)
+		if (memcmp(inv->nodes[i].mac, mac, MAC_LEN) == 0)
+			return &inv->nodes[i];
+	return NULL;
+}

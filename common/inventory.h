@@ -1,0 +1,185 @@
+/*
+ * inventory.h - the cluster inventory (cluster.yaml) as structs.
+ *
+ * inventory_load() reads the user's file, fills every unset field from the
+ * built-in defaults and the role profiles (profiles/roles/ROLE.yaml, then
+ * the inventory's own "roles:" overrides), and validates the result. Every
+ * problem is reported as "FILE:LINE:COL: message" into a diags list, all of
+ * them, not just the first. The format is described in README.md.
+ */
+#ifndef MB_INVENTORY_H
+#define MB_INVENTORY_H
+
+#include "diag.h"
+#include "net.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INV_MAX_NODES 10000
+#define INV_MAX_LIST  256 /* items in any list but nodes */
+
+enum node_role {
+	ROLE_CONTROL_PLANE,
+	ROLE_WORKER,
+	ROLE_ETCD,
+	ROLE_COUNT,
+};
+
+enum runtime_kind {
+	RUNTIME_CONTAINERD,
+	RUNTIME_DOCKER,
+};
+
+enum etcd_mode {
+	ETCD_STACKED,
+	ETCD_EXTERNAL,
+};
+
+enum dhcp_mode {
+	DHCP_FULL,
+	DHCP_PROXY,
+	DHCP_OFF,
+};
+
+enum selinux_mode {
+	SELINUX_KEEP, /* leave as configured */
+	SELINUX_PERMISSIVE,
+	SELINUX_DISABLED,
+};
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+struct sysctl {
+	char *key;
+	char *value;
+};
+
+struct port_range {
+	uint16_t first, last;
+	bool udp; /* false: tcp */
+	char *what;
+};
+
+struct runtime_cfg {
+	char *cgroup_driver; /* systemd | cgroupfs */
+	char *log_max_size;  /* docker's log-opts max-size, e.g. "100m" */
+	unsigned log_max_files;
+	char *storage_driver; /* overlay2 */
+};
+
+/* Per-role host preparation: what the seeds do by hand on each host. */
+struct role_profile {
+	struct strlist modules;
+	struct sysctl *sysctls;
+	size_t nsysctls;
+	bool swap_off;
+	enum selinux_mode selinux;
+	struct port_range *ports;
+	size_t nports;
+	struct runtime_cfg runtime;
+};
+
+struct inv_node {
+	char *name;
+	uint8_t mac[MAC_LEN];
+	uint32_t ip;
+	enum node_role role;
+	bool taints_set;       /* false: kubeadm's default for the role */
+	struct strlist taints; /* "key[=value]:Effect" */
+	unsigned line, col;    /* where the node is declared */
+};
+
+struct inventory {
+	char *file; /* as given */
+	char *dir;  /* the file's directory; relative paths resolve here */
+
+	struct {
+		char *name;
+		char *kubernetes_version; /* "v1.30.2" */
+		unsigned kv_major, kv_minor, kv_patch;
+		char *endpoint_host; /* control_plane_endpoint */
+		uint16_t endpoint_port;
+		bool endpoint_set; /* false: first control-plane node :6443 */
+		bool allow_node_endpoint;
+		struct cidr pod_subnet, service_subnet;
+		char *dns_domain;
+		char *image_repository;
+		enum runtime_kind runtime;
+		struct strlist registry_mirrors;
+		char *cni_name;
+		char *cni_manifest; /* NULL, a URL, or a path (resolved) */
+		char *cni_sha256;   /* optional, 64 hex */
+		uint64_t token_ttl; /* seconds */
+		enum etcd_mode etcd;
+		struct strlist cert_sans;
+	} cluster;
+
+	struct {
+		uint32_t server_ip;
+		struct cidr subnet;
+		uint32_t gateway;
+		bool has_gateway;
+		uint32_t *dns;
+		size_t ndns;
+		enum dhcp_mode dhcp;
+		struct ip_range pool;
+		bool has_pool;
+		char *interface; /* may be NULL: netboot picks by server_ip */
+		uint64_t lease_time; /* seconds */
+	} network;
+
+	struct {
+		char *kernel; /* resolved path or NULL */
+		char *base;   /* resolved path or NULL */
+		char *cmdline;
+	} boot;
+
+	struct inv_node *nodes;
+	size_t nnodes;
+	struct role_profile roles[ROLE_COUNT];
+};
+
+/*
+ * Load, default and validate the inventory at path. profiles_dir holds
+ * roles/ROLE.yaml (NULL: inventory_profiles_dir()). Every problem goes to
+ * diags. Returns 0 with *ret (owned; inventory_free) when there is no
+ * error (warnings allowed), -EINVAL when diags holds errors, -ENOMEM.
+ */
+int inventory_load(const char *path, const char *profiles_dir,
+		   struct inventory **ret, struct diags *diags);
+
+/* The same from a buffer; file names it in messages. */
+int inventory_parse(const char *file, const char *data, size_t len,
+		    const char *profiles_dir, struct inventory **ret,
+		    struct diags *diags);
+
+/* Free; NULL is a no-op. Returns NULL. */
+struct inventory *inventory_free(struct inventory *inv);
+
+/*
+ * Where role profiles live: $METALBOOT_PROFILES, else
+ * EXEDIR/../share/metalboot/profiles when it exists, else the source tree.
+ * Returns a static string.
+ */
+const char *inventory_profiles_dir(void);
+
+/* "control-plane", "worker", "etcd". */
+const char *role_name(enum node_role role);
+
+/* Count nodes with a role. */
+size_t inventory_count_role(const struct inventory *inv, enum node_role role);
+
+/* The first node with a role, or NULL. */
+const struct inv_node *inventory_first(const struct inventory *inv,
+				       enum node_role role);
+
+/* Find a node by MAC, or NULL. */
+const struct inv_node *inventory_find_mac(const struct inventory *inv,
+					  const uint8_t mac[MAC_LEN]);
+
+#endif

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# deps.sh: install every Debian package that the build, the tests, the demo
+# and the benchmarks need. Idempotent: apt-get update runs only when a
+# package is missing. Services that packages would start (tftpd-hpa, dnsmasq,
+# nginx) are kept from starting: tests and benches start their own copies.
+set -euo pipefail
+
+PKGS=(
+	# build
+	build-essential cmake pkg-config git clang clang-format clang-tidy
+	libclang-rt-14-dev
+	libarchive-dev libyaml-dev libssl-dev libcurl4-openssl-dev
+	libevent-dev libjansson-dev libcmocka-dev
+	# test peers
+	tftp-hpa atftp busybox-static curl wget openssl cloud-init genisoimage
+	libarchive-tools cpio xorriso iproute2 procps psmisc tshark
+	qemu-system-x86 qemu-utils ipxe-qemu ovmf ipxe isc-dhcp-client udhcpc
+	zstd python3 kmod file
+	# bench anchors
+	tftpd-hpa dnsmasq nginx wrk cloud-image-utils hyperfine
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	[[ $p == \#* ]] && continue
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+	echo "deps.sh: missing packages: ${missing[*]} (run as root)" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Keep daemons that packages ship from starting (exit 101 = "not allowed").
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [[ ! -e $policy ]]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	made_policy=1
+fi
+trap '((made_policy)) && rm -f "$policy"' EXIT
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+	debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
