@@ -1,0 +1,500 @@
+/*
+ * test_common_inventory.c - loading, defaults and every validation rule,
+ * each with a good and a bad inventory, checked down to FILE:LINE:COL.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "inventory.h"
+
+#define PROFILES MB_SOURCE_DIR "/profiles"
+
+/* A minimal valid inventory; cases below replace or add lines. */
+#define HEAD                                                                   \
+	"cluster:\n"                                                           \
+	"  name: t\n"                                                          \
+	"  kubernetes_version: v1.30.2\n"
+#define NET                                                                    \
+	"network:\n"                                                           \
+	"  server_ip: 10.0.0.1\n"                                              \
+	"  subnet: 10.0.0.0/24\n"
+#define CP1                                                                    \
+	"  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: 10.0.0.11, "          \
+	"role: control-plane}\n"
+
+static struct inventory *
+load_ok(const char *yaml, struct diags *d)
+{
+	struct inventory *inv = NULL;
+	int r;
+
+	diags_init(d);
+	r = inventory_parse("t.yaml", yaml, strlen(yaml), PROFILES, &inv, d);
+	if (r != 0) {
+		diags_print(d, stderr);
+		diags_done(d);
+		fail_msg("inventory_parse returned %d", r);
+	}
+	return inv;
+}
+
+/* The load fails and some diagnostic is at line:col and says frag. */
+static void
+expect_error(const char *yaml, unsigned line, unsigned col, const char *frag)
+{
+	struct inventory *inv = NULL;
+	struct diags d;
+	size_t i;
+	int r;
+
+	diags_init(&d);
+	r = inventory_parse("t.yaml", yaml, strlen(yaml), PROFILES, &inv, &d);
+	assert_int_equal(r, -EINVAL);
+	assert_null(inv);
+	for (i = 0; i < d.n; i++) {
+		if (d.items[i].severity == DIAG_ERROR &&
+		    d.items[i].line == line && d.items[i].col == col &&
+		    strstr(d.items[i].msg, frag) != NULL &&
+		    strcmp(d.items[i].file, "t.yaml") == 0)
+			break;
+	}
+	if (i == d.n) {
+		diags_print(&d, stderr);
+		diags_done(&d);
+		fail_msg("no error at %u:%u saying '%s'", line, col, frag);
+	}
+	diags_done(&d);
+}
+
+static void
+test_examples(void **state)
+{
+	static const char *names[] = { "single", "lab", "ha-stacked",
+				       "ha-external-etcd" };
+	static const size_t nodes[] = { 1, 3, 5, 8 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		char path[512];
+		struct inventory *inv = NULL;
+		struct diags d;
+
+		snprintf(path, sizeof(path), "%s/examples/%s.yaml", PROFILES,
+			 names[i]);
+		diags_init(&d);
+		assert_int_equal(inventory_load(path, PROFILES, &inv, &d), 0);
+		assert_int_equal(d.errors, 0);
+		assert_int_equal(inv->nnodes, nodes[i]);
+		inventory_free(inv);
+		diags_done(&d);
+	}
+}
+
+static void
+test_defaults(void **state)
+{
+	struct inventory *inv;
+	struct diags d;
+	const struct role_profile *cp;
+	char ip[IPV4_STR_LEN];
+
+	(void)state;
+	inv = load_ok(HEAD NET "nodes:\n" CP1, &d);
+	assert_string_equal(inv->cluster.dns_domain, "cluster.local");
+	assert_string_equal(inv->cluster.image_repository, "registry.k8s.io");
+	assert_int_equal(inv->cluster.runtime, RUNTIME_CONTAINERD);
+	assert_int_equal(inv->cluster.etcd, ETCD_STACKED);
+	assert_int_equal(inv->cluster.token_ttl, 86400);
+	assert_int_equal(inv->cluster.kv_minor, 30);
+	/* The endpoint defaults to the first control plane. */
+	assert_string_equal(inv->cluster.endpoint_host, "10.0.0.11");
+	assert_int_equal(inv->cluster.endpoint_port, 6443);
+	ipv4_format(inv->cluster.pod_subnet.addr, ip);
+	assert_string_equal(ip, "10.244.0.0");
+	assert_int_equal(inv->network.dhcp, DHCP_FULL);
+	assert_false(inv->nodes[0].taints_set);
+	/* Role profile from profiles/roles/control-plane.yaml. */
+	cp = &inv->roles[ROLE_CONTROL_PLANE];
+	assert_int_equal(cp->modules.n, 2);
+	assert_string_equal(cp->modules.v[0], "br_netfilter");
+	assert_int_equal(cp->nsysctls, 3);
+	assert_true(cp->swap_off);
+	assert_int_equal(cp->selinux, SELINUX_PERMISSIVE);
+	assert_string_equal(cp->runtime.cgroup_driver, "systemd");
+	assert_true(cp->nports >= 5);
+	assert_int_equal(cp->ports[0].first, 6443);
+	inventory_free(inv);
+	diags_done(&d);
+}
+
+static void
+test_overrides_and_taints(void **state)
+{
+	struct inventory *inv;
+	struct diags d;
+
+	(void)state;
+	inv = load_ok(HEAD
+		      "  container_runtime: docker\n"
+		      "  registry_mirrors: [\"https://mirror.example\"]\n" NET
+		      "nodes:\n"
+		      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+		      "10.0.0.11, role: control-plane, taints: []}\n"
+		      "roles:\n"
+		      "  worker:\n"
+		      "    kernel_modules: [overlay]\n"
+		      "    swap_off: false\n",
+		      &d);
+	assert_int_equal(inv->cluster.runtime, RUNTIME_DOCKER);
+	assert_int_equal(inv->cluster.registry_mirrors.n, 1);
+	assert_true(inv->nodes[0].taints_set);
+	assert_int_equal(inv->nodes[0].taints.n, 0);
+	assert_int_equal(inv->roles[ROLE_WORKER].modules.n, 1);
+	assert_false(inv->roles[ROLE_WORKER].swap_off);
+	/* Keys not overridden keep the profile's value. */
+	assert_int_equal(inv->roles[ROLE_WORKER].nsysctls, 3);
+	assert_true(inv->roles[ROLE_CONTROL_PLANE].swap_off);
+	inventory_free(inv);
+	diags_done(&d);
+}
+
+static void
+test_names(void **state)
+{
+	(void)state;
+	expect_error(HEAD NET "nodes:\n" CP1
+			      "  - {name: CP_2, mac: \"52:54:00:00:01:02\", "
+			      "ip: 10.0.0.12, role: worker}\n",
+		     9, 12, "not an RFC 1123 label");
+	expect_error(HEAD NET "nodes:\n" CP1
+			      "  - {name: cp1, mac: \"52:54:00:00:01:02\", "
+			      "ip: 10.0.0.12, role: worker}\n",
+		     9, 5, "node name 'cp1' is also used at line 8");
+	expect_error(
+		"cluster:\n  name: Lab\n  kubernetes_version: v1.30.2\n" NET
+		"nodes:\n" CP1,
+		2, 9, "cluster.name");
+}
+
+static void
+test_macs(void **state)
+{
+	(void)state;
+	expect_error(HEAD NET "nodes:\n" CP1
+			      "  - {name: w1, mac: \"52:54:00:00:01:01\", "
+			      "ip: 10.0.0.12, role: worker}\n",
+		     9, 5, "is also used by 'cp1'");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01\", ip: "
+			      "10.0.0.11, role: control-plane}\n",
+		     8, 22, "not a MAC address");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"01:00:5e:00:00:01\", ip: "
+			      "10.0.0.11, role: control-plane}\n",
+		     8, 22, "multicast");
+}
+
+static void
+test_ips(void **state)
+{
+	(void)state;
+	expect_error(HEAD NET "nodes:\n" CP1
+			      "  - {name: w1, mac: \"52:54:00:00:01:02\", "
+			      "ip: 10.0.0.11, role: worker}\n",
+		     9, 5, "ip 10.0.0.11 of 'w1' is also used by 'cp1'");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.1.11, role: control-plane}\n",
+		     8, 5, "outside network.subnet");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.1, role: control-plane}\n",
+		     8, 5, "is network.server_ip");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.255, role: control-plane}\n",
+		     8, 5, "broadcast");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.300, role: control-plane}\n",
+		     8, 47, "not an IPv4 address");
+	expect_error(HEAD "network:\n  server_ip: 10.0.1.1\n  subnet: "
+			  "10.0.0.0/24\n"
+			  "nodes:\n" CP1,
+		     5, 14, "server_ip is outside");
+}
+
+static void
+test_subnet_overlaps(void **state)
+{
+	(void)state;
+	expect_error(HEAD "  pod_subnet: 10.0.0.0/16\n" NET "nodes:\n" CP1, 4,
+		     15, "pod_subnet overlaps the host network");
+	expect_error(HEAD "  pod_subnet: 10.96.0.0/16\n" NET "nodes:\n" CP1, 4,
+		     15, "pod_subnet and service_subnet overlap");
+	expect_error(HEAD "  service_subnet: 10.0.0.0/12\n" NET "nodes:\n" CP1,
+		     4, 19, "service_subnet overlaps the host network");
+	expect_error(HEAD "  pod_subnet: 10.244.1.0/16\n" NET "nodes:\n" CP1, 4,
+		     15, "host bits zero");
+}
+
+static void
+test_pool(void **state)
+{
+	(void)state;
+	expect_error(HEAD NET "  pool: 10.0.0.100-10.0.1.10\n"
+			      "nodes:\n" CP1,
+		     7, 9, "pool is not inside network.subnet");
+	expect_error(HEAD NET "  pool: 10.0.0.10-10.0.0.20\n"
+			      "nodes:\n" CP1,
+		     7, 9, "reserved for node 'cp1'");
+	expect_error(HEAD NET "  pool: 10.0.0.1-10.0.0.5\n"
+			      "nodes:\n" CP1,
+		     7, 9, "pool includes server_ip");
+	expect_error(HEAD NET "  gateway: 10.0.0.254\n"
+			      "  pool: 10.0.0.200-10.0.0.254\n"
+			      "nodes:\n" CP1,
+		     8, 9, "pool includes the gateway");
+	expect_error(HEAD NET "  pool: 10.0.0.20-10.0.0.10\n"
+			      "nodes:\n" CP1,
+		     7, 9, "first <= last");
+}
+
+static void
+test_roles(void **state)
+{
+	(void)state;
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.11, role: master}\n",
+		     8, 64, "unknown role 'master'");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: w1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.11, role: worker}\n",
+		     8, 3, "no node has role control-plane");
+}
+
+static void
+test_endpoint(void **state)
+{
+	(void)state;
+	expect_error(HEAD "  control_plane_endpoint: 10.0.0.11\n" NET
+			  "nodes:\n" CP1,
+		     4, 27, "must be host:port");
+	expect_error(HEAD "  control_plane_endpoint: 10.0.0.11:99999\n" NET
+			  "nodes:\n" CP1,
+		     4, 27, "must be host:port");
+	/* HA on one node's own address. */
+	expect_error(HEAD "  control_plane_endpoint: 10.0.0.11:6443\n" NET
+			  "nodes:\n" CP1
+			  "  - {name: cp2, mac: \"52:54:00:00:01:02\", ip: "
+			  "10.0.0.12, role: control-plane}\n"
+			  "  - {name: cp3, mac: \"52:54:00:00:01:03\", ip: "
+			  "10.0.0.13, role: control-plane}\n",
+		     4, 27, "own address");
+	/* HA with no endpoint at all. */
+	expect_error(HEAD NET "nodes:\n" CP1
+			      "  - {name: cp2, mac: \"52:54:00:00:01:02\", ip: "
+			      "10.0.0.12, role: control-plane}\n",
+		     2, 3, "control_plane_endpoint is required");
+}
+
+static void
+test_endpoint_allowed(void **state)
+{
+	struct inventory *inv;
+	struct diags d;
+
+	(void)state;
+	inv = load_ok(HEAD "  control_plane_endpoint: 10.0.0.11:6443\n"
+			   "  allow_node_endpoint: true\n" NET "nodes:\n" CP1
+			   "  - {name: cp2, mac: \"52:54:00:00:01:02\", ip: "
+			   "10.0.0.12, role: control-plane}\n"
+			   "  - {name: cp3, mac: \"52:54:00:00:01:03\", ip: "
+			   "10.0.0.13, role: control-plane}\n",
+		      &d);
+	assert_true(inv->cluster.allow_node_endpoint);
+	inventory_free(inv);
+	diags_done(&d);
+}
+
+static void
+test_version(void **state)
+{
+	(void)state;
+	expect_error("cluster:\n  name: t\n  kubernetes_version: 1.30.2\n" NET
+		     "nodes:\n" CP1,
+		     3, 23, "must look like v1.30.2");
+	expect_error("cluster:\n  name: t\n  kubernetes_version: v1.30\n" NET
+		     "nodes:\n" CP1,
+		     3, 23, "must look like v1.30.2");
+	expect_error("cluster:\n  name: t\n  kubernetes_version: v1.18.2\n" NET
+		     "nodes:\n" CP1,
+		     3, 23, "not supported");
+	expect_error("cluster:\n  name: t\n" NET "nodes:\n" CP1, 2, 3,
+		     "kubernetes_version is required");
+}
+
+static void
+test_etcd(void **state)
+{
+	struct inventory *inv;
+	struct diags d;
+	static const char *e1 = "  - {name: e1, mac: \"52:54:00:00:03:01\", "
+				"ip: 10.0.0.31, role: etcd}\n";
+	static const char *e2 = "  - {name: e2, mac: \"52:54:00:00:03:02\", "
+				"ip: 10.0.0.32, role: etcd}\n";
+	char y[2048];
+
+	(void)state;
+	expect_error(HEAD "  etcd: external\n" NET "nodes:\n" CP1, 4, 9,
+		     "needs nodes with role etcd");
+	snprintf(y, sizeof(y), "%s  etcd: external\n%snodes:\n%s%s%s", HEAD,
+		 NET, CP1, e1, e2);
+	expect_error(y, 4, 9, "use an odd number");
+	snprintf(y, sizeof(y), "%s%snodes:\n%s%s", HEAD, NET, CP1, e1);
+	expect_error(y, 9, 5, "cluster.etcd is stacked");
+	/* One etcd node is allowed, with a warning. */
+	snprintf(y, sizeof(y), "%s  etcd: external\n%snodes:\n%s%s", HEAD, NET,
+		 CP1, e1);
+	inv = load_ok(y, &d);
+	assert_int_equal(d.warnings, 1);
+	assert_non_null(strstr(d.items[0].msg, "no fault tolerance"));
+	inventory_free(inv);
+	diags_done(&d);
+}
+
+static void
+test_unknown_keys(void **state)
+{
+	(void)state;
+	expect_error(HEAD "  contianer_runtime: docker\n" NET "nodes:\n" CP1, 4,
+		     3, "did you mean 'container_runtime'");
+	expect_error(HEAD NET "  dhcp_mode: full\n"
+			      "nodes:\n" CP1,
+		     7, 3, "unknown key 'dhcp_mode' in network");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.11, role: control-plane, disk: sda}\n",
+		     8, 79, "unknown key 'disk' in a node");
+	expect_error(HEAD NET "nodes:\n" CP1 "extra: 1\n", 9, 1,
+		     "unknown key 'extra'");
+	expect_error(HEAD NET "nodes:\n" CP1 "roles:\n  worker:\n"
+			      "    swapoff: true\n",
+		     11, 5, "did you mean 'swap_off'");
+}
+
+static void
+test_types_and_enums(void **state)
+{
+	(void)state;
+	expect_error(HEAD "  container_runtime: crio\n" NET "nodes:\n" CP1, 4,
+		     22, "containerd or docker");
+	expect_error(HEAD "  token_ttl: 1day\n" NET "nodes:\n" CP1, 4, 14,
+		     "duration");
+	expect_error(HEAD "  registry_mirrors: [ftp://x]\n" NET "nodes:\n" CP1,
+		     4, 22, "not an http");
+	expect_error(HEAD NET "  dhcp: maybe\n"
+			      "nodes:\n" CP1,
+		     7, 9, "full, proxy or off");
+	expect_error(HEAD NET "nodes: {}\n", 7, 8, "nodes must be a list");
+	expect_error("cluster: [1]\n" NET "nodes:\n" CP1, 1, 10,
+		     "cluster must be a mapping");
+	expect_error(HEAD NET "nodes:\n" CP1 "roles:\n  worker:\n"
+			      "    sysctls: {\"bad key\": 1}\n",
+		     11, 15, "not a sysctl name");
+	expect_error(HEAD NET "nodes:\n" CP1 "roles:\n  worker:\n"
+			      "    firewall: [{port: 70000}]\n",
+		     11, 23, "within 1-65535");
+	expect_error(HEAD NET
+		     "nodes:\n"
+		     "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+		     "10.0.0.11, role: control-plane, taints: [bad]}\n",
+		     8, 88, "NoSchedule");
+	expect_error(HEAD NET "nodes: []\n", 7, 8, "nodes is empty");
+}
+
+static void
+test_all_problems_reported(void **state)
+{
+	static const char *y =
+		"cluster:\n"
+		"  name: Bad_Name\n"
+		"  kubernetes_version: 1.30\n"
+		"network:\n"
+		"  server_ip: 10.0.0.1\n"
+		"  subnet: 10.0.0.0/24\n"
+		"nodes:\n"
+		"  - {name: cp1, mac: \"zz\", ip: 10.0.0.11, role: "
+		"control-plane}\n"
+		"  - {name: w1, mac: \"52:54:00:00:01:02\", ip: 10.9.0.12, "
+		"role: worker}\n";
+	struct inventory *inv = NULL;
+	struct diags d;
+
+	(void)state;
+	diags_init(&d);
+	assert_int_equal(
+		inventory_parse("t.yaml", y, strlen(y), PROFILES, &inv, &d),
+		-EINVAL);
+	assert_true(d.errors >= 4);
+	diags_done(&d);
+}
+
+static void
+test_yaml_syntax_and_profiles(void **state)
+{
+	struct inventory *inv = NULL;
+	struct diags d;
+	static const char *y = HEAD NET "nodes:\n" CP1;
+
+	(void)state;
+	expect_error("cluster:\n  name: [t\n", 3, 1, "");
+	expect_error("- 1\n", 1, 1, "an inventory is a mapping");
+	/* A missing profiles directory is reported, not ignored. */
+	diags_init(&d);
+	assert_int_equal(inventory_parse("t.yaml", y, strlen(y), "/nonexistent",
+					 &inv, &d),
+			 -EINVAL);
+	assert_non_null(strstr(d.items[0].msg, "cannot load role profile"));
+	diags_done(&d);
+	diags_init(&d);
+	assert_int_equal(
+		inventory_load("/nonexistent.yaml", PROFILES, &inv, &d),
+		-EINVAL);
+	diags_done(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_examples),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_overrides_and_taints),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_macs),
+		cmocka_unit_test(test_ips),
+		cmocka_unit_test(test_subnet_overlaps),
+		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_endpoint),
+		cmocka_unit_test(test_endpoint_allowed),
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_etcd),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_types_and_enums),
+		cmocka_unit_test(test_all_problems_reported),
+		cmocka_unit_test(test_yaml_syntax_and_profiles),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
