@@ -3,6 +3,7 @@
  * needs. This file only parses the command line and dispatches.
  */
 #include "diag.h"
+#include "initramfs.h"
 #include "inventory.h"
 #include "log.h"
 
@@ -123,6 +124,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "validate") == 0)
 		return cmd_validate(argc - 1, argv + 1);
+	if (strcmp(cmd, "initramfs") == 0)
+		return cmd_initramfs(argc - 1, argv + 1);
 	fprintf(stderr, "metalboot-build: unknown command '%s' (try --help)\n",
 		cmd);
 	return 1;
