@@ -143,6 +143,11 @@ read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		r = -EFBIG;
 		goto out;
 	}
+	/* max < SIZE_MAX here: st_size <= max and the +1 fits. */
+	if (max >= SIZE_MAX - 1) {
+		r = -EINVAL;
+		goto out;
+	}
 	cap = (size_t)st.st_size + 1;
 	data = malloc(cap);
 	if (data == NULL) {
@@ -156,11 +161,19 @@ read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		if (len + 1 >= cap) {
 			char *p;
 
-			if (cap > max + 1) {
+			size_t ncap;
+
+			/* Room for one byte past max, so growth is seen. */
+			if (cap > max || cap > SIZE_MAX / 2) {
 				r = -EFBIG;
 				goto out;
 			}
-			cap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+			ncap = cap * 2;
+			if (ncap > max + 1)
+				ncap = max + 1;
+			if (ncap <= cap)
+				ncap = cap + 1;
+			cap = ncap;
 			p = realloc(data, cap);
 			if (p == NULL) {
 				r = -ENOMEM;

@@ -1470,7 +1470,7 @@ set_defaults(struct ctx *c, struct inventory *inv)
 	inv->cluster.image_repository = xstrdup(c, "registry.k8s.io");
 	inv->cluster.runtime = RUNTIME_CONTAINERD;
 	inv->cluster.cni_name = xstrdup(c, "flannel");
-	inv->cluster.token_ttl = 24 * 3600;
+	inv->cluster.token_ttl = (uint64_t)24 * 3600;
 	inv->cluster.etcd = ETCD_STACKED;
 	inv->network.dhcp = DHCP_FULL;
 	inv->network.lease_time = 3600;

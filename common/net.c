@@ -24,7 +24,7 @@ mac_parse(const char *s, uint8_t ret[MAC_LEN])
 {
 	uint8_t mac[MAC_LEN];
 	char sep;
-	int i;
+	size_t i;
 
 	if (s == NULL || strlen(s) != MAC_STR_LEN - 1)
 		return -EINVAL;

@@ -54,7 +54,8 @@ push_item(struct ynode *parent, struct ynode *child, size_t *cap)
 
 	if (used == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;
-		struct ynode **p = realloc(parent->items, ncap * sizeof(*p));
+		struct ynode **p =
+			realloc(parent->items, ncap * sizeof(struct ynode *));
 
 		if (p == NULL)
 			return -ENOMEM;
@@ -102,6 +103,9 @@ load_children(struct loader *l, struct ynode *n, unsigned depth)
 		r = load_node(l, &ev, depth + 1, &child);
 		if (r < 0)
 			return r;
+		if (child == NULL)
+			return -EINVAL; /* load_node always sets it on success
+					 */
 		if (n->type == YNODE_MAP && used % 2 == 0) {
 			size_t i;
 
@@ -116,7 +120,9 @@ load_children(struct loader *l, struct ynode *n, unsigned depth)
 			for (i = 0; i < used; i += 2) {
 				struct ynode *k = n->items[i];
 
-				if (k->len == child->len &&
+				/* Keys are scalars, whose str is never NULL. */
+				if (k->str != NULL && child->str != NULL &&
+				    k->len == child->len &&
 				    memcmp(k->str, child->str, k->len) == 0) {
 					yaml_mark_t m = { 0, child->line - 1,
 							  child->col - 1 };
