@@ -1,0 +1,575 @@
+/* nodes.c - node states, events and timelines, persisted per node. */
+#include "nodes.h"
+
+#include "fsutil.h"
+#include "path.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[] = { "pending", "booting", "provisioning",
+					   "done", "failed" };
+
+const char *
+node_state_name(enum node_state s)
+{
+	if ((unsigned)s >= NODE_STATE_COUNT)
+		return "unknown";
+	return state_names[s];
+}
+
+static int
+node_state_parse(const char *s, enum node_state *ret)
+{
+	unsigned i;
+
+	for (i = 0; i < NODE_STATE_COUNT; i++) {
+		if (strcmp(s, state_names[i]) == 0) {
+			*ret = (enum node_state)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void
+nodes_time_format(int64_t t, char buf[21])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
+	    tm.tm_year + 1900 < 0) {
+		snprintf(buf, 21, "1970-01-01T00:00:00Z");
+		return;
+	}
+	snprintf(buf, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+		 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+		 tm.tm_sec % 100);
+}
+
+struct nodes *
+nodes_new(const char *state_dir)
+{
+	struct nodes *ns;
+	char dir[PATH_MAX];
+
+	ns = calloc(1, sizeof(*ns));
+	if (ns == NULL)
+		return NULL;
+	if (state_dir != NULL) {
+		if (path_join(dir, sizeof(dir), state_dir, "nodes") < 0) {
+			free(ns);
+			return NULL;
+		}
+		ns->dir = strdup(dir);
+		if (ns->dir == NULL) {
+			free(ns);
+			return NULL;
+		}
+	}
+	return ns;
+}
+
+struct nodes *
+nodes_free(struct nodes *ns)
+{
+	size_t i;
+
+	if (ns == NULL)
+		return NULL;
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i].timeline);
+	free(ns->v);
+	free(ns->dir);
+	free(ns);
+	return NULL;
+}
+
+int
+nodes_add(struct nodes *ns, const char *name, const uint8_t mac[MAC_LEN],
+	  uint32_t ip, const char *role)
+{
+	struct node *nd;
+
+	if (strlen(name) > HOST_NAME_MAX_LEN || strlen(role) >= NODES_ROLE_MAX)
+		return -EINVAL;
+	if (nodes_find(ns, mac) != NULL)
+		return -EEXIST;
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 16;
+		struct node *v = realloc(ns->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	nd = &ns->v[ns->n];
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->name, sizeof(nd->name), "%s", name);
+	memcpy(nd->mac, mac, MAC_LEN);
+	nd->ip = ip;
+	snprintf(nd->role, sizeof(nd->role), "%s", role);
+	nd->state = NODE_PENDING;
+	ns->n++;
+	return 0;
+}
+
+void
+nodes_set_lookup(struct nodes *ns, nodes_lookup_fn fn, void *ctx)
+{
+	ns->lookup = fn;
+	ns->lookup_ctx = ctx;
+}
+
+struct node *
+nodes_find(struct nodes *ns, const uint8_t mac[MAC_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++)
+		if (memcmp(ns->v[i].mac, mac, MAC_LEN) == 0)
+			return &ns->v[i];
+	return NULL;
+}
+
+struct node *
+nodes_find_ip(struct nodes *ns, uint32_t ip)
+{
+	size_t i;
+
+	if (ip == 0)
+		return NULL;
+	for (i = 0; i < ns->n; i++) {
+		if (nodes_addr_allowed(ns, &ns->v[i], ip))
+			return &ns->v[i];
+	}
+	return NULL;
+}
+
+bool
+nodes_addr_allowed(const struct nodes *ns, const struct node *nd, uint32_t peer)
+{
+	uint32_t lease = 0;
+
+	if (peer == 0)
+		return false;
+	if (nd->ip != 0 && nd->ip == peer)
+		return true;
+	if (ns->lookup != NULL &&
+	    ns->lookup(ns->lookup_ctx, nd->mac, &lease) == 0)
+		return lease == peer;
+	return false;
+}
+
+/* The state file of a node: DIR/aa-bb-cc-dd-ee-ff.json. */
+static int
+node_path(const struct nodes *ns, const struct node *nd, char *buf, size_t n)
+{
+	char mac[MAC_STR_LEN], name[MAC_STR_LEN + 8];
+	size_t i;
+
+	mac_format(nd->mac, mac);
+	for (i = 0; mac[i] != '\0'; i++)
+		if (mac[i] == ':')
+			mac[i] = '-';
+	snprintf(name, sizeof(name), "%s.json", mac);
+	return path_join(buf, n, ns->dir, name);
+}
+
+static json_t *
+event_json(const struct node_event *ev, int64_t t)
+{
+	return json_pack("{s:s, s:s, s:s, s:I}", "step", ev->step, "status",
+			 event_status_name(ev->status), "message", ev->message,
+			 "time", (json_int_t)t);
+}
+
+/* The persisted form: times as integers, no config fields but the MAC. */
+static json_t *
+node_state_json(const struct node *nd)
+{
+	char mac[MAC_STR_LEN];
+	json_t *o, *tl;
+	size_t i;
+
+	mac_format(nd->mac, mac);
+	o = json_pack("{s:i, s:s, s:s, s:b}", "version", 1, "mac", mac, "state",
+		      node_state_name(nd->state), "locked", nd->locked);
+	tl = json_array();
+	if (o == NULL || tl == NULL)
+		goto fail;
+	if (nd->has_event &&
+	    json_object_set_new(o, "last_event",
+				event_json(&nd->last_event, nd->last_time)) < 0)
+		goto fail;
+	for (i = 0; i < nd->ntimeline; i++) {
+		if (json_array_append_new(
+			    tl, json_pack("{s:s, s:I}", "event",
+					  nd->timeline[i].event, "time",
+					  (json_int_t)nd->timeline[i].time)) <
+		    0)
+			goto fail;
+	}
+	if (json_object_set_new(o, "timeline", tl) < 0) {
+		tl = NULL;
+		goto fail;
+	}
+	return o;
+fail:
+	json_decref(tl);
+	json_decref(o);
+	return NULL;
+}
+
+static int
+persist(const struct nodes *ns, const struct node *nd)
+{
+	char path[PATH_MAX];
+	json_t *o = NULL;
+	char *text = NULL;
+	int r;
+
+	if (ns->dir == NULL)
+		return 0;
+	r = node_path(ns, nd, path, sizeof(path));
+	if (r < 0)
+		return r;
+	r = mkdir_p(ns->dir, 0700);
+	if (r < 0)
+		return r;
+	o = node_state_json(nd);
+	if (o == NULL)
+		return -ENOMEM;
+	text = json_dumps(o, JSON_COMPACT);
+	if (text == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = atomic_write(path, text, strlen(text), 0600);
+out:
+	free(text);
+	json_decref(o);
+	return r;
+}
+
+/* Copy nd with room for one more timeline entry into *ret. */
+static int
+node_clone(const struct node *nd, struct node *ret)
+{
+	struct node_mark *tl;
+
+	tl = calloc(nd->ntimeline + 1, sizeof(*tl));
+	if (tl == NULL)
+		return -ENOMEM;
+	if (nd->ntimeline > 0)
+		memcpy(tl, nd->timeline, nd->ntimeline * sizeof(*tl));
+	*ret = *nd;
+	ret->timeline = tl;
+	return 0;
+}
+
+/* Append to a clone's timeline, dropping the oldest entry when full. */
+static void
+timeline_push(struct node *nd, const char *event, int64_t now)
+{
+	if (nd->ntimeline >= NODES_TIMELINE_MAX) {
+		memmove(nd->timeline, nd->timeline + 1,
+			(nd->ntimeline - 1) * sizeof(*nd->timeline));
+		nd->ntimeline--;
+	}
+	snprintf(nd->timeline[nd->ntimeline].event,
+		 sizeof(nd->timeline[0].event), "%s", event);
+	nd->timeline[nd->ntimeline].time = now;
+	nd->ntimeline++;
+}
+
+/* Persist the clone tmp; on success it replaces nd, else it is dropped. */
+static int
+commit(const struct nodes *ns, struct node *nd, struct node *tmp)
+{
+	int r;
+
+	r = persist(ns, tmp);
+	if (r < 0) {
+		free(tmp->timeline);
+		return r;
+	}
+	free(nd->timeline);
+	*nd = *tmp;
+	return 0;
+}
+
+int
+nodes_mark(struct nodes *ns, struct node *nd, const char *event, int64_t now)
+{
+	struct node tmp;
+	int r;
+
+	r = node_clone(nd, &tmp);
+	if (r < 0)
+		return r;
+	timeline_push(&tmp, event, now);
+	if (tmp.state == NODE_PENDING)
+		tmp.state = NODE_BOOTING;
+	return commit(ns, nd, &tmp);
+}
+
+int
+nodes_mark_mac(struct nodes *ns, const uint8_t mac[MAC_LEN], const char *event,
+	       int64_t now)
+{
+	struct node *nd = nodes_find(ns, mac);
+
+	if (nd == NULL)
+		return -ENOENT;
+	return nodes_mark(ns, nd, event, now);
+}
+
+int
+nodes_event(struct nodes *ns, struct node *nd, const struct node_event *ev,
+	    int64_t now)
+{
+	char name[NODES_EVENT_NAME_MAX];
+	struct node tmp;
+	int r;
+
+	r = node_clone(nd, &tmp);
+	if (r < 0)
+		return r;
+	snprintf(name, sizeof(name), "%s:%s", ev->step,
+		 event_status_name(ev->status));
+	timeline_push(&tmp, name, now);
+	tmp.has_event = true;
+	tmp.last_event = *ev;
+	tmp.last_time = now;
+	if (ev->status == EVENT_FAILED) {
+		tmp.state = NODE_FAILED;
+	} else if (ev->status == EVENT_OK && strcmp(ev->step, "done") == 0) {
+		tmp.state = NODE_DONE;
+		tmp.locked = true;
+	} else {
+		tmp.state = NODE_PROVISIONING;
+	}
+	return commit(ns, nd, &tmp);
+}
+
+int
+nodes_rearm(struct nodes *ns, struct node *nd, int64_t now)
+{
+	struct node tmp;
+	int r;
+
+	r = node_clone(nd, &tmp);
+	if (r < 0)
+		return r;
+	timeline_push(&tmp, "rearm", now);
+	tmp.locked = false;
+	tmp.fetched = 0;
+	return commit(ns, nd, &tmp);
+}
+
+int
+nodes_payload_fetch(struct node *nd, enum node_payload which, bool *ret_repeat)
+{
+	unsigned bit;
+
+	if (nd->locked)
+		return -ESTALE;
+	if ((unsigned)which >= NODE_PAYLOAD_COUNT)
+		return -EINVAL;
+	bit = 1u << which;
+	*ret_repeat = (nd->fetched & bit) != 0;
+	nd->fetched |= bit;
+	return 0;
+}
+
+/* Fill nd from its persisted form o. -EBADMSG when o is not valid. */
+static int
+node_restore(struct node *nd, json_t *o)
+{
+	json_t *state, *locked, *ev, *tl, *item;
+	struct node tmp;
+	size_t i;
+
+	state = json_object_get(o, "state");
+	locked = json_object_get(o, "locked");
+	ev = json_object_get(o, "last_event");
+	tl = json_object_get(o, "timeline");
+	if (!json_is_object(o) ||
+	    json_integer_value(json_object_get(o, "version")) != 1 ||
+	    !json_is_string(state) || !json_is_boolean(locked) ||
+	    !json_is_array(tl) || json_array_size(tl) > NODES_TIMELINE_MAX)
+		return -EBADMSG;
+	memset(&tmp, 0, sizeof(tmp));
+	if (node_state_parse(json_string_value(state), &tmp.state) < 0)
+		return -EBADMSG;
+	tmp.locked = json_is_true(locked);
+	if (ev != NULL) {
+		json_t *step = json_object_get(ev, "step");
+		json_t *status = json_object_get(ev, "status");
+		json_t *msg = json_object_get(ev, "message");
+		json_t *t = json_object_get(ev, "time");
+
+		if (!json_is_string(step) || !json_is_string(status) ||
+		    !json_is_string(msg) || !json_is_integer(t) ||
+		    json_string_length(step) > EVENT_STEP_MAX ||
+		    json_string_length(msg) > EVENT_MESSAGE_MAX ||
+		    event_status_parse(json_string_value(status),
+				       &tmp.last_event.status) < 0)
+			return -EBADMSG;
+		snprintf(tmp.last_event.step, sizeof(tmp.last_event.step), "%s",
+			 json_string_value(step));
+		snprintf(tmp.last_event.message, sizeof(tmp.last_event.message),
+			 "%s", json_string_value(msg));
+		tmp.last_time = json_integer_value(t);
+		tmp.has_event = true;
+	}
+	tmp.timeline = calloc(json_array_size(tl) + 1, sizeof(*tmp.timeline));
+	if (tmp.timeline == NULL)
+		return -ENOMEM;
+	json_array_foreach(tl, i, item)
+	{
+		json_t *e = json_object_get(item, "event");
+		json_t *t = json_object_get(item, "time");
+
+		if (!json_is_string(e) || !json_is_integer(t) ||
+		    json_string_length(e) >= NODES_EVENT_NAME_MAX) {
+			free(tmp.timeline);
+			return -EBADMSG;
+		}
+		timeline_push(&tmp, json_string_value(e),
+			      json_integer_value(t));
+	}
+	free(nd->timeline);
+	nd->state = tmp.state;
+	nd->locked = tmp.locked;
+	nd->has_event = tmp.has_event;
+	nd->last_event = tmp.last_event;
+	nd->last_time = tmp.last_time;
+	nd->timeline = tmp.timeline;
+	nd->ntimeline = tmp.ntimeline;
+	return 0;
+}
+
+int
+nodes_load(struct nodes *ns, char ret_bad[MAC_STR_LEN])
+{
+	char path[PATH_MAX];
+	size_t i, len = 0;
+	char *data = NULL;
+	json_error_t jerr;
+	json_t *o;
+	int r;
+
+	if (ns->dir == NULL)
+		return 0;
+	for (i = 0; i < ns->n; i++) {
+		r = node_path(ns, &ns->v[i], path, sizeof(path));
+		if (r < 0)
+			goto bad;
+		r = read_file(path, NODES_STATE_FILE_MAX, &data, &len);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			goto bad;
+		o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+		free(data);
+		data = NULL;
+		if (o == NULL) {
+			r = -EBADMSG;
+			goto bad;
+		}
+		r = node_restore(&ns->v[i], o);
+		json_decref(o);
+		if (r < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	if (ret_bad != NULL)
+		mac_format(ns->v[i].mac, ret_bad);
+	return r;
+}
+
+/* The public form of one node (DESIGN.md, GET /v1/nodes). */
+static json_t *
+node_public_json(const struct node *nd)
+{
+	char mac[MAC_STR_LEN], ip[IPV4_STR_LEN], when[21];
+	json_t *o, *tl = NULL, *ev = json_null();
+	size_t i;
+
+	mac_format(nd->mac, mac);
+	ipv4_format(nd->ip, ip);
+	if (nd->has_event) {
+		nodes_time_format(nd->last_time, when);
+		ev = json_pack("{s:s, s:s, s:s, s:s}", "step",
+			       nd->last_event.step, "status",
+			       event_status_name(nd->last_event.status),
+			       "message", nd->last_event.message, "time", when);
+	}
+	tl = json_array();
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "name", nd->name,
+		      "mac", mac, "ip", nd->ip ? ip : "", "role", nd->role,
+		      "state", node_state_name(nd->state), "last_event", ev,
+		      "timeline", tl);
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < nd->ntimeline; i++) {
+		nodes_time_format(nd->timeline[i].time, when);
+		if (json_array_append_new(tl, json_pack("{s:s, s:s}", "event",
+							nd->timeline[i].event,
+							"time", when)) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int
+nodes_render_json(const struct nodes *ns, struct buf *out)
+{
+	json_t *root, *arr;
+	char *text = NULL;
+	size_t i;
+	int r = -ENOMEM;
+
+	arr = json_array();
+	root = json_pack("{s:o}", "nodes", arr);
+	if (root == NULL)
+		return -ENOMEM;
+	for (i = 0; i < ns->n; i++) {
+		json_t *o = node_public_json(&ns->v[i]);
+
+		if (o == NULL || json_array_append_new(arr, o) < 0)
+			goto out;
+	}
+	text = json_dumps(root, JSON_COMPACT);
+	if (text == NULL)
+		goto out;
+	r = buf_puts(out, text);
+	if (r == 0)
+		r = buf_puts(out, "\n");
+out:
+	free(text);
+	json_decref(root);
+	return r;
+}
+
+void
+nodes_count_states(const struct nodes *ns, size_t counts[NODE_STATE_COUNT])
+{
+	size_t i;
+
+	memset(counts, 0, NODE_STATE_COUNT * sizeof(counts[0]));
+	for (i = 0; i < ns->n; i++)
+		counts[ns->v[i].state]++;
+}

@@ -1,0 +1,326 @@
+/*
+ * test_netboot_nodes.c - the node state store: state transitions, the
+ * payload lock and re-arm, the lease hook, persistence across a restart
+ * (a fresh store reloads what the old one acknowledged), corrupt state
+ * files, the /v1/nodes document and the metrics text.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsutil.h"
+#include "metrics.h"
+#include "nodes.h"
+
+static const uint8_t mac1[MAC_LEN] = { 0x52, 0x54, 0, 0, 1, 1 };
+static const uint8_t mac2[MAC_LEN] = { 0x52, 0x54, 0, 0, 2, 1 };
+static char dir[256];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_nodes.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct nodes *
+fleet(const char *state_dir)
+{
+	struct nodes *ns = nodes_new(state_dir);
+
+	assert_non_null(ns);
+	assert_int_equal(
+		nodes_add(ns, "cp1", mac1, 0x7f000001, "control-plane"), 0);
+	assert_int_equal(nodes_add(ns, "w1", mac2, 0x7f000002, "worker"), 0);
+	return ns;
+}
+
+static struct node_event
+ev(const char *step, enum event_status st, const char *msg)
+{
+	struct node_event e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.step, sizeof(e.step), "%s", step);
+	e.status = st;
+	snprintf(e.message, sizeof(e.message), "%s", msg);
+	return e;
+}
+
+static void
+test_transitions(void **state)
+{
+	struct nodes *ns = fleet(NULL);
+	struct node *nd = nodes_find(ns, mac1);
+	struct node_event e;
+	bool repeat = true;
+
+	(void)state;
+	assert_non_null(nd);
+	assert_int_equal(nodes_add(ns, "dup", mac1, 0, "worker"), -EEXIST);
+	assert_int_equal(nd->state, NODE_PENDING);
+	assert_int_equal(nodes_mark(ns, nd, "dhcp", 100), 0);
+	assert_int_equal(nd->state, NODE_BOOTING);
+	assert_int_equal(nodes_mark_mac(ns, mac1, "kernel", 101), 0);
+	assert_int_equal(nodes_mark_mac(ns, (uint8_t[6]){ 1 }, "x", 1),
+			 -ENOENT);
+	assert_int_equal(
+		nodes_payload_fetch(nd, NODE_PAYLOAD_FIRSTBOOT, &repeat), 0);
+	assert_false(repeat);
+	assert_int_equal(
+		nodes_payload_fetch(nd, NODE_PAYLOAD_FIRSTBOOT, &repeat), 0);
+	assert_true(repeat);
+	e = ev("fetch", EVENT_RUNNING, "");
+	assert_int_equal(nodes_event(ns, nd, &e, 102), 0);
+	assert_int_equal(nd->state, NODE_PROVISIONING);
+	e = ev("kubeadm", EVENT_FAILED, "exit 1");
+	assert_int_equal(nodes_event(ns, nd, &e, 103), 0);
+	assert_int_equal(nd->state, NODE_FAILED);
+	e = ev("kubeadm", EVENT_OK, "");
+	assert_int_equal(nodes_event(ns, nd, &e, 104), 0);
+	assert_int_equal(nd->state, NODE_PROVISIONING);
+	assert_false(nd->locked);
+	e = ev("done", EVENT_RUNNING, "");
+	assert_int_equal(nodes_event(ns, nd, &e, 105), 0);
+	assert_false(nd->locked);
+	e = ev("done", EVENT_OK, "");
+	assert_int_equal(nodes_event(ns, nd, &e, 106), 0);
+	assert_int_equal(nd->state, NODE_DONE);
+	assert_true(nd->locked);
+	assert_int_equal(
+		nodes_payload_fetch(nd, NODE_PAYLOAD_USER_DATA, &repeat),
+		-ESTALE);
+	assert_int_equal(nodes_rearm(ns, nd, 107), 0);
+	assert_false(nd->locked);
+	assert_int_equal(
+		nodes_payload_fetch(nd, NODE_PAYLOAD_FIRSTBOOT, &repeat), 0);
+	assert_false(repeat);
+	assert_int_equal(nd->ntimeline, 8);
+	assert_string_equal(nd->timeline[0].event, "dhcp");
+	assert_string_equal(nd->timeline[3].event, "kubeadm:failed");
+	assert_string_equal(nd->timeline[7].event, "rearm");
+	assert_int_equal(nd->timeline[7].time, 107);
+	nodes_free(ns);
+	assert_null(nodes_free(NULL));
+}
+
+static void
+test_timeline_cap(void **state)
+{
+	struct nodes *ns = fleet(NULL);
+	struct node *nd = nodes_find(ns, mac2);
+	char name[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < NODES_TIMELINE_MAX + 5; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		assert_int_equal(nodes_mark(ns, nd, name, i), 0);
+	}
+	assert_int_equal(nd->ntimeline, NODES_TIMELINE_MAX);
+	assert_string_equal(nd->timeline[0].event, "m5");
+	nodes_free(ns);
+}
+
+static int
+lease(void *ctx, const uint8_t mac[MAC_LEN], uint32_t *ret_ip)
+{
+	(void)ctx;
+	if (memcmp(mac, mac2, MAC_LEN) != 0)
+		return -ENOENT;
+	*ret_ip = 0x0a000005;
+	return 0;
+}
+
+static void
+test_addresses(void **state)
+{
+	struct nodes *ns = fleet(NULL);
+	struct node *n1 = nodes_find(ns, mac1), *n2 = nodes_find(ns, mac2);
+
+	(void)state;
+	assert_true(nodes_addr_allowed(ns, n1, 0x7f000001));
+	assert_false(nodes_addr_allowed(ns, n1, 0x7f000002));
+	assert_false(nodes_addr_allowed(ns, n2, 0x0a000005));
+	assert_false(nodes_addr_allowed(ns, n1, 0));
+	nodes_set_lookup(ns, lease, NULL);
+	assert_true(nodes_addr_allowed(ns, n2, 0x0a000005));
+	assert_true(nodes_addr_allowed(ns, n2, 0x7f000002));
+	assert_false(nodes_addr_allowed(ns, n1, 0x0a000005));
+	assert_ptr_equal(nodes_find_ip(ns, 0x0a000005), n2);
+	assert_ptr_equal(nodes_find_ip(ns, 0x7f000001), n1);
+	assert_null(nodes_find_ip(ns, 0x7f000003));
+	nodes_free(ns);
+}
+
+static void
+test_persist(void **state)
+{
+	struct nodes *ns = fleet(dir), *again;
+	struct node *nd = nodes_find(ns, mac1);
+	struct node_event e = ev("done", EVENT_OK, "fine \"quoted\"");
+	char path[512], bad[MAC_STR_LEN];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(nodes_mark(ns, nd, "boot-script", 50), 0);
+	assert_int_equal(nodes_event(ns, nd, &e, 60), 0);
+	snprintf(path, sizeof(path), "%s/nodes/52-54-00-00-01-01.json", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	nodes_free(ns);
+
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, bad), 0);
+	nd = nodes_find(again, mac1);
+	assert_int_equal(nd->state, NODE_DONE);
+	assert_true(nd->locked);
+	assert_true(nd->has_event);
+	assert_string_equal(nd->last_event.step, "done");
+	assert_string_equal(nd->last_event.message, "fine \"quoted\"");
+	assert_int_equal(nd->last_time, 60);
+	assert_int_equal(nd->ntimeline, 2);
+	assert_string_equal(nd->timeline[1].event, "done:ok");
+	assert_int_equal(nodes_find(again, mac2)->state, NODE_PENDING);
+	nodes_free(again);
+
+	/* A corrupt file is reported, naming the node. */
+	assert_int_equal(atomic_write(path, "{\"version\":1,", 13, 0600), 0);
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, bad), -EBADMSG);
+	assert_string_equal(bad, "52:54:00:00:01:01");
+	nodes_free(again);
+	assert_int_equal(atomic_write(path,
+				      "{\"version\":1,\"mac\":\"x\",\"state\":"
+				      "\"bogus\",\"locked\":false,"
+				      "\"timeline\":[]}",
+				      68, 0600),
+			 0);
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, NULL), -EBADMSG);
+	nodes_free(again);
+	unlink(path);
+}
+
+static void
+test_persist_failure(void **state)
+{
+	struct nodes *ns;
+	struct node *nd;
+	struct node_event e = ev("done", EVENT_OK, "");
+	char file[300];
+
+	(void)state;
+	/* A state dir whose nodes/ cannot be made: a file is in the way. */
+	snprintf(file, sizeof(file), "%s/blocked", dir);
+	assert_int_equal(mkdir(file, 0700), 0);
+	snprintf(file, sizeof(file), "%s/blocked/nodes", dir);
+	assert_int_equal(atomic_write(file, "x", 1, 0600), 0);
+	snprintf(file, sizeof(file), "%s/blocked", dir);
+	ns = fleet(file);
+	nd = nodes_find(ns, mac1);
+	assert_true(nodes_event(ns, nd, &e, 1) < 0);
+	/* Not acknowledged, not applied. */
+	assert_int_equal(nd->state, NODE_PENDING);
+	assert_false(nd->locked);
+	assert_int_equal(nd->ntimeline, 0);
+	assert_true(nodes_mark(ns, nd, "dhcp", 1) < 0);
+	assert_int_equal(nd->state, NODE_PENDING);
+	nodes_free(ns);
+}
+
+static void
+test_render(void **state)
+{
+	struct nodes *ns = fleet(NULL);
+	struct node_event e = ev("fetch", EVENT_OK, "a\"b");
+	size_t counts[NODE_STATE_COUNT];
+	struct http_metrics m;
+	struct metric_sample extra = { "tftp_requests_total", "TFTP RRQs.",
+				       false, 7 };
+	struct buf b;
+
+	(void)state;
+	assert_int_equal(
+		nodes_mark(ns, nodes_find(ns, mac1), "dhcp", 1763800000), 0);
+	assert_int_equal(nodes_event(ns, nodes_find(ns, mac1), &e, 1763800060),
+			 0);
+	buf_init(&b, NODES_JSON_MAX);
+	assert_int_equal(nodes_render_json(ns, &b), 0);
+	assert_string_equal(
+		b.data,
+		"{\"nodes\":[{\"name\":\"cp1\",\"mac\":\"52:54:00:00:01:01\","
+		"\"ip\":\"127.0.0.1\",\"role\":\"control-plane\",\"state\":"
+		"\"provisioning\",\"last_event\":{\"step\":\"fetch\","
+		"\"status\":\"ok\",\"message\":\"a\\\"b\",\"time\":"
+		"\"2025-11-22T08:27:40Z\"},\"timeline\":[{\"event\":\"dhcp\","
+		"\"time\":\"2025-11-22T08:26:40Z\"},{\"event\":\"fetch:ok\","
+		"\"time\":\"2025-11-22T08:27:40Z\"}]},{\"name\":\"w1\","
+		"\"mac\":\"52:54:00:00:02:01\",\"ip\":\"127.0.0.2\",\"role\":"
+		"\"worker\",\"state\":\"pending\",\"last_event\":null,"
+		"\"timeline\":[]}]}\n");
+	buf_done(&b);
+
+	nodes_count_states(ns, counts);
+	assert_int_equal(counts[NODE_PENDING], 1);
+	assert_int_equal(counts[NODE_PROVISIONING], 1);
+	memset(&m, 0, sizeof(m));
+	metrics_count(&m, 200);
+	metrics_count(&m, 200);
+	metrics_count(&m, 416);
+	metrics_count(&m, 418);
+	m.body_bytes = 12345;
+	buf_init(&b, METRICS_TEXT_MAX);
+	assert_int_equal(metrics_render(&b, &m, counts, &extra, 1), 0);
+	assert_non_null(strstr(b.data, "\nmetalboot_http_requests_total{code="
+				       "\"200\"} 2\n"));
+	assert_non_null(strstr(b.data, "\nmetalboot_http_requests_total{code="
+				       "\"416\"} 1\n"));
+	assert_non_null(strstr(b.data, "\nmetalboot_http_requests_total{code="
+				       "\"other\"} 1\n"));
+	assert_non_null(strstr(
+		b.data, "\nmetalboot_http_response_body_bytes_total 12345\n"));
+	assert_non_null(
+		strstr(b.data, "\nmetalboot_nodes{state=\"pending\"} 1\n"));
+	assert_non_null(strstr(b.data, "# TYPE metalboot_tftp_requests_total "
+				       "counter\nmetalboot_tftp_requests_"
+				       "total 7\n"));
+	buf_done(&b);
+	nodes_free(ns);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transitions),
+		cmocka_unit_test(test_timeline_cap),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_persist),
+		cmocka_unit_test(test_persist_failure),
+		cmocka_unit_test(test_render),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
