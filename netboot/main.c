@@ -1,32 +1,191 @@
 /*
  * metalboot-netboot - DHCP, TFTP and HTTP(S) for netbooting the fleet.
  *
- * This version parses and checks its command line only; the servers land
- * with the TFTP, DHCP and HTTP work (see README.md, "Status").
+ * main() reads the command line and netboot.yaml (or serves a bare
+ * directory with --root), fills the shared struct netboot (server.h),
+ * creates the one event_base, starts every service in the services[] table
+ * below and runs the loop until SIGINT or SIGTERM. The signals are handled
+ * as loop events, so shutdown happens between callbacks: each service's
+ * stop() runs after the loop has returned, in reverse order.
  */
+#include "config.h"
+#include "diag.h"
 #include "log.h"
+#include "net.h"
 #include "num.h"
+#include "server.h"
+#include "tftp_io.h"
 
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/*
+ * The services, started in this order and stopped in reverse. Other
+ * services start here: the HTTP(S) and DHCP services each add one line.
+ */
+static const struct nb_service services[] = {
+	{ "tftp", tftp_io_start, tftp_io_stop },
+};
+
+#define NSERVICES (sizeof(services) / sizeof(services[0]))
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: metalboot-netboot --config OUT/netboot.yaml [--listen "
-		"ADDR] "
-		"[--dhcp full|proxy|off]\n"
+		"usage: metalboot-netboot --config OUT/netboot.yaml "
+		"[--listen ADDR] [--dhcp full|proxy|off]\n"
 		"                         [--tftp-port N] [--http-port N] "
-		"[--state-dir DIR]\n"
+		"[--https-port N] [--state-dir DIR]\n"
 		"       metalboot-netboot --root DIR [--listen ADDR] "
-		"[--tftp-port "
-		"N] [--http-port N] --dhcp off\n"
+		"[--tftp-port N] [--http-port N] --dhcp off\n"
 		"\n"
-		"Note: this version checks its flags and exits; the DHCP, TFTP "
-		"and HTTP\n"
-		"servers are not part of it yet.\n");
+		"  --config FILE            netboot.yaml written by "
+		"metalboot-build\n"
+		"  --root DIR               serve DIR over TFTP and "
+		"/files/ (no DHCP)\n"
+		"  --listen ADDR            IPv4 address to listen on "
+		"(default: netboot.yaml's, or all)\n"
+		"  --dhcp MODE              full, proxy or off\n"
+		"  --tftp-port N            TFTP port (default 69; 0 "
+		"disables TFTP)\n"
+		"  --http-port N            HTTP port (default 80; 0 "
+		"disables HTTP)\n"
+		"  --https-port N           HTTPS port (default 443 with "
+		"--config; 0 disables)\n"
+		"  --state-dir DIR          leases and node states\n"
+		"  --tftp-max-transfers N   concurrent TFTP transfers "
+		"(default %d)\n"
+		"  --tftp-max-per-client N  concurrent TFTP transfers per "
+		"client address (default %d)\n"
+		"  -v, --verbose            log at debug level\n"
+		"  -h, --help               this text\n"
+		"  --version                print the version\n",
+		TFTP_MAX_TRANSFERS_DEFAULT, TFTP_MAX_PER_CLIENT_DEFAULT);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct netboot *nb = arg;
+
+	(void)what;
+	log_info("%s received, shutting down",
+		 sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopexit(nb->base, NULL);
+}
+
+static int
+parse_port(const char *flag, const char *s, uint16_t *ret)
+{
+	int v;
+
+	if (num_parse_int(s, 0, 65535, &v) < 0) {
+		fprintf(stderr,
+			"metalboot-netboot: --%s: '%s' is not a port "
+			"(0-65535)\n",
+			flag, s);
+		return -EINVAL;
+	}
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+static int
+parse_count(const char *flag, const char *s, unsigned max, unsigned *ret)
+{
+	int v;
+
+	if (num_parse_int(s, 1, (int)max, &v) < 0) {
+		fprintf(stderr, "metalboot-netboot: --%s: '%s' is not 1-%u\n",
+			flag, s, max);
+		return -EINVAL;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Fill nb from netboot.yaml; flags given on the command line win later. */
+static int
+load_config(struct netboot *nb, const char *path)
+{
+	struct diags d;
+	int r;
+
+	diags_init(&d);
+	r = nb_config_load(path, &nb->cfg, &d);
+	diags_print(&d, stderr);
+	diags_done(&d);
+	if (r < 0)
+		return r;
+	nb->root_dir = strdup(nb->cfg->public_dir);
+	nb->state_dir = strdup(nb->cfg->state_dir);
+	if (nb->root_dir == NULL || nb->state_dir == NULL)
+		return -ENOMEM;
+	nb->listen_ip = nb->cfg->listen;
+	nb->tftp_port = nb->cfg->tftp_port;
+	nb->http_port = nb->cfg->http_port;
+	nb->https_port = nb->cfg->https_port;
+	nb->dhcp = nb->cfg->dhcp.mode;
+	return 0;
+}
+
+static void
+netboot_done(struct netboot *nb)
+{
+	if (nb->sig_int != NULL)
+		event_free(nb->sig_int);
+	if (nb->sig_term != NULL)
+		event_free(nb->sig_term);
+	if (nb->base != NULL)
+		event_base_free(nb->base);
+	if (nb->root_fd >= 0)
+		close(nb->root_fd);
+	nb_config_free(nb->cfg);
+	free(nb->root_dir);
+	free(nb->state_dir);
+}
+
+/* Flags that override netboot.yaml, kept until the file is read. */
+struct overrides {
+	const char *listen, *state_dir;
+	int dhcp; /* -1: not given */
+	uint16_t tftp_port, http_port, https_port;
+	bool tftp_set, http_set, https_set;
+};
+
+static int
+apply_overrides(struct netboot *nb, const struct overrides *o)
+{
+	if (o->listen != NULL && ipv4_parse(o->listen, &nb->listen_ip) < 0) {
+		fprintf(stderr,
+			"metalboot-netboot: --listen: '%s' is not an IPv4 "
+			"address\n",
+			o->listen);
+		return -EINVAL;
+	}
+	if (o->state_dir != NULL) {
+		free(nb->state_dir);
+		nb->state_dir = strdup(o->state_dir);
+		if (nb->state_dir == NULL)
+			return -ENOMEM;
+	}
+	if (o->dhcp >= 0)
+		nb->dhcp = (enum dhcp_mode)o->dhcp;
+	if (o->tftp_set)
+		nb->tftp_port = o->tftp_port;
+	if (o->http_set)
+		nb->http_port = o->http_port;
+	if (o->https_set)
+		nb->https_port = o->https_port;
+	return 0;
 }
 
 int
@@ -39,16 +198,29 @@ main(int argc, char **argv)
 		{ "dhcp", required_argument, NULL, 'd' },
 		{ "tftp-port", required_argument, NULL, 't' },
 		{ "http-port", required_argument, NULL, 'p' },
+		{ "https-port", required_argument, NULL, 'P' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "tftp-max-transfers", required_argument, NULL, 'M' },
+		{ "tftp-max-per-client", required_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct netboot nb;
+	struct overrides o;
 	const char *config = NULL, *root = NULL;
-	int c, port;
+	size_t started = 0, i;
+	int c, r, status = 2;
 
+	memset(&nb, 0, sizeof(nb));
+	memset(&o, 0, sizeof(o));
+	nb.root_fd = -1;
+	nb.tftp_max_transfers = TFTP_MAX_TRANSFERS_DEFAULT;
+	nb.tftp_max_per_client = TFTP_MAX_PER_CLIENT_DEFAULT;
+	o.dhcp = -1;
 	log_set_ident("metalboot-netboot");
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -57,27 +229,53 @@ main(int argc, char **argv)
 			root = optarg;
 			break;
 		case 'l':
+			o.listen = optarg;
+			break;
 		case 's':
+			o.state_dir = optarg;
 			break;
 		case 'd':
-			if (strcmp(optarg, "full") != 0 &&
-			    strcmp(optarg, "proxy") != 0 &&
-			    strcmp(optarg, "off") != 0) {
+			if (strcmp(optarg, "full") == 0)
+				o.dhcp = DHCP_FULL;
+			else if (strcmp(optarg, "proxy") == 0)
+				o.dhcp = DHCP_PROXY;
+			else if (strcmp(optarg, "off") == 0)
+				o.dhcp = DHCP_OFF;
+			else {
 				fprintf(stderr, "metalboot-netboot: --dhcp "
 						"must be full, proxy or off\n");
 				return 1;
 			}
 			break;
 		case 't':
-		case 'p':
-			if (num_parse_int(optarg, 1, 65535, &port) < 0) {
-				fprintf(stderr,
-					"metalboot-netboot: --%s: '%s' "
-					"is not a port (1-65535)\n",
-					c == 't' ? "tftp-port" : "http-port",
-					optarg);
+			if (parse_port("tftp-port", optarg, &o.tftp_port) < 0)
 				return 1;
-			}
+			o.tftp_set = true;
+			break;
+		case 'p':
+			if (parse_port("http-port", optarg, &o.http_port) < 0)
+				return 1;
+			o.http_set = true;
+			break;
+		case 'P':
+			if (parse_port("https-port", optarg, &o.https_port) < 0)
+				return 1;
+			o.https_set = true;
+			break;
+		case 'M':
+			if (parse_count("tftp-max-transfers", optarg,
+					TFTP_MAX_TRANSFERS_LIMIT,
+					&nb.tftp_max_transfers) < 0)
+				return 1;
+			break;
+		case 'C':
+			if (parse_count("tftp-max-per-client", optarg,
+					TFTP_MAX_TRANSFERS_LIMIT,
+					&nb.tftp_max_per_client) < 0)
+				return 1;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
 			break;
 		case 'h':
 			usage(stdout);
@@ -90,12 +288,87 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (optind < argc) {
+		fprintf(stderr, "metalboot-netboot: unexpected argument '%s'\n",
+			argv[optind]);
+		return 1;
+	}
 	if ((config == NULL) == (root == NULL)) {
 		fprintf(stderr, "metalboot-netboot: give exactly one of "
 				"--config or --root\n");
 		return 1;
 	}
-	fprintf(stderr, "metalboot-netboot: serving is not part of this "
-			"version\n");
-	return 2;
+	if (root != NULL && o.dhcp >= 0 && o.dhcp != DHCP_OFF) {
+		fprintf(stderr, "metalboot-netboot: --root serves files only; "
+				"it needs --dhcp off\n");
+		return 1;
+	}
+
+	if (config != NULL) {
+		r = load_config(&nb, config);
+		if (r < 0) {
+			status = r == -ENOMEM ? 2 : 1;
+			goto out;
+		}
+	} else {
+		nb.root_dir = strdup(root);
+		if (nb.root_dir == NULL)
+			goto out;
+		nb.dhcp = DHCP_OFF;
+		nb.tftp_port = NB_TFTP_PORT_DEFAULT;
+		nb.http_port = NB_HTTP_PORT_DEFAULT;
+		nb.https_port = 0; /* no certificate without netboot.yaml */
+	}
+	r = apply_overrides(&nb, &o);
+	if (r < 0) {
+		status = r == -ENOMEM ? 2 : 1;
+		goto out;
+	}
+	nb.root_fd = open(nb.root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (nb.root_fd < 0) {
+		fprintf(stderr, "metalboot-netboot: %s: %s\n", nb.root_dir,
+			strerror(errno));
+		status = 1;
+		goto out;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	nb.base = event_base_new();
+	if (nb.base == NULL) {
+		fprintf(stderr, "metalboot-netboot: cannot create the event "
+				"loop\n");
+		goto out;
+	}
+	nb.sig_int = evsignal_new(nb.base, SIGINT, on_signal, &nb);
+	nb.sig_term = evsignal_new(nb.base, SIGTERM, on_signal, &nb);
+	if (nb.sig_int == NULL || nb.sig_term == NULL ||
+	    evsignal_add(nb.sig_int, NULL) < 0 ||
+	    evsignal_add(nb.sig_term, NULL) < 0) {
+		fprintf(stderr, "metalboot-netboot: cannot watch signals\n");
+		goto out;
+	}
+
+	for (started = 0; started < NSERVICES; started++) {
+		r = services[started].start(&nb);
+		if (r < 0) {
+			/* The service logged the cause; bad ports are ours. */
+			status = (r == -EADDRINUSE || r == -EACCES ||
+				  r == -EADDRNOTAVAIL || r == -EINVAL)
+					 ? 1
+					 : 2;
+			services[started].stop(&nb);
+			goto out;
+		}
+	}
+	log_info("serving %s", nb.root_dir);
+	if (event_base_dispatch(nb.base) < 0) {
+		log_warn("event loop failed");
+		goto out;
+	}
+	status = 0;
+out:
+	for (i = started; i > 0; i--)
+		services[i - 1].stop(&nb);
+	netboot_done(&nb);
+	return status;
 }

@@ -1,0 +1,97 @@
+/*
+ * config.h - netboot.yaml (docs/formats.md), the configuration
+ * metalboot-build writes for metalboot-netboot.
+ *
+ * Paths in the file are relative to the directory holding it; the loader
+ * resolves them against that directory (absolute paths are kept). Unknown
+ * keys are errors; only "version: 1" is accepted. Every problem goes to a
+ * diags list as FILE:LINE:COL, all of them, not only the first.
+ */
+#ifndef MB_NB_CONFIG_H
+#define MB_NB_CONFIG_H
+
+#include "diag.h"
+#include "inventory.h" /* enum dhcp_mode, enum node_role */
+#include "net.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NB_CONFIG_MAX_NODES  INV_MAX_NODES
+#define NB_CONFIG_MAX_DNS    16
+#define NB_CONFIG_LEASE_MIN  60
+#define NB_CONFIG_LEASE_MAX  (365u * 24 * 3600)
+#define NB_CONFIG_LEASE_DFLT 3600
+
+struct nb_config_node {
+	char *name; /* owned */
+	uint8_t mac[MAC_LEN];
+	uint32_t ip; /* host order */
+	enum node_role role;
+};
+
+struct nb_config {
+	char *file; /* as given (owned) */
+	char *dir;  /* its directory (owned) */
+	char *cluster;
+	uint32_t listen; /* host order; server_ip */
+	char *interface; /* NULL: chosen by address */
+
+	struct {
+		enum dhcp_mode mode;
+		struct cidr subnet; /* set unless mode is off */
+		bool has_subnet;
+		uint32_t gateway;
+		bool has_gateway;
+		uint32_t dns[NB_CONFIG_MAX_DNS];
+		size_t ndns;
+		struct ip_range pool;
+		bool has_pool;
+		uint64_t lease_time;   /* seconds */
+		bool unknown_discover; /* unknown: discover (else ignore) */
+	} dhcp;
+
+	uint16_t tftp_port;
+	uint16_t http_port;
+	uint16_t https_port;
+	char *cert; /* resolved path or NULL */
+	char *key;  /* resolved path or NULL */
+
+	/* Resolved against dir. */
+	char *public_dir;
+	char *boot_dir;
+	char *nodes_dir;
+	char *state_dir;
+
+	struct nb_config_node *nodes;
+	size_t nnodes;
+};
+
+/*
+ * Read and check the file at path. Returns 0 with *ret (owned; free with
+ * nb_config_free) when diags got no error, -EINVAL when it did, -ENOMEM,
+ * or a negative errno when the file cannot be read (also in diags).
+ */
+int nb_config_load(const char *path, struct nb_config **ret,
+		   struct diags *diags);
+
+/*
+ * The same from a buffer of len bytes; file names it in messages and its
+ * directory is the base for relative paths.
+ */
+int nb_config_parse(const char *file, const char *data, size_t len,
+		    struct nb_config **ret, struct diags *diags);
+
+/* Free; NULL is a no-op. Returns NULL. */
+struct nb_config *nb_config_free(struct nb_config *cfg);
+
+/* Find a node by MAC, or NULL. */
+const struct nb_config_node *nb_config_find_mac(const struct nb_config *cfg,
+						const uint8_t mac[MAC_LEN]);
+
+/* Find a node by IPv4 address (host order), or NULL. */
+const struct nb_config_node *nb_config_find_ip(const struct nb_config *cfg,
+					       uint32_t ip);
+
+#endif

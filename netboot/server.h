@@ -1,0 +1,88 @@
+/*
+ * server.h - the daemon context shared by every service of
+ * metalboot-netboot (TFTP, HTTP(S), DHCP).
+ *
+ * main.c fills one struct netboot from the command line and netboot.yaml,
+ * creates the event_base, starts each service in turn and runs the loop.
+ * Every service runs its callbacks on that one loop, in the one thread, so
+ * the counters below need no locking. Services keep their own state behind
+ * an opaque pointer here; the fields other services may read are
+ * documented. This header only grows: fields are added, never renamed.
+ */
+#ifndef MB_NB_SERVER_H
+#define MB_NB_SERVER_H
+
+#include "inventory.h" /* enum dhcp_mode */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct event;
+struct nb_config;
+struct tftp_server;
+
+/* Defaults when neither netboot.yaml nor a flag gives a value. */
+#define NB_TFTP_PORT_DEFAULT  69
+#define NB_HTTP_PORT_DEFAULT  80
+#define NB_HTTPS_PORT_DEFAULT 443
+
+/*
+ * TFTP counters, rendered by /metrics (names in parentheses). Monotonic
+ * except tftp_active, which is a gauge.
+ */
+struct nb_counters {
+	uint64_t tftp_requests;		   /* RRQ/WRQ received (any outcome) */
+	uint64_t tftp_transfers_started;   /* transfers that got a socket */
+	uint64_t tftp_transfers_completed; /* last block acknowledged */
+	uint64_t tftp_transfers_failed;	   /* timed out, error, refused */
+	uint64_t tftp_bytes_sent;   /* file bytes in DATA, incl. resends */
+	uint64_t tftp_packets_sent; /* every datagram we sent */
+	uint64_t tftp_retransmits;  /* DATA/OACK resent on timeout */
+	uint64_t tftp_errors_sent;  /* ERROR packets sent */
+	uint64_t tftp_probes;	    /* ERROR 8 after OACK (EDK II) */
+	uint64_t tftp_active;	    /* gauge: transfers in flight */
+};
+
+/* The daemon. One per process; lives for the whole run. */
+struct netboot {
+	struct event_base *base; /* the one loop (owned) */
+
+	/* Configuration (read-only once services start). */
+	struct nb_config *cfg; /* netboot.yaml, NULL with --root (owned) */
+	char *root_dir;	       /* TFTP root and /files/: OUT/public or DIR */
+	int root_fd;	       /* O_DIRECTORY fd of root_dir, for openat */
+	uint32_t listen_ip;    /* host order; 0 = every address */
+	uint16_t tftp_port;    /* 0 = TFTP disabled */
+	uint16_t http_port;    /* 0 = HTTP disabled */
+	uint16_t https_port;   /* 0 = HTTPS disabled */
+	char *state_dir;       /* leases, node states; may be NULL */
+	enum dhcp_mode dhcp;   /* full | proxy | off */
+	unsigned tftp_max_transfers;  /* concurrent transfers, all clients */
+	unsigned tftp_max_per_client; /* concurrent transfers per client IP */
+
+	struct nb_counters counters;
+
+	/* Service state, owned by each service (opaque to the others). */
+	struct tftp_server *tftp;
+	void *http;
+	void *dhcp_server;
+
+	struct event *sig_int, *sig_term; /* owned by main.c */
+};
+
+/*
+ * A service plugged into the loop. start() binds its sockets and adds its
+ * events to nb->base; it returns 0 or a negative errno (startup fails and
+ * the program exits 2, or 1 for a user error such as a port in use). stop()
+ * frees everything start() made; it is called for every service whose
+ * start() succeeded, in reverse order, after the loop has ended, and must
+ * accept a half-started service.
+ */
+struct nb_service {
+	const char *name;
+	int (*start)(struct netboot *nb);
+	void (*stop)(struct netboot *nb);
+};
+
+#endif

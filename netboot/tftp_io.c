@@ -1,0 +1,890 @@
+/*
+ * tftp_io.c - the TFTP service around the pure engine (tftp.c).
+ *
+ * One listening socket takes requests. Each accepted RRQ gets a transfer:
+ * a socket bound to the local address the request hit (IP_PKTINFO) and an
+ * ephemeral port (so the reply comes from the address the client asked,
+ * and the port is the server's transfer ID), a retransmission timer, and
+ * a window buffer. Files are opened through path_open_under() for every
+ * request (the safety check is never skipped) and then shared: transfers
+ * of the same inode use one descriptor. A window is read with one pread()
+ * and sent with one sendmmsg(). Everything runs on nb->base.
+ */
+#include "tftp_io.h"
+
+#include "log.h"
+#include "net.h"
+#include "path.h"
+#include "tftp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TFTP_RX_BURST	 64 /* datagrams read per callback */
+#define TFTP_NAME_LOG	 96 /* bytes of a file name quoted in logs */
+#define TFTP_SNDBUF	 (1024 * 1024)
+#define TFTP_MTU_UNKNOWN 1500 /* when the interface MTU cannot be read */
+#define TFTP_PEER_STR	 (IPV4_STR_LEN + 6)
+
+/* An open file shared by the transfers of one inode. */
+struct tftp_file {
+	struct tftp_file *next;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	int fd;
+	unsigned refs;
+};
+
+struct tftp_conn {
+	struct tftp_conn *prev, *next;
+	struct tftp_server *srv;
+	struct tftp_xfer x;
+	int fd;
+	struct event *ev_read, *ev_timer, *ev_write;
+	struct sockaddr_in peer;
+	struct tftp_file *file;
+	uint8_t *buf; /* window data: windowsize * blksize bytes */
+	uint8_t (*hdrs)[TFTP_HDR_LEN];
+	struct iovec *iov;
+	struct mmsghdr *msgs;
+	unsigned pend_idx, pend_cnt; /* messages still to send */
+	uint8_t req[TFTP_REQ_MAX];   /* the RRQ, to spot a resent one */
+	size_t req_len;
+	uint64_t started_ms;
+	uint64_t bytes;
+	uint32_t retransmits_counted;
+	char peer_str[TFTP_PEER_STR];
+	char name[TFTP_NAME_LOG * 4 + 1];
+};
+
+struct tftp_server {
+	struct netboot *nb;
+	int fd;
+	struct event *ev;
+	struct tftp_conn *conns;
+	unsigned nconns;
+	struct tftp_file *files;
+	time_t last_cap_warn;
+	uint8_t pkt[TFTP_REQ_MAX + 1];
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Quote a peer string for a log line: printable ASCII, the rest \xNN. */
+static void
+escape(const char *s, size_t n, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; i < n && i < TFTP_NAME_LOG && o + 5 < outsz; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (i < n && o + 4 < outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static void
+peer_format(const struct sockaddr_in *sin, char *buf, size_t sz)
+{
+	char ip[IPV4_STR_LEN];
+
+	ipv4_format(ntohl(sin->sin_addr.s_addr), ip);
+	snprintf(buf, sz, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
+}
+
+static bool
+same_peer(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr &&
+	       a->sin_port == b->sin_port;
+}
+
+/*
+ * Send an ERROR from socket fd to peer. When local is not NULL the source
+ * address is set with IP_PKTINFO (replies from the listener).
+ */
+static void
+send_error(struct tftp_server *srv, int fd, const struct sockaddr_in *peer,
+	   const struct in_addr *local, uint16_t code, const char *msg)
+{
+	uint8_t pkt[TFTP_HDR_LEN + TFTP_ERRMSG_MAX + 1];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov;
+	struct msghdr mh;
+	size_t len;
+
+	len = tftp_build_error(pkt, sizeof(pkt), code, msg);
+	if (len == 0)
+		return;
+	iov.iov_base = pkt;
+	iov.iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = (void *)peer;
+	mh.msg_namelen = sizeof(*peer);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (local != NULL && local->s_addr != INADDR_ANY) {
+		struct cmsghdr *cm;
+		struct in_pktinfo pi;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = *local;
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(fd, &mh, 0) < 0) {
+		log_debug("tftp: sending ERROR %u: %s", code, strerror(errno));
+		return;
+	}
+	srv->nb->counters.tftp_errors_sent++;
+	srv->nb->counters.tftp_packets_sent++;
+}
+
+/* Take a reference on the shared entry for the file open as fd. */
+static struct tftp_file *
+file_get(struct tftp_server *srv, int fd, const struct stat *st)
+{
+	struct tftp_file *f;
+
+	for (f = srv->files; f != NULL; f = f->next) {
+		if (f->dev == st->st_dev && f->ino == st->st_ino &&
+		    f->size == st->st_size &&
+		    f->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    f->mtime.tv_nsec == st->st_mtim.tv_nsec) {
+			close(fd);
+			f->refs++;
+			return f;
+		}
+	}
+	f = calloc(1, sizeof(*f));
+	if (f == NULL) {
+		close(fd);
+		return NULL;
+	}
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->size = st->st_size;
+	f->mtime = st->st_mtim;
+	f->fd = fd;
+	f->refs = 1;
+	f->next = srv->files;
+	srv->files = f;
+	return f;
+}
+
+static void
+file_put(struct tftp_server *srv, struct tftp_file *f)
+{
+	struct tftp_file **pp;
+
+	if (f == NULL || --f->refs > 0)
+		return;
+	for (pp = &srv->files; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	close(f->fd);
+	free(f);
+}
+
+static void
+conn_free(struct tftp_conn *c)
+{
+	struct tftp_server *srv = c->srv;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	srv->nb->counters.tftp_active--;
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_timer != NULL)
+		event_free(c->ev_timer);
+	if (c->ev_write != NULL)
+		event_free(c->ev_write);
+	if (c->fd >= 0)
+		close(c->fd);
+	file_put(srv, c->file);
+	free(c->buf);
+	free(c->hdrs);
+	free(c->iov);
+	free(c->msgs);
+	free(c);
+}
+
+static void
+arm_timer(struct tftp_conn *c)
+{
+	struct timeval tv;
+
+	tv.tv_sec = c->x.rto_ms / 1000;
+	tv.tv_usec = (c->x.rto_ms % 1000) * 1000;
+	evtimer_add(c->ev_timer, &tv);
+}
+
+static void
+count_retransmits(struct tftp_conn *c)
+{
+	c->srv->nb->counters.tftp_retransmits +=
+		c->x.retransmits - c->retransmits_counted;
+	c->retransmits_counted = c->x.retransmits;
+}
+
+/* Send what is pending; on a full socket wait for EV_WRITE. */
+static void
+flush(struct tftp_conn *c)
+{
+	struct nb_counters *k = &c->srv->nb->counters;
+	int n;
+	unsigned i;
+
+	while (c->pend_cnt > 0) {
+		n = sendmmsg(c->fd, c->msgs + c->pend_idx, c->pend_cnt, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == ENOBUFS) {
+				event_add(c->ev_write, NULL);
+				return;
+			}
+			/* Lost like a dropped datagram; the timer recovers. */
+			log_debug("tftp %s: send: %s", c->peer_str,
+				  strerror(errno));
+			c->pend_cnt = 0;
+			return;
+		}
+		for (i = 0; i < (unsigned)n; i++) {
+			size_t len = c->msgs[c->pend_idx + i].msg_len;
+
+			k->tftp_packets_sent++;
+			if (len > TFTP_HDR_LEN) {
+				k->tftp_bytes_sent += len - TFTP_HDR_LEN;
+				c->bytes += len - TFTP_HDR_LEN;
+			}
+		}
+		c->pend_idx += (unsigned)n;
+		c->pend_cnt -= (unsigned)n;
+	}
+}
+
+/*
+ * Read blocks first..first+count-1 with one pread and queue them. Returns
+ * 0, or -EIO when the file no longer holds the bytes its size promised.
+ */
+static int
+send_blocks(struct tftp_conn *c, uint32_t first, uint32_t count)
+{
+	uint64_t off = tftp_block_off(&c->x, first);
+	size_t want = 0, got = 0;
+	uint32_t i;
+	ssize_t n;
+
+	for (i = 0; i < count; i++)
+		want += tftp_block_len(&c->x, first + i);
+	while (got < want) {
+		n = pread(c->file->fd, c->buf + got, want - got,
+			  (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		got += (size_t)n;
+	}
+	for (i = 0; i < count; i++) {
+		struct msghdr *mh = &c->msgs[i].msg_hdr;
+
+		tftp_data_hdr(c->hdrs[i], first + i);
+		c->iov[2 * i].iov_base = c->hdrs[i];
+		c->iov[2 * i].iov_len = TFTP_HDR_LEN;
+		c->iov[2 * i + 1].iov_base = c->buf + (size_t)i * c->x.blksize;
+		c->iov[2 * i + 1].iov_len = tftp_block_len(&c->x, first + i);
+		memset(mh, 0, sizeof(*mh));
+		mh->msg_name = &c->peer;
+		mh->msg_namelen = sizeof(c->peer);
+		mh->msg_iov = &c->iov[2 * i];
+		mh->msg_iovlen = 2;
+		c->msgs[i].msg_len = 0;
+	}
+	if (c->pend_cnt > 0)
+		event_del(c->ev_write);
+	c->pend_idx = 0;
+	c->pend_cnt = count;
+	flush(c);
+	return 0;
+}
+
+static void
+send_oack(struct tftp_conn *c)
+{
+	uint8_t pkt[TFTP_REQ_MAX];
+	size_t len = tftp_build_oack(&c->x, pkt, sizeof(pkt));
+
+	if (len == 0 || sendto(c->fd, pkt, len, 0, (struct sockaddr *)&c->peer,
+			       sizeof(c->peer)) < 0) {
+		log_debug("tftp %s: sending OACK: %s", c->peer_str,
+			  len == 0 ? "too long" : strerror(errno));
+		return;
+	}
+	c->srv->nb->counters.tftp_packets_sent++;
+}
+
+/*
+ * Carry out the engine's decision. Returns false when the transfer was
+ * freed (the caller must not touch c again).
+ */
+static bool
+apply(struct tftp_conn *c, const struct tftp_out *out, bool progress)
+{
+	struct nb_counters *k = &c->srv->nb->counters;
+	uint64_t ms;
+	int r;
+
+	count_retransmits(c);
+	switch (out->act) {
+	case TFTP_ACT_NONE:
+		if (progress)
+			arm_timer(c);
+		return true;
+	case TFTP_ACT_OACK:
+		send_oack(c);
+		arm_timer(c);
+		return true;
+	case TFTP_ACT_SEND:
+		r = send_blocks(c, out->first, out->count);
+		if (r < 0) {
+			log_warn_r(r, "tftp %s: reading '%s'", c->peer_str,
+				   c->name);
+			send_error(c->srv, c->fd, &c->peer, NULL, TFTP_EUNDEF,
+				   "Read error");
+			k->tftp_transfers_failed++;
+			conn_free(c);
+			return false;
+		}
+		arm_timer(c);
+		return true;
+	case TFTP_ACT_DONE:
+		ms = now_ms() - c->started_ms;
+		log_info("tftp %s: sent '%s', %llu bytes in %llu ms (blksize "
+			 "%u, windowsize %u, %u resent)",
+			 c->peer_str, c->name, (unsigned long long)c->x.size,
+			 (unsigned long long)ms, c->x.blksize, c->x.windowsize,
+			 c->x.retransmits);
+		k->tftp_transfers_completed++;
+		break;
+	case TFTP_ACT_ABORT:
+		if (out->probe) {
+			/* EDK II's tsize probe: a normal end. */
+			log_debug("tftp %s: '%s': option probe ended (ERROR "
+				  "8 after OACK)",
+				  c->peer_str, c->name);
+			k->tftp_probes++;
+		} else {
+			log_info("tftp %s: '%s': client sent ERROR %u",
+				 c->peer_str, c->name, out->code);
+			k->tftp_transfers_failed++;
+		}
+		break;
+	case TFTP_ACT_TIMEOUT:
+		log_info(
+			"tftp %s: '%s': no answer after %u tries, giving up "
+			"(%llu of %llu bytes acknowledged)",
+			c->peer_str, c->name, TFTP_RETRIES_MAX,
+			(unsigned long long)(c->x.acked == 0
+						     ? 0
+						     : tftp_block_off(
+							       &c->x,
+							       c->x.acked) +
+							       tftp_block_len(
+								       &c->x,
+								       c->x.acked)),
+			(unsigned long long)c->x.size);
+		k->tftp_transfers_failed++;
+		break;
+	}
+	conn_free(c);
+	return false;
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tftp_conn *c = arg;
+	struct tftp_out out;
+
+	(void)fd;
+	(void)what;
+	tftp_xfer_timeout(&c->x, now_ms(), &out);
+	if (out.act != TFTP_ACT_TIMEOUT)
+		log_debug("tftp %s: '%s': timeout, resending (try %u, rto %u "
+			  "ms)",
+			  c->peer_str, c->name, c->x.retries, c->x.rto_ms);
+	apply(c, &out, false);
+}
+
+static void
+on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct tftp_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	flush(c);
+}
+
+static void
+on_conn_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct tftp_conn *c = arg;
+	struct tftp_server *srv = c->srv;
+	uint8_t pkt[TFTP_HDR_LEN + TFTP_ERRMSG_MAX * 4];
+	struct sockaddr_in from;
+	socklen_t flen;
+	struct tftp_out out;
+	uint32_t acked;
+	ssize_t n;
+	int i;
+
+	(void)what;
+	for (i = 0; i < TFTP_RX_BURST; i++) {
+		flen = sizeof(from);
+		n = recvfrom(fd, pkt, sizeof(pkt), MSG_TRUNC,
+			     (struct sockaddr *)&from, &flen);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_debug("tftp %s: recv: %s", c->peer_str,
+					  strerror(errno));
+			return;
+		}
+		if (flen < sizeof(from) || from.sin_family != AF_INET)
+			continue;
+		if (!same_peer(&from, &c->peer)) {
+			char ps[TFTP_PEER_STR];
+
+			/* RFC 1350: another TID gets ERROR 5, and no more. */
+			peer_format(&from, ps, sizeof(ps));
+			log_debug("tftp %s: packet from unknown TID %s",
+				  c->peer_str, ps);
+			send_error(srv, fd, &from, NULL, TFTP_EBADID,
+				   "Unknown transfer ID");
+			continue;
+		}
+		if ((size_t)n > sizeof(pkt))
+			n = sizeof(pkt);
+		acked = c->x.acked;
+		tftp_xfer_input(&c->x, pkt, (size_t)n, now_ms(), &out);
+		if (!apply(c, &out, c->x.acked != acked))
+			return;
+	}
+}
+
+/* The largest block the interface with index ifindex carries unfragmented. */
+static unsigned
+blksize_cap(struct tftp_server *srv, int ifindex)
+{
+	struct ifreq ifr;
+	int mtu = TFTP_MTU_UNKNOWN;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ifindex > 0 && if_indextoname((unsigned)ifindex, ifr.ifr_name) &&
+	    ioctl(srv->fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		mtu = ifr.ifr_mtu;
+	if (mtu <= TFTP_IP_UDP_OVERHEAD + TFTP_BLKSIZE_MIN)
+		return TFTP_BLKSIZE_MIN;
+	return (unsigned)(mtu - TFTP_IP_UDP_OVERHEAD);
+}
+
+static int
+conn_socket(const struct in_addr *local)
+{
+	struct sockaddr_in sin;
+	int fd, v;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Big blocks fragment rather than vanish (dnsmasq does the same). */
+	v = IP_PMTUDISC_DONT;
+	setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+	v = TFTP_SNDBUF;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr = *local;
+	sin.sin_port = 0;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		v = -errno;
+		close(fd);
+		return v;
+	}
+	return fd;
+}
+
+/* Rate-limited warning when a cap turns a request away. */
+static void
+cap_warn(struct tftp_server *srv, const char *peer, const char *what)
+{
+	time_t t = time(NULL);
+
+	if (t == srv->last_cap_warn)
+		return;
+	srv->last_cap_warn = t;
+	log_warn("tftp %s: request dropped: %s", peer, what);
+}
+
+/* Is this the same RRQ again from a client whose transfer has begun? */
+static bool
+is_resent_rrq(struct tftp_server *srv, const struct sockaddr_in *peer,
+	      const uint8_t *pkt, size_t len, unsigned *ret_per_client)
+{
+	struct tftp_conn *c;
+	unsigned n = 0;
+	bool dup = false;
+
+	for (c = srv->conns; c != NULL; c = c->next) {
+		if (c->peer.sin_addr.s_addr != peer->sin_addr.s_addr)
+			continue;
+		n++;
+		if (c->peer.sin_port == peer->sin_port && c->req_len == len &&
+		    memcmp(c->req, pkt, len) == 0 && c->x.acked == 0)
+			dup = true;
+	}
+	*ret_per_client = n;
+	return dup;
+}
+
+static void
+handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
+	       const struct sockaddr_in *peer, const struct in_addr *local,
+	       int ifindex)
+{
+	struct netboot *nb = srv->nb;
+	struct tftp_conn *c = NULL;
+	struct tftp_req req;
+	struct tftp_out out;
+	char ps[TFTP_PEER_STR], name[TFTP_NAME_LOG * 4 + 1];
+	char path[PATH_REQ_MAX + 1];
+	const char *msg;
+	struct stat st;
+	unsigned per_client, wnd;
+	uint16_t code;
+	int r, fd = -1;
+
+	peer_format(peer, ps, sizeof(ps));
+	if (len < 2)
+		return; /* not even an opcode */
+	if (pkt[0] == 0 && (pkt[1] == TFTP_ERROR || pkt[1] == TFTP_ACK ||
+			    pkt[1] == TFTP_DATA || pkt[1] == TFTP_OACK)) {
+		/* Strays for the request port; ERROR is never answered. */
+		log_debug("tftp %s: opcode %u on the request port dropped", ps,
+			  pkt[1]);
+		return;
+	}
+	nb->counters.tftp_requests++;
+	r = tftp_parse_req(pkt, len, &req);
+	if (r < 0) {
+		code = tftp_errcode(r, &msg);
+		log_info("tftp %s: bad request: %s", ps, msg);
+		send_error(srv, srv->fd, peer, local, code, msg);
+		return;
+	}
+	escape(req.file, req.file_len, name, sizeof(name));
+	if (req.opcode == TFTP_WRQ) {
+		log_info("tftp %s: WRQ '%s' refused (read-only)", ps, name);
+		code = tftp_errcode(-EROFS, &msg);
+		send_error(srv, srv->fd, peer, local, code, msg);
+		return;
+	}
+	if (!req.octet) {
+		log_info("tftp %s: RRQ '%s' in netascii mode refused", ps,
+			 name);
+		code = tftp_errcode(-EPROTONOSUPPORT, &msg);
+		send_error(srv, srv->fd, peer, local, code, msg);
+		return;
+	}
+	if (is_resent_rrq(srv, peer, pkt, len, &per_client)) {
+		/* Our reply is on its way or will be resent by the timer. */
+		log_debug("tftp %s: RRQ '%s' resent, ignored", ps, name);
+		return;
+	}
+	if (srv->nconns >= nb->tftp_max_transfers) {
+		cap_warn(srv, ps, "too many transfers");
+		return;
+	}
+	if (per_client >= nb->tftp_max_per_client) {
+		cap_warn(srv, ps, "too many transfers for this client");
+		return;
+	}
+	r = tftp_map_path(req.file, req.file_len, path, sizeof(path));
+	if (r == 0)
+		r = path_open_under(nb->root_fd, path, &fd, &st);
+	if (r < 0) {
+		code = tftp_errcode(r, &msg);
+		log_info("tftp %s: RRQ '%s' refused: %s", ps, name, msg);
+		send_error(srv, srv->fd, peer, local, code, msg);
+		return;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		r = -ENOMEM;
+		goto fail;
+	}
+	c->srv = srv;
+	c->fd = -1;
+	c->peer = *peer;
+	memcpy(c->req, pkt, len);
+	c->req_len = len;
+	c->started_ms = now_ms();
+	memcpy(c->peer_str, ps, sizeof(ps));
+	memcpy(c->name, name, sizeof(name));
+	c->file = file_get(srv, fd, &st);
+	if (c->file == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = tftp_xfer_start(&req, (uint64_t)st.st_size,
+			    blksize_cap(srv, ifindex), c->started_ms, &c->x,
+			    &out);
+	if (r < 0)
+		goto fail;
+	wnd = c->x.windowsize;
+	c->buf = malloc((size_t)wnd * c->x.blksize);
+	c->hdrs = calloc(wnd, sizeof(*c->hdrs));
+	c->iov = calloc((size_t)wnd * 2, sizeof(*c->iov));
+	c->msgs = calloc(wnd, sizeof(*c->msgs));
+	if (c->buf == NULL || c->hdrs == NULL || c->iov == NULL ||
+	    c->msgs == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = conn_socket(local);
+	if (r < 0)
+		goto fail;
+	c->fd = r;
+	c->ev_read = event_new(nb->base, c->fd, EV_READ | EV_PERSIST,
+			       on_conn_read, c);
+	c->ev_timer = evtimer_new(nb->base, on_timer, c);
+	c->ev_write = event_new(nb->base, c->fd, EV_WRITE, on_writable, c);
+	if (c->ev_read == NULL || c->ev_timer == NULL || c->ev_write == NULL ||
+	    event_add(c->ev_read, NULL) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	nb->counters.tftp_transfers_started++;
+	nb->counters.tftp_active++;
+	log_debug("tftp %s: RRQ '%s' (%llu bytes, blksize %u, windowsize %u, "
+		  "%s)",
+		  ps, name, (unsigned long long)st.st_size, c->x.blksize,
+		  c->x.windowsize,
+		  c->x.state == TFTP_ST_OACK ? "OACK" : "no options");
+	apply(c, &out, false);
+	return;
+
+fail:
+	code = tftp_errcode(r, &msg);
+	log_warn_r(r, "tftp %s: RRQ '%s' failed", ps, name);
+	send_error(srv, c != NULL && c->fd >= 0 ? c->fd : srv->fd, peer,
+		   c != NULL && c->fd >= 0 ? NULL : local, code, msg);
+	nb->counters.tftp_transfers_failed += c != NULL && c->fd >= 0;
+	if (c != NULL) {
+		if (c->ev_read != NULL)
+			event_free(c->ev_read);
+		if (c->ev_timer != NULL)
+			event_free(c->ev_timer);
+		if (c->ev_write != NULL)
+			event_free(c->ev_write);
+		if (c->fd >= 0)
+			close(c->fd);
+		file_put(srv, c->file);
+		free(c->buf);
+		free(c->hdrs);
+		free(c->iov);
+		free(c->msgs);
+		free(c);
+	}
+}
+
+static void
+on_listen_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct tftp_server *srv = arg;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	struct sockaddr_in peer;
+	struct in_addr local;
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
+	ssize_t n;
+	int i, ifindex;
+
+	(void)what;
+	for (i = 0; i < TFTP_RX_BURST; i++) {
+		iov.iov_base = srv->pkt;
+		iov.iov_len = sizeof(srv->pkt);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = &peer;
+		mh.msg_namelen = sizeof(peer);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		n = recvmsg(fd, &mh, 0);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_debug("tftp: recv: %s", strerror(errno));
+			return;
+		}
+		if (mh.msg_namelen < sizeof(peer) ||
+		    peer.sin_family != AF_INET || peer.sin_port == 0)
+			continue;
+		local.s_addr = htonl(srv->nb->listen_ip);
+		ifindex = 0;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		     cm = CMSG_NXTHDR(&mh, cm)) {
+			struct in_pktinfo pi;
+
+			if (cm->cmsg_level != IPPROTO_IP ||
+			    cm->cmsg_type != IP_PKTINFO)
+				continue;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			/* spec_dst: our address for the reply, even when
+			 * the request was broadcast. */
+			local = pi.ipi_spec_dst;
+			ifindex = pi.ipi_ifindex;
+		}
+		/* An oversized request shows as TFTP_REQ_MAX + 1 bytes. */
+		if (mh.msg_flags & MSG_TRUNC)
+			n = (ssize_t)sizeof(srv->pkt);
+		handle_request(srv, srv->pkt, (size_t)n, &peer, &local,
+			       ifindex);
+	}
+}
+
+int
+tftp_io_start(struct netboot *nb)
+{
+	struct tftp_server *srv;
+	struct sockaddr_in sin;
+	char ip[IPV4_STR_LEN];
+	int r, v;
+
+	if (nb->tftp_port == 0)
+		return 0;
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return -ENOMEM;
+	srv->nb = nb;
+	nb->tftp = srv;
+	srv->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (srv->fd < 0) {
+		r = -errno;
+		log_warn_r(r, "tftp: socket");
+		return r;
+	}
+	v = 1;
+	setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v));
+	if (setsockopt(srv->fd, IPPROTO_IP, IP_PKTINFO, &v, sizeof(v)) < 0) {
+		r = -errno;
+		log_warn_r(r, "tftp: IP_PKTINFO");
+		return r;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(nb->listen_ip);
+	sin.sin_port = htons(nb->tftp_port);
+	ipv4_format(nb->listen_ip, ip);
+	if (bind(srv->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		r = -errno;
+		log_warn_r(r, "tftp: bind %s:%u (--tftp-port)", ip,
+			   (unsigned)nb->tftp_port);
+		return r;
+	}
+	srv->ev = event_new(nb->base, srv->fd, EV_READ | EV_PERSIST,
+			    on_listen_read, srv);
+	if (srv->ev == NULL || event_add(srv->ev, NULL) < 0) {
+		log_warn("tftp: cannot add the listener to the loop");
+		return -ENOMEM;
+	}
+	log_info("tftp: listening on %s:%u", ip, (unsigned)nb->tftp_port);
+	return 0;
+}
+
+void
+tftp_io_stop(struct netboot *nb)
+{
+	struct tftp_server *srv = nb->tftp;
+
+	if (srv == NULL)
+		return;
+	while (srv->conns != NULL) {
+		nb->counters.tftp_transfers_failed++;
+		conn_free(srv->conns);
+	}
+	if (srv->ev != NULL)
+		event_free(srv->ev);
+	if (srv->fd >= 0)
+		close(srv->fd);
+	free(srv);
+	nb->tftp = NULL;
+}
