@@ -1,0 +1,327 @@
+/*
+ * steps_kube.c - waiting for the API, kubeadm, the admin kubeconfig, the
+ * CNI manifest and node readiness.
+ */
+#include "exec.h"
+
+#include "fsutil.h"
+#include "log.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What kubeadm leaves behind when an action has completed. */
+static const char *
+kubeadm_done_file(const struct fb_payload *p)
+{
+	return p->kubeadm.action == FB_ACTION_ETCD ? FB_ETCD_MANIFEST
+						   : FB_KUBELET_CONF;
+}
+
+int
+fb_step_wait_api(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+	struct fb_tls tls = { .ca_pem = p->kubeadm.wait_ca };
+	char err[FB_FETCH_ERR_LEN];
+	double start = fb_now();
+	struct buf body;
+	int r;
+
+	/* A node that has joined already needs no API to be up. */
+	if (fb_exists(x, kubeadm_done_file(p))) {
+		fb_msg(x, 0, "already joined");
+		return 0;
+	}
+	buf_init(&body, 1u << 20);
+	r = fb_fetch_until_ok(p->kubeadm.wait_url, &tls,
+			      p->kubeadm.wait_timeout, &body, err);
+	buf_done(&body);
+	if (r == -EPERM)
+		return fb_msg(x, r, "%s: certificate refused: %s",
+			      p->kubeadm.wait_url, err);
+	if (r < 0)
+		return fb_msg(x, r, "%s did not answer 200 within %us: %s",
+			      p->kubeadm.wait_url, p->kubeadm.wait_timeout,
+			      err);
+	fb_msg(x, 0, "%s answered after %.0fs", p->kubeadm.wait_url,
+	       fb_now() - start);
+	return 0;
+}
+
+int
+fb_step_kubeadm(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+	const char *done = kubeadm_done_file(p);
+	char conf[PATH_MAX], dir[PATH_MAX];
+	char *const reset[] = { "kubeadm", "reset", "-f", NULL };
+	char *const init[] = { "kubeadm", "init", "--config", conf, NULL };
+	char *const join[] = { "kubeadm", "join", "--config", conf, NULL };
+	char *const etcd[] = { "kubeadm", "init",     "phase", "etcd",
+			       "local",	  "--config", conf,    NULL };
+	char *const *argv;
+	bool changed;
+	int r;
+
+	if (fb_exists(x, done)) {
+		fb_msg(x, 0, "%s exists: kubeadm %s ran already", done,
+		       fb_action_name(p->kubeadm.action));
+		return 0;
+	}
+	r = fb_path(x, FB_STATE_DIR, dir);
+	if (r == 0)
+		r = mkdir_p(dir, 0700);
+	if (r == 0)
+		r = fb_path(x, FB_KUBEADM_FILE, conf);
+	if (r == 0)
+		r = fb_put_file(x, FB_KUBEADM_FILE, p->kubeadm.config,
+				p->kubeadm.config_len, 0600, &changed);
+	if (r < 0)
+		return fb_msg(x, r, "write " FB_KUBEADM_FILE ": %s",
+			      strerror(-r));
+	/*
+	 * An attempt that failed or was cut short leaves manifests, certs
+	 * and an etcd directory that make kubeadm's preflight refuse to run
+	 * again; undo it first, as a person would.
+	 */
+	if (x->prev_state == FB_STATE_FAILED ||
+	    x->prev_state == FB_STATE_RUNNING) {
+		log_info("kubeadm: an earlier attempt did not finish; "
+			 "kubeadm reset -f first");
+		r = fb_must(x, reset, FB_KUBEADM_TIMEOUT);
+		if (r < 0)
+			return r;
+	}
+	switch (p->kubeadm.action) {
+	case FB_ACTION_INIT:
+		argv = init;
+		break;
+	case FB_ACTION_ETCD:
+		argv = etcd;
+		break;
+	default:
+		argv = join;
+		break;
+	}
+	r = fb_must(x, argv, FB_KUBEADM_TIMEOUT);
+	if (r < 0)
+		return r;
+	if (!fb_exists(x, done))
+		return fb_msg(x, -EIO, "kubeadm succeeded but %s is missing",
+			      done);
+	fb_msg(x, 0, "kubeadm %s done", fb_action_name(p->kubeadm.action));
+	return 0;
+}
+
+int
+fb_step_kubeconfig(struct fb_exec *x)
+{
+	char dir[PATH_MAX];
+	char *conf = NULL;
+	size_t len = 0;
+	bool changed;
+	int r;
+
+	r = fb_get_file(x, FB_ADMIN_CONF, 1u << 20, &conf, &len);
+	if (r < 0)
+		return fb_msg(x, r, "read " FB_ADMIN_CONF ": %s", strerror(-r));
+	r = fb_path(x, "/root/.kube", dir);
+	if (r == 0)
+		r = mkdir_p(dir, 0700);
+	if (r == 0)
+		r = fb_put_file(x, FB_ROOT_KUBECONFIG, conf, len, 0600,
+				&changed);
+	explicit_bzero(conf, len);
+	free(conf);
+	if (r < 0)
+		return fb_msg(x, r, "write " FB_ROOT_KUBECONFIG ": %s",
+			      strerror(-r));
+	fb_msg(x, 0, FB_ROOT_KUBECONFIG " %s",
+	       changed ? "written" : "unchanged");
+	return 0;
+}
+
+static void
+sha256_hex(const void *data, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	out[0] = '\0';
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		return;
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/*
+ * flannel's manifest carries its pod network in net-conf.json as
+ * "Network": "10.244.0.0/16"; kubeadm's podSubnet must match it, so the
+ * inventory's pod subnet replaces that value (after the digest check).
+ */
+static int
+set_pod_subnet(const struct fb_payload *p, struct buf *m, bool *ret_changed)
+{
+	static const char key[] = "\"Network\": \"";
+	char *at, *end;
+	struct buf out;
+	int r;
+
+	*ret_changed = false;
+	if (p->cluster.pod_subnet == NULL ||
+	    strcmp(p->cni.name, "flannel") != 0 || m->data == NULL)
+		return 0;
+	at = strstr(m->data, key);
+	if (at == NULL)
+		return 0;
+	at += strlen(key);
+	end = strchr(at, '"');
+	if (end == NULL)
+		return 0;
+	if ((size_t)(end - at) == strlen(p->cluster.pod_subnet) &&
+	    memcmp(at, p->cluster.pod_subnet, (size_t)(end - at)) == 0)
+		return 0;
+	buf_init(&out, FB_MANIFEST_MAX + 64);
+	r = buf_append(&out, m->data, (size_t)(at - m->data));
+	if (r == 0)
+		r = buf_puts(&out, p->cluster.pod_subnet);
+	if (r == 0)
+		r = buf_puts(&out, end);
+	if (r < 0) {
+		buf_done(&out);
+		return r;
+	}
+	buf_done(m);
+	*m = out;
+	*ret_changed = true;
+	return 0;
+}
+
+int
+fb_step_cni(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+	struct fb_tls tls = { 0 };
+	char err[FB_FETCH_ERR_LEN], got[65], admin[PATH_MAX], file[PATH_MAX];
+	char *const apply[] = { "kubectl", "--kubeconfig", admin, "apply",
+				"-f",	   file,	   NULL };
+	size_t ulen = p->server_url ? strlen(p->server_url) : 0;
+	bool subnet = false, changed;
+	struct buf m;
+	int r;
+
+	/* The provisioning server's own files are pinned to its CA. */
+	if (p->has_server &&
+	    strncmp(p->cni.manifest, p->server_url, ulen) == 0 &&
+	    (p->cni.manifest[ulen] == '/' || p->cni.manifest[ulen] == '\0'))
+		tls.ca_pem = p->server_ca;
+	buf_init(&m, FB_MANIFEST_MAX);
+	r = fb_fetch_until_ok(p->cni.manifest, &tls, FB_RUN_TIMEOUT, &m, err);
+	if (r < 0) {
+		r = fb_msg(x, r, "download %s: %s", p->cni.manifest, err);
+		goto out;
+	}
+	sha256_hex(m.data ? m.data : "", m.len, got);
+	if (strcmp(got, p->cni.sha256) != 0) {
+		r = fb_msg(x, -EBADMSG,
+			   "%s: sha256 %s does not match the expected %s; "
+			   "refused",
+			   p->cni.manifest, got, p->cni.sha256);
+		goto out;
+	}
+	r = set_pod_subnet(p, &m, &subnet);
+	if (r < 0)
+		goto out;
+	r = fb_put_file(x, FB_CNI_FILE, m.data ? m.data : "", m.len, 0644,
+			&changed);
+	if (r == 0)
+		r = fb_path(x, FB_ADMIN_CONF, admin);
+	if (r == 0)
+		r = fb_path(x, FB_CNI_FILE, file);
+	if (r < 0) {
+		r = fb_msg(x, r, "write " FB_CNI_FILE ": %s", strerror(-r));
+		goto out;
+	}
+	r = fb_must(x, apply, FB_RUN_TIMEOUT);
+	if (r < 0)
+		goto out;
+	fb_msg(x, 0, "%s applied (sha256 ok%s)", p->cni.name,
+	       subnet ? ", pod subnet set" : "");
+out:
+	buf_done(&m);
+	return r;
+}
+
+int
+fb_step_ready(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+	const char *kc = p->node.role == FB_ROLE_WORKER ? FB_KUBELET_CONF
+							: FB_ADMIN_CONF;
+	char conf[PATH_MAX];
+	char *const argv[] = {
+		"kubectl",
+		"--kubeconfig",
+		conf,
+		"get",
+		"node",
+		p->node.name,
+		"-o",
+		"jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+		NULL,
+	};
+	double start = fb_now(), end = start + p->ready_timeout;
+	unsigned delay = x->poll_ms;
+	struct buf out;
+	int r, status;
+
+	r = fb_path(x, kc, conf);
+	if (r < 0)
+		return r;
+	buf_init(&out, 1u << 20);
+	for (;;) {
+		unsigned wait;
+
+		buf_done(&out);
+		status = 1;
+		r = fb_run(argv, FB_RUN_TIMEOUT, &out, &status);
+		if (r == -ENOENT) {
+			r = fb_msg(x, r, "kubectl: not found on PATH");
+			goto out;
+		}
+		if (r == 0 && status == 0 && out.data != NULL &&
+		    strncmp(out.data, "True", 4) == 0) {
+			fb_msg(x, 0, "node %s Ready after %.0fs", p->node.name,
+			       fb_now() - start);
+			r = 0;
+			goto out;
+		}
+		wait = fb_backoff_next(&delay, 10000);
+		if (fb_now() + wait / 1000.0 > end) {
+			r = fb_msg(x, -ETIMEDOUT, "node %s not Ready after %us",
+				   p->node.name, p->ready_timeout);
+			goto out;
+		}
+		fb_sleep_ms(wait);
+	}
+out:
+	buf_done(&out);
+	return r;
+}
+
+int
+fb_step_done(struct fb_exec *x)
+{
+	fb_msg(x, 0, "node %s (%s) is configured", x->p->node.name,
+	       fb_role_name(x->p->node.role));
+	return 0;
+}

@@ -1,0 +1,262 @@
+/*
+ * steps_runtime.c - the container runtime's configuration and restart,
+ * the PKI files, and the kubelet unit.
+ */
+#include "exec.h"
+
+#include "fsutil.h"
+#include "log.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONF_MAX (1u << 20)
+
+/*
+ * containerd's CRI plugin with runc and the cgroup driver the kubelet uses
+ * (kubeadm writes cgroupDriver: systemd; the two must agree, PROTOCOLS.md
+ * 5.4). The file is written whole: editing an arbitrary TOML file in place
+ * is how "SystemdCgroup" ends up under the wrong table. Some packages ship
+ * a config.toml that disables the CRI plugin; that is replaced too, and the
+ * original is kept next to it once as config.toml.orig.
+ */
+static int
+containerd_conf(const struct fb_payload *p, struct buf *b)
+{
+	size_t i;
+	int r;
+
+	r = buf_printf(b,
+		       "# Written by metalboot-firstboot.\n"
+		       "version = 2\n"
+		       "\n"
+		       "[plugins.\"io.containerd.grpc.v1.cri\".containerd."
+		       "runtimes.runc]\n"
+		       "  runtime_type = \"io.containerd.runc.v2\"\n"
+		       "\n"
+		       "[plugins.\"io.containerd.grpc.v1.cri\".containerd."
+		       "runtimes.runc.options]\n"
+		       "  SystemdCgroup = %s\n",
+		       strcmp(p->runtime.cgroup_driver, "systemd") == 0
+			       ? "true"
+			       : "false");
+	if (r < 0 || p->runtime.nmirrors == 0)
+		return r;
+	r = buf_puts(b, "\n[plugins.\"io.containerd.grpc.v1.cri\".registry."
+			"mirrors.\"docker.io\"]\n  endpoint = [");
+	for (i = 0; r == 0 && i < p->runtime.nmirrors; i++)
+		r = buf_printf(b, "%s\"%s\"", i ? ", " : "",
+			       p->runtime.mirrors[i]);
+	if (r == 0)
+		r = buf_puts(b, "]\n");
+	return r;
+}
+
+/*
+ * docker's daemon.json: the keys the seeds set (systemd cgroup driver,
+ * json-file logs with rotation, overlay2, registry mirrors) are set; any
+ * other key already in the file is kept.
+ */
+static int
+docker_conf(struct fb_exec *x, struct buf *b)
+{
+	const struct fb_payload *p = x->p;
+	char *old = NULL, *text = NULL, opt[64], files[16];
+	json_t *root = NULL, *mirrors = NULL;
+	json_error_t jerr;
+	size_t len = 0, i;
+	int r;
+
+	r = fb_get_file(x, FB_DOCKER_CONF, CONF_MAX, &old, &len);
+	if (r < 0 && r != -ENOENT)
+		return fb_msg(x, r, "read " FB_DOCKER_CONF ": %s",
+			      strerror(-r));
+	if (old != NULL && len > 0)
+		root = json_loadb(old, len, 0, &jerr);
+	if (root != NULL && !json_is_object(root)) {
+		json_decref(root);
+		root = NULL;
+	}
+	if (root == NULL && old != NULL && len > 0)
+		log_warn("runtime: " FB_DOCKER_CONF
+			 " is not a JSON object; it is replaced");
+	if (root == NULL)
+		root = json_object();
+	snprintf(opt, sizeof(opt), "native.cgroupdriver=%s",
+		 p->runtime.cgroup_driver);
+	snprintf(files, sizeof(files), "%u", p->runtime.log_max_files);
+	r = -ENOMEM;
+	if (root == NULL ||
+	    json_object_set_new(root, "exec-opts", json_pack("[s]", opt)) < 0 ||
+	    json_object_set_new(root, "log-driver", json_string("json-file")) <
+		    0 ||
+	    json_object_set_new(root, "log-opts",
+				json_pack("{s:s, s:s}", "max-size",
+					  p->runtime.log_max_size, "max-file",
+					  files)) < 0 ||
+	    json_object_set_new(root, "storage-driver",
+				json_string(p->runtime.storage_driver)) < 0)
+		goto out;
+	if (p->runtime.nmirrors > 0) {
+		mirrors = json_array();
+		for (i = 0; mirrors && i < p->runtime.nmirrors; i++)
+			if (json_array_append_new(
+				    mirrors,
+				    json_string(p->runtime.mirrors[i])) < 0)
+				goto out;
+		if (json_object_set_new(root, "registry-mirrors", mirrors) < 0)
+			goto out;
+		mirrors = NULL;
+	}
+	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text == NULL)
+		goto out;
+	r = buf_printf(b, "%s\n", text);
+out:
+	free(text);
+	free(old);
+	json_decref(mirrors);
+	json_decref(root);
+	return r;
+}
+
+/* Keep a pre-existing configuration that differs once, as PATH.orig. */
+static int
+keep_original(struct fb_exec *x, const char *abs, const struct buf *want)
+{
+	char orig[PATH_MAX];
+	char *old = NULL;
+	size_t len = 0;
+	bool changed;
+	int r;
+
+	if (snprintf(orig, sizeof(orig), "%s.orig", abs) >= (int)sizeof(orig))
+		return -ENAMETOOLONG;
+	if (fb_exists(x, orig))
+		return 0;
+	r = fb_get_file(x, abs, CONF_MAX, &old, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (len != want->len || memcmp(old, want->data, len) != 0)
+		r = fb_put_file(x, orig, old, len, 0644, &changed);
+	free(old);
+	return r;
+}
+
+static int
+systemctl(struct fb_exec *x, const char *verb, const char *unit, bool must)
+{
+	char *const argv[] = { "systemctl", (char *)verb, (char *)unit, NULL };
+	char *const qv[] = { "systemctl", (char *)verb, "--quiet", (char *)unit,
+			     NULL };
+	int status = 1, r;
+
+	if (must)
+		return fb_must(x, argv, FB_RUN_TIMEOUT);
+	r = fb_run(qv, FB_RUN_TIMEOUT, NULL, &status);
+	if (r < 0)
+		return r;
+	return status == 0 ? 0 : 1;
+}
+
+int
+fb_step_runtime(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+	bool containerd = p->runtime.kind == FB_RUNTIME_CONTAINERD;
+	const char *conf = containerd ? FB_CONTAINERD_CONF : FB_DOCKER_CONF;
+	const char *unit = containerd ? "containerd" : "docker";
+	bool changed = false, restarted = false;
+	struct buf b;
+	int r;
+
+	buf_init(&b, CONF_MAX);
+	r = containerd ? containerd_conf(p, &b) : docker_conf(x, &b);
+	if (r < 0) {
+		if (x->msg[0] == '\0')
+			fb_msg(x, r, "%s: %s", conf, strerror(-r));
+		goto out;
+	}
+	r = keep_original(x, conf, &b);
+	if (r < 0) {
+		r = fb_msg(x, r, "keep %s.orig: %s", conf, strerror(-r));
+		goto out;
+	}
+	r = fb_put_file(x, conf, b.data, b.len, 0644, &changed);
+	if (r < 0) {
+		r = fb_msg(x, r, "write %s: %s", conf, strerror(-r));
+		goto out;
+	}
+	if (!fb_have("systemctl")) {
+		fb_msg(x, 0, "%s %s; no systemctl, %s not restarted", conf,
+		       changed ? "written" : "unchanged", unit);
+		goto out;
+	}
+	if (changed || systemctl(x, "is-active", unit, false) != 0) {
+		r = systemctl(x, "restart", unit, true);
+		if (r < 0)
+			goto out;
+		if (systemctl(x, "is-active", unit, false) != 0) {
+			r = fb_msg(x, -EIO, "%s is not active after a restart",
+				   unit);
+			goto out;
+		}
+		restarted = true;
+	}
+	fb_msg(x, 0, "%s %s; %s %s", conf, changed ? "written" : "unchanged",
+	       unit, restarted ? "restarted" : "already running");
+out:
+	buf_done(&b);
+	return r;
+}
+
+int
+fb_step_pki(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+	size_t i, written = 0;
+	bool changed;
+	int r;
+
+	for (i = 0; i < p->nfiles; i++) {
+		const struct fb_file *f = &p->files[i];
+
+		r = fb_put_file(x, f->path, f->content, f->len, f->mode,
+				&changed);
+		if (r < 0)
+			return fb_msg(x, r, "install %s: %s", f->path,
+				      strerror(-r));
+		written += changed;
+	}
+	fb_msg(x, 0, "%zu file(s), %zu written", p->nfiles, written);
+	return 0;
+}
+
+int
+fb_step_kubelet(struct fb_exec *x)
+{
+	int r;
+
+	if (!fb_have("systemctl")) {
+		fb_msg(x, 0, "no systemctl; kubelet not enabled here");
+		return 0;
+	}
+	if (systemctl(x, "is-enabled", "kubelet", false) == 0) {
+		fb_msg(x, 0, "kubelet already enabled");
+		return 0;
+	}
+	r = systemctl(x, "enable", "kubelet", true);
+	if (r < 0)
+		return r;
+	if (systemctl(x, "is-enabled", "kubelet", false) != 0)
+		return fb_msg(x, -EIO,
+			      "kubelet is not enabled after "
+			      "systemctl enable");
+	fb_msg(x, 0, "kubelet enabled");
+	return 0;
+}
