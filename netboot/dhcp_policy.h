@@ -1,0 +1,159 @@
+/*
+ * dhcp_policy.h - what to answer to a DHCP message: pure decisions.
+ *
+ * Input: a decoded message, the port it arrived on, the configuration
+ * (mode, addresses, reservations, pool) and the lease table; output: a
+ * reply to send (or none), where to send it, and a one-line account of
+ * the decision for the caller to log. The lease table is updated in place;
+ * the decision says when it changed in a way worth saving. No sockets, no
+ * files, no clock (now is passed in), no logging.
+ *
+ * Full mode (RFC 2131): DISCOVER -> OFFER, REQUEST -> ACK/NAK,
+ * DECLINE/RELEASE -> table update, INFORM -> ACK without an address.
+ * Addresses come from the inventory's reservations (MAC -> IP), else for
+ * machines not in the inventory, when unknown = discover, from the pool.
+ *
+ * Proxy mode (PXE 2.1 proxyDHCP): only clients whose option 60 starts with
+ * PXEClient or HTTPClient are answered, always with yiaddr 0 and no lease,
+ * netmask or router, so the site's DHCP server keeps handing out
+ * addresses; on port 67 DISCOVER -> OFFER, on port 4011 REQUEST -> ACK.
+ *
+ * Boot files (PROTOCOLS.md §2.4-2.6, §3):
+ *   iPXE (user class iPXE or option 175)  http://S:P/boot/MAC.ipxe
+ *   UEFI HTTP boot (60 HTTPClient, 93 15-19)  http://S:P/files/ipxe/...efi
+ *   arch 0 BIOS                           ipxe/undionly.kpxe by TFTP
+ *   arch 7, 9 x64 UEFI                    ipxe/ipxe.efi (or snponly.efi)
+ *   arch 11 arm64 UEFI                    conf->efi_arm64 when set
+ * Unknown machines get nothing (unknown = ignore) or, with unknown =
+ * discover, the same chain to /boot/MAC.ipxe, where the HTTP side serves
+ * a discovery script.
+ */
+#ifndef MB_DHCP_POLICY_H
+#define MB_DHCP_POLICY_H
+
+#include "dhcp.h"
+#include "leases.h"
+#include "net.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DHCP_OFFER_HOLD	  60  /* s an offered address stays reserved */
+#define DHCP_DECLINE_HOLD 600 /* s a declined address is not offered */
+#define DHCP_LEASE_MIN	  60  /* s, shortest lease we grant */
+#define DHCP_NAME_MAX	  64  /* node names in option 12 */
+#define DHCP_PATH_MAX	  128 /* boot file names (BOOTP file field) */
+#define DHCP_REASON_MAX	  160 /* the decision's log line */
+#define DHCP_IPXE_PATH	  "ipxe/"
+#define DHCP_BIOS_LOADER  "undionly.kpxe"
+#define DHCP_EFI_LOADER	  "ipxe.efi"
+#define DHCP_SNP_LOADER	  "snponly.efi"
+
+enum dhcp_mode {
+	DHCP_MODE_OFF = 0,
+	DHCP_MODE_FULL = 1,
+	DHCP_MODE_PROXY = 2,
+};
+
+enum dhcp_unknown {
+	DHCP_UNKNOWN_IGNORE = 0,
+	DHCP_UNKNOWN_DISCOVER = 1,
+};
+
+/* One inventory machine: its fixed address and name. */
+struct dhcp_host {
+	uint8_t mac[MAC_LEN];
+	uint32_t ip;
+	char name[DHCP_NAME_MAX];
+};
+
+/* Everything the policy needs to know; all addresses in host order. */
+struct dhcp_conf {
+	enum dhcp_mode mode;
+	enum dhcp_unknown unknown;
+	uint32_t server_ip; /* siaddr, option 54, URLs */
+	struct cidr subnet; /* option 1 and 28 */
+	uint32_t gateway;   /* option 3; 0 = none */
+	uint32_t dns[DHCP_DNS_MAX];
+	size_t n_dns;
+	bool has_pool;
+	struct ip_range pool;
+	uint32_t lease_time; /* seconds */
+	uint16_t http_port;
+	bool efi_snponly;	       /* x64 UEFI PXE gets snponly.efi */
+	char efi_arm64[DHCP_PATH_MAX]; /* TFTP path for arm64, "" = none */
+	const struct dhcp_host *hosts; /* borrowed */
+	size_t n_hosts;
+};
+
+/* The kind of boot answer given, for logs and tests. */
+enum dhcp_boot {
+	DHCP_BOOT_NONE = 0, /* address only */
+	DHCP_BOOT_TFTP = 1, /* PXE ROM: iPXE binary by TFTP */
+	DHCP_BOOT_IPXE = 2, /* iPXE: script URL */
+	DHCP_BOOT_HTTP = 3, /* UEFI HTTP boot: iPXE binary URL */
+};
+
+/* Where to send the reply (RFC 2131 §4.1; PXE 2.1 for port 4011). */
+struct dhcp_dest {
+	uint32_t ip; /* host order; INADDR_BROADCAST for broadcast */
+	uint16_t port;
+	bool broadcast;	 /* send to 255.255.255.255 */
+	bool unicast_hw; /* ip has no ARP entry yet: chaddr is the MAC */
+};
+
+struct dhcp_decision {
+	bool reply;	     /* send .msg to .dest */
+	bool leases_changed; /* the table changed: save it */
+	struct dhcp_msg msg;
+	struct dhcp_dest dest;
+	enum dhcp_boot boot;
+	uint16_t arch;
+	char reason[DHCP_REASON_MAX]; /* one line for the log, no prefix */
+};
+
+/* Packet counters for /metrics, by message kind. */
+struct dhcp_counters {
+	uint64_t received, dropped; /* dropped: malformed or not for us */
+	uint64_t discover, request, decline, release, inform;
+	uint64_t offer, ack, nak, proxy_offer, proxy_ack;
+	uint64_t ignored; /* unknown machines, other servers */
+};
+
+/*
+ * Decide the answer to m, received on port (67 or 4011), at time now
+ * (Unix seconds). Fills *ret (always; .reply says whether to send) and
+ * updates t and cnt. Returns 0, or -ENOSPC/-ENOMEM when the lease table
+ * cannot grow (no reply then).
+ */
+int dhcp_policy_handle(const struct dhcp_conf *conf, struct leases *t,
+		       struct dhcp_counters *cnt, const struct dhcp_msg *m,
+		       uint16_t port, int64_t now, struct dhcp_decision *ret);
+
+/* The inventory entry for mac, or NULL. */
+const struct dhcp_host *dhcp_conf_host(const struct dhcp_conf *conf,
+				       const uint8_t mac[MAC_LEN]);
+
+/*
+ * The boot answer for m: kind and file (a TFTP path or an http:// URL)
+ * into file (DHCP_PATH_MAX bytes). DHCP_BOOT_NONE when m is not a boot
+ * client or its architecture has no loader.
+ */
+enum dhcp_boot dhcp_policy_bootfile(const struct dhcp_conf *conf,
+				    const struct dhcp_msg *m,
+				    char file[DHCP_PATH_MAX]);
+
+/*
+ * Render the counters and lease counts as Prometheus text (names
+ * prefixed metalboot_dhcp_) into a new buffer (*ret, freed with free()).
+ * Returns 0 or -ENOMEM.
+ */
+int dhcp_metrics_render(const struct dhcp_conf *conf, const struct leases *t,
+			const struct dhcp_counters *cnt, int64_t now,
+			char **ret, size_t *ret_len);
+
+/* "off", "full", "proxy". */
+const char *dhcp_mode_name(enum dhcp_mode mode);
+
+#endif
