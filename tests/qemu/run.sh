@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# run.sh [INVENTORY] - PXE-boot an inventory's nodes in QEMU and wait until
+# every node reports its final step.
+#
+# The rig creates its own network namespace holding a bridge with the
+# inventory's server_ip and one tap per node, builds the inventory with a
+# test base (tests/qemu/mkbase.sh), starts metalboot-netboot in the
+# namespace, boots each node with qemu-system-x86_64 -accel tcg -boot n and
+# the node's MAC, polls /v1/nodes until every node is done or failed or the
+# deadline passes, and prints one line per node with its state and boot
+# timeline. It exits non-zero on any failure, printing the tail of that
+# node's serial console. Everything it starts is killed by PID and the
+# namespace is removed on exit.
+#
+# Environment:
+#   MB_BUILD_DIR      build directory (required)
+#   MB_QEMU_MACHINES  machines file (default machines/NAME.conf)
+#   MB_QEMU_DHCP      full (default) or proxy (dnsmasq plays the site server)
+#   MB_QEMU_DEADLINE  seconds to wait for the fleet (default 840)
+#   MB_QEMU_EXTRA     extra "NAME MAC FIRMWARE NIC" machines not in the
+#                     inventory (expected to get no payload)
+#   MB_CACHE          where the test base is cached (default BUILD/qemu-cache)
+#   MB_QEMU_KEEP=1    keep the work directory for inspection
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+build=${MB_BUILD_DIR:?set MB_BUILD_DIR to the build directory}
+inventory=${1:-$src/profiles/examples/lab.yaml}
+name=$(basename "$inventory" .yaml)
+machines=${MB_QEMU_MACHINES:-$here/machines/$name.conf}
+dhcp=${MB_QEMU_DHCP:-full}
+deadline=${MB_QEMU_DEADLINE:-840}
+cache=${MB_CACHE:-$build/qemu-cache}
+ns=mbq$$
+work=$(mktemp -d /tmp/mbqemu.XXXXXX)
+pids=()
+
+log() { printf '[rig %5ss] %s\n' "$((SECONDS))" "$*" >&2; }
+
+cleanup() {
+	local rc=$?
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	ip netns del "$ns" 2>/dev/null || true
+	if [[ ${MB_QEMU_KEEP:-0} == 1 ]]; then
+		log "work directory kept: $work"
+	else
+		rm -rf "$work"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for tool in qemu-system-x86_64 ip python3 curl; do
+	command -v "$tool" >/dev/null || { echo "run.sh: $tool missing" >&2; exit 77; }
+done
+[[ -f $machines ]] || { echo "run.sh: no machines file $machines" >&2; exit 1; }
+
+# Inventory facts the rig needs, read with the same YAML the builder reads.
+eval "$(python3 - "$inventory" <<'PY'
+import sys, yaml, ipaddress
+inv = yaml.safe_load(open(sys.argv[1]))
+net = inv["network"]
+print("server_ip=%s" % net["server_ip"])
+print("prefix=%d" % ipaddress.ip_network(net["subnet"]).prefixlen)
+print("declare -A node_mac node_ip node_role")
+for n in inv["nodes"]:
+    print("node_mac[%s]=%s" % (n["name"], n["mac"].lower().replace("-", ":")))
+    print("node_ip[%s]=%s" % (n["name"], n["ip"]))
+    print("node_role[%s]=%s" % (n["name"], n["role"]))
+PY
+)"
+
+# 1. The test base and the build.
+if [[ ! -f $cache/base/.complete ]]; then
+	log "building the test base into $cache/base"
+	mkdir -p "$cache"
+	MB_CACHE=$cache bash "$here/mkbase.sh" "$cache/base.tmp"
+	rm -rf "$cache/base"
+	mv "$cache/base.tmp" "$cache/base"
+	touch "$cache/base/.complete"
+fi
+log "building $inventory"
+"$build/builder/metalboot-build" build "$inventory" -o "$work/out" \
+	--base "$cache/base" >"$work/build.log" 2>&1 ||
+	{ cat "$work/build.log" >&2; exit 1; }
+
+# 2. The network: a namespace with a bridge and one tap per machine.
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add br0 type bridge
+ip -n "$ns" addr add "$server_ip/$prefix" dev br0
+ip -n "$ns" link set br0 up
+declare -A m_mac m_fw m_nic
+order=()
+while read -r n fw nic; do
+	[[ -z $n || $n == \#* ]] && continue
+	m_mac[$n]=${node_mac[$n]:?machine $n is not in the inventory}
+	m_fw[$n]=$fw
+	m_nic[$n]=$nic
+	order+=("$n")
+done <"$machines"
+if [[ -n ${MB_QEMU_EXTRA:-} ]]; then
+	while read -r n mac fw nic; do
+		[[ -z $n ]] && continue
+		m_mac[$n]=$mac
+		m_fw[$n]=$fw
+		m_nic[$n]=$nic
+		order+=("$n")
+	done <<<"$MB_QEMU_EXTRA"
+fi
+for n in "${order[@]}"; do
+	ip -n "$ns" tuntap add "t-$n" mode tap
+	ip -n "$ns" link set "t-$n" master br0 up
+done
+
+# 3. The site DHCP server (proxy variant) and metalboot-netboot.
+if [[ $dhcp == proxy ]]; then
+	command -v dnsmasq >/dev/null || exit 77
+	{
+		echo "interface=br0"
+		echo "bind-interfaces"
+		echo "port=0"
+		echo "dhcp-range=${server_ip%.*}.100,${server_ip%.*}.199,1h"
+		echo "dhcp-leasefile=$work/dnsmasq.leases"
+		for n in "${!node_ip[@]}"; do
+			echo "dhcp-host=${node_mac[$n]},${node_ip[$n]}"
+		done
+	} >"$work/dnsmasq.conf"
+	ip netns exec "$ns" dnsmasq --no-daemon --conf-file="$work/dnsmasq.conf" \
+		--pid-file="$work/dnsmasq.pid" >"$work/dnsmasq.log" 2>&1 &
+	pids+=($!)
+fi
+ip netns exec "$ns" "$build/netboot/metalboot-netboot" \
+	--config "$work/out/netboot.yaml" --dhcp "$dhcp" \
+	--state-dir "$work/state" >"$work/netboot.log" 2>&1 &
+netboot_pid=$!
+pids+=("$netboot_pid")
+http_port=$(python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["http"]["port"])' "$work/out/netboot.yaml")
+api="http://$server_ip:$http_port"
+for _ in $(seq 50); do
+	ip netns exec "$ns" curl -fsS -o /dev/null "$api/v1/nodes" 2>/dev/null && break
+	kill -0 "$netboot_pid" 2>/dev/null || { cat "$work/netboot.log" >&2; exit 1; }
+	sleep 0.2
+done
+
+# 4. The machines, booted in parallel.
+declare -A started
+for n in "${order[@]}"; do
+	fw=()
+	if [[ ${m_fw[$n]} == uefi ]]; then
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/$n.vars.fd"
+		fw=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+			-drive "if=pflash,format=raw,file=$work/$n.vars.fd")
+	fi
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 1536 -smp 1 \
+		-nographic -monitor none -serial "file:$work/$n.serial" \
+		-netdev "tap,id=n0,ifname=t-$n,script=no,downscript=no" \
+		-device "${m_nic[$n]},netdev=n0,mac=${m_mac[$n]}" \
+		-boot n -no-reboot "${fw[@]}" >"$work/$n.qemu.log" 2>&1 &
+	pids+=($!)
+	started[$n]=$(date +%s.%N)
+	log "powered on $n (${m_fw[$n]}, ${m_nic[$n]}, ${m_mac[$n]})"
+done
+
+# 5. Poll the fleet until every inventory machine is done or failed.
+end=$((SECONDS + deadline))
+status=running
+while ((SECONDS < end)); do
+	ip netns exec "$ns" curl -fsS "$api/v1/nodes" >"$work/nodes.json" 2>/dev/null || true
+	status=$(python3 - "$work/nodes.json" "${order[@]}" <<'PY'
+import json, sys
+try:
+    nodes = {n["name"]: n for n in json.load(open(sys.argv[1]))["nodes"]}
+except Exception:
+    print("running"); sys.exit()
+want = [n for n in sys.argv[2:] if n in nodes]
+states = [nodes[n]["state"] for n in want]
+if any(s == "failed" for s in states): print("failed")
+elif all(s == "done" for s in states): print("done")
+else: print("running")
+PY
+)
+	[[ $status != running ]] && break
+	sleep 2
+done
+
+# 6. Report: one line per machine with its timeline in seconds from power-on.
+export RIG_STARTED=$(for n in "${!started[@]}"; do echo "$n=${started[$n]}"; done)
+python3 - "$work/nodes.json" "${order[@]}" <<'PY' | tee "$work/report.txt"
+import json, os, sys, datetime
+started = dict(l.split("=") for l in os.environ["RIG_STARTED"].split())
+try:
+    nodes = {n["name"]: n for n in json.load(open(sys.argv[1]))["nodes"]}
+except Exception:
+    nodes = {}
+def ts(t):
+    if isinstance(t, (int, float)): return float(t)
+    return datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+for name in sys.argv[2:]:
+    n = nodes.get(name)
+    if n is None:
+        print("%-8s not-in-inventory" % name); continue
+    t0 = float(started[name])
+    tl = " ".join("%s@%.1fs" % (e["event"], ts(e["time"]) - t0) for e in n.get("timeline", []))
+    print("%-8s %-12s %s" % (name, n["state"], tl))
+PY
+rc=0
+for n in "${order[@]}"; do
+	if [[ -n ${node_mac[$n]:-} ]] && ! grep -q "^$n  *done " "$work/report.txt"; then
+		rc=1
+		echo "---- $n: tail of the serial console ----" >&2
+		tail -n 40 "$work/$n.serial" >&2 || true
+	fi
+done
+if ((rc)); then
+	echo "---- metalboot-netboot log (tail) ----" >&2
+	tail -n 60 "$work/netboot.log" >&2
+fi
+# Checks specific to a case run after the fleet: they see $work and $ns.
+if [[ -n ${MB_QEMU_CHECK:-} ]]; then
+	export work ns api
+	bash "$MB_QEMU_CHECK" || rc=1
+fi
+exit "$rc"
