@@ -49,9 +49,9 @@ const char *
 dhcp_mode_name(enum dhcp_mode mode)
 {
 	switch (mode) {
-	case DHCP_MODE_FULL:
+	case DHCP_FULL:
 		return "full";
-	case DHCP_MODE_PROXY:
+	case DHCP_PROXY:
 		return "proxy";
 	default:
 		return "off";
@@ -728,9 +728,9 @@ dhcp_policy_handle(const struct dhcp_conf *conf, struct leases *t,
 		break;
 	}
 	host = dhcp_conf_host(conf, m->chaddr);
-	if (port == DHCP_PROXY_PORT || conf->mode == DHCP_MODE_PROXY)
+	if (port == DHCP_PROXY_PORT || conf->mode == DHCP_PROXY)
 		return handle_proxy(conf, cnt, m, port, host, d);
-	if (conf->mode == DHCP_MODE_FULL)
+	if (conf->mode == DHCP_FULL)
 		return handle_full(conf, t, cnt, m, host, now, d);
 	cnt->ignored++;
 	return why(d, "DHCP is off");

@@ -32,6 +32,7 @@
 #define MB_DHCP_POLICY_H
 
 #include "dhcp.h"
+#include "inventory.h" /* enum dhcp_mode */
 #include "leases.h"
 #include "net.h"
 
@@ -49,12 +50,6 @@
 #define DHCP_BIOS_LOADER  "undionly.kpxe"
 #define DHCP_EFI_LOADER	  "ipxe.efi"
 #define DHCP_SNP_LOADER	  "snponly.efi"
-
-enum dhcp_mode {
-	DHCP_MODE_OFF = 0,
-	DHCP_MODE_FULL = 1,
-	DHCP_MODE_PROXY = 2,
-};
 
 enum dhcp_unknown {
 	DHCP_UNKNOWN_IGNORE = 0,

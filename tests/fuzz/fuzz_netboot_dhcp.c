@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.http_port = 80;
 	conf.hosts = &host;
 	conf.n_hosts = 1;
-	for (mode = DHCP_MODE_FULL; mode <= DHCP_MODE_PROXY; mode++) {
+	for (mode = DHCP_FULL; mode <= DHCP_PROXY; mode++) {
 		conf.mode = (enum dhcp_mode)mode;
 		memset(&cnt, 0, sizeof(cnt));
 		leases_init(&t);

@@ -40,7 +40,7 @@ setup(void **state)
 	hosts[1].ip = 0xc0a86415; /* .21 */
 	memcpy(hosts[1].name, "w1", 3);
 	memset(&conf, 0, sizeof(conf));
-	conf.mode = DHCP_MODE_FULL;
+	conf.mode = DHCP_FULL;
 	conf.unknown = DHCP_UNKNOWN_DISCOVER;
 	conf.server_ip = SERVER;
 	conf.subnet.addr = 0xc0a86400;
@@ -235,7 +235,7 @@ test_uefi_http(void **state)
 	assert_memory_equal(d.msg.vendor_class.data, "HTTPClient", 10);
 	assert_int_equal(d.msg.vendor_class.len, 10);
 	/* Proxy: same URI, no address. */
-	conf.mode = DHCP_MODE_PROXY;
+	conf.mode = DHCP_PROXY;
 	handle(&m, 67, NOW, &d);
 	assert_true(d.reply);
 	assert_int_equal(d.msg.yiaddr, 0);
@@ -406,7 +406,7 @@ test_proxy(void **state)
 	struct dhcp_decision d;
 
 	(void)state;
-	conf.mode = DHCP_MODE_PROXY;
+	conf.mode = DHCP_PROXY;
 	/* A plain client is the site server's. */
 	plain(&m, hosts[0].mac, DHCP_DISCOVER, 1);
 	handle(&m, 67, NOW, &d);
