@@ -246,7 +246,6 @@ send_window(struct tftp_xfer *x, uint64_t now_ms, bool retransmit,
 
 	if (end > x->last)
 		end = x->last;
-	memset(out, 0, sizeof(*out));
 	if (x->next > end) {
 		out->act = TFTP_ACT_NONE;
 		return;

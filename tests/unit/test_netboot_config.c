@@ -1,0 +1,234 @@
+/*
+ * test_netboot_config.c - the netboot.yaml loader: the example from
+ * docs/formats.md, defaults, relative paths, and every refusal with its
+ * position.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "fsutil.h"
+
+static const char example[] =
+	"version: 1\n"
+	"cluster: lab\n"
+	"listen: 192.168.100.1\n"
+	"interface: null\n"
+	"dhcp:\n"
+	"  mode: full\n"
+	"  subnet: 192.168.100.0/24\n"
+	"  gateway: 192.168.100.1\n"
+	"  dns: [192.168.100.1]\n"
+	"  pool: 192.168.100.100-192.168.100.199\n"
+	"  lease_time: 3600\n"
+	"  unknown: ignore\n"
+	"tftp: { port: 69 }\n"
+	"http: { port: 80, https_port: 443, cert: pki/netboot.crt, key: "
+	"pki/netboot.key }\n"
+	"paths:\n"
+	"  public: public\n"
+	"  boot: boot\n"
+	"  nodes: nodes\n"
+	"  state: state\n"
+	"nodes:\n"
+	"  - { name: cp1, mac: \"52:54:00:00:01:01\", ip: 192.168.100.11, "
+	"role: control-plane }\n"
+	"  - { name: w1, mac: \"52-54-00-00-02-01\", ip: 192.168.100.21, "
+	"role: worker }\n";
+
+/* Parse text; return the code and leave the first message in msg. */
+static int
+parse(const char *text, struct nb_config **cfg, char *msg, size_t msgsz)
+{
+	struct diags d;
+	int r;
+
+	diags_init(&d);
+	*cfg = NULL;
+	r = nb_config_parse("/srv/out/netboot.yaml", text, strlen(text), cfg,
+			    &d);
+	msg[0] = '\0';
+	if (d.n > 0)
+		snprintf(msg, msgsz, "%u:%u: %s", d.items[0].line,
+			 d.items[0].col, d.items[0].msg);
+	diags_done(&d);
+	return r;
+}
+
+static void
+test_example(void **state)
+{
+	struct nb_config *cfg;
+	char msg[512];
+	uint8_t mac[MAC_LEN] = { 0x52, 0x54, 0, 0, 2, 1 };
+	const struct nb_config_node *n;
+
+	(void)state;
+	assert_int_equal(parse(example, &cfg, msg, sizeof(msg)), 0);
+	assert_string_equal(cfg->cluster, "lab");
+	assert_int_equal(cfg->listen, 0xc0a86401);
+	assert_null(cfg->interface);
+	assert_int_equal(cfg->dhcp.mode, DHCP_FULL);
+	assert_true(cfg->dhcp.has_subnet);
+	assert_int_equal(cfg->dhcp.subnet.prefix, 24);
+	assert_true(cfg->dhcp.has_gateway);
+	assert_int_equal(cfg->dhcp.ndns, 1);
+	assert_true(cfg->dhcp.has_pool);
+	assert_int_equal(cfg->dhcp.pool.last, 0xc0a864c7);
+	assert_int_equal(cfg->dhcp.lease_time, 3600);
+	assert_false(cfg->dhcp.unknown_discover);
+	assert_int_equal(cfg->tftp_port, 69);
+	assert_int_equal(cfg->http_port, 80);
+	assert_int_equal(cfg->https_port, 443);
+	assert_string_equal(cfg->cert, "/srv/out/pki/netboot.crt");
+	assert_string_equal(cfg->key, "/srv/out/pki/netboot.key");
+	assert_string_equal(cfg->public_dir, "/srv/out/public");
+	assert_string_equal(cfg->boot_dir, "/srv/out/boot");
+	assert_string_equal(cfg->nodes_dir, "/srv/out/nodes");
+	assert_string_equal(cfg->state_dir, "/srv/out/state");
+	assert_int_equal(cfg->nnodes, 2);
+	assert_string_equal(cfg->nodes[0].name, "cp1");
+	assert_int_equal(cfg->nodes[0].role, ROLE_CONTROL_PLANE);
+	n = nb_config_find_mac(cfg, mac);
+	assert_non_null(n);
+	assert_string_equal(n->name, "w1");
+	assert_ptr_equal(nb_config_find_ip(cfg, 0xc0a86415), n);
+	assert_null(nb_config_find_ip(cfg, 1));
+	nb_config_free(cfg);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct nb_config *cfg;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(parse("version: 1\nlisten: 10.0.0.1\n"
+			       "paths: { public: /abs/pub }\n",
+			       &cfg, msg, sizeof(msg)),
+			 0);
+	assert_int_equal(cfg->dhcp.mode, DHCP_OFF);
+	assert_int_equal(cfg->dhcp.lease_time, NB_CONFIG_LEASE_DFLT);
+	assert_int_equal(cfg->tftp_port, 69);
+	assert_int_equal(cfg->http_port, 80);
+	assert_int_equal(cfg->https_port, 443);
+	assert_null(cfg->cert);
+	assert_string_equal(cfg->public_dir, "/abs/pub");
+	assert_string_equal(cfg->state_dir, "/srv/out/state");
+	assert_int_equal(cfg->nnodes, 0);
+	assert_null(nb_config_free(cfg));
+	assert_null(nb_config_free(NULL));
+}
+
+static void
+test_refusals(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want; /* a substring of the first message */
+	} cases[] = {
+		{ "version: 2\nlisten: 10.0.0.1\n", "1:10: version must be 1" },
+		{ "listen: 10.0.0.1\n", "version is required" },
+		{ "version: 1\n", "listen is required" },
+		{ "version: 1\nlisten: 10.0.0.256\n", "not an IPv4" },
+		{ "version: 1\nlisten: 10.0.0.1\nbogus: 1\n",
+		  "3:1: unknown key 'bogus' in netboot.yaml" },
+		{ "version: 1\nlisten: 10.0.0.1\ntftp: { port: 0 }\n",
+		  "tftp.port must be a port" },
+		{ "version: 1\nlisten: 10.0.0.1\ntftp: { port: 70000 }\n",
+		  "tftp.port must be a port" },
+		{ "version: 1\nlisten: 10.0.0.1\ntftp: { porte: 69 }\n",
+		  "unknown key 'porte' in tftp" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { mode: full }\n",
+		  "dhcp.subnet is required" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { mode: maybe }\n",
+		  "dhcp.mode must be" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { mode: proxy, "
+		  "subnet: 10.0.0.0/24, pool: 10.0.1.1-10.0.1.9 }\n",
+		  "not inside dhcp.subnet" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { lease_time: 5 }\n",
+		  "dhcp.lease_time must be" },
+		{ "version: 1\nlisten: 10.0.0.1\nhttp: { cert: a.crt }\n",
+		  "go together" },
+		{ "version: 1\nlisten: 10.0.0.1\nnodes:\n"
+		  "  - { name: a, mac: \"52:54:00:00:00:01\", ip: 10.0.0.5, "
+		  "role: worker }\n"
+		  "  - { name: b, mac: \"52:54:00:00:00:01\", ip: 10.0.0.6, "
+		  "role: worker }\n",
+		  "MAC already used by a" },
+		{ "version: 1\nlisten: 10.0.0.1\nnodes:\n"
+		  "  - { name: a, mac: \"52:54:00:00:00:01\", ip: 10.0.0.5, "
+		  "role: boss }\n",
+		  "node role must be" },
+		{ "version: 1\nlisten: 10.0.0.1\nnodes:\n"
+		  "  - { name: a, mac: nope, ip: 10.0.0.5, role: worker }\n",
+		  "not a MAC address" },
+		{ "version: 1\nlisten: 10.0.0.1\nnodes: { a: 1 }\n",
+		  "nodes must be a list" },
+		{ "- 1\n", "must be a mapping" },
+		{ "version: [1\n", "" },
+	};
+	struct nb_config *cfg;
+	char msg[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = parse(cases[i].text, &cfg, msg, sizeof(msg));
+
+		if (r != -EINVAL || strstr(msg, cases[i].want) == NULL)
+			fail_msg("case %zu: r=%d msg '%s', want '%s'", i, r,
+				 msg, cases[i].want);
+		assert_null(cfg);
+	}
+}
+
+static void
+test_load_file(void **state)
+{
+	char dir[] = "/tmp/test_nb_config.XXXXXX";
+	char path[256];
+	struct nb_config *cfg = NULL;
+	struct diags d;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/netboot.yaml", dir);
+	assert_int_equal(atomic_write(path, example, strlen(example), 0644), 0);
+	diags_init(&d);
+	assert_int_equal(nb_config_load(path, &cfg, &d), 0);
+	snprintf(path, sizeof(path), "%s/public", dir);
+	assert_string_equal(cfg->public_dir, path);
+	nb_config_free(cfg);
+	cfg = NULL;
+	snprintf(path, sizeof(path), "%s/missing.yaml", dir);
+	assert_int_equal(nb_config_load(path, &cfg, &d), -ENOENT);
+	assert_int_equal(d.errors, 1);
+	diags_done(&d);
+	snprintf(path, sizeof(path), "%s/netboot.yaml", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
