@@ -2,10 +2,12 @@
  * metalboot-build - turn a cluster inventory into everything the fleet
  * needs. This file only parses the command line and dispatches.
  */
+#include "build.h"
 #include "diag.h"
 #include "initramfs.h"
 #include "inventory.h"
 #include "log.h"
+#include "num.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,7 +23,10 @@ usage(FILE *f)
 		"       metalboot-build build CLUSTER.yaml -o OUT [--base "
 		"ROOTFS] "
 		"[--kernel FILE] [--jobs N]\n"
-		"       metalboot-build iso CLUSTER.yaml NODE -o FILE.iso\n"
+		"                             [--rotate]\n"
+		"       metalboot-build iso CLUSTER.yaml NODE -o FILE.iso "
+		"[--from "
+		"OUT]\n"
 		"       metalboot-build initramfs --base DIR|TAR [--overlay "
 		"DIR]... -o FILE\n"
 		"                                 [--compress gzip|zstd|none]\n"
@@ -29,6 +34,22 @@ usage(FILE *f)
 		"validate  check an inventory; every problem is printed as\n"
 		"          FILE:LINE:COL: message. Exit 0 when valid, 1 when "
 		"not.\n"
+		"\n"
+		"build     write OUT (see DESIGN.md): PKI and join secrets "
+		"(reused\n"
+		"          from OUT/pki and OUT/secrets unless --rotate), "
+		"per-node\n"
+		"          payloads, NoCloud ISOs, boot scripts, netboot.yaml, "
+		"SHA256SUMS.\n"
+		"          Built beside OUT and swapped in; SOURCE_DATE_EPOCH "
+		"pins dates.\n"
+		"          With --base, node images; metalboot-firstboot is "
+		"taken from\n"
+		"          $METALBOOT_AGENT, EXEDIR/../firstboot/ or EXEDIR/.\n"
+		"iso       one node's NoCloud seed ISO; --from OUT uses that "
+		"build's\n"
+		"          PKI and secrets (without it, new ones are made for "
+		"this ISO).\n"
 		"\n"
 		"options:\n"
 		"  --profiles DIR  role profiles (default: $METALBOOT_PROFILES "
@@ -103,6 +124,151 @@ cmd_validate(int argc, char **argv)
 	return 0;
 }
 
+/* Exit code for a build/iso result: 0, 1 (the input), 2 (internal). */
+static int
+exit_code(int r, struct diags *d)
+{
+	diags_print(d, stderr);
+	if (r == 0)
+		return 0;
+	if (r == -EINVAL && d->errors > 0)
+		return 1;
+	if (d->errors == 0)
+		fprintf(stderr, "metalboot-build: %s\n", strerror(-r));
+	return 2;
+}
+
+static int
+cmd_build(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "base", required_argument, NULL, 'b' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "rotate", no_argument, NULL, 'R' },
+		{ "profiles", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct build_opts o;
+	struct diags d;
+	int c, r;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o.out = optarg;
+			break;
+		case 'b':
+			o.base = optarg;
+			break;
+		case 'k':
+			o.kernel = optarg;
+			break;
+		case 'j':
+			if (num_parse_int(optarg, 1, BUILD_MAX_JOBS, &o.jobs) <
+			    0) {
+				fprintf(stderr,
+					"metalboot-build: --jobs: '%s' is "
+					"not a number within 1-%d\n",
+					optarg, BUILD_MAX_JOBS);
+				return 1;
+			}
+			break;
+		case 'R':
+			o.rotate = true;
+			break;
+		case 'P':
+			o.profiles = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (argc - optind != 1 || o.out == NULL) {
+		fprintf(stderr, "metalboot-build: build takes one inventory "
+				"file and -o OUT\n");
+		return 1;
+	}
+	if (build_epoch(&o.epoch) < 0) {
+		fprintf(stderr, "metalboot-build: SOURCE_DATE_EPOCH is not a "
+				"number of seconds\n");
+		return 1;
+	}
+	o.inventory = argv[optind];
+	diags_init(&d);
+	r = build_run(&o, &d);
+	r = exit_code(r, &d);
+	diags_done(&d);
+	return r;
+}
+
+static int
+cmd_iso(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "profiles", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *from = NULL, *profiles = NULL;
+	struct diags d;
+	bool fresh = false;
+	time_t epoch;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'F':
+			from = optarg;
+			break;
+		case 'P':
+			profiles = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (argc - optind != 2 || out == NULL) {
+		fprintf(stderr, "metalboot-build: iso takes an inventory, a "
+				"node name and -o FILE.iso\n");
+		return 1;
+	}
+	if (build_epoch(&epoch) < 0) {
+		fprintf(stderr, "metalboot-build: SOURCE_DATE_EPOCH is not a "
+				"number of seconds\n");
+		return 1;
+	}
+	diags_init(&d);
+	r = build_iso(argv[optind], profiles, argv[optind + 1], from, out,
+		      epoch, &fresh, &d);
+	if (r == 0 && fresh)
+		fprintf(stderr,
+			"metalboot-build: warning: no --from OUT: this ISO "
+			"holds new cluster secrets that no other node "
+			"shares\n");
+	r = exit_code(r, &d);
+	diags_done(&d);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -124,6 +290,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "validate") == 0)
 		return cmd_validate(argc - 1, argv + 1);
+	if (strcmp(cmd, "build") == 0)
+		return cmd_build(argc - 1, argv + 1);
+	if (strcmp(cmd, "iso") == 0)
+		return cmd_iso(argc - 1, argv + 1);
 	if (strcmp(cmd, "initramfs") == 0)
 		return cmd_initramfs(argc - 1, argv + 1);
 	fprintf(stderr, "metalboot-build: unknown command '%s' (try --help)\n",

@@ -231,9 +231,12 @@ yemit_needs_quotes(const char *s, size_t len)
 	return false;
 }
 
+/*
+ * Both "implicit" flags are set: no scalar ever carries a tag, whatever
+ * style the emitter settles on (a plain request may become quoted).
+ */
 static void
-scalar(struct yemit *y, const char *s, size_t len, yaml_scalar_style_t style,
-       bool plain_implicit)
+scalar(struct yemit *y, const char *s, size_t len, yaml_scalar_style_t style)
 {
 	yaml_event_t ev;
 	int ok;
@@ -248,9 +251,9 @@ scalar(struct yemit *y, const char *s, size_t len, yaml_scalar_style_t style,
 		y->err = -E2BIG;
 		return;
 	}
-	ok = yaml_scalar_event_initialize(
-		&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s, (int)len,
-		plain_implicit, !plain_implicit, style);
+	ok = yaml_scalar_event_initialize(&ev, NULL, NULL,
+					  (yaml_char_t *)(uintptr_t)s, (int)len,
+					  1, 1, style);
 	emit(y, &ev, ok);
 }
 
@@ -259,9 +262,9 @@ void
 yemit_strn(struct yemit *y, const char *s, size_t len)
 {
 	if (yemit_needs_quotes(s, len))
-		scalar(y, s, len, YAML_DOUBLE_QUOTED_SCALAR_STYLE, false);
+		scalar(y, s, len, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
 	else
-		scalar(y, s, len, YAML_PLAIN_SCALAR_STYLE, true);
+		scalar(y, s, len, YAML_PLAIN_SCALAR_STYLE);
 }
 
 /* A NUL-terminated string (see yemit_strn). */
@@ -275,10 +278,8 @@ yemit_str(struct yemit *y, const char *s)
 void
 yemit_text(struct yemit *y, const char *s, size_t len)
 {
-	if (yemit_needs_quotes(s, len))
-		scalar(y, s, len, YAML_DOUBLE_QUOTED_SCALAR_STYLE, false);
-	else
-		scalar(y, s, len, YAML_LITERAL_SCALAR_STYLE, false);
+	/* A block scalar is always a string: no resolution to fear. */
+	scalar(y, s, len, YAML_LITERAL_SCALAR_STYLE);
 }
 
 /* An unsigned integer, plain. */
@@ -289,7 +290,7 @@ yemit_u64(struct yemit *y, uint64_t v)
 	int n;
 
 	n = snprintf(b, sizeof(b), "%" PRIu64, v);
-	scalar(y, b, (size_t)n, YAML_PLAIN_SCALAR_STYLE, true);
+	scalar(y, b, (size_t)n, YAML_PLAIN_SCALAR_STYLE);
 }
 
 /* true or false, plain. */
@@ -298,14 +299,14 @@ yemit_bool(struct yemit *y, bool v)
 {
 	const char *s = v ? "true" : "false";
 
-	scalar(y, s, strlen(s), YAML_PLAIN_SCALAR_STYLE, true);
+	scalar(y, s, strlen(s), YAML_PLAIN_SCALAR_STYLE);
 }
 
 /* A plain null. */
 void
 yemit_null(struct yemit *y)
 {
-	scalar(y, "null", 4, YAML_PLAIN_SCALAR_STYLE, true);
+	scalar(y, "null", 4, YAML_PLAIN_SCALAR_STYLE);
 }
 
 /* key: "val" */

@@ -1,0 +1,66 @@
+/*
+ * build.h - "metalboot-build build" and "metalboot-build iso": the whole
+ * OUT tree (../shared/DESIGN.md, docs/formats.md) from an inventory.
+ *
+ * The tree is built in a temporary directory beside OUT and swapped in at
+ * the end, so that a failed build leaves the previous OUT as it was. The
+ * previous OUT's pki/ and secrets/ are reused (unless rotate), and its
+ * state/ (metalboot-netboot's leases and node states) is carried over.
+ */
+#ifndef MB_BUILD_H
+#define MB_BUILD_H
+
+#include "diag.h"
+
+#include <stdbool.h>
+#include <time.h>
+
+#define BUILD_MAX_JOBS	 64
+#define BUILD_IPXE_DIR	 "/usr/lib/ipxe" /* Debian's ipxe package */
+#define BUILD_AGENT_NAME "metalboot-firstboot"
+
+struct build_opts {
+	const char *inventory;
+	const char *profiles; /* NULL: inventory_profiles_dir() */
+	const char *out;
+	const char *base;     /* NULL: no node images */
+	const char *kernel;   /* NULL: from the inventory or the base */
+	const char *ipxe_dir; /* NULL: BUILD_IPXE_DIR */
+	const char *agent;    /* NULL: build_find_agent() */
+	int jobs;	      /* 0: one per CPU */
+	bool rotate;
+	time_t epoch; /* SOURCE_DATE_EPOCH, recorded in ISOs */
+};
+
+/*
+ * Build OUT. Problems in the user's input go to d and return -EINVAL;
+ * any other negative errno is an internal or I/O failure (d names it).
+ */
+int build_run(const struct build_opts *o, struct diags *d);
+
+/*
+ * Write the NoCloud seed ISO of one node to iso_path. The PKI and secrets
+ * come from from_dir (a previous build's OUT) when given, else they are
+ * generated for this ISO alone (*ret_fresh is set). Same returns as
+ * build_run.
+ */
+int build_iso(const char *inventory, const char *profiles, const char *node,
+	      const char *from_dir, const char *iso_path, time_t epoch,
+	      bool *ret_fresh, struct diags *d);
+
+/*
+ * The metalboot-firstboot binary to bake into images: $METALBOOT_AGENT,
+ * else EXEDIR/../firstboot/metalboot-firstboot (the build tree), else
+ * EXEDIR/metalboot-firstboot (installed side by side), where EXEDIR is the
+ * directory of /proc/self/exe. Writes the path into buf (sz bytes).
+ * Returns 0 or -ENOENT.
+ */
+int build_find_agent(char *buf, size_t sz);
+
+/*
+ * SOURCE_DATE_EPOCH from the environment, else now. A malformed value is
+ * -EINVAL.
+ */
+int build_epoch(time_t *ret);
+
+#endif

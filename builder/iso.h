@@ -1,0 +1,35 @@
+/*
+ * iso.h - NoCloud seed ISOs written with libarchive's iso9660 writer:
+ * volume id "cidata", Rock Ridge and Joliet (so that "user-data" keeps its
+ * name), every date pinned to one given time so that the same files give
+ * the same bytes.
+ */
+#ifndef MB_ISO_H
+#define MB_ISO_H
+
+#include "buf.h"
+
+#include <stddef.h>
+#include <time.h>
+
+#define ISO_MAX_FILES 8
+#define ISO_MAX_SIZE  (256u << 20)
+#define ISO_VOLUME_ID "cidata"
+
+struct iso_file {
+	const char *name; /* in the root directory */
+	const void *data;
+	size_t len;
+	unsigned mode; /* permission bits recorded in Rock Ridge */
+};
+
+/*
+ * Write an ISO 9660 image holding files into out. mtime is recorded for
+ * every file and, replacing the writer's clock, in the volume
+ * descriptors and the root directory. Returns 0, -EINVAL (too many files,
+ * a bad name), -E2BIG (out's max), -ENOMEM or -EIO (libarchive failed).
+ */
+int iso_write(const struct iso_file *files, size_t n, time_t mtime,
+	      struct buf *out);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * pki.h - the cluster's certificates and join secrets (OpenSSL).
+ *
+ * What kubeadm needs pre-seeded so that no certificate is ever copied by
+ * hand: the cluster CA, the front-proxy CA, the etcd CA and the service-
+ * account key pair (shared by every control-plane node), for external etcd
+ * a server and a peer certificate per etcd node and the API server's etcd
+ * client certificate; and, apart from the cluster, a provisioning CA whose
+ * certificate the agent pins and the netboot server's HTTPS certificate.
+ * Every key is ECDSA P-256 (kubeadm accepts ECDSA CAs; v1beta4 is told
+ * encryptionAlgorithm: ECDSA-P256 so that its own leaves match).
+ *
+ * Files under a pki directory (mirroring /etc/kubernetes/pki where kubeadm
+ * has a name for them): ca.{crt,key} front-proxy-ca.{crt,key} sa.{key,pub}
+ * etcd/ca.{crt,key} apiserver-etcd-client.{crt,key}
+ * etcd/NODE/{server,peer}.{crt,key} provisioning-ca.{crt,key}
+ * netboot.{crt,key}; secrets/bootstrap-token and secrets/certificate-key.
+ * Keys and secrets are written 0600. Non-logging: problems go to a diags.
+ */
+#ifndef MB_PKI_H
+#define MB_PKI_H
+
+#include "diag.h"
+#include "inventory.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define PKI_TOKEN_LEN	 23 /* "abcdef.0123456789abcdef" */
+#define PKI_CERT_KEY_LEN 64 /* hex of 32 bytes */
+#define PKI_HASH_STR_LEN 72 /* "sha256:" + 64 hex + NUL */
+#define PKI_CA_DAYS	 3650
+#define PKI_LEAF_DAYS	 3650
+#define PKI_RENEW_MARGIN                                                       \
+	(30 * 86400)	  /* reissue leaves this close to expiry               \
+			   */
+#define PKI_BACKDATE 3600 /* notBefore = now - this */
+#define PKI_MAX_PEM  (64u << 10)
+
+/* A certificate and its key, both also kept as PEM text. */
+struct pki_pair {
+	X509 *cert;
+	EVP_PKEY *key;
+	char *cert_pem; /* owned, NUL-terminated */
+	char *key_pem;	/* owned, wiped on free */
+};
+
+struct pki {
+	struct pki_pair ca, front_proxy_ca, etcd_ca, prov_ca, netboot;
+	struct pki_pair etcd_client; /* apiserver-etcd-client (external) */
+	struct pki_pair *etcd_server, *etcd_peer; /* per node index; NULL */
+	size_t nnodes;				  /* entries in the above */
+	char *sa_key_pem;			  /* wiped on free */
+	char *sa_pub_pem;
+	char token[PKI_TOKEN_LEN + 1];	     /* secret */
+	char cert_key[PKI_CERT_KEY_LEN + 1]; /* secret */
+	char discovery_hash[PKI_HASH_STR_LEN];
+	bool created; /* anything was generated rather than reused */
+};
+
+/*
+ * Fill p for inv: reuse what old_dir/pki and old_dir/secrets hold (old_dir
+ * may be NULL or missing), generate the rest. rotate ignores old_dir.
+ * A leaf is reissued when its CA changed, its addresses no longer match
+ * the inventory, or it expires within PKI_RENEW_MARGIN of now. A CA
+ * certificate without its key, or a key that does not match, is a user
+ * error (recorded in d, -EINVAL). Returns 0, -EINVAL, -ENOMEM or -EIO.
+ * Release with pki_done().
+ */
+int pki_prepare(struct pki *p, const struct inventory *inv, const char *old_dir,
+		bool rotate, time_t now, struct diags *d);
+
+/*
+ * Write the pki/ and secrets/ trees of p under dir (which exists).
+ * Returns 0 or a negative errno.
+ */
+int pki_write(const struct pki *p, const struct inventory *inv,
+	      const char *dir);
+
+/* Free everything, wiping keys and secrets. p may be zeroed. */
+void pki_done(struct pki *p);
+
+/*
+ * kubeadm's CA pin: "sha256:" and the lowercase hex SHA-256 of the DER
+ * SubjectPublicKeyInfo of cert. Returns 0, -EINVAL or -ENOMEM.
+ */
+int pki_discovery_hash(X509 *cert, char ret[PKI_HASH_STR_LEN]);
+
+/* A new bootstrap token [a-z0-9]{6}.[a-z0-9]{16}. 0 or -EIO. */
+int pki_token_new(char ret[PKI_TOKEN_LEN + 1]);
+
+/* True when s is a well-formed bootstrap token. */
+bool pki_token_valid(const char *s);
+
+/* 32 random bytes as 64 lowercase hex digits. 0 or -EIO. */
+int pki_cert_key_new(char ret[PKI_CERT_KEY_LEN + 1]);
+
+/* True when s is 64 lowercase hex digits. */
+bool pki_cert_key_valid(const char *s);
+
+/*
+ * Generate an ECDSA P-256 key and a certificate for it. issuer/issuer_key
+ * NULL make a self-signed CA. usage: "ca", "server", "client" or "peer"
+ * (server+client). dns and ips (host order) become subjectAltNames.
+ * Returns 0 with *ret filled (owned; pki_pair_done), or a negative errno.
+ */
+int pki_pair_new(const char *cn, const char *org, const char *usage,
+		 const struct pki_pair *issuer, const char *const *dns,
+		 size_t ndns, const uint32_t *ips, size_t nips, time_t now,
+		 long days, struct pki_pair *ret);
+
+/* Free a pair, wiping its key. */
+void pki_pair_done(struct pki_pair *pp);
+
+#endif

@@ -1,0 +1,1221 @@
+/*
+ * render.c - kubeadm.yaml, firstboot.yaml, cloud-init NoCloud files,
+ * NAME.ipxe and netboot.yaml (see render.h).
+ */
+#include "render.h"
+
+#include "yemit.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RENDER_HOSTS_MAX (8u << 20)
+#define RENDER_SMALL_MAX (1u << 20)
+
+static const char *const cri_containerd =
+	"unix:///var/run/containerd/containerd.sock";
+static const char *const cri_docker = "unix:///var/run/cri-dockerd.sock";
+
+/* ---- shared ------------------------------------------------------------ */
+
+static const char *
+node_ip(const struct inv_node *n, char buf[IPV4_STR_LEN])
+{
+	ipv4_format(n->ip, buf);
+	return buf;
+}
+
+static void
+format_cidr(const struct cidr *c, char *buf, size_t sz)
+{
+	char ip[IPV4_STR_LEN];
+
+	ipv4_format(c->addr, ip);
+	snprintf(buf, sz, "%s/%u", ip, c->prefix);
+}
+
+static void
+format_endpoint(const struct inventory *inv, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s:%u", inv->cluster.endpoint_host,
+		 (unsigned)inv->cluster.endpoint_port);
+}
+
+/* Prepare the parts shared by every node. */
+int
+render_ctx_init(struct render_ctx *c, const struct inventory *inv,
+		const struct pki *pki, const char *cni_manifest_url,
+		const char *cni_sha256)
+{
+	struct buf b;
+	size_t i;
+	int r = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->inv = inv;
+	c->pki = pki;
+	c->cni_manifest_url = cni_manifest_url;
+	c->cni_sha256 = cni_sha256;
+	c->first_cp = inventory_first(inv, ROLE_CONTROL_PLANE);
+	buf_init(&b, RENDER_HOSTS_MAX);
+	r = buf_puts(&b, "127.0.0.1 localhost\n"
+			 "::1 localhost ip6-localhost ip6-loopback\n");
+	for (i = 0; r == 0 && i < inv->nnodes; i++) {
+		char ip[IPV4_STR_LEN];
+
+		r = buf_printf(&b, "%s %s\n", node_ip(&inv->nodes[i], ip),
+			       inv->nodes[i].name);
+	}
+	if (r < 0) {
+		buf_done(&b);
+		return r;
+	}
+	c->hosts_text = buf_take(&b, &c->hosts_len);
+	return c->hosts_text == NULL ? -ENOMEM : 0;
+}
+
+/* Release c. */
+void
+render_ctx_done(struct render_ctx *c)
+{
+	free(c->hosts_text);
+	c->hosts_text = NULL;
+}
+
+/* The node's kubeadm action. */
+const char *
+render_action(const struct render_ctx *c, size_t n)
+{
+	const struct inv_node *node = &c->inv->nodes[n];
+
+	if (node->role == ROLE_ETCD)
+		return "etcd";
+	if (node->role == ROLE_WORKER)
+		return "join";
+	if (node == c->first_cp)
+		return "init";
+	return "join-control-plane";
+}
+
+static int
+finish(struct yemit *y)
+{
+	int r = yemit_finish(y);
+
+	yemit_free(y);
+	return r;
+}
+
+/* ---- kubeadm.yaml ------------------------------------------------------- */
+
+static const char *
+kubeadm_api(const struct inventory *inv)
+{
+	return inv->cluster.kv_minor >= 31 ? "kubeadm.k8s.io/v1beta4"
+					   : "kubeadm.k8s.io/v1beta3";
+}
+
+static bool
+is_v1beta4(const struct inventory *inv)
+{
+	return inv->cluster.kv_minor >= 31;
+}
+
+/*
+ * extraArgs: a map in v1beta3, a list of {name, value} in v1beta4.
+ * args holds name, value pairs, NULL-terminated.
+ */
+static void
+emit_args(struct yemit *y, const struct inventory *inv, const char *key,
+	  const char *const *args)
+{
+	size_t i;
+
+	yemit_str(y, key);
+	if (is_v1beta4(inv)) {
+		yemit_seq_start(y, false);
+		for (i = 0; args[i] != NULL; i += 2) {
+			yemit_map_start(y, true);
+			yemit_kv_str(y, "name", args[i]);
+			yemit_kv_str(y, "value", args[i + 1]);
+			yemit_map_end(y);
+		}
+		yemit_seq_end(y);
+	} else {
+		yemit_map_start(y, false);
+		for (i = 0; args[i] != NULL; i += 2)
+			yemit_kv_str(y, args[i], args[i + 1]);
+		yemit_map_end(y);
+	}
+}
+
+static void
+emit_taints(struct yemit *y, const struct inv_node *node)
+{
+	size_t i;
+
+	if (!node->taints_set)
+		return; /* kubeadm's default for the role */
+	yemit_str(y, "taints");
+	yemit_seq_start(y, node->taints.n == 0);
+	for (i = 0; i < node->taints.n; i++) {
+		const char *t = node->taints.v[i];
+		const char *colon = strrchr(t, ':');
+		const char *eq = memchr(t, '=', (size_t)(colon - t));
+
+		yemit_map_start(y, false);
+		yemit_str(y, "key");
+		yemit_strn(y, t, (size_t)((eq ? eq : colon) - t));
+		if (eq != NULL) {
+			yemit_str(y, "value");
+			yemit_strn(y, eq + 1, (size_t)(colon - eq - 1));
+		}
+		yemit_kv_str(y, "effect", colon + 1);
+		yemit_map_end(y);
+	}
+	yemit_seq_end(y);
+}
+
+static void
+emit_node_registration(struct yemit *y, const struct render_ctx *c,
+		       const struct inv_node *node)
+{
+	char ip[IPV4_STR_LEN];
+	const char *args[] = { "node-ip", node_ip(node, ip), NULL };
+
+	yemit_str(y, "nodeRegistration");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "name", node->name);
+	yemit_kv_str(y, "criSocket",
+		     c->inv->cluster.runtime == RUNTIME_DOCKER
+			     ? cri_docker
+			     : cri_containerd);
+	emit_taints(y, node);
+	emit_args(y, c->inv, "kubeletExtraArgs", args);
+	if (node->role == ROLE_WORKER) {
+		/*
+		 * The agent installs the cluster CA before joining (so that it
+		 * can wait for the API with it); kubeadm's preflight would
+		 * otherwise refuse a join with ca.crt already in place.
+		 */
+		yemit_str(y, "ignorePreflightErrors");
+		yemit_seq_start(y, false);
+		yemit_str(y, "FileAvailable--etc-kubernetes-pki-ca.crt");
+		yemit_seq_end(y);
+	}
+	yemit_map_end(y);
+}
+
+static void
+emit_local_endpoint(struct yemit *y, const struct inv_node *node)
+{
+	char ip[IPV4_STR_LEN];
+
+	yemit_str(y, "localAPIEndpoint");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "advertiseAddress", node_ip(node, ip));
+	yemit_kv_u64(y, "bindPort", RENDER_API_PORT);
+	yemit_map_end(y);
+}
+
+static void
+emit_header(struct yemit *y, const char *api, const char *kind)
+{
+	yemit_kv_str(y, "apiVersion", api);
+	yemit_kv_str(y, "kind", kind);
+}
+
+static void
+fmt_duration(uint64_t s, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%" PRIu64 "h%" PRIu64 "m%" PRIu64 "s", s / 3600,
+		 s / 60 % 60, s % 60);
+}
+
+static void
+emit_cluster_config(struct yemit *y, const struct render_ctx *c,
+		    const struct inv_node *node)
+{
+	const struct inventory *inv = c->inv;
+	char ep[HOST_NAME_MAX_LEN + 8], cidr[32], ip[IPV4_STR_LEN];
+	size_t i;
+
+	yemit_map_start(y, false);
+	emit_header(y, kubeadm_api(inv), "ClusterConfiguration");
+	yemit_kv_str(y, "clusterName", inv->cluster.name);
+	yemit_kv_str(y, "kubernetesVersion", inv->cluster.kubernetes_version);
+	format_endpoint(inv, ep, sizeof(ep));
+	yemit_kv_str(y, "controlPlaneEndpoint", ep);
+	yemit_kv_str(y, "imageRepository", inv->cluster.image_repository);
+	yemit_kv_str(y, "certificatesDir", RENDER_PKI_DIR);
+	if (is_v1beta4(inv))
+		yemit_kv_str(y, "encryptionAlgorithm", "ECDSA-P256");
+	yemit_str(y, "networking");
+	yemit_map_start(y, false);
+	format_cidr(&inv->cluster.pod_subnet, cidr, sizeof(cidr));
+	yemit_kv_str(y, "podSubnet", cidr);
+	format_cidr(&inv->cluster.service_subnet, cidr, sizeof(cidr));
+	yemit_kv_str(y, "serviceSubnet", cidr);
+	yemit_kv_str(y, "dnsDomain", inv->cluster.dns_domain);
+	yemit_map_end(y);
+	if (node->role != ROLE_ETCD && inv->cluster.cert_sans.n > 0) {
+		yemit_str(y, "apiServer");
+		yemit_map_start(y, false);
+		yemit_str(y, "certSANs");
+		yemit_seq_start(y, false);
+		for (i = 0; i < inv->cluster.cert_sans.n; i++)
+			yemit_str(y, inv->cluster.cert_sans.v[i]);
+		yemit_seq_end(y);
+		yemit_map_end(y);
+	}
+	yemit_str(y, "etcd");
+	yemit_map_start(y, false);
+	if (inv->cluster.etcd == ETCD_EXTERNAL && node->role != ROLE_ETCD) {
+		yemit_str(y, "external");
+		yemit_map_start(y, false);
+		yemit_str(y, "endpoints");
+		yemit_seq_start(y, false);
+		for (i = 0; i < inv->nnodes; i++) {
+			char url[64];
+
+			if (inv->nodes[i].role != ROLE_ETCD)
+				continue;
+			snprintf(url, sizeof(url), "https://%s:2379",
+				 node_ip(&inv->nodes[i], ip));
+			yemit_str(y, url);
+		}
+		yemit_seq_end(y);
+		yemit_kv_str(y, "caFile", RENDER_PKI_DIR "/etcd/ca.crt");
+		yemit_kv_str(y, "certFile",
+			     RENDER_PKI_DIR "/apiserver-etcd-client.crt");
+		yemit_kv_str(y, "keyFile",
+			     RENDER_PKI_DIR "/apiserver-etcd-client.key");
+		yemit_map_end(y);
+	} else {
+		yemit_str(y, "local");
+		yemit_map_start(y, false);
+		yemit_kv_str(y, "dataDir", "/var/lib/etcd");
+		yemit_str(y, "serverCertSANs");
+		yemit_seq_start(y, false);
+		yemit_str(y, node_ip(node, ip));
+		yemit_seq_end(y);
+		yemit_str(y, "peerCertSANs");
+		yemit_seq_start(y, false);
+		yemit_str(y, node_ip(node, ip));
+		yemit_seq_end(y);
+		if (node->role == ROLE_ETCD) {
+			/* One member of an external etcd cluster. */
+			struct buf init;
+			char peer[64], client[64];
+			const char *args[17];
+			int r = 0;
+
+			buf_init(&init, RENDER_SMALL_MAX);
+			for (i = 0; r == 0 && i < inv->nnodes; i++) {
+				if (inv->nodes[i].role != ROLE_ETCD)
+					continue;
+				r = buf_printf(&init, "%s%s=https://%s:2380",
+					       init.len ? "," : "",
+					       inv->nodes[i].name,
+					       node_ip(&inv->nodes[i], ip));
+			}
+			node_ip(node, ip);
+			snprintf(peer, sizeof(peer), "https://%s:2380", ip);
+			snprintf(client, sizeof(client), "https://%s:2379", ip);
+			args[0] = "name";
+			args[1] = node->name;
+			args[2] = "initial-cluster";
+			args[3] = init.data ? init.data : "";
+			args[4] = "initial-cluster-state";
+			args[5] = "new";
+			args[6] = "listen-peer-urls";
+			args[7] = peer;
+			args[8] = "listen-client-urls";
+			args[9] = client;
+			args[10] = "advertise-client-urls";
+			args[11] = client;
+			args[12] = "initial-advertise-peer-urls";
+			args[13] = peer;
+			args[14] = NULL;
+			if (r == 0)
+				emit_args(y, inv, "extraArgs", args);
+			buf_done(&init);
+		}
+		yemit_map_end(y);
+	}
+	yemit_map_end(y);
+	yemit_map_end(y);
+}
+
+static void
+emit_kubelet_config(struct yemit *y, const struct render_ctx *c,
+		    const struct inv_node *node)
+{
+	const struct role_profile *p = &c->inv->roles[node->role];
+
+	yemit_map_start(y, false);
+	emit_header(y, "kubelet.config.k8s.io/v1beta1", "KubeletConfiguration");
+	yemit_kv_str(y, "cgroupDriver", p->runtime.cgroup_driver);
+	if (!p->swap_off)
+		yemit_kv_bool(y, "failSwapOn", false);
+	yemit_map_end(y);
+}
+
+static void
+emit_discovery(struct yemit *y, const struct render_ctx *c)
+{
+	char ep[HOST_NAME_MAX_LEN + 8];
+
+	format_endpoint(c->inv, ep, sizeof(ep));
+	yemit_str(y, "discovery");
+	yemit_map_start(y, false);
+	yemit_str(y, "bootstrapToken");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "apiServerEndpoint", ep);
+	yemit_kv_str(y, "token", c->pki->token);
+	yemit_str(y, "caCertHashes");
+	yemit_seq_start(y, false);
+	yemit_str(y, c->pki->discovery_hash);
+	yemit_seq_end(y);
+	yemit_map_end(y);
+	yemit_map_end(y);
+}
+
+/* kubeadm.yaml for node n. */
+int
+render_kubeadm(const struct render_ctx *c, size_t n, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_node *node = &inv->nodes[n];
+	const char *action = render_action(c, n);
+	struct yemit *y;
+	char ttl[48];
+
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
+	if (strcmp(action, "init") == 0) {
+		emit_header(y, kubeadm_api(inv), "InitConfiguration");
+		yemit_str(y, "bootstrapTokens");
+		yemit_seq_start(y, false);
+		yemit_map_start(y, false);
+		yemit_kv_str(y, "token", c->pki->token);
+		yemit_kv_str(y, "description",
+			     "metalboot: joins the inventory's nodes");
+		fmt_duration(inv->cluster.token_ttl, ttl, sizeof(ttl));
+		yemit_kv_str(y, "ttl", ttl);
+		yemit_str(y, "usages");
+		yemit_seq_start(y, true);
+		yemit_str(y, "signing");
+		yemit_str(y, "authentication");
+		yemit_seq_end(y);
+		yemit_str(y, "groups");
+		yemit_seq_start(y, false);
+		yemit_str(y, "system:bootstrappers:kubeadm:default-node-token");
+		yemit_seq_end(y);
+		yemit_map_end(y);
+		yemit_seq_end(y);
+		yemit_kv_str(y, "certificateKey", c->pki->cert_key);
+		emit_local_endpoint(y, node);
+		emit_node_registration(y, c, node);
+		yemit_map_end(y);
+		yemit_next_doc(y);
+		emit_cluster_config(y, c, node);
+		yemit_next_doc(y);
+		emit_kubelet_config(y, c, node);
+	} else if (strcmp(action, "etcd") == 0) {
+		emit_header(y, kubeadm_api(inv), "InitConfiguration");
+		emit_local_endpoint(y, node);
+		emit_node_registration(y, c, node);
+		yemit_map_end(y);
+		yemit_next_doc(y);
+		emit_cluster_config(y, c, node);
+		yemit_next_doc(y);
+		emit_kubelet_config(y, c, node);
+	} else {
+		emit_header(y, kubeadm_api(inv), "JoinConfiguration");
+		yemit_kv_str(y, "caCertPath", RENDER_PKI_DIR "/ca.crt");
+		emit_discovery(y, c);
+		emit_node_registration(y, c, node);
+		if (strcmp(action, "join-control-plane") == 0) {
+			yemit_str(y, "controlPlane");
+			yemit_map_start(y, false);
+			emit_local_endpoint(y, node);
+			yemit_kv_str(y, "certificateKey", c->pki->cert_key);
+			yemit_map_end(y);
+		}
+		yemit_map_end(y);
+	}
+	return finish(y);
+}
+
+/* ---- which PKI files a node gets ---------------------------------------- */
+
+struct pfile {
+	const char *path; /* absolute, on the node */
+	const char *mode;
+	const char *content;
+};
+
+#define MAX_PFILES 12
+
+static size_t
+node_pki_files(const struct render_ctx *c, size_t n, struct pfile *f)
+{
+	const struct pki *p = c->pki;
+	const struct inv_node *node = &c->inv->nodes[n];
+	size_t k = 0;
+
+#define ADD(P, M, C)                                                           \
+	do {                                                                   \
+		f[k].path = RENDER_PKI_DIR "/" P;                              \
+		f[k].mode = M;                                                 \
+		f[k].content = C;                                              \
+		k++;                                                           \
+	} while (0)
+
+	switch (node->role) {
+	case ROLE_CONTROL_PLANE:
+		ADD("ca.crt", "0644", p->ca.cert_pem);
+		ADD("ca.key", "0600", p->ca.key_pem);
+		ADD("front-proxy-ca.crt", "0644", p->front_proxy_ca.cert_pem);
+		ADD("front-proxy-ca.key", "0600", p->front_proxy_ca.key_pem);
+		ADD("sa.key", "0600", p->sa_key_pem);
+		ADD("sa.pub", "0644", p->sa_pub_pem);
+		ADD("etcd/ca.crt", "0644", p->etcd_ca.cert_pem);
+		if (c->inv->cluster.etcd == ETCD_EXTERNAL) {
+			ADD("apiserver-etcd-client.crt", "0644",
+			    p->etcd_client.cert_pem);
+			ADD("apiserver-etcd-client.key", "0600",
+			    p->etcd_client.key_pem);
+		} else {
+			ADD("etcd/ca.key", "0600", p->etcd_ca.key_pem);
+		}
+		break;
+	case ROLE_ETCD:
+		ADD("etcd/ca.crt", "0644", p->etcd_ca.cert_pem);
+		ADD("etcd/ca.key", "0600", p->etcd_ca.key_pem);
+		if (p->etcd_server != NULL && n < p->nnodes) {
+			ADD("etcd/server.crt", "0644",
+			    p->etcd_server[n].cert_pem);
+			ADD("etcd/server.key", "0600",
+			    p->etcd_server[n].key_pem);
+			ADD("etcd/peer.crt", "0644", p->etcd_peer[n].cert_pem);
+			ADD("etcd/peer.key", "0600", p->etcd_peer[n].key_pem);
+		}
+		break;
+	default:
+		ADD("ca.crt", "0644", p->ca.cert_pem);
+		break;
+	}
+#undef ADD
+	return k;
+}
+
+/* ---- firstboot.yaml ----------------------------------------------------- */
+
+static void
+emit_strlist(struct yemit *y, const char *key, const struct strlist *l,
+	     bool flow)
+{
+	size_t i;
+
+	yemit_str(y, key);
+	yemit_seq_start(y, flow || l->n == 0);
+	for (i = 0; i < l->n; i++)
+		yemit_str(y, l->v[i]);
+	yemit_seq_end(y);
+}
+
+static const char *
+selinux_name(enum selinux_mode m)
+{
+	switch (m) {
+	case SELINUX_PERMISSIVE:
+		return "permissive";
+	case SELINUX_DISABLED:
+		return "disabled";
+	default:
+		return "keep";
+	}
+}
+
+static void
+format_port(const struct port_range *pr, char *buf, size_t sz)
+{
+	if (pr->first == pr->last)
+		snprintf(buf, sz, "%u", (unsigned)pr->first);
+	else
+		snprintf(buf, sz, "%u-%u", (unsigned)pr->first,
+			 (unsigned)pr->last);
+}
+
+/* firstboot.yaml for node n (docs/formats.md). */
+int
+render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
+		 size_t kubeadm_len, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_node *node = &inv->nodes[n];
+	const struct role_profile *p = &inv->roles[node->role];
+	const char *action = render_action(c, n);
+	struct pfile files[MAX_PFILES];
+	char mac[MAC_STR_LEN], ip[IPV4_STR_LEN], cidr[32], s[300];
+	struct yemit *y;
+	size_t i, nf;
+
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
+	yemit_kv_u64(y, "version", 1);
+
+	yemit_str(y, "node");
+	yemit_map_start(y, true);
+	yemit_kv_str(y, "name", node->name);
+	yemit_kv_str(y, "role", role_name(node->role));
+	mac_format(node->mac, mac);
+	yemit_kv_str(y, "mac", mac);
+	yemit_kv_str(y, "ip", node_ip(node, ip));
+	yemit_map_end(y);
+
+	yemit_str(y, "cluster");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "name", inv->cluster.name);
+	yemit_kv_str(y, "kubernetes_version", inv->cluster.kubernetes_version);
+	format_endpoint(inv, s, sizeof(s));
+	yemit_kv_str(y, "endpoint", s);
+	format_cidr(&inv->cluster.pod_subnet, cidr, sizeof(cidr));
+	yemit_kv_str(y, "pod_subnet", cidr);
+	format_cidr(&inv->cluster.service_subnet, cidr, sizeof(cidr));
+	yemit_kv_str(y, "service_subnet", cidr);
+	yemit_map_end(y);
+
+	yemit_str(y, "server");
+	yemit_map_start(y, false);
+	ipv4_format(inv->network.server_ip, ip);
+	snprintf(s, sizeof(s), "https://%s:%u", ip, RENDER_HTTPS_PORT);
+	yemit_kv_str(y, "url", s);
+	yemit_str(y, "ca");
+	yemit_text(y, c->pki->prov_ca.cert_pem,
+		   strlen(c->pki->prov_ca.cert_pem));
+	yemit_map_end(y);
+
+	yemit_str(y, "hosts");
+	yemit_seq_start(y, false);
+	for (i = 0; i < inv->nnodes; i++) {
+		yemit_map_start(y, true);
+		yemit_kv_str(y, "ip", node_ip(&inv->nodes[i], ip));
+		yemit_str(y, "names");
+		yemit_seq_start(y, true);
+		yemit_str(y, inv->nodes[i].name);
+		yemit_seq_end(y);
+		yemit_map_end(y);
+	}
+	yemit_seq_end(y);
+
+	emit_strlist(y, "kernel_modules", &p->modules, true);
+	yemit_str(y, "sysctls");
+	yemit_map_start(y, p->nsysctls == 0);
+	for (i = 0; i < p->nsysctls; i++)
+		yemit_kv_str(y, p->sysctls[i].key, p->sysctls[i].value);
+	yemit_map_end(y);
+	yemit_kv_bool(y, "swap_off", p->swap_off);
+	yemit_kv_str(y, "selinux", selinux_name(p->selinux));
+	yemit_str(y, "firewall");
+	yemit_seq_start(y, p->nports == 0);
+	for (i = 0; i < p->nports; i++) {
+		format_port(&p->ports[i], s, sizeof(s));
+		yemit_map_start(y, true);
+		yemit_kv_str(y, "port", s);
+		yemit_kv_str(y, "proto", p->ports[i].udp ? "udp" : "tcp");
+		yemit_map_end(y);
+	}
+	yemit_seq_end(y);
+
+	yemit_str(y, "container_runtime");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "kind",
+		     inv->cluster.runtime == RUNTIME_DOCKER ? "docker"
+							    : "containerd");
+	yemit_kv_str(y, "cgroup_driver", p->runtime.cgroup_driver);
+	yemit_kv_str(y, "log_max_size", p->runtime.log_max_size);
+	yemit_kv_u64(y, "log_max_files", p->runtime.log_max_files);
+	yemit_kv_str(y, "storage_driver", p->runtime.storage_driver);
+	emit_strlist(y, "registry_mirrors", &inv->cluster.registry_mirrors,
+		     false);
+	yemit_map_end(y);
+
+	nf = node_pki_files(c, n, files);
+	yemit_str(y, "files");
+	yemit_seq_start(y, false);
+	for (i = 0; i < nf; i++) {
+		yemit_map_start(y, false);
+		yemit_kv_str(y, "path", files[i].path);
+		yemit_kv_str(y, "mode", files[i].mode);
+		yemit_str(y, "content");
+		yemit_text(y, files[i].content, strlen(files[i].content));
+		yemit_map_end(y);
+	}
+	yemit_seq_end(y);
+
+	yemit_str(y, "kubeadm");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "action", action);
+	yemit_str(y, "config");
+	yemit_text(y, kubeadm, kubeadm_len);
+	if (strncmp(action, "join", 4) == 0) {
+		yemit_str(y, "wait_for");
+		yemit_map_start(y, false);
+		{
+			char ep[HOST_NAME_MAX_LEN + 8];
+
+			format_endpoint(inv, ep, sizeof(ep));
+			snprintf(s, sizeof(s), "https://%s/readyz", ep);
+		}
+		yemit_kv_str(y, "url", s);
+		yemit_str(y, "ca");
+		yemit_text(y, c->pki->ca.cert_pem, strlen(c->pki->ca.cert_pem));
+		yemit_kv_u64(y, "timeout", RENDER_WAIT_TIMEOUT);
+		yemit_map_end(y);
+	}
+	yemit_map_end(y);
+
+	if (node == c->first_cp) {
+		yemit_str(y, "cni");
+		yemit_map_start(y, false);
+		yemit_kv_str(y, "name", inv->cluster.cni_name);
+		yemit_kv_str_or_null(y, "manifest", c->cni_manifest_url);
+		if (c->cni_manifest_url != NULL && c->cni_sha256 != NULL)
+			yemit_kv_str(y, "sha256", c->cni_sha256);
+		yemit_map_end(y);
+	}
+	yemit_kv_u64(y, "ready_timeout", RENDER_READY_TIMEOUT);
+	yemit_map_end(y);
+	return finish(y);
+}
+
+/* ---- cloud-init NoCloud -------------------------------------------------- */
+
+static void
+wf(struct yemit *y, const char *path, const char *perm, const char *content,
+   size_t len)
+{
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "path", path);
+	yemit_kv_str(y, "permissions", perm);
+	yemit_kv_str(y, "owner", "root:root");
+	yemit_str(y, "content");
+	yemit_text(y, content, len);
+	yemit_map_end(y);
+}
+
+/* One runcmd entry given as an argument vector (no shell unless argv[0]). */
+static void
+cmd(struct yemit *y, const char *const *argv)
+{
+	size_t i;
+
+	yemit_seq_start(y, true);
+	for (i = 0; argv[i] != NULL; i++)
+		yemit_str(y, argv[i]);
+	yemit_seq_end(y);
+}
+
+/* Append s to b as a JSON string (for docker's daemon.json). */
+static int
+json_str(struct buf *b, const char *s)
+{
+	int r = buf_puts(b, "\"");
+
+	for (; r == 0 && *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			r = buf_printf(b, "\\%c", ch);
+		else if (ch < 0x20)
+			r = buf_printf(b, "\\u%04x", ch);
+		else
+			r = buf_append(b, s, 1);
+	}
+	return r == 0 ? buf_puts(b, "\"") : r;
+}
+
+static int
+runtime_files(struct yemit *y, const struct render_ctx *c,
+	      const struct role_profile *p)
+{
+	const struct strlist *m = &c->inv->cluster.registry_mirrors;
+	struct buf b;
+	size_t i;
+	int r = 0;
+
+	buf_init(&b, RENDER_SMALL_MAX);
+	if (c->inv->cluster.runtime == RUNTIME_DOCKER) {
+		r = buf_printf(&b,
+			       "{\n  \"exec-opts\": "
+			       "[\"native.cgroupdriver=%s\"],\n"
+			       "  \"log-driver\": \"json-file\",\n"
+			       "  \"log-opts\": { \"max-size\": ",
+			       p->runtime.cgroup_driver);
+		if (r == 0)
+			r = json_str(&b, p->runtime.log_max_size);
+		if (r == 0)
+			r = buf_printf(&b,
+				       ", \"max-file\": \"%u\" },\n"
+				       "  \"storage-driver\": ",
+				       p->runtime.log_max_files);
+		if (r == 0)
+			r = json_str(&b, p->runtime.storage_driver);
+		if (r == 0)
+			r = buf_puts(&b, ",\n  \"registry-mirrors\": [");
+		for (i = 0; r == 0 && i < m->n; i++) {
+			r = buf_puts(&b, i ? ", " : "");
+			if (r == 0)
+				r = json_str(&b, m->v[i]);
+		}
+		if (r == 0)
+			r = buf_puts(&b, "]\n}\n");
+		if (r == 0)
+			wf(y, "/etc/docker/daemon.json", "0644", b.data, b.len);
+	} else if (m->n > 0) {
+		/* containerd's hosts.toml; mirrors are checked URLs. */
+		r = buf_puts(&b, "server = \"https://registry-1.docker.io\"\n");
+		for (i = 0; r == 0 && i < m->n; i++) {
+			r = buf_puts(&b, "\n[host.");
+			if (r == 0)
+				r = json_str(&b, m->v[i]);
+			if (r == 0)
+				r = buf_puts(&b, "]\n  capabilities = "
+						 "[\"pull\", \"resolve\"]\n");
+		}
+		if (r == 0)
+			wf(y, "/etc/containerd/certs.d/docker.io/hosts.toml",
+			   "0644", b.data, b.len);
+	}
+	buf_done(&b);
+	return r;
+}
+
+static const char sh_selinux[] =
+	"if command -v setenforce >/dev/null 2>&1; then setenforce 0 || true; "
+	"fi; if [ -f /etc/selinux/config ]; then sed -i "
+	"'s/^SELINUX=enforcing/SELINUX='\"$0\"'/' /etc/selinux/config; fi";
+static const char sh_firewall[] =
+	"if command -v firewall-cmd >/dev/null 2>&1 && firewall-cmd --state "
+	">/dev/null 2>&1; then for p in \"$@\"; do firewall-cmd --permanent "
+	"--add-port=\"$p\"; done; firewall-cmd --reload; fi";
+static const char sh_containerd[] =
+	"mkdir -p /etc/containerd && containerd config default > "
+	"/etc/containerd/config.toml && sed -i -e 's/SystemdCgroup = "
+	"false/SystemdCgroup = true/' -e 's#config_path = \"\"#config_path = "
+	"\"/etc/containerd/certs.d\"#' /etc/containerd/config.toml && "
+	"systemctl restart containerd";
+static const char sh_aptkey[] =
+	"mkdir -p -m 755 /etc/apt/keyrings && curl -fsSL \"$0\" | gpg "
+	"--dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg";
+static const char sh_wait[] =
+	"i=0; until curl -fsS --cacert " RENDER_PKI_DIR "/ca.crt \"$0\" "
+	">/dev/null; do i=$((i+5)); if [ \"$i\" -ge \"$1\" ]; then exit 1; fi; "
+	"sleep 5; done";
+static const char sh_sha[] =
+	"echo \"$0  /var/lib/metalboot/cni.yaml\" | sha256sum -c -";
+
+/* user-data (#cloud-config) for node n. */
+int
+render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
+		 size_t kubeadm_len, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_node *node = &inv->nodes[n];
+	const struct role_profile *p = &inv->roles[node->role];
+	const char *action = render_action(c, n);
+	struct pfile files[MAX_PFILES];
+	struct yemit *y = NULL;
+	struct buf b;
+	char s[512], ver[16];
+	size_t i, nf;
+	int r;
+
+	buf_init(&b, RENDER_SMALL_MAX);
+	r = buf_puts(out, "#cloud-config\n");
+	if (r < 0)
+		goto out;
+	y = yemit_new(out);
+	if (y == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	snprintf(ver, sizeof(ver), "v%u.%u", inv->cluster.kv_major,
+		 inv->cluster.kv_minor);
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "hostname", node->name);
+	yemit_kv_bool(y, "manage_etc_hosts", false);
+	yemit_kv_bool(y, "package_update", true);
+	yemit_str(y, "packages");
+	yemit_seq_start(y, true);
+	yemit_str(y, "curl");
+	yemit_str(y, "gpg");
+	yemit_str(y, "ca-certificates");
+	yemit_str(y, "apt-transport-https");
+	yemit_str(y, inv->cluster.runtime == RUNTIME_DOCKER ? "docker.io"
+							    : "containerd");
+	yemit_seq_end(y);
+
+	yemit_str(y, "write_files");
+	yemit_seq_start(y, false);
+	wf(y, "/etc/hosts", "0644", c->hosts_text, c->hosts_len);
+	for (i = 0; r == 0 && i < p->modules.n; i++)
+		r = buf_printf(&b, "%s\n", p->modules.v[i]);
+	if (r == 0 && b.len > 0)
+		wf(y, "/etc/modules-load.d/metalboot.conf", "0644", b.data,
+		   b.len);
+	buf_done(&b);
+	for (i = 0; r == 0 && i < p->nsysctls; i++)
+		r = buf_printf(&b, "%s = %s\n", p->sysctls[i].key,
+			       p->sysctls[i].value);
+	if (r == 0 && b.len > 0)
+		wf(y, "/etc/sysctl.d/90-metalboot.conf", "0644", b.data, b.len);
+	buf_done(&b);
+	if (r == 0)
+		r = buf_printf(&b,
+			       "deb [signed-by=/etc/apt/keyrings/"
+			       "kubernetes-apt-keyring.gpg] "
+			       "https://pkgs.k8s.io/core:/stable:/%s/deb/ /\n",
+			       ver);
+	if (r == 0)
+		wf(y, "/etc/apt/sources.list.d/kubernetes.list", "0644", b.data,
+		   b.len);
+	buf_done(&b);
+	if (r == 0)
+		r = runtime_files(y, c, p);
+	if (r < 0)
+		goto out;
+	nf = node_pki_files(c, n, files);
+	for (i = 0; i < nf; i++)
+		wf(y, files[i].path, files[i].mode, files[i].content,
+		   strlen(files[i].content));
+	wf(y, RENDER_KUBEADM_PATH, "0600", kubeadm, kubeadm_len);
+	yemit_seq_end(y);
+
+	yemit_str(y, "runcmd");
+	yemit_seq_start(y, false);
+	if (p->swap_off) {
+		cmd(y, (const char *[]){ "swapoff", "-a", NULL });
+		cmd(y, (const char *[]){ "sed", "-i", "/\\sswap\\s/ s/^#*/#/",
+					 "/etc/fstab", NULL });
+	}
+	for (i = 0; i < p->modules.n; i++)
+		cmd(y, (const char *[]){ "modprobe", p->modules.v[i], NULL });
+	cmd(y, (const char *[]){ "sysctl", "--system", NULL });
+	if (p->selinux != SELINUX_KEEP)
+		cmd(y, (const char *[]){ "sh", "-c", sh_selinux,
+					 selinux_name(p->selinux), NULL });
+	if (p->nports > 0) {
+		yemit_seq_start(y, true);
+		yemit_str(y, "sh");
+		yemit_str(y, "-c");
+		yemit_str(y, sh_firewall);
+		yemit_str(y, "firewall");
+		for (i = 0; i < p->nports; i++) {
+			char port[16];
+
+			format_port(&p->ports[i], port, sizeof(port));
+			snprintf(s, sizeof(s), "%s/%s", port,
+				 p->ports[i].udp ? "udp" : "tcp");
+			/* firewalld writes ranges as N-M too. */
+			yemit_str(y, s);
+		}
+		yemit_seq_end(y);
+	}
+	if (inv->cluster.runtime == RUNTIME_CONTAINERD)
+		cmd(y, (const char *[]){ "sh", "-c", sh_containerd, NULL });
+	else
+		cmd(y,
+		    (const char *[]){ "systemctl", "restart", "docker", NULL });
+	snprintf(s, sizeof(s),
+		 "https://pkgs.k8s.io/core:/stable:/%s/deb/"
+		 "Release.key",
+		 ver);
+	cmd(y, (const char *[]){ "sh", "-c", sh_aptkey, s, NULL });
+	cmd(y, (const char *[]){ "apt-get", "update", NULL });
+	cmd(y, (const char *[]){ "apt-get", "install", "-y", "kubelet",
+				 "kubeadm", "kubectl", NULL });
+	cmd(y, (const char *[]){ "apt-mark", "hold", "kubelet", "kubeadm",
+				 "kubectl", NULL });
+	cmd(y, (const char *[]){ "systemctl", "enable", "--now", "kubelet",
+				 NULL });
+	if (strncmp(action, "join", 4) == 0) {
+		char ep[HOST_NAME_MAX_LEN + 8], t[16];
+
+		format_endpoint(inv, ep, sizeof(ep));
+		snprintf(s, sizeof(s), "https://%s/readyz", ep);
+		snprintf(t, sizeof(t), "%u", RENDER_WAIT_TIMEOUT);
+		cmd(y, (const char *[]){ "sh", "-c", sh_wait, s, t, NULL });
+		cmd(y, (const char *[]){ "kubeadm", "join", "--config",
+					 RENDER_KUBEADM_PATH, NULL });
+	} else if (strcmp(action, "etcd") == 0) {
+		cmd(y, (const char *[]){ "kubeadm", "init", "phase", "etcd",
+					 "local", "--config",
+					 RENDER_KUBEADM_PATH, NULL });
+	} else {
+		cmd(y, (const char *[]){ "kubeadm", "init", "--config",
+					 RENDER_KUBEADM_PATH, NULL });
+		if (c->cni_manifest_url != NULL) {
+			cmd(y, (const char *[]){ "curl", "-fsSLo",
+						 "/var/lib/metalboot/cni.yaml",
+						 c->cni_manifest_url, NULL });
+			if (c->cni_sha256 != NULL)
+				cmd(y, (const char *[]){ "sh", "-c", sh_sha,
+							 c->cni_sha256, NULL });
+			cmd(y,
+			    (const char *[]){
+				    "kubectl",
+				    "--kubeconfig=/etc/kubernetes/admin.conf",
+				    "apply", "-f",
+				    "/var/lib/metalboot/cni.yaml", NULL });
+		}
+	}
+	yemit_seq_end(y);
+	yemit_map_end(y);
+	r = finish(y);
+	y = NULL;
+out:
+	yemit_free(y);
+	buf_done(&b);
+	return r;
+}
+
+/* meta-data for node n. */
+int
+render_meta_data(const struct render_ctx *c, size_t n, const char *instance_tag,
+		 struct buf *out)
+{
+	const struct inv_node *node = &c->inv->nodes[n];
+	struct yemit *y;
+	char id[256];
+
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	snprintf(id, sizeof(id), "metalboot-%s-%s-%s", c->inv->cluster.name,
+		 node->name, instance_tag);
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "instance-id", id);
+	yemit_kv_str(y, "local-hostname", node->name);
+	yemit_map_end(y);
+	return finish(y);
+}
+
+/* network-config (version 2) for node n: the inventory's static address. */
+int
+render_network_config(const struct render_ctx *c, size_t n, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_node *node = &inv->nodes[n];
+	char mac[MAC_STR_LEN], ip[IPV4_STR_LEN], s[40];
+	struct yemit *y;
+	size_t i;
+
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
+	yemit_kv_u64(y, "version", 2);
+	yemit_str(y, "ethernets");
+	yemit_map_start(y, false);
+	yemit_str(y, "primary");
+	yemit_map_start(y, false);
+	yemit_str(y, "match");
+	yemit_map_start(y, false);
+	mac_format(node->mac, mac);
+	yemit_kv_str(y, "macaddress", mac);
+	yemit_map_end(y);
+	yemit_kv_bool(y, "dhcp4", false);
+	yemit_str(y, "addresses");
+	yemit_seq_start(y, false);
+	snprintf(s, sizeof(s), "%s/%u", node_ip(node, ip),
+		 inv->network.subnet.prefix);
+	yemit_str(y, s);
+	yemit_seq_end(y);
+	if (inv->network.has_gateway) {
+		yemit_str(y, "routes");
+		yemit_seq_start(y, false);
+		yemit_map_start(y, false);
+		yemit_kv_str(y, "to", "default");
+		ipv4_format(inv->network.gateway, ip);
+		yemit_kv_str(y, "via", ip);
+		yemit_map_end(y);
+		yemit_seq_end(y);
+	}
+	if (inv->network.ndns > 0) {
+		yemit_str(y, "nameservers");
+		yemit_map_start(y, false);
+		yemit_str(y, "addresses");
+		yemit_seq_start(y, false);
+		for (i = 0; i < inv->network.ndns; i++) {
+			ipv4_format(inv->network.dns[i], ip);
+			yemit_str(y, ip);
+		}
+		yemit_seq_end(y);
+		yemit_map_end(y);
+	}
+	yemit_map_end(y);
+	yemit_map_end(y);
+	yemit_map_end(y);
+	return finish(y);
+}
+
+/* ---- iPXE and netboot.yaml ----------------------------------------------- */
+
+/*
+ * iPXE expands ${...} and treats ||, && and quotes as script syntax on any
+ * line, and has no escape for them; a command line holding one of these
+ * characters cannot be passed through safely.
+ */
+static bool
+ipxe_safe(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch >= 0x7f || strchr("$|&\"'\\`#", ch))
+			return false;
+	}
+	return true;
+}
+
+/* OUT/boot/NAME.ipxe for node n (docs/formats.md). */
+int
+render_ipxe(const struct render_ctx *c, size_t n, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_node *node = &inv->nodes[n];
+	const char *role = role_name(node->role);
+	char ip[IPV4_STR_LEN], mac[MAC_STR_LEN];
+
+	if (!ipxe_safe(inv->boot.cmdline))
+		return -EINVAL;
+	ipv4_format(inv->network.server_ip, ip);
+	mac_format(node->mac, mac);
+	return buf_printf(
+		out,
+		"#!ipxe\n"
+		"set base http://%s:%u/files\n"
+		"set tries:int32 0\n"
+		":kernel\n"
+		"kernel ${base}/images/%s/vmlinuz initrd=initrd.img %s "
+		"metalboot.server=https://%s:%u metalboot.mac=%s || goto "
+		"kernel_retry\n"
+		"initrd ${base}/images/%s/initrd.img || goto kernel_retry\n"
+		"boot || goto kernel_retry\n"
+		":kernel_retry\n"
+		"inc tries\n"
+		"iseq ${tries} 5 && goto failed ||\n"
+		"sleep 3\n"
+		"goto kernel\n"
+		":failed\n"
+		"echo metalboot: boot files could not be fetched; rebooting "
+		"in 30 s\n"
+		"sleep 30\n"
+		"reboot\n",
+		ip, RENDER_HTTP_PORT, role, inv->boot.cmdline, ip,
+		RENDER_HTTPS_PORT, mac, role);
+}
+
+static const char *
+dhcp_name(enum dhcp_mode m)
+{
+	switch (m) {
+	case DHCP_FULL:
+		return "full";
+	case DHCP_PROXY:
+		return "proxy";
+	default:
+		return "off";
+	}
+}
+
+/* OUT/netboot.yaml (docs/formats.md). */
+int
+render_netboot(const struct render_ctx *c, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	char ip[IPV4_STR_LEN], ip2[IPV4_STR_LEN], mac[MAC_STR_LEN], s[64];
+	struct yemit *y;
+	size_t i;
+
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
+	yemit_kv_u64(y, "version", 1);
+	yemit_kv_str(y, "cluster", inv->cluster.name);
+	ipv4_format(inv->network.server_ip, ip);
+	yemit_kv_str(y, "listen", ip);
+	yemit_kv_str_or_null(y, "interface", inv->network.interface);
+	yemit_str(y, "dhcp");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "mode", dhcp_name(inv->network.dhcp));
+	format_cidr(&inv->network.subnet, s, sizeof(s));
+	yemit_kv_str(y, "subnet", s);
+	if (inv->network.has_gateway) {
+		ipv4_format(inv->network.gateway, ip);
+		yemit_kv_str(y, "gateway", ip);
+	}
+	yemit_str(y, "dns");
+	yemit_seq_start(y, true);
+	for (i = 0; i < inv->network.ndns; i++) {
+		ipv4_format(inv->network.dns[i], ip);
+		yemit_str(y, ip);
+	}
+	yemit_seq_end(y);
+	if (inv->network.has_pool) {
+		ipv4_format(inv->network.pool.first, ip);
+		ipv4_format(inv->network.pool.last, ip2);
+		snprintf(s, sizeof(s), "%s-%s", ip, ip2);
+		yemit_kv_str(y, "pool", s);
+	}
+	yemit_kv_u64(y, "lease_time", inv->network.lease_time);
+	yemit_kv_str(y, "unknown", "ignore");
+	yemit_map_end(y);
+	yemit_str(y, "tftp");
+	yemit_map_start(y, true);
+	yemit_kv_u64(y, "port", RENDER_TFTP_PORT);
+	yemit_map_end(y);
+	yemit_str(y, "http");
+	yemit_map_start(y, true);
+	yemit_kv_u64(y, "port", RENDER_HTTP_PORT);
+	yemit_kv_u64(y, "https_port", RENDER_HTTPS_PORT);
+	yemit_kv_str(y, "cert", "pki/netboot.crt");
+	yemit_kv_str(y, "key", "pki/netboot.key");
+	yemit_map_end(y);
+	yemit_str(y, "paths");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "public", "public");
+	yemit_kv_str(y, "boot", "boot");
+	yemit_kv_str(y, "nodes", "nodes");
+	yemit_kv_str(y, "state", "state");
+	yemit_map_end(y);
+	yemit_str(y, "nodes");
+	yemit_seq_start(y, false);
+	for (i = 0; i < inv->nnodes; i++) {
+		const struct inv_node *nd = &inv->nodes[i];
+
+		yemit_map_start(y, true);
+		yemit_kv_str(y, "name", nd->name);
+		mac_format(nd->mac, mac);
+		yemit_kv_str(y, "mac", mac);
+		yemit_kv_str(y, "ip", node_ip(nd, ip));
+		yemit_kv_str(y, "role", role_name(nd->role));
+		yemit_map_end(y);
+	}
+	yemit_seq_end(y);
+	yemit_map_end(y);
+	return finish(y);
+}

@@ -1,0 +1,74 @@
+/*
+ * render.h - the per-node payloads and the server's files, as bytes.
+ *
+ * Pure: an inventory, the PKI and a few build facts in, text out. Every
+ * YAML file goes through common/yemit.h (libyaml's emitter), so that no
+ * inventory value can become YAML structure. Formats: docs/formats.md
+ * (netboot.yaml, NAME.ipxe, firstboot.yaml) and ../shared/PROTOCOLS.md
+ * sections 4 (NoCloud) and 5 (kubeadm). Non-logging.
+ */
+#ifndef MB_RENDER_H
+#define MB_RENDER_H
+
+#include "buf.h"
+#include "inventory.h"
+#include "pki.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RENDER_HTTP_PORT     80
+#define RENDER_HTTPS_PORT    443
+#define RENDER_TFTP_PORT     69
+#define RENDER_API_PORT	     6443
+#define RENDER_WAIT_TIMEOUT  1800 /* seconds a joiner waits for the API */
+#define RENDER_READY_TIMEOUT 600  /* seconds to wait for node Ready */
+#define RENDER_MAX_PAYLOAD   (64u << 20)
+#define RENDER_KUBEADM_PATH  "/var/lib/metalboot/kubeadm.yaml"
+#define RENDER_PKI_DIR	     "/etc/kubernetes/pki"
+
+struct render_ctx {
+	const struct inventory *inv;
+	const struct pki *pki;
+	const char *cni_manifest_url; /* NULL: none */
+	const char *cni_sha256;	      /* NULL when no manifest */
+	const struct inv_node *first_cp;
+	/*
+	 * /etc/hosts for every node: the same for all nodes, so it is made
+	 * once (render_ctx_init) rather than once per node.
+	 */
+	char *hosts_text;
+	size_t hosts_len;
+};
+
+/*
+ * Prepare c (the shared parts). Returns 0, -ENOMEM or -E2BIG.
+ * Release with render_ctx_done().
+ */
+int render_ctx_init(struct render_ctx *c, const struct inventory *inv,
+		    const struct pki *pki, const char *cni_manifest_url,
+		    const char *cni_sha256);
+void render_ctx_done(struct render_ctx *c);
+
+/*
+ * Each renderer appends one file for node n (an index into inv->nodes) to
+ * out. They return 0 or a negative errno (-ENOMEM, -E2BIG, -EINVAL for a
+ * value that cannot be represented, e.g. a cmdline iPXE would interpret).
+ */
+int render_kubeadm(const struct render_ctx *c, size_t n, struct buf *out);
+int render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
+		     size_t kubeadm_len, struct buf *out);
+int render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
+		     size_t kubeadm_len, struct buf *out);
+/* instance_tag: a short hex string that changes with the payload. */
+int render_meta_data(const struct render_ctx *c, size_t n,
+		     const char *instance_tag, struct buf *out);
+int render_network_config(const struct render_ctx *c, size_t n,
+			  struct buf *out);
+int render_ipxe(const struct render_ctx *c, size_t n, struct buf *out);
+int render_netboot(const struct render_ctx *c, struct buf *out);
+
+/* The kubeadm action of node n: init, join, join-control-plane, etcd. */
+const char *render_action(const struct render_ctx *c, size_t n);
+
+#endif
