@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "diag.h"
+#include "http_io.h"
 #include "log.h"
 #include "net.h"
 #include "num.h"
@@ -32,6 +33,7 @@
  */
 static const struct nb_service services[] = {
 	{ "tftp", tftp_io_start, tftp_io_stop },
+	{ "http", http_io_start, http_io_stop },
 };
 
 #define NSERVICES (sizeof(services) / sizeof(services[0]))

@@ -1,0 +1,1239 @@
+/* http_io.c - HTTP(S) on evhttp: connection tracking, files, node API. */
+#include "http_io.h"
+
+#include "buf.h"
+#include "config.h"
+#include "events.h"
+#include "fsutil.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "net.h"
+#include "path.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct http_limits http_limits = {
+	.max_conns = HTTP_CONN_MAX,
+	.max_per_ip = HTTP_CONN_PER_IP_MAX,
+	.idle_timeout = HTTP_IDLE_TIMEOUT,
+	.header_timeout = HTTP_HEADER_TIMEOUT,
+	.max_header = HTTP_HEADER_MAX,
+	.max_body = HTTP_BODY_MAX,
+};
+
+#define MAX_SINGLE_WRITE (16u << 20) /* bytes per write/sendfile call */
+#define PEER_STR_LEN	 64
+#define LOG_URI_LEN	 160
+
+struct http_srv;
+
+/* One listening evhttp: plain or TLS. */
+struct http_port {
+	struct http_srv *srv;
+	struct evhttp *http;
+	bool tls;
+};
+
+/*
+ * One accepted connection. Created in the bufferevent callback, when
+ * evhttp accepts; attached (its evhttp_connection known, a close callback
+ * installed) on the next loop turn or at its first request, whichever is
+ * first; freed by the close callback. We hold a reference on the
+ * bufferevent until then, so that a connection evhttp drops without
+ * telling us is still found by the sweep.
+ */
+struct conn {
+	struct http_srv *srv;
+	struct http_port *port;
+	struct bufferevent *bev; /* referenced until conn_free */
+	struct evhttp_connection *evcon;
+	struct event *timer; /* attach, then the request deadline */
+	uint32_t peer_ip;    /* host order; 0 when not IPv4 */
+	char peer[PEER_STR_LEN];
+	bool attached;
+	bool busy;	 /* a request is being answered */
+	bool over_limit; /* answer 503 and close */
+	TAILQ_ENTRY(conn) link;
+};
+
+TAILQ_HEAD(conn_list, conn);
+
+struct http_srv {
+	struct netboot *nb; /* borrowed */
+	struct http_port plain, tls;
+	SSL_CTX *ssl;
+	struct nodes *nodes;
+	int boot_fd, nodes_fd; /* -1 with --root */
+	char token[HTTP_ADMIN_TOKEN_MAX + 1];
+	size_t token_len; /* 0: no admin token */
+	struct http_metrics m;
+	struct conn_list conns;
+	size_t nconns;
+	struct event *sweep;
+	struct http_limits lim;
+};
+
+static void conn_free(struct conn *c);
+
+static struct conn *
+conn_find(struct http_srv *srv, struct evhttp_connection *evcon)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &srv->conns, link)
+	if (c->evcon == evcon)
+		return c;
+	return NULL;
+}
+
+static size_t
+conns_from(struct http_srv *srv, uint32_t ip)
+{
+	struct conn *c;
+	size_t n = 0;
+
+	TAILQ_FOREACH(c, &srv->conns, link)
+	if (c->attached && c->peer_ip == ip)
+		n++;
+	return n;
+}
+
+/* evhttp is freeing the connection: forget it. */
+static void
+conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)evcon;
+	conn_free(c);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct http_srv *srv = c->srv;
+
+	if (c->evcon != NULL)
+		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	TAILQ_REMOVE(&srv->conns, c, link);
+	srv->nconns--;
+	srv->m.connections_open = srv->nconns;
+	if (c->timer != NULL)
+		event_free(c->timer);
+	/* evhttp frees the bufferevent itself; we drop our reference. */
+	bufferevent_decref(c->bev);
+	free(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+static void
+conn_arm(struct conn *c, unsigned seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	evtimer_del(c->timer);
+	evtimer_add(c->timer, &tv);
+}
+
+/* Refuse a connection outright, with a 503 when the socket is plain. */
+static void
+conn_refuse(struct conn *c)
+{
+	static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				  "Content-Type: text/plain\r\n"
+				  "Content-Length: 24\r\n"
+				  "Retry-After: 5\r\n"
+				  "Connection: close\r\n\r\n"
+				  "503 too many connections";
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	/* Best effort: the socket buffer of a new connection has room. */
+	if (!c->port->tls && fd >= 0 &&
+	    send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("http %s: 503 not sent", c->peer);
+	evhttp_connection_free(c->evcon); /* calls conn_closed_cb */
+}
+
+/*
+ * Learn the evhttp_connection that owns our bufferevent (evhttp installs
+ * its callbacks with the connection as argument), its peer, and apply the
+ * connection caps. evcon is NULL on the attach turn (learnt from the
+ * bufferevent) and given when a request came first (in_request: the
+ * connection must not be freed under evhttp). Returns false when the
+ * connection is gone (c freed).
+ */
+static bool
+conn_attach(struct conn *c, struct evhttp_connection *evcon, bool in_request)
+{
+	struct http_srv *srv = c->srv;
+	bufferevent_event_cb eventcb = NULL;
+	void *cbarg = NULL;
+	char *addr = NULL;
+	uint16_t port = 0;
+	evutil_socket_t fd;
+	int one = 1;
+
+	if (evcon == NULL) {
+		bufferevent_getcb(c->bev, NULL, NULL, &eventcb, &cbarg);
+		if (eventcb == NULL || cbarg == NULL) {
+			/* evhttp dropped it before we looked. */
+			conn_free(c);
+			return false;
+		}
+		evcon = cbarg;
+	}
+	if (evhttp_connection_get_bufferevent(evcon) != c->bev) {
+		log_warn("http: connection bookkeeping lost track; dropping");
+		conn_free(c);
+		return false;
+	}
+	c->evcon = evcon;
+	c->attached = true;
+	evhttp_connection_set_closecb(evcon, conn_closed_cb, c);
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	if (addr != NULL) {
+		snprintf(c->peer, sizeof(c->peer), "%s:%u", addr, port);
+		if (ipv4_parse(addr, &c->peer_ip) < 0)
+			c->peer_ip = 0;
+	}
+	fd = bufferevent_getfd(c->bev);
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (srv->nconns > srv->lim.max_conns) {
+		srv->m.rejected_conn_limit++;
+		log_warn("http %s: refused, %zu connections open (limit %u)",
+			 c->peer, srv->nconns - 1, srv->lim.max_conns);
+		if (!in_request) {
+			conn_refuse(c);
+			return false;
+		}
+		/* evhttp owns the request now: answer 503 and close. */
+		c->over_limit = true;
+	}
+	if (!c->over_limit && c->peer_ip != 0 &&
+	    conns_from(srv, c->peer_ip) > srv->lim.max_per_ip) {
+		/* Answered with a 503 at its request, or timed out. */
+		srv->m.rejected_ip_limit++;
+		c->over_limit = true;
+		log_warn("http %s: over the per-address limit of %u "
+			 "connections",
+			 c->peer, srv->lim.max_per_ip);
+	}
+	conn_arm(c, srv->lim.header_timeout);
+	return true;
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->attached) {
+		conn_attach(c, NULL, false);
+		return;
+	}
+	if (c->busy)
+		return;
+	/* No complete request in time: a slow or idle client. */
+	c->srv->m.timeouts++;
+	log_debug("http %s: request deadline passed, closing", c->peer);
+	evhttp_connection_free(c->evcon); /* calls conn_closed_cb */
+}
+
+/*
+ * evhttp accepted a connection and wants its bufferevent. The fd is set
+ * by evhttp right after we return, so the rest of the bookkeeping waits
+ * for the next loop turn (or the first request).
+ */
+static struct bufferevent *
+bev_cb(struct event_base *base, void *arg)
+{
+	struct http_port *hp = arg;
+	struct http_srv *srv = hp->srv;
+	struct bufferevent *bev = NULL;
+	struct timeval now = { 0, 0 };
+	struct conn *c;
+
+	if (hp->tls) {
+		SSL *ssl = SSL_new(srv->ssl);
+
+		if (ssl == NULL)
+			return NULL;
+		bev = bufferevent_openssl_socket_new(base, -1, ssl,
+						     BUFFEREVENT_SSL_ACCEPTING,
+						     BEV_OPT_CLOSE_ON_FREE);
+	} else {
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (bev == NULL)
+		return NULL;
+	bufferevent_set_max_single_write(bev, MAX_SINGLE_WRITE);
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return bev; /* served, untracked: better than refused */
+	c->srv = srv;
+	c->port = hp;
+	c->bev = bev;
+	snprintf(c->peer, sizeof(c->peer), "?");
+	c->timer = evtimer_new(base, conn_timer_cb, c);
+	if (c->timer == NULL) {
+		free(c);
+		return bev;
+	}
+	bufferevent_incref(bev);
+	TAILQ_INSERT_TAIL(&srv->conns, c, link);
+	srv->nconns++;
+	srv->m.connections++;
+	srv->m.connections_open = srv->nconns;
+	evtimer_add(c->timer, &now);
+	return bev;
+}
+
+/*
+ * A safety net: a connection whose bufferevent evhttp freed without the
+ * close callback (no such path is known) is found and forgotten here.
+ */
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_srv *srv = arg;
+	struct conn *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+		bufferevent_event_cb eventcb = NULL;
+
+		next = TAILQ_NEXT(c, link);
+		if (!c->attached)
+			continue;
+		/* bufferevent_free() clears the callbacks; evhttp's own
+		 * error callback is installed for the connection's life. */
+		bufferevent_getcb(c->bev, NULL, NULL, &eventcb, NULL);
+		if (eventcb == NULL) {
+			c->evcon = NULL; /* already freed */
+			log_debug("http %s: connection swept", c->peer);
+			conn_free(c);
+		}
+	}
+}
+
+/* --- Responses ---------------------------------------------------------- */
+
+struct ctx {
+	struct http_srv *srv;
+	struct conn *c; /* NULL when untracked */
+	struct evhttp_request *req;
+	enum http_method method;
+	const char *uri;
+	char peer[PEER_STR_LEN];
+	uint32_t peer_ip;
+};
+
+static void
+log_request(const struct ctx *x, int status)
+{
+	char uri[LOG_URI_LEN];
+
+	if (log_level < LOG_LEVEL_DEBUG)
+		return;
+	http_escape(x->uri, strlen(x->uri), uri, sizeof(uri));
+	log_debug("http %s: \"%s\" %d", x->peer, uri, status);
+}
+
+/* Send status with body (may be NULL: empty). Takes nothing over. */
+static void
+reply(struct ctx *x, int status, struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+
+	metrics_count(&x->srv->m, status);
+	if (body != NULL && x->method != HTTP_HEAD)
+		x->srv->m.body_bytes += evbuffer_get_length(body);
+	if (x->c != NULL && x->c->over_limit)
+		evhttp_add_header(h, "Connection", "close");
+	log_request(x, status);
+	evhttp_send_reply(x->req, status, http_reason(status), body);
+}
+
+/* A short text answer for an error status. */
+static void
+reply_status(struct ctx *x, int status)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	struct evbuffer *b = evbuffer_new();
+	char len[24];
+
+	if (b == NULL) {
+		evhttp_send_error(x->req, 500, NULL);
+		return;
+	}
+	if (status >= 400) {
+		evbuffer_add_printf(b, "%d %s\n", status, http_reason(status));
+		evhttp_add_header(h, "Content-Type", "text/plain");
+	}
+	if (status == 405)
+		evhttp_add_header(h, "Allow",
+				  x->method == HTTP_POST ? "GET, HEAD"
+							 : "GET, HEAD, POST");
+	if (status == 503)
+		evhttp_add_header(h, "Retry-After", "5");
+	if (x->method == HTTP_HEAD) {
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
+		evhttp_add_header(h, "Content-Length", len);
+	}
+	reply(x, status, b);
+	evbuffer_free(b);
+}
+
+static const char *
+content_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".ipxe", "text/plain" },
+		{ ".yaml", "application/yaml" },
+		{ ".yml", "application/yaml" },
+		{ ".json", "application/json" },
+		{ ".txt", "text/plain" },
+		{ ".iso", "application/x-iso9660-image" },
+		{ ".sha256", "text/plain" },
+	};
+	size_t i, n = strlen(path);
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t e = strlen(types[i].ext);
+
+		if (n >= e && strcmp(path + n - e, types[i].ext) == 0)
+			return types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/*
+ * Answer with the open regular file fd (taken over: closed here or by the
+ * output buffer): conditional GET, a single Range, HEAD, sendfile body.
+ * *ret_first_byte (may be NULL) tells whether the body starts at byte 0
+ * of the file (200, or 206 from 0), for the boot timeline.
+ */
+static int
+serve_fd(struct ctx *x, int fd, const struct stat *st, const char *ctype,
+	 bool no_store, bool *ret_first_byte)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(x->req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	char etag[HTTP_ETAG_LEN], date[HTTP_DATE_LEN], num[64];
+	uint64_t size = (uint64_t)st->st_size;
+	struct http_range rg = { 0, size ? size - 1 : 0 };
+	struct evbuffer *b = NULL;
+	const char *range;
+	int status = 200, r;
+
+	http_etag_format(etag, size, (int64_t)st->st_mtim.tv_sec,
+			 st->st_mtim.tv_nsec, (uint64_t)st->st_ino);
+	http_date_format(st->st_mtim.tv_sec, date);
+	evhttp_add_header(h, "ETag", etag);
+	evhttp_add_header(h, "Last-Modified", date);
+	evhttp_add_header(h, "Accept-Ranges", "bytes");
+	if (no_store)
+		evhttp_add_header(h, "Cache-Control", "no-store");
+	if (http_not_modified(evhttp_find_header(in, "If-None-Match"),
+			      evhttp_find_header(in, "If-Modified-Since"), etag,
+			      st->st_mtim.tv_sec)) {
+		close(fd);
+		reply(x, 304, NULL);
+		return 304;
+	}
+	range = evhttp_find_header(in, "Range");
+	if (range != NULL &&
+	    http_if_range_ok(evhttp_find_header(in, "If-Range"), etag,
+			     st->st_mtim.tv_sec)) {
+		r = http_range_parse(range, strlen(range), size, &rg);
+		if (r == -ERANGE) {
+			close(fd);
+			snprintf(num, sizeof(num), "bytes */%llu",
+				 (unsigned long long)size);
+			evhttp_add_header(h, "Content-Range", num);
+			reply_status(x, 416);
+			return 416;
+		}
+		if (r == 0) {
+			status = 206;
+			snprintf(num, sizeof(num), "bytes %llu-%llu/%llu",
+				 (unsigned long long)rg.first,
+				 (unsigned long long)rg.last,
+				 (unsigned long long)size);
+			evhttp_add_header(h, "Content-Range", num);
+		} else {
+			rg.first = 0;
+			rg.last = size ? size - 1 : 0;
+		}
+	}
+	if (ret_first_byte != NULL)
+		*ret_first_byte = rg.first == 0;
+	evhttp_add_header(h, "Content-Type", ctype);
+	snprintf(num, sizeof(num), "%llu",
+		 (unsigned long long)(size ? rg.last - rg.first + 1 : 0));
+	evhttp_add_header(h, "Content-Length", num);
+	b = evbuffer_new();
+	if (b == NULL) {
+		close(fd);
+		reply_status(x, 500);
+		return 500;
+	}
+	/*
+	 * The buffer's chains move to the socket's output buffer, which
+	 * drains to the fd: keep the file as a sendfile segment rather than
+	 * mapping it. TLS needs the bytes, so there it is mapped.
+	 */
+	if (x->c == NULL || !x->c->port->tls)
+		evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
+	if (x->method == HTTP_HEAD || size == 0) {
+		close(fd);
+	} else if (evbuffer_add_file(b, fd, (ev_off_t)rg.first,
+				     (ev_off_t)(rg.last - rg.first + 1)) < 0) {
+		/* evbuffer_add_file closes fd on failure too. */
+		evbuffer_free(b);
+		evhttp_remove_header(h, "Content-Length");
+		reply_status(x, 500);
+		return 500;
+	}
+	reply(x, status, b);
+	evbuffer_free(b);
+	return status;
+}
+
+/* Open path under dirfd and serve it; errors become their status. */
+static int
+serve_path(struct ctx *x, int dirfd, const char *path, bool no_store,
+	   bool *ret_first_byte)
+{
+	struct stat st;
+	int fd = -1, r;
+
+	r = path_open_under(dirfd, path, &fd, &st);
+	if (r < 0) {
+		int status = http_status_for_errno(r);
+
+		if (status == 500) {
+			char p[LOG_URI_LEN];
+
+			http_escape(path, strlen(path), p, sizeof(p));
+			log_warn_r(r, "http %s: \"%s\"", x->peer, p);
+		}
+		reply_status(x, status);
+		return status;
+	}
+	return serve_fd(x, fd, &st, content_type(path), no_store,
+			ret_first_byte);
+}
+
+static void
+mark(struct ctx *x, struct node *nd, const char *event)
+{
+	int r = nodes_mark(x->srv->nodes, nd, event, (int64_t)time(NULL));
+
+	if (r < 0)
+		log_warn_r(r, "node %s: cannot record %s", nd->name, event);
+}
+
+/* The boot milestone a file name stands for, or NULL. */
+static const char *
+file_milestone(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (strncmp(base, "vmlinuz", 7) == 0 ||
+	    strncmp(base, "bzImage", 7) == 0)
+		return "kernel";
+	if (strncmp(base, "initrd", 6) == 0 ||
+	    strncmp(base, "initramfs", 9) == 0)
+		return "initrd";
+	return NULL;
+}
+
+static void
+handle_file(struct ctx *x, const struct http_route *rt)
+{
+	const char *milestone = file_milestone(rt->path);
+	bool first = false;
+	struct node *nd;
+	int status;
+
+	status = serve_path(x, x->srv->nb->root_fd, rt->path, false, &first);
+	if (milestone == NULL || x->method != HTTP_GET || !first ||
+	    (status != 200 && status != 206))
+		return;
+	nd = nodes_find_ip(x->srv->nodes, x->peer_ip);
+	if (nd != NULL)
+		mark(x, nd, milestone);
+}
+
+static void
+handle_boot(struct ctx *x, struct node *nd)
+{
+	char name[HOST_NAME_MAX_LEN + 8];
+	int status;
+
+	if (x->srv->boot_fd < 0) {
+		reply_status(x, 404);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s.ipxe", nd->name);
+	status = serve_path(x, x->srv->boot_fd, name, true, NULL);
+	if (status == 200 && x->method == HTTP_GET)
+		mark(x, nd, "boot-script");
+}
+
+static bool
+peer_is_node(struct ctx *x, struct node *nd, const char *what)
+{
+	if (nodes_addr_allowed(x->srv->nodes, nd, x->peer_ip))
+		return true;
+	x->srv->m.payload_refused++;
+	log_warn("http %s: %s of node %s refused: not the node's address",
+		 x->peer, what, nd->name);
+	reply_status(x, 403);
+	return false;
+}
+
+static void
+handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
+{
+	char path[HOST_NAME_MAX_LEN + 64];
+	enum node_payload which = NODE_PAYLOAD_FIRSTBOOT;
+	bool repeat = false;
+	int r;
+
+	if (!peer_is_node(x, nd, "payload"))
+		return;
+	if (x->srv->nodes_fd < 0) {
+		reply_status(x, 404);
+		return;
+	}
+	if (rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT) {
+		snprintf(path, sizeof(path), "%s/firstboot.yaml", nd->name);
+	} else {
+		snprintf(path, sizeof(path), "%s/cloud-init/%s", nd->name,
+			 rt->path);
+		which = strcmp(rt->path, "user-data") == 0
+				? NODE_PAYLOAD_USER_DATA
+			: strcmp(rt->path, "meta-data") == 0
+				? NODE_PAYLOAD_META_DATA
+				: NODE_PAYLOAD_NETWORK_CONFIG;
+	}
+	if (x->method == HTTP_GET) {
+		r = nodes_payload_fetch(nd, which, &repeat);
+		if (r == -ESTALE) {
+			x->srv->m.payload_refused++;
+			log_warn(
+				"http %s: payload of node %s refused: the node "
+				"finished; re-arm it to serve it again",
+				x->peer, nd->name);
+			reply_status(x, 410);
+			return;
+		}
+		if (repeat)
+			log_warn("http %s: payload %s of node %s fetched again "
+				 "before the node finished",
+				 x->peer,
+				 rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT
+					 ? "firstboot"
+					 : rt->path,
+				 nd->name);
+	} else if (nd->locked) {
+		reply_status(x, 410);
+		return;
+	}
+	serve_path(x, x->srv->nodes_fd, path, true, NULL);
+}
+
+static void
+reply_json_ok(struct ctx *x)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL) {
+		reply_status(x, 500);
+		return;
+	}
+	evbuffer_add_printf(b, "{\"ok\":true}\n");
+	evhttp_add_header(h, "Content-Type", "application/json");
+	reply(x, 200, b);
+	evbuffer_free(b);
+}
+
+static void
+handle_event(struct ctx *x, struct node *nd)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(x->req);
+	size_t len = evbuffer_get_length(in);
+	struct node_event ev;
+	char body[EVENT_BODY_MAX];
+	int r;
+
+	if (!peer_is_node(x, nd, "event"))
+		return;
+	if (len > sizeof(body)) {
+		reply_status(x, 413);
+		return;
+	}
+	if (evbuffer_copyout(in, body, len) != (ev_ssize_t)len) {
+		reply_status(x, 500);
+		return;
+	}
+	r = event_parse(body, len, &ev);
+	if (r < 0) {
+		log_warn("http %s: malformed event for node %s", x->peer,
+			 nd->name);
+		reply_status(x, http_status_for_errno(r));
+		return;
+	}
+	r = nodes_event(x->srv->nodes, nd, &ev, (int64_t)time(NULL));
+	if (r < 0) {
+		log_warn_r(r, "node %s: cannot record event %s %s", nd->name,
+			   ev.step, event_status_name(ev.status));
+		reply_status(x, 500);
+		return;
+	}
+	x->srv->m.events++;
+	if (ev.status == EVENT_FAILED)
+		log_warn("node %s: step %s failed", nd->name, ev.step);
+	else
+		log_info("node %s: step %s %s", nd->name, ev.step,
+			 event_status_name(ev.status));
+	reply_json_ok(x);
+}
+
+/* Constant-time check of "Authorization: Bearer TOKEN". */
+static bool
+admin_token_ok(struct ctx *x)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(x->req);
+	const char *auth = evhttp_find_header(in, "Authorization");
+	size_t n;
+
+	if (x->srv->token_len == 0 || auth == NULL ||
+	    strncasecmp(auth, "Bearer ", 7) != 0)
+		return false;
+	auth += 7;
+	n = strlen(auth);
+	if (n != x->srv->token_len)
+		return false;
+	return CRYPTO_memcmp(auth, x->srv->token, n) == 0;
+}
+
+static void
+handle_rearm(struct ctx *x, struct node *nd)
+{
+	bool local = (x->peer_ip >> 24) == 127;
+	int r;
+
+	if (!local && !admin_token_ok(x)) {
+		log_warn("http %s: re-arm of node %s refused: not local and "
+			 "no valid admin token",
+			 x->peer, nd->name);
+		reply_status(x, 403);
+		return;
+	}
+	r = nodes_rearm(x->srv->nodes, nd, (int64_t)time(NULL));
+	if (r < 0) {
+		log_warn_r(r, "node %s: cannot re-arm", nd->name);
+		reply_status(x, 500);
+		return;
+	}
+	log_info("http %s: node %s re-armed", x->peer, nd->name);
+	reply_json_ok(x);
+}
+
+static void
+handle_nodes(struct ctx *x)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	struct evbuffer *b;
+	struct buf out;
+	int r;
+
+	buf_init(&out, NODES_JSON_MAX);
+	r = nodes_render_json(x->srv->nodes, &out);
+	if (r < 0) {
+		buf_done(&out);
+		reply_status(x, 500);
+		return;
+	}
+	b = evbuffer_new();
+	if (b == NULL || evbuffer_add(b, out.data, out.len) < 0) {
+		if (b != NULL)
+			evbuffer_free(b);
+		buf_done(&out);
+		reply_status(x, 500);
+		return;
+	}
+	buf_done(&out);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (x->method == HTTP_HEAD) {
+		char len[24];
+
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
+		evhttp_add_header(h, "Content-Length", len);
+	}
+	reply(x, 200, b);
+	evbuffer_free(b);
+}
+
+static void
+handle_metrics(struct ctx *x)
+{
+	const struct nb_counters *k = &x->srv->nb->counters;
+	const struct metric_sample extra[] = {
+		{ "tftp_requests_total", "TFTP requests received.", false,
+		  k->tftp_requests },
+		{ "tftp_transfers_started_total", "TFTP transfers started.",
+		  false, k->tftp_transfers_started },
+		{ "tftp_transfers_completed_total", "TFTP transfers completed.",
+		  false, k->tftp_transfers_completed },
+		{ "tftp_transfers_failed_total", "TFTP transfers failed.",
+		  false, k->tftp_transfers_failed },
+		{ "tftp_bytes_sent_total", "TFTP file bytes sent.", false,
+		  k->tftp_bytes_sent },
+		{ "tftp_packets_sent_total", "TFTP datagrams sent.", false,
+		  k->tftp_packets_sent },
+		{ "tftp_retransmits_total", "TFTP retransmissions.", false,
+		  k->tftp_retransmits },
+		{ "tftp_errors_sent_total", "TFTP ERROR packets sent.", false,
+		  k->tftp_errors_sent },
+		{ "tftp_active_transfers", "TFTP transfers in flight.", true,
+		  k->tftp_active },
+	};
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	size_t states[NODE_STATE_COUNT];
+	struct evbuffer *b;
+	struct buf out;
+	int r;
+
+	nodes_count_states(x->srv->nodes, states);
+	buf_init(&out, METRICS_TEXT_MAX);
+	r = metrics_render(&out, &x->srv->m, states, extra,
+			   sizeof(extra) / sizeof(extra[0]));
+	b = r == 0 ? evbuffer_new() : NULL;
+	if (b == NULL || evbuffer_add(b, out.data, out.len) < 0) {
+		if (b != NULL)
+			evbuffer_free(b);
+		buf_done(&out);
+		reply_status(x, 500);
+		return;
+	}
+	buf_done(&out);
+	evhttp_add_header(h, "Content-Type",
+			  "text/plain; version=0.0.4; charset=utf-8");
+	reply(x, 200, b);
+	evbuffer_free(b);
+}
+
+static void
+request_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)req;
+	c->busy = false;
+	/* The next request must arrive, whole, within the idle timeout. */
+	conn_arm(c, c->srv->lim.idle_timeout);
+}
+
+static enum http_method
+method_of(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return HTTP_GET;
+	case EVHTTP_REQ_HEAD:
+		return HTTP_HEAD;
+	case EVHTTP_REQ_POST:
+		return HTTP_POST;
+	default:
+		return HTTP_OTHER;
+	}
+}
+
+/* Every request lands here (evhttp's generic callback). */
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_port *hp = arg;
+	struct http_srv *srv = hp->srv;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct http_route rt;
+	struct node *nd = NULL;
+	struct ctx x;
+	int r;
+
+	memset(&x, 0, sizeof(x));
+	x.srv = srv;
+	x.req = req;
+	x.method = method_of(req);
+	x.uri = evhttp_request_get_uri(req);
+	if (x.uri == NULL)
+		x.uri = "";
+	x.c = conn_find(srv, evcon);
+	if (x.c == NULL) {
+		struct conn *c;
+
+		/* The request beat the attach turn: attach now. */
+		TAILQ_FOREACH(c, &srv->conns, link)
+		if (!c->attached &&
+		    evhttp_connection_get_bufferevent(evcon) == c->bev)
+			break;
+		if (c != NULL && conn_attach(c, evcon, true))
+			x.c = c;
+	}
+	if (x.c != NULL) {
+		snprintf(x.peer, sizeof(x.peer), "%s", x.c->peer);
+		x.peer_ip = x.c->peer_ip;
+		x.c->busy = true;
+		evtimer_del(x.c->timer);
+		evhttp_request_set_on_complete_cb(req, request_done_cb, x.c);
+		if (x.c->over_limit) {
+			reply_status(&x, 503);
+			return;
+		}
+	} else {
+		char *addr = NULL;
+		uint16_t port = 0;
+
+		evhttp_connection_get_peer(evcon, &addr, &port);
+		snprintf(x.peer, sizeof(x.peer), "%s:%u", addr ? addr : "?",
+			 port);
+		if (addr == NULL || ipv4_parse(addr, &x.peer_ip) < 0)
+			x.peer_ip = 0;
+	}
+
+	r = http_route(x.method, x.uri, strlen(x.uri), &rt);
+	if (r < 0) {
+		reply_status(&x, http_status_for_errno(r));
+		return;
+	}
+	if (rt.kind == HTTP_ROUTE_BOOT ||
+	    rt.kind == HTTP_ROUTE_NODE_FIRSTBOOT ||
+	    rt.kind == HTTP_ROUTE_NODE_CLOUDINIT ||
+	    rt.kind == HTTP_ROUTE_NODE_EVENTS ||
+	    rt.kind == HTTP_ROUTE_NODE_REARM) {
+		nd = nodes_find(srv->nodes, rt.mac);
+		if (nd == NULL) {
+			reply_status(&x, 404);
+			return;
+		}
+	}
+	switch (rt.kind) {
+	case HTTP_ROUTE_FILE:
+		handle_file(&x, &rt);
+		break;
+	case HTTP_ROUTE_BOOT:
+		handle_boot(&x, nd);
+		break;
+	case HTTP_ROUTE_NODE_FIRSTBOOT:
+	case HTTP_ROUTE_NODE_CLOUDINIT:
+		handle_payload(&x, &rt, nd);
+		break;
+	case HTTP_ROUTE_NODE_EVENTS:
+		handle_event(&x, nd);
+		break;
+	case HTTP_ROUTE_NODE_REARM:
+		handle_rearm(&x, nd);
+		break;
+	case HTTP_ROUTE_NODES:
+		handle_nodes(&x);
+		break;
+	case HTTP_ROUTE_METRICS:
+		handle_metrics(&x);
+		break;
+	}
+}
+
+/* --- Start and stop ----------------------------------------------------- */
+
+/*
+ * Read the admin token from STATE/admin-token, creating it (0600, 32
+ * random bytes in hex) when absent. The token is never logged.
+ */
+static int
+load_token(struct http_srv *srv, const char *state_dir)
+{
+	char path[PATH_MAX], fresh[65];
+	unsigned char rnd[32];
+	char *data = NULL;
+	size_t len = 0, i;
+	int r;
+
+	r = path_join(path, sizeof(path), state_dir, HTTP_ADMIN_TOKEN_FILE);
+	if (r < 0)
+		return r;
+	r = read_file(path, HTTP_ADMIN_TOKEN_MAX, &data, &len);
+	if (r == -ENOENT) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -errno;
+		for (i = 0; i < sizeof(rnd); i++)
+			snprintf(fresh + 2 * i, 3, "%02x", rnd[i]);
+		OPENSSL_cleanse(rnd, sizeof(rnd));
+		r = mkdir_p(state_dir, 0700);
+		if (r == 0)
+			r = atomic_write(path, fresh, 64, 0600);
+		if (r == 0) {
+			memcpy(srv->token, fresh, 65);
+			srv->token_len = 64;
+			log_info("http: admin token created in %s", path);
+		}
+		OPENSSL_cleanse(fresh, sizeof(fresh));
+		return r;
+	}
+	if (r < 0)
+		return r;
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' ||
+			   data[len - 1] == ' '))
+		len--;
+	memcpy(srv->token, data, len);
+	srv->token[len] = '\0';
+	srv->token_len = len;
+	OPENSSL_cleanse(data, len);
+	free(data);
+	return 0;
+}
+
+static int
+setup_tls(struct http_srv *srv)
+{
+	const struct nb_config *cfg = srv->nb->cfg;
+	SSL_CTX *ctx;
+
+	if (cfg == NULL || cfg->cert == NULL || cfg->key == NULL) {
+		log_warn("http: no certificate and key in the config; HTTPS "
+			 "is off");
+		return 0;
+	}
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, cfg->key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		unsigned long e = ERR_get_error();
+		char msg[256];
+
+		ERR_error_string_n(e, msg, sizeof(msg));
+		log_warn("http: certificate %s or key %s: %s", cfg->cert,
+			 cfg->key, msg);
+		SSL_CTX_free(ctx);
+		return -EINVAL;
+	}
+	srv->ssl = ctx;
+	return 0;
+}
+
+static int
+bind_port(struct http_srv *srv, struct http_port *hp, uint16_t port)
+{
+	char addr[IPV4_STR_LEN];
+	struct evhttp_bound_socket *bs;
+
+	hp->srv = srv;
+	hp->http = evhttp_new(srv->nb->base);
+	if (hp->http == NULL)
+		return -ENOMEM;
+	evhttp_set_allowed_methods(hp->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+						     EVHTTP_REQ_POST);
+	evhttp_set_timeout(hp->http, (int)srv->lim.idle_timeout);
+	evhttp_set_max_headers_size(hp->http, (ev_ssize_t)srv->lim.max_header);
+	evhttp_set_max_body_size(hp->http, (ev_ssize_t)srv->lim.max_body);
+	evhttp_set_default_content_type(hp->http, "text/plain");
+	evhttp_set_bevcb(hp->http, bev_cb, hp);
+	evhttp_set_gencb(hp->http, request_cb, hp);
+	ipv4_format(srv->nb->listen_ip, addr);
+	errno = 0;
+	bs = evhttp_bind_socket_with_handle(hp->http, addr, port);
+	if (bs == NULL) {
+		int r = errno ? -errno : -EADDRINUSE;
+
+		log_warn_r(r, "http: cannot listen on %s:%u%s", addr, port,
+			   hp->tls ? " (HTTPS)" : "");
+		return r;
+	}
+	log_info("http: listening on %s:%u%s", addr, port,
+		 hp->tls ? " (HTTPS)" : "");
+	return 0;
+}
+
+static int
+open_dir(const char *dir, int *ret_fd)
+{
+	int fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+static int
+build_nodes(struct http_srv *srv)
+{
+	const struct nb_config *cfg = srv->nb->cfg;
+	char bad[MAC_STR_LEN] = "";
+	size_t i;
+	int r;
+
+	srv->nodes = nodes_new(srv->nb->state_dir);
+	if (srv->nodes == NULL)
+		return -ENOMEM;
+	if (cfg == NULL)
+		return 0;
+	for (i = 0; i < cfg->nnodes; i++) {
+		r = nodes_add(srv->nodes, cfg->nodes[i].name, cfg->nodes[i].mac,
+			      cfg->nodes[i].ip, role_name(cfg->nodes[i].role));
+		if (r < 0) {
+			log_warn_r(r, "http: node %s", cfg->nodes[i].name);
+			return r;
+		}
+	}
+	r = nodes_load(srv->nodes, bad);
+	if (r < 0) {
+		log_warn_r(r,
+			   "http: state of node %s in %s/nodes cannot be "
+			   "read (move it aside to start afresh)",
+			   bad, srv->nb->state_dir);
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	if (cfg->boot_dir != NULL) {
+		r = open_dir(cfg->boot_dir, &srv->boot_fd);
+		if (r < 0)
+			log_warn_r(r, "http: %s", cfg->boot_dir);
+	}
+	if (cfg->nodes_dir != NULL) {
+		r = open_dir(cfg->nodes_dir, &srv->nodes_fd);
+		if (r < 0)
+			log_warn_r(r, "http: %s", cfg->nodes_dir);
+	}
+	return 0;
+}
+
+int
+http_io_start(struct netboot *nb)
+{
+	struct http_srv *srv;
+	struct timeval tv = { HTTP_SWEEP_INTERVAL, 0 };
+	int r;
+
+	if (nb->http_port == 0 && nb->https_port == 0)
+		return 0;
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return -ENOMEM;
+	nb->http = srv;
+	srv->nb = nb;
+	srv->lim = http_limits;
+	srv->boot_fd = srv->nodes_fd = -1;
+	TAILQ_INIT(&srv->conns);
+	r = build_nodes(srv);
+	if (r < 0)
+		return r;
+	if (nb->state_dir != NULL) {
+		r = load_token(srv, nb->state_dir);
+		if (r < 0)
+			log_warn_r(r,
+				   "http: admin token in %s; re-arm works "
+				   "from localhost only",
+				   nb->state_dir);
+	}
+	srv->sweep = event_new(nb->base, -1, EV_PERSIST, sweep_cb, srv);
+	if (srv->sweep == NULL || event_add(srv->sweep, &tv) < 0)
+		return -ENOMEM;
+	if (nb->http_port != 0) {
+		r = bind_port(srv, &srv->plain, nb->http_port);
+		if (r < 0)
+			return r;
+	}
+	if (nb->https_port != 0) {
+		r = setup_tls(srv);
+		if (r < 0)
+			return r;
+		if (srv->ssl != NULL) {
+			srv->tls.tls = true;
+			r = bind_port(srv, &srv->tls, nb->https_port);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+void
+http_io_stop(struct netboot *nb)
+{
+	struct http_srv *srv = nb->http;
+
+	if (srv == NULL)
+		return;
+	/* evhttp_free frees every connection, calling conn_closed_cb. */
+	if (srv->plain.http != NULL)
+		evhttp_free(srv->plain.http);
+	if (srv->tls.http != NULL)
+		evhttp_free(srv->tls.http);
+	while (!TAILQ_EMPTY(&srv->conns)) {
+		struct conn *c = TAILQ_FIRST(&srv->conns);
+
+		c->evcon = NULL;
+		conn_free(c);
+	}
+	if (srv->sweep != NULL)
+		event_free(srv->sweep);
+	SSL_CTX_free(srv->ssl);
+	if (srv->boot_fd >= 0)
+		close(srv->boot_fd);
+	if (srv->nodes_fd >= 0)
+		close(srv->nodes_fd);
+	nodes_free(srv->nodes);
+	OPENSSL_cleanse(srv->token, sizeof(srv->token));
+	free(srv);
+	nb->http = NULL;
+}
+
+struct nodes *
+http_io_nodes(struct netboot *nb)
+{
+	struct http_srv *srv = nb->http;
+
+	return srv ? srv->nodes : NULL;
+}

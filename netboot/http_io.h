@@ -1,0 +1,59 @@
+/*
+ * http_io.h - the HTTP and HTTPS service of metalboot-netboot on libevent's
+ * evhttp: /files/, /boot/MAC.ipxe, the node API, /v1/nodes and /metrics
+ * (the API is in ../shared/DESIGN.md). Plain HTTP on nb->http_port, HTTPS
+ * with OpenSSL bufferevents on nb->https_port when netboot.yaml names a
+ * certificate and key. Everything runs on nb->base, in its one thread.
+ *
+ * Connections are tracked from the moment evhttp accepts them, so that the
+ * total and per-address caps and the request deadline (a whole request
+ * must arrive within the header timeout, slow clients do not hold the
+ * server) apply before a single byte is parsed.
+ */
+#ifndef MB_HTTP_IO_H
+#define MB_HTTP_IO_H
+
+#include "nodes.h"
+#include "server.h"
+
+#include <stddef.h>
+
+#define HTTP_ADMIN_TOKEN_FILE "admin-token" /* in the state dir, 0600 */
+#define HTTP_ADMIN_TOKEN_MAX  256	    /* bytes read from it */
+#define HTTP_SWEEP_INTERVAL   1		    /* seconds between sweeps */
+
+/*
+ * The limits in force; main.c sets them from flags before start. Each
+ * defaults to the constant of the same name in http.h.
+ */
+struct http_limits {
+	unsigned max_conns;	 /* HTTP_CONN_MAX */
+	unsigned max_per_ip;	 /* HTTP_CONN_PER_IP_MAX */
+	unsigned idle_timeout;	 /* HTTP_IDLE_TIMEOUT, seconds */
+	unsigned header_timeout; /* HTTP_HEADER_TIMEOUT, seconds */
+	size_t max_header;	 /* HTTP_HEADER_MAX, bytes */
+	size_t max_body;	 /* HTTP_BODY_MAX, bytes */
+};
+
+extern struct http_limits http_limits;
+
+/*
+ * Start the service (struct nb_service start): build the node store from
+ * nb->cfg and reload its state from nb->state_dir, load or create the
+ * admin token, bind HTTP (and HTTPS when configured) on nb->listen_ip.
+ * Returns 0 or a negative errno after logging the cause (-EADDRINUSE,
+ * -EACCES for ports; -EINVAL for a bad certificate or state file).
+ */
+int http_io_start(struct netboot *nb);
+
+/* Stop the service and free everything; accepts a half-started one. */
+void http_io_stop(struct netboot *nb);
+
+/*
+ * The node store, for DHCP and TFTP to record boot milestones with
+ * nodes_mark_mac() and to install a lease lookup with nodes_set_lookup().
+ * NULL before start. Borrowed; valid until stop.
+ */
+struct nodes *http_io_nodes(struct netboot *nb);
+
+#endif
