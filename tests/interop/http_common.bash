@@ -1,0 +1,68 @@
+# http_common.bash - sourced by tests/interop/http_*.sh: start and stop
+# metalboot-netboot on loopback high ports, wait for it, clean up. Not a
+# test itself (the test glob takes *.sh only).
+
+nb_bin=${MB_BUILD_DIR:-build}/netboot/metalboot-netboot
+[[ -x $nb_bin ]] || { echo "skip: $nb_bin not built"; exit 77; }
+command -v curl >/dev/null || { echo "skip: no curl"; exit 77; }
+
+work=$(mktemp -d /tmp/mb-http.XXXXXX)
+nb_pid=
+nb_log=$work/netboot.log
+cleanup() {
+	if [[ -n $nb_pid ]] && kill -0 "$nb_pid" 2>/dev/null; then
+		kill "$nb_pid"
+		wait "$nb_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A free high port (the kernel picks one, then releases it).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# nb_start ARGS...: start the server, wait until HTTP answers.
+nb_start() {
+	"$nb_bin" "$@" >>"$nb_log" 2>&1 &
+	nb_pid=$!
+	for _ in $(seq 100); do
+		if curl -s -o /dev/null "http://127.0.0.1:$http_port/metrics"; then
+			return 0
+		fi
+		kill -0 "$nb_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "FAIL: server did not start"; cat "$nb_log"; exit 1
+}
+
+nb_stop() {
+	kill "$nb_pid"
+	wait "$nb_pid" 2>/dev/null || true
+	nb_pid=
+}
+
+fails=0
+# check NAME EXPECTED ACTUAL
+check() {
+	if [[ "$2" == "$3" ]]; then
+		echo "ok: $1"
+	else
+		echo "FAIL: $1: expected '$2', got '$3'"
+		fails=$((fails + 1))
+	fi
+}
+
+# code [CURL ARGS...]: the HTTP status of one request.
+code() {
+	curl -s -o /dev/null -w '%{http_code}' "$@"
+}
+
+finish() {
+	if ((fails > 0)); then
+		echo "--- server log"; cat "$nb_log"
+		echo "$fails check(s) failed"; exit 1
+	fi
+	echo "all checks passed"
+}
