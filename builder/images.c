@@ -1,12 +1,935 @@
-/* images.c - per-role node images (being written; see images.h). */
+/*
+ * images.c - per-role node images: the kernel and a layered initramfs.
+ *
+ * The base root filesystem is archived and compressed once, into a
+ * temporary file beside the images. While it is read, a tap learns what
+ * the base holds (systemd or not, an /init, its kernels and modules.dep)
+ * and saves the kernels, so that a tarball base is read only once. Each
+ * role then gets a small overlay archive (the agent and every library it
+ * needs, the pinned provisioning CA, a systemd unit or an init hook, the
+ * module list) and its initrd.img is the base archive followed by the
+ * overlay: the kernel unpacks concatenated compressed cpio archives in
+ * order, so the overlay's files win. Nothing is compressed twice.
+ */
 #include "images.h"
 
-#include <errno.h>
+#include "buf.h"
+#include "elfdeps.h"
+#include "fsutil.h"
+#include "initramfs.h"
+#include "progress.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IMAGES_KERNELS_MAX  16		/* boot/vmlinuz-* kept from a base */
+#define IMAGES_MODDEP_MAX   (32u << 20) /* bytes of one modules.dep */
+#define IMAGES_VERSION_MAX  128		/* bytes of a kernel version */
+#define IMAGES_MODULES_MAX  256		/* modules loaded by the hook */
+#define IMAGES_ENTRIES_MAX  4096	/* overlay entries of one role */
+#define IMAGES_PATH_MAX	    4096
+#define IMAGES_AGENT_TARGET "usr/bin/metalboot-firstboot"
+#define IMAGES_CA_TARGET    "etc/metalboot/provisioning-ca.crt"
+#define IMAGES_UNIT_NAME    "metalboot-firstboot.service"
+
+/* Modules every node needs for Kubernetes networking and containers. */
+static const char *const base_modules[] = { "br_netfilter", "overlay",
+					    "bridge" };
+
+struct kernel_file {
+	char version[IMAGES_VERSION_MAX];
+	char *path; /* owned: a saved copy, or the user's --kernel */
+	bool temp;  /* path is ours to remove */
+};
+
+struct moddep {
+	char version[IMAGES_VERSION_MAX];
+	char prefix[16]; /* "lib" or "usr/lib" */
+	struct buf text;
+};
+
+/* What the tap learned about the base. */
+struct base_scan {
+	const char *dir; /* where kernels are saved (images/) */
+	bool has_init;
+	bool has_sbin_init;
+	char systemd[64]; /* path of systemd in the base, "" when none */
+	struct kernel_file kernels[IMAGES_KERNELS_MAX];
+	size_t nkernels;
+	struct moddep deps[IMAGES_KERNELS_MAX];
+	size_t ndeps;
+	int fd;		  /* kernel being saved, or -1 */
+	struct buf *sink; /* modules.dep being read, or NULL */
+};
+
+/* One entry of a role's overlay. */
+enum ov_kind {
+	OV_DIR,
+	OV_DATA,
+	OV_FILE,
+	OV_SYMLINK,
+};
+
+struct ov_entry {
+	char *name; /* owned, no leading '/' */
+	enum ov_kind kind;
+	mode_t mode;
+	char *text; /* owned: data, host path or link target */
+	size_t len;
+};
+
+struct overlay {
+	struct ov_entry *v;
+	size_t n;
+};
+
+static int
+tap_want(void *ctx, const char *name, mode_t mode, const char *link)
+{
+	struct base_scan *s = ctx;
+	const char *ver, *slash;
+	size_t vlen;
+	int fd;
+
+	(void)link;
+	if (strcmp(name, "init") == 0) {
+		s->has_init = true;
+		return 0;
+	}
+	if (strcmp(name, "sbin/init") == 0) {
+		s->has_sbin_init = true;
+		return 0;
+	}
+	if ((strcmp(name, "lib/systemd/systemd") == 0 ||
+	     strcmp(name, "usr/lib/systemd/systemd") == 0) &&
+	    (S_ISREG(mode) || S_ISLNK(mode))) {
+		snprintf(s->systemd, sizeof(s->systemd), "%s", name);
+		return 0;
+	}
+	if (!S_ISREG(mode))
+		return 0;
+	if (strncmp(name, "boot/vmlinuz-", 13) == 0 &&
+	    strchr(name + 13, '/') == NULL && name[13] != '\0') {
+		if (s->nkernels == IMAGES_KERNELS_MAX ||
+		    strlen(name + 13) >= IMAGES_VERSION_MAX)
+			return 0;
+		struct kernel_file *k = &s->kernels[s->nkernels];
+
+		if (asprintf(&k->path, "%s/.vmlinuz-XXXXXX", s->dir) < 0)
+			return -ENOMEM;
+		fd = mkostemp(k->path, O_CLOEXEC);
+		if (fd < 0) {
+			free(k->path);
+			k->path = NULL;
+			return -errno;
+		}
+		snprintf(k->version, sizeof(k->version), "%s", name + 13);
+		k->temp = true;
+		s->nkernels++;
+		s->fd = fd;
+		return 1;
+	}
+	if (strncmp(name, "lib/modules/", 12) == 0)
+		ver = name + 12;
+	else if (strncmp(name, "usr/lib/modules/", 16) == 0)
+		ver = name + 16;
+	else
+		return 0;
+	slash = strchr(ver, '/');
+	if (slash == NULL || strcmp(slash, "/modules.dep") != 0)
+		return 0;
+	vlen = (size_t)(slash - ver);
+	if (vlen == 0 || vlen >= IMAGES_VERSION_MAX ||
+	    s->ndeps == IMAGES_KERNELS_MAX)
+		return 0;
+	struct moddep *m = &s->deps[s->ndeps++];
+
+	memcpy(m->version, ver, vlen);
+	m->version[vlen] = '\0';
+	snprintf(m->prefix, sizeof(m->prefix), "%.*s", (int)(ver - name - 9),
+		 name);
+	buf_init(&m->text, IMAGES_MODDEP_MAX);
+	s->sink = &m->text;
+	return 1;
+}
+
+static int
+tap_data(void *ctx, const void *data, size_t len)
+{
+	struct base_scan *s = ctx;
+	const char *p = data;
+	ssize_t k;
+
+	if (s->sink != NULL)
+		return buf_append(s->sink, data, len);
+	while (len > 0) {
+		k = write(s->fd, p, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int
+tap_end(void *ctx)
+{
+	struct base_scan *s = ctx;
+	int r = 0;
+
+	if (s->sink != NULL) {
+		s->sink = NULL;
+		return 0;
+	}
+	if (close(s->fd) < 0)
+		r = -errno;
+	s->fd = -1;
+	return r;
+}
+
+static void
+scan_done(struct base_scan *s)
+{
+	size_t i;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	for (i = 0; i < s->nkernels; i++) {
+		if (s->kernels[i].temp)
+			unlink(s->kernels[i].path);
+		free(s->kernels[i].path);
+	}
+	for (i = 0; i < s->ndeps; i++)
+		buf_done(&s->deps[i].text);
+}
+
+static int
+ov_add(struct overlay *o, const char *name, enum ov_kind kind, mode_t mode,
+       const char *text, size_t len)
+{
+	struct ov_entry *n, *e;
+	size_t i;
+
+	while (*name == '/')
+		name++;
+	for (i = 0; i < o->n; i++) {
+		if (strcmp(o->v[i].name, name) == 0) {
+			/* A directory named twice is one directory. */
+			if (kind == OV_DIR && o->v[i].kind == OV_DIR)
+				return 0;
+			return -EEXIST;
+		}
+	}
+	if (o->n == IMAGES_ENTRIES_MAX)
+		return -E2BIG;
+	n = realloc(o->v, (o->n + 1) * sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	o->v = n;
+	e = &o->v[o->n];
+	memset(e, 0, sizeof(*e));
+	e->name = strdup(name);
+	if (text != NULL) {
+		e->text = malloc(len + 1);
+		if (e->text != NULL) {
+			memcpy(e->text, text, len);
+			e->text[len] = '\0';
+		}
+	}
+	if (e->name == NULL || (text != NULL && e->text == NULL)) {
+		free(e->name);
+		free(e->text);
+		return -ENOMEM;
+	}
+	e->kind = kind;
+	e->mode = mode;
+	e->len = len;
+	o->n++;
+	return 0;
+}
+
+/* Add name and, first, every parent directory of it. */
+static int
+ov_add_path(struct overlay *o, const char *name, enum ov_kind kind, mode_t mode,
+	    const char *text, size_t len)
+{
+	char parent[IMAGES_PATH_MAX];
+	const char *p;
+	int r;
+
+	while (*name == '/')
+		name++;
+	for (p = strchr(name, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		if ((size_t)(p - name) >= sizeof(parent))
+			return -ENAMETOOLONG;
+		memcpy(parent, name, (size_t)(p - name));
+		parent[p - name] = '\0';
+		r = ov_add(o, parent, OV_DIR, 0755, NULL, 0);
+		if (r < 0)
+			return r;
+	}
+	return ov_add(o, name, kind, mode, text, len);
+}
+
+static int
+ov_text(struct overlay *o, const char *name, mode_t mode, const char *s)
+{
+	return ov_add_path(o, name, OV_DATA, mode, s, strlen(s));
+}
+
+static void
+ov_done(struct overlay *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++) {
+		free(o->v[i].name);
+		free(o->v[i].text);
+	}
+	free(o->v);
+	o->v = NULL;
+	o->n = 0;
+}
+
+static int
+cmp_ov(const void *a, const void *b)
+{
+	return strcmp(((const struct ov_entry *)a)->name,
+		      ((const struct ov_entry *)b)->name);
+}
+
+/* The module name of a modules.dep path: basename less .ko*, '-' as '_'. */
+static void
+mod_name(const char *path, size_t len, char *out, size_t n)
+{
+	const char *b = path, *p;
+	size_t i, k = 0;
+
+	for (p = path; p < path + len; p++)
+		if (*p == '/')
+			b = p + 1;
+	for (i = 0; b + i < path + len && k + 1 < n; i++) {
+		if (strncmp(b + i, ".ko", 3) == 0)
+			break;
+		out[k++] = b[i] == '-' ? '_' : b[i];
+	}
+	out[k] = '\0';
+}
+
+/*
+ * Find the modules.dep line of module name; returns a pointer to the line
+ * (its length in *ret_len) or NULL.
+ */
+static const char *
+dep_line(const struct buf *dep, const char *name, size_t *ret_len)
+{
+	const char *p = dep->data, *end = dep->data + dep->len, *nl, *colon;
+	char m[256];
+
+	while (p != NULL && p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		colon = memchr(p, ':', (size_t)((nl ? nl : end) - p));
+		if (colon != NULL) {
+			mod_name(p, (size_t)(colon - p), m, sizeof(m));
+			if (strcmp(m, name) == 0) {
+				*ret_len = (size_t)((nl ? nl : end) - p);
+				return p;
+			}
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+struct modlist {
+	char *path[IMAGES_MODULES_MAX]; /* owned, relative to the version */
+	size_t n;
+};
+
+static int
+modlist_add(struct modlist *l, const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strlen(l->path[i]) == len &&
+		    strncmp(l->path[i], p, len) == 0)
+			return 0;
+	if (l->n == IMAGES_MODULES_MAX)
+		return -E2BIG;
+	l->path[l->n] = strndup(p, len);
+	if (l->path[l->n] == NULL)
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+/*
+ * Append module name and its dependencies to l in load order: modules.dep
+ * lists a module's dependencies so that the last one is loaded first.
+ * A module that is not listed is taken to be built in.
+ */
+static int
+modlist_resolve(struct modlist *l, const struct buf *dep, const char *name)
+{
+	const char *line, *colon, *p, *q, *tok[IMAGES_MODULES_MAX];
+	size_t len, ntok = 0, tlen[IMAGES_MODULES_MAX];
+	int r;
+
+	if (dep->data == NULL)
+		return 0;
+	line = dep_line(dep, name, &len);
+	if (line == NULL)
+		return 0;
+	colon = memchr(line, ':', len);
+	p = colon + 1;
+	while (p < line + len) {
+		while (p < line + len && (*p == ' ' || *p == '\t'))
+			p++;
+		q = p;
+		while (q < line + len && *q != ' ' && *q != '\t')
+			q++;
+		if (q > p && ntok < IMAGES_MODULES_MAX) {
+			tok[ntok] = p;
+			tlen[ntok++] = (size_t)(q - p);
+		}
+		p = q;
+	}
+	while (ntok > 0) {
+		ntok--;
+		r = modlist_add(l, tok[ntok], tlen[ntok]);
+		if (r < 0)
+			return r;
+	}
+	return modlist_add(l, line, (size_t)(colon - line));
+}
+
+static void
+modlist_done(struct modlist *l)
+{
+	while (l->n > 0)
+		free(l->path[--l->n]);
+}
+
+/* The runner both the unit and the init hook call. */
+static const char firstboot_sh[] =
+	"#!/bin/sh\n"
+	"# metalboot: load the modules the node needs, then run the agent\n"
+	"# once with the server and MAC from the kernel command line.\n"
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+	"export PATH\n"
+	"if [ -r /etc/metalboot/modules ]; then\n"
+	"\twhile read -r name path; do\n"
+	"\t\t[ -n \"$name\" ] || continue\n"
+	"\t\tmodprobe \"$name\" 2>/dev/null ||\n"
+	"\t\t\tinsmod \"$path\" 2>/dev/null || true\n"
+	"\tdone </etc/metalboot/modules\n"
+	"fi\n"
+	"server=\n"
+	"mac=\n"
+	"for arg in $(cat /proc/cmdline 2>/dev/null); do\n"
+	"\tcase \"$arg\" in\n"
+	"\tmetalboot.server=*) server=${arg#metalboot.server=} ;;\n"
+	"\tmetalboot.mac=*) mac=${arg#metalboot.mac=} ;;\n"
+	"\tesac\n"
+	"done\n"
+	"set -- --ca /" IMAGES_CA_TARGET "\n"
+	"[ -n \"$server\" ] && set -- --server \"$server\" \"$@\"\n"
+	"[ -n \"$mac\" ] && set -- \"$@\" --mac \"$mac\"\n"
+	"echo \"metalboot: running metalboot-firstboot $*\"\n"
+	"/" IMAGES_AGENT_TARGET " \"$@\"\n"
+	"rc=$?\n"
+	"echo \"metalboot: metalboot-firstboot exited with status $rc\"\n"
+	"exit $rc\n";
+
+static const char unit_text[] =
+	"[Unit]\n"
+	"Description=metalboot first boot: prepare this node and join the "
+	"cluster\n"
+	"Wants=network-online.target\n"
+	"After=network-online.target\n"
+	"\n"
+	"[Service]\n"
+	"Type=oneshot\n"
+	"RemainAfterExit=yes\n"
+	"ExecStart=/etc/metalboot/firstboot.sh\n"
+	"StandardOutput=journal+console\n"
+	"StandardError=journal+console\n"
+	"\n"
+	"[Install]\n"
+	"WantedBy=multi-user.target\n";
+
+static const char hook_text[] =
+	"#!/bin/sh\n"
+	"# metalboot init hook: run by an /init that runs\n"
+	"# /etc/metalboot/hooks/* in order (the test base's does).\n"
+	"exec /etc/metalboot/firstboot.sh\n";
+
+static const char initd_text[] =
+	"#!/bin/sh\n"
+	"### BEGIN INIT INFO\n"
+	"# Provides:          metalboot-firstboot\n"
+	"# Required-Start:    $network\n"
+	"# Default-Start:     2 3 4 5\n"
+	"# Short-Description: metalboot first boot agent\n"
+	"### END INIT INFO\n"
+	"case \"$1\" in\n"
+	"start|'') exec /etc/metalboot/firstboot.sh ;;\n"
+	"*) exit 0 ;;\n"
+	"esac\n";
+
+/* An /init for a base that has none and no /sbin/init either. */
+static const char own_init[] =
+	"#!/bin/sh\n"
+	"# metalboot /init for a base without an init system.\n"
+	"mount -t proc proc /proc 2>/dev/null\n"
+	"mount -t sysfs sysfs /sys 2>/dev/null\n"
+	"mount -t devtmpfs devtmpfs /dev 2>/dev/null\n"
+	"for h in /etc/metalboot/hooks/*; do [ -x \"$h\" ] && \"$h\"; done\n"
+	"exec /bin/sh\n";
+
+/*
+ * The overlay of one role: everything but the base.
+ */
+static int
+make_overlay(const struct images_req *req, const char *agent,
+	     const struct elfdeps *deps, const struct base_scan *scan,
+	     const struct modlist *mods, const char *modver,
+	     const char *modprefix, enum node_role role, struct overlay *o,
+	     struct diags *d)
+{
+	const struct role_profile *rp = &req->inv->roles[role];
+	struct buf b;
+	size_t i;
+	int r;
+
+	buf_init(&b, 1 << 20);
+	(void)d;
+	(void)rp;
+	r = ov_add_path(o, IMAGES_AGENT_TARGET, OV_FILE, 0755, agent,
+			strlen(agent));
+	for (i = 0; r == 0 && i < deps->n; i++)
+		r = ov_add_path(o, deps->paths[i], OV_FILE, 0755,
+				deps->paths[i], strlen(deps->paths[i]));
+	if (r == 0 && req->ca_pem != NULL)
+		r = ov_add_path(o, IMAGES_CA_TARGET, OV_FILE, 0644, req->ca_pem,
+				strlen(req->ca_pem));
+	if (r == 0) {
+		buf_printf(&b, "%s\n", role_name(role));
+		r = ov_text(o, "etc/metalboot/role", 0644, b.data);
+		buf_done(&b);
+	}
+	if (r == 0)
+		r = ov_text(o, "etc/metalboot/firstboot.sh", 0755,
+			    firstboot_sh);
+	for (i = 0; r == 0 && i < mods->n; i++) {
+		char m[256];
+
+		mod_name(mods->path[i], strlen(mods->path[i]), m, sizeof(m));
+		r = buf_printf(&b, "%s /%s/modules/%s/%s\n", m, modprefix,
+			       modver, mods->path[i]);
+	}
+	if (r == 0 && mods->n > 0) {
+		r = ov_text(o, "etc/metalboot/modules", 0644, b.data);
+		buf_done(&b);
+		for (i = 0; r == 0 && i < mods->n; i++) {
+			char m[256];
+
+			mod_name(mods->path[i], strlen(mods->path[i]), m,
+				 sizeof(m));
+			r = buf_printf(&b, "%s\n", m);
+		}
+		if (r == 0)
+			r = ov_text(o, "etc/modules-load.d/metalboot.conf",
+				    0644, b.data);
+	}
+	buf_done(&b);
+	if (r < 0)
+		return r;
+	if (scan->systemd[0] != '\0') {
+		r = ov_text(o, "etc/systemd/system/" IMAGES_UNIT_NAME, 0644,
+			    unit_text);
+		if (r == 0)
+			r = ov_add_path(
+				o,
+				"etc/systemd/system/"
+				"multi-user.target.wants/" IMAGES_UNIT_NAME,
+				OV_SYMLINK, 0777, "../" IMAGES_UNIT_NAME,
+				strlen("../" IMAGES_UNIT_NAME));
+		/* The kernel runs /init from an initramfs: point it there. */
+		if (r == 0 && !scan->has_init)
+			r = ov_add_path(o, "init", OV_SYMLINK, 0777,
+					scan->systemd, strlen(scan->systemd));
+		return r;
+	}
+	r = ov_text(o, "etc/metalboot/hooks/50-firstboot", 0755, hook_text);
+	if (r == 0)
+		r = ov_text(o, "etc/init.d/metalboot-firstboot", 0755,
+			    initd_text);
+	if (r == 0 && !scan->has_init) {
+		if (scan->has_sbin_init)
+			r = ov_add_path(o, "init", OV_SYMLINK, 0777,
+					"sbin/init", 9);
+		else
+			r = ov_text(o, "init", 0755, own_init);
+	}
+	return r;
+}
+
+static int
+write_overlay(struct overlay *o, const char *path, int64_t epoch, char *err,
+	      size_t errlen)
+{
+	struct initramfs_opts io = { .compress = INITRAMFS_ZSTD,
+				     .epoch = epoch };
+	struct initramfs *w = NULL;
+	struct ov_entry *e;
+	size_t i;
+	int r;
+
+	/* Sorted by name: every parent comes before its children. */
+	qsort(o->v, o->n, sizeof(*o->v), cmp_ov);
+	r = initramfs_open(path, &io, &w, err, errlen);
+	if (r < 0)
+		return r;
+	for (i = 0; r == 0 && i < o->n; i++) {
+		e = &o->v[i];
+		switch (e->kind) {
+		case OV_DIR:
+			r = initramfs_add_dir(w, e->name, e->mode);
+			break;
+		case OV_DATA:
+			r = initramfs_add_data(w, e->name, e->mode, e->text,
+					       e->len);
+			break;
+		case OV_FILE:
+			r = initramfs_add_file(w, e->name, e->mode, e->text);
+			break;
+		case OV_SYMLINK:
+			r = initramfs_add_symlink(w, e->name, e->text);
+			break;
+		}
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "%s", initramfs_error(w));
+		initramfs_abort(w);
+		return r;
+	}
+	return initramfs_commit(w, err, errlen);
+}
+
+/* Append the file at src to fd. */
+static int
+append_file(int fd, const char *src)
+{
+	char chunk[INITRAMFS_CHUNK];
+	ssize_t n, k, off;
+	int in, r = 0;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	for (;;) {
+		n = read(in, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (off = 0; off < n; off += k) {
+			k = write(fd, chunk + off, (size_t)(n - off));
+			if (k < 0 && errno == EINTR) {
+				k = 0;
+				continue;
+			}
+			if (k < 0) {
+				r = -errno;
+				goto out;
+			}
+		}
+	}
+out:
+	close(in);
+	return r;
+}
+
+/*
+ * Write dst as the concatenation of the files in srcs (temp + rename).
+ */
+static int
+concat(const char *dst, const char *const *srcs, size_t n)
+{
+	char tmp[IMAGES_PATH_MAX];
+	size_t i;
+	int fd, r = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", dst) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; r == 0 && i < n; i++)
+		r = append_file(fd, srcs[i]);
+	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, dst) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* The newest kernel: the highest version in version-sort order. */
+static const struct kernel_file *
+newest_kernel(const struct base_scan *s)
+{
+	const struct kernel_file *best = NULL;
+	size_t i;
+
+	for (i = 0; i < s->nkernels; i++)
+		if (best == NULL ||
+		    strverscmp(s->kernels[i].version, best->version) > 0)
+			best = &s->kernels[i];
+	return best;
+}
+
+static const struct moddep *
+find_moddep(const struct base_scan *s, const char *version)
+{
+	const struct moddep *best = NULL;
+	size_t i;
+
+	for (i = 0; i < s->ndeps; i++) {
+		if (version != NULL && strcmp(s->deps[i].version, version) == 0)
+			return &s->deps[i];
+		if (best == NULL ||
+		    strverscmp(s->deps[i].version, best->version) > 0)
+			best = &s->deps[i];
+	}
+	/* An unknown kernel version: use the only modules there are. */
+	return version == NULL || s->ndeps == 1 ? best : NULL;
+}
+
+/*
+ * Build every role's images; see images.h.
+ */
 int
 images_build(const struct images_req *req, struct diags *d)
 {
-	diags_add(d, DIAG_ERROR, req->base, 0, 0,
-		  "node images cannot be built by this version yet");
-	return -ENOSYS;
+	char dir[IMAGES_PATH_MAX], base_tmp[IMAGES_PATH_MAX];
+	char ov_path[IMAGES_PATH_MAX], path[IMAGES_PATH_MAX];
+	char agent[PATH_MAX], err[INITRAMFS_ERR_MAX];
+	struct base_scan scan = { .fd = -1 };
+	struct initramfs_tap tap = { tap_want, tap_data, tap_end, &scan };
+	struct initramfs_opts io = { .compress = INITRAMFS_ZSTD };
+	const struct kernel_file *kern = NULL;
+	struct kernel_file user_kernel = { { 0 }, NULL, false };
+	const struct moddep *dep = NULL;
+	const char *kver = NULL, *slash;
+	struct elfdeps deps = { 0 };
+	struct modlist mods = { { 0 }, 0 };
+	struct initramfs *w = NULL;
+	struct progress prog;
+	struct overlay ov = { 0 };
+	bool have_base = false;
+	int64_t epoch;
+	size_t i;
+	int r, fd;
+
+	if (req->base == NULL || req->agent == NULL || req->out_public == NULL)
+		return -EINVAL;
+	if (access(req->base, F_OK) < 0) {
+		r = -errno;
+		diags_add(d, DIAG_ERROR, req->base, 0, 0,
+			  "base root filesystem: %s", strerror(-r));
+		return -EINVAL;
+	}
+	if (req->kernel != NULL && access(req->kernel, R_OK) < 0) {
+		r = -errno;
+		diags_add(d, DIAG_ERROR, req->kernel, 0, 0, "kernel: %s",
+			  strerror(-r));
+		return -EINVAL;
+	}
+	if (realpath(req->agent, agent) == NULL) {
+		r = -errno;
+		diags_add(d, DIAG_ERROR, req->agent, 0, 0, "agent: %s",
+			  strerror(-r));
+		return -EINVAL;
+	}
+	if (initramfs_env_epoch(&epoch) < 0) {
+		diags_add(d, DIAG_ERROR, "SOURCE_DATE_EPOCH", 0, 0,
+			  "not a number of seconds");
+		return -EINVAL;
+	}
+	r = elfdeps_resolve("/", agent, &deps, err, sizeof(err));
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, req->agent, 0, 0, "%s", err);
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	if (snprintf(dir, sizeof(dir), "%s/images", req->out_public) >=
+	    (int)sizeof(dir)) {
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	r = mkdir_p(dir, 0755);
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, dir, 0, 0, "cannot create: %s",
+			  strerror(-r));
+		goto out;
+	}
+	scan.dir = dir;
+
+	/* The base: archived and compressed once, for every role. */
+	snprintf(base_tmp, sizeof(base_tmp), "%s/.base-XXXXXX", dir);
+	fd = mkostemp(base_tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		diags_add(d, DIAG_ERROR, dir, 0, 0, "cannot write: %s",
+			  strerror(-r));
+		goto out;
+	}
+	close(fd);
+	have_base = true;
+	progress_init(&prog, stderr, "base image");
+	io.epoch = epoch;
+	io.progress = &prog;
+	io.tap = &tap;
+	r = initramfs_open(base_tmp, &io, &w, err, sizeof(err));
+	if (r == 0) {
+		r = initramfs_add_tree(w, req->base, 0);
+		if (r < 0) {
+			snprintf(err, sizeof(err), "%s", initramfs_error(w));
+			initramfs_abort(w);
+		} else {
+			r = initramfs_commit(w, err, sizeof(err));
+		}
+	}
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, req->base, 0, 0, "%s", err);
+		if (r != -ENOMEM)
+			r = -EINVAL;
+		goto out;
+	}
+
+	/* The kernel: --kernel, else the newest boot/vmlinuz-* of the base. */
+	if (req->kernel != NULL) {
+		user_kernel.path = (char *)req->kernel;
+		slash = strrchr(req->kernel, '/');
+		slash = slash ? slash + 1 : req->kernel;
+		if (strncmp(slash, "vmlinuz-", 8) == 0)
+			snprintf(user_kernel.version,
+				 sizeof(user_kernel.version), "%s", slash + 8);
+		kern = &user_kernel;
+		kver = user_kernel.version[0] ? user_kernel.version : NULL;
+	} else {
+		kern = newest_kernel(&scan);
+		if (kern == NULL) {
+			diags_add(d, DIAG_ERROR, req->base, 0, 0,
+				  "no kernel: the base has no "
+				  "boot/vmlinuz-* and no --kernel (or "
+				  "boot.kernel) was given");
+			r = -EINVAL;
+			goto out;
+		}
+		kver = kern->version;
+	}
+	dep = find_moddep(&scan, kver);
+	if (dep == NULL && scan.ndeps == 0) {
+		diags_add(d, DIAG_WARNING, req->base, 0, 0,
+			  "the base has no lib/modules/*/modules.dep: "
+			  "br_netfilter, overlay and bridge must be built "
+			  "into the kernel");
+	} else if (dep == NULL) {
+		diags_add(d, DIAG_WARNING, req->base, 0, 0,
+			  "the base has no modules for kernel %s",
+			  kver ? kver : "(unknown)");
+	}
+
+	for (int role = 0; role < ROLE_COUNT; role++) {
+		const char *parts[2] = { base_tmp, ov_path };
+		const struct role_profile *rp;
+
+		if (inventory_count_role(req->inv, role) == 0)
+			continue;
+		rp = &req->inv->roles[role];
+		modlist_done(&mods);
+		for (i = 0; dep != NULL && r == 0 &&
+			    i < sizeof(base_modules) / sizeof(base_modules[0]);
+		     i++)
+			r = modlist_resolve(&mods, &dep->text, base_modules[i]);
+		for (i = 0; dep != NULL && r == 0 && i < rp->modules.n; i++)
+			r = modlist_resolve(&mods, &dep->text,
+					    rp->modules.v[i]);
+		if (r < 0) {
+			diags_add(d, DIAG_ERROR, req->base, 0, 0,
+				  "kernel modules: %s", strerror(-r));
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, role_name(role));
+		r = mkdir_p(path, 0755);
+		if (r < 0) {
+			diags_add(d, DIAG_ERROR, path, 0, 0,
+				  "cannot create: %s", strerror(-r));
+			goto out;
+		}
+		ov_done(&ov);
+		r = make_overlay(req, agent, &deps, &scan, &mods,
+				 dep ? dep->version : "",
+				 dep ? dep->prefix : "lib", role, &ov, d);
+		if (r < 0) {
+			diags_add(d, DIAG_ERROR, path, 0, 0, "overlay: %s",
+				  strerror(-r));
+			goto out;
+		}
+		snprintf(ov_path, sizeof(ov_path), "%s/.overlay", path);
+		/* Fixed mtimes in the overlay: the agent's must not leak. */
+		r = write_overlay(&ov, ov_path, epoch >= 0 ? epoch : 0, err,
+				  sizeof(err));
+		if (r < 0) {
+			diags_add(d, DIAG_ERROR, path, 0, 0, "%s", err);
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/%s/initrd.img", dir,
+			 role_name(role));
+		r = concat(path, parts, 2);
+		unlink(ov_path);
+		if (r < 0) {
+			diags_add(d, DIAG_ERROR, path, 0, 0, "cannot write: %s",
+				  strerror(-r));
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/%s/vmlinuz", dir,
+			 role_name(role));
+		parts[0] = kern->path;
+		r = concat(path, parts, 1);
+		if (r < 0) {
+			diags_add(d, DIAG_ERROR, path, 0, 0,
+				  "cannot write the kernel from %s: %s",
+				  kern->path, strerror(-r));
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	if (have_base)
+		unlink(base_tmp);
+	ov_done(&ov);
+	modlist_done(&mods);
+	scan_done(&scan);
+	elfdeps_done(&deps);
+	return r;
 }
