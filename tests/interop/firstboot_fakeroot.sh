@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# firstboot_fakeroot.sh - metalboot-firstboot --config on a fake root with
+# stand-ins on PATH that record their calls (tests/interop/standins/):
+#  1. the first control plane: every file and every call the steps make;
+#  2. a second run changes nothing and calls nothing (kubeadm included);
+#  3. a kubeadm that fails once: exit 1, a journal that says where, and a
+#     rerun that resumes at kubeadm (reset first) without redoing the rest;
+#  4. --dry-run writes nothing and runs nothing (tree + checksums);
+#  5. a CNI manifest whose sha256 does not match is refused;
+#  6. a docker worker with firewalld running and no systemctl; an etcd node.
+. "$(dirname "$0")/standins/fbtest.sh"
+
+# The CNI manifest, served over plain HTTP (its digest is what protects it).
+mkdir -p "$WORK/www/manifests"
+cat >"$WORK/www/manifests/flannel.yaml" <<'CNI'
+kind: ConfigMap
+data:
+  net-conf.json: |
+    {
+      "Network": "10.244.0.0/16",
+      "Backend": { "Type": "vxlan" }
+    }
+CNI
+CNI_SHA=$(sha256sum <"$WORK/www/manifests/flannel.yaml" | cut -d' ' -f1)
+port=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" "$port" \
+	>"$WORK/http.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do
+	python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1)" \
+		2>/dev/null && break
+	sleep 0.1
+done
+MANIFEST=http://127.0.0.1:$port/manifests/flannel.yaml
+
+NAME=cp1 ROLE=control-plane MAC=52:54:00:00:01:01 IP=192.168.100.11
+ACTION=init POD_SUBNET=10.200.0.0/16
+EXTRA="cni: { name: flannel, manifest: \"$MANIFEST\", sha256: \"$CNI_SHA\" }"
+payload >"$WORK/cp1.yaml"
+
+echo "== 1. first control plane"
+R=$WORK/r1 S=$WORK/s1
+mkroot "$R"
+agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run1.err" ||
+	{ cat "$WORK/run1.err"; fail "first run failed"; }
+[[ $(cat "$R/etc/hostname") == cp1 ]] || fail "/etc/hostname"
+[[ $(cat "$R/proc/sys/kernel/hostname") == cp1 ]] || fail "running host name"
+grep -qx '127.0.0.1	localhost' "$R/etc/hosts" || fail "hosts lost its lines"
+grep -qx '::1	localhost ip6-localhost' "$R/etc/hosts" || fail "hosts lost ::1"
+grep -qxP '192.168.100.21\tw1\tw1.lab' "$R/etc/hosts" || fail "hosts: w1"
+grep -qxP '192.168.100.11\tcp1' "$R/etc/hosts" || fail "hosts: cp1"
+[[ $(grep -c '^# BEGIN metalboot' "$R/etc/hosts") == 1 ]] || fail "hosts block"
+grep -qx br_netfilter "$R/etc/modules-load.d/metalboot.conf" || fail "modules-load"
+grep -qx overlay "$R/etc/modules-load.d/metalboot.conf" || fail "modules-load"
+[[ $(cat "$R/proc/sys/net/ipv4/ip_forward") == 1 ]] || fail "ip_forward now"
+[[ $(cat "$R/proc/sys/net/bridge/bridge-nf-call-iptables") == 1 ]] || fail "bridge sysctl"
+grep -qx 'net.ipv4.ip_forward = 1' "$R/etc/sysctl.d/99-metalboot.conf" || fail "sysctl.d"
+grep -qx '#metalboot-swapoff# /swapfile      none  swap sw                0 0' \
+	"$R/etc/fstab" || fail "fstab swapfile not commented: $(cat "$R/etc/fstab")"
+grep -q '^#metalboot-swapoff# UUID=3333-4444' "$R/etc/fstab" || fail "fstab swap 2"
+grep -qx 'UUID=1111-2222 /     ext4 errors=remount-ro 0 1' "$R/etc/fstab" ||
+	fail "fstab root line changed"
+[[ $(wc -l <"$R/etc/fstab") == 4 ]] || fail "fstab lines deleted"
+[[ $(wc -l <"$R/proc/swaps") == 1 ]] || fail "swap still on"
+[[ $(cat "$R/sys/fs/selinux/enforce") == 0 ]] || fail "selinux enforcing"
+grep -qx SELINUX=permissive "$R/etc/selinux/config" || fail "selinux config"
+grep -qx SELINUXTYPE=targeted "$R/etc/selinux/config" || fail "SELINUXTYPE lost"
+grep -qx '  SystemdCgroup = true' "$R/etc/containerd/config.toml" || fail "containerd"
+grep -q 'endpoint = \["https://mirror.example:5000"\]' "$R/etc/containerd/config.toml" ||
+	fail "containerd mirror"
+[[ $(cat "$R/etc/kubernetes/pki/ca.key") == CA-KEY-SECRET ]] || fail "ca.key"
+[[ $(mode "$R/etc/kubernetes/pki/ca.key") == 600 ]] || fail "ca.key mode"
+[[ $(mode "$R/etc/kubernetes/pki/ca.crt") == 644 ]] || fail "ca.crt mode"
+[[ $(mode "$R/var/lib/metalboot") == 700 ]] || fail "state dir mode"
+[[ $(mode "$R/var/lib/metalboot/kubeadm.yaml") == 600 ]] || fail "kubeadm.yaml mode"
+[[ $(mode "$R/var/lib/metalboot/state.json") == 600 ]] || fail "journal mode"
+[[ $(cat "$R/root/.kube/config") == admin-kubeconfig ]] || fail "kubeconfig"
+[[ $(mode "$R/root/.kube/config") == 600 ]] || fail "kubeconfig mode"
+grep -q '"Network": "10.200.0.0/16"' "$R/var/lib/metalboot/cni.yaml" ||
+	fail "pod subnet not set in the CNI manifest"
+[[ -e $R/var/lib/metalboot/done ]] || fail "no done marker"
+grep -q SECRET "$WORK/run1.err" && fail "a secret reached the log"
+python3 - "$R/var/lib/metalboot/state.json" <<'PY' || fail "journal content"
+import json, sys
+j = json.load(open(sys.argv[1]))
+steps = ["hostname", "hosts", "modules", "sysctls", "swap", "selinux",
+         "firewall", "runtime", "pki", "kubelet", "kubeadm", "kubeconfig",
+         "cni", "ready", "done"]
+for s in steps:
+    st = j["steps"][s]
+    assert st["state"] == "ok", (s, st)
+    assert st["started"] and st["finished"], s
+assert j["done"] is True and j["queue"] == []
+PY
+for c in "hostname cp1" "modprobe br_netfilter" "swapoff -a" "setenforce 0" \
+	"iptables -C INPUT -p tcp --dport 6443 -j ACCEPT" \
+	"iptables -A INPUT -p tcp --dport 6443 -j ACCEPT" \
+	"iptables -A INPUT -p tcp --dport 30000:32767 -j ACCEPT" \
+	"iptables -A INPUT -p udp --dport 8472 -j ACCEPT" \
+	"iptables -P FORWARD ACCEPT" "systemctl restart containerd" \
+	"systemctl enable kubelet" \
+	"kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml" \
+	"kubectl --kubeconfig $R/etc/kubernetes/admin.conf apply -f $R/var/lib/metalboot/cni.yaml" \
+	"kubectl-applied $(sha256sum <"$R/var/lib/metalboot/cni.yaml" | cut -d' ' -f1)" \
+	"kubectl --kubeconfig $R/etc/kubernetes/admin.conf get node cp1 -o jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"; do
+	has_call "$S" "$c"
+done
+# overlay is loaded already (/sys/module/overlay): not probed again.
+grep -qx 'modprobe overlay' "$S/calls" && fail "modprobe overlay although loaded"
+[[ $(grep -c '^kubeadm' "$S/calls") == 1 ]] || fail "kubeadm ran more than once"
+# Order: runtime before kubeadm before the CNI before readiness.
+order=$(grep -nE '^(systemctl restart|kubeadm init|kubectl-applied|kubectl .* get node)' \
+	"$S/calls" | cut -d: -f1 | tr '\n' ' ')
+[[ $order =~ ^[0-9]+\ [0-9]+\ [0-9]+\ [0-9]+\ $ ]] || fail "order: $order"
+[[ $(echo "$order" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ') == "$order" ]] ||
+	fail "steps out of order: $order"
+
+echo "== 2. second run changes nothing"
+before=$(snapshot "$R")
+ncalls=$(wc -l <"$S/calls")
+agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run2.err" ||
+	{ cat "$WORK/run2.err"; fail "second run failed"; }
+[[ $(snapshot "$R") == "$before" ]] || fail "the second run changed the root:
+$(diff <(echo "$before") <(snapshot "$R"))"
+[[ $(wc -l <"$S/calls") == "$ncalls" ]] || fail "the second run ran programs:
+$(tail -n +$((ncalls + 1)) "$S/calls")"
+# Even with the journal gone, every step checks first: still no kubeadm.
+rm "$R/var/lib/metalboot/state.json" "$R/var/lib/metalboot/done"
+agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run2b.err" ||
+	{ cat "$WORK/run2b.err"; fail "run without a journal failed"; }
+[[ $(grep -c '^kubeadm' "$S/calls") == 1 ]] || fail "kubeadm ran again"
+tail -n +$((ncalls + 1)) "$S/calls" | grep -E '^(modprobe|swapoff|setenforce|hostname|iptables -A|systemctl (restart|enable))' &&
+	fail "the journal-less rerun redid work"
+
+echo "== 3. kubeadm fails once; the rerun resumes"
+R=$WORK/r3 S=$WORK/s3
+mkroot "$R"
+mkdir -p "$S"
+touch "$S/kubeadm-fail-once"
+if agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run3.err"; then
+	fail "a failed kubeadm did not fail the run"
+fi
+[[ $? == 1 ]] || true
+grep -q 'kubeadm: failed: kubeadm init exited with status 1' "$WORK/run3.err" ||
+	fail "no clear message: $(cat "$WORK/run3.err")"
+python3 - "$R/var/lib/metalboot/state.json" <<'PY' || fail "journal after failure"
+import json, sys
+j = json.load(open(sys.argv[1]))
+s = j["steps"]
+assert s["kubelet"]["state"] == "ok"
+assert s["kubeadm"]["state"] == "failed"
+assert "timed out waiting" in s["kubeadm"]["output"], s["kubeadm"]
+assert "kubeconfig" not in s and j["done"] is False
+PY
+[[ -e $R/var/lib/metalboot/done ]] && fail "done after a failure"
+n=$(wc -l <"$S/calls")
+agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run3b.err" ||
+	{ cat "$WORK/run3b.err"; fail "the resumed run failed"; }
+resumed=$(tail -n +$((n + 1)) "$S/calls")
+echo "$resumed" | grep -qx 'kubeadm reset -f' || fail "no reset before the retry"
+echo "$resumed" | grep -qx "kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml" ||
+	fail "kubeadm not retried"
+echo "$resumed" | grep -E '^(modprobe|swapoff|setenforce|hostname|systemctl)' &&
+	fail "finished steps were run again"
+[[ -e $R/var/lib/metalboot/done ]] || fail "not done after resuming"
+
+echo "== 4. --dry-run writes nothing and runs nothing"
+R=$WORK/r4 S=$WORK/s4
+mkroot "$R"
+before=$(snapshot "$R")
+agent "$R" "$S" --config "$WORK/cp1.yaml" --dry-run >"$WORK/plan.txt" 2>&1 ||
+	{ cat "$WORK/plan.txt"; fail "dry run failed"; }
+[[ $(snapshot "$R") == "$before" ]] || fail "--dry-run changed the root"
+[[ -z $(calls "$S") ]] || fail "--dry-run ran programs: $(calls "$S")"
+grep -q "run kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml" "$WORK/plan.txt" ||
+	fail "plan: $(cat "$WORK/plan.txt")"
+grep -q "check sha256 $CNI_SHA" "$WORK/plan.txt" || fail "plan lacks the digest"
+grep -q SECRET "$WORK/plan.txt" && fail "the plan shows a secret"
+
+echo "== 5. a CNI manifest with the wrong sha256 is refused"
+R=$WORK/r5 S=$WORK/s5
+mkroot "$R"
+BAD=$(printf '%064d' 0)
+EXTRA="cni: { name: flannel, manifest: \"$MANIFEST\", sha256: \"$BAD\" }"
+payload >"$WORK/cp1-bad.yaml"
+if agent "$R" "$S" --config "$WORK/cp1-bad.yaml" 2>"$WORK/run5.err"; then
+	fail "a wrong digest was accepted"
+fi
+grep -q "cni: failed: .*sha256 $CNI_SHA does not match the expected $BAD; refused" \
+	"$WORK/run5.err" || fail "message: $(cat "$WORK/run5.err")"
+grep -q 'apply' "$S/calls" && fail "the refused manifest was applied"
+[[ -e $R/var/lib/metalboot/cni.yaml ]] && fail "the refused manifest was kept"
+
+echo "== 6a. docker worker, firewalld running, no systemctl"
+R=$WORK/r6 S=$WORK/s6
+mkroot "$R"
+mkdir -p "$S" "$R/etc/docker"
+touch "$S/firewalld-running"
+echo '{"debug": true, "log-driver": "journald"}' >"$R/etc/docker/daemon.json"
+rm "$BIN/systemctl"
+NAME=w1 ROLE=worker MAC=52:54:00:00:02:01 IP=192.168.100.21 ACTION=join
+RUNTIME=docker EXTRA=""
+payload >"$WORK/w1.yaml"
+agent "$R" "$S" --config "$WORK/w1.yaml" 2>"$WORK/run6.err" ||
+	{ cat "$WORK/run6.err"; fail "worker run failed"; }
+ln -s "$STANDINS/systemctl" "$BIN/systemctl"
+python3 - "$R/etc/docker/daemon.json" <<'PY' || fail "daemon.json: $(cat "$R/etc/docker/daemon.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["exec-opts"] == ["native.cgroupdriver=systemd"], d
+assert d["log-driver"] == "json-file", d
+assert d["log-opts"] == {"max-size": "100m", "max-file": "5"}, d
+assert d["storage-driver"] == "overlay2", d
+assert d["registry-mirrors"] == ["https://mirror.example:5000"], d
+assert d["debug"] is True, d
+PY
+[[ -e $R/etc/docker/daemon.json.orig ]] || fail "original daemon.json not kept"
+for c in "firewall-cmd --state" "firewall-cmd --add-port=6443/tcp" \
+	"firewall-cmd --permanent --add-port=30000-32767/tcp" \
+	"firewall-cmd --add-port=8472/udp" "iptables -P FORWARD ACCEPT" \
+	"kubeadm join --config $R/var/lib/metalboot/kubeadm.yaml"; do
+	has_call "$S" "$c"
+done
+grep -q '^iptables -A' "$S/calls" && fail "iptables used while firewalld runs"
+grep -q '^systemctl' "$S/calls" && fail "systemctl called but absent"
+grep -q 'no systemctl, docker not restarted' "$WORK/run6.err" || fail "no note on restart"
+[[ -e $R/root/.kube/config ]] && fail "a worker got the admin kubeconfig"
+has_call "$S" "kubectl --kubeconfig $R/etc/kubernetes/kubelet.conf get node w1 -o jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"
+
+echo "== 6b. etcd node"
+R=$WORK/r7 S=$WORK/s7
+mkroot "$R"
+NAME=etcd1 ROLE=etcd MAC=52:54:00:00:03:01 IP=192.168.100.31 ACTION=etcd
+RUNTIME=containerd EXTRA=""
+payload >"$WORK/etcd1.yaml"
+agent "$R" "$S" --config "$WORK/etcd1.yaml" 2>"$WORK/run7.err" ||
+	{ cat "$WORK/run7.err"; fail "etcd run failed"; }
+has_call "$S" "kubeadm init phase etcd local --config $R/var/lib/metalboot/kubeadm.yaml"
+grep -q '^kubectl' "$S/calls" && fail "kubectl on an etcd node"
+
+echo "== 6c. a node that never gets Ready fails, bounded"
+R=$WORK/r8 S=$WORK/s8
+mkroot "$R"
+mkdir -p "$S"
+touch "$S/not-ready"
+NAME=w1 ROLE=worker MAC=52:54:00:00:02:01 IP=192.168.100.21 ACTION=join
+READY_TIMEOUT=3
+payload >"$WORK/w1-slow.yaml"
+start=$SECONDS
+if agent "$R" "$S" --config "$WORK/w1-slow.yaml" 2>"$WORK/run8.err"; then
+	fail "a node that is never Ready passed"
+fi
+((SECONDS - start < 30)) || fail "the readiness wait was not bounded"
+grep -q 'ready: failed: node w1 not Ready after 3s' "$WORK/run8.err" ||
+	fail "message: $(cat "$WORK/run8.err")"
+
+echo "== 7. bad input"
+if agent "$WORK/r1" "$WORK/s9" --config "$WORK/nope.yaml" 2>"$WORK/e.err"; then
+	fail "missing config accepted"
+fi
+printf 'version: 1\nnode: { name: "a b" }\n' >"$WORK/bad.yaml"
+set +e
+agent "$WORK/r1" "$WORK/s9" --config "$WORK/bad.yaml" 2>"$WORK/e.err"
+rc=$?
+set -e
+[[ $rc == 1 ]] || fail "bad payload: exit $rc"
+grep -q "bad.yaml:2:15: node.name is not a valid host name" "$WORK/e.err" ||
+	fail "message: $(cat "$WORK/e.err")"
+echo PASS
