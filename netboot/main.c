@@ -9,6 +9,7 @@
  * stop() runs after the loop has returned, in reverse order.
  */
 #include "config.h"
+#include "dhcp_io.h"
 #include "diag.h"
 #include "http_io.h"
 #include "log.h"
@@ -33,6 +34,7 @@
  */
 static const struct nb_service services[] = {
 	{ "tftp", tftp_io_start, tftp_io_stop },
+	{ "dhcp", dhcp_io_start, dhcp_io_stop },
 	{ "http", http_io_start, http_io_stop },
 };
 
@@ -48,6 +50,7 @@ usage(FILE *f)
 		"[--https-port N] [--state-dir DIR]\n"
 		"       metalboot-netboot --root DIR [--listen ADDR] "
 		"[--tftp-port N] [--http-port N] --dhcp off\n"
+		"       metalboot-netboot --check-dhcp IFACE\n"
 		"\n"
 		"  --config FILE            netboot.yaml written by "
 		"metalboot-build\n"
@@ -63,6 +66,8 @@ usage(FILE *f)
 		"  --https-port N           HTTPS port (default 443 with "
 		"--config; 0 disables)\n"
 		"  --state-dir DIR          leases and node states\n"
+		"  --check-dhcp IFACE       list the DHCP servers answering "
+		"on IFACE and exit\n"
 		"  --tftp-max-transfers N   concurrent TFTP transfers "
 		"(default %d)\n"
 		"  --tftp-max-per-client N  concurrent TFTP transfers per "
@@ -202,6 +207,7 @@ main(int argc, char **argv)
 		{ "http-port", required_argument, NULL, 'p' },
 		{ "https-port", required_argument, NULL, 'P' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "check-dhcp", required_argument, NULL, 'D' },
 		{ "tftp-max-transfers", required_argument, NULL, 'M' },
 		{ "tftp-max-per-client", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -276,6 +282,8 @@ main(int argc, char **argv)
 					&nb.tftp_max_per_client) < 0)
 				return 1;
 			break;
+		case 'D':
+			return dhcp_io_check_cli(optarg);
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;

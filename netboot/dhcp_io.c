@@ -1,0 +1,800 @@
+/*
+ * dhcp_io.c - the DHCP service on the netboot loop. See dhcp_io.h.
+ */
+#include "dhcp_io.h"
+
+#include "config.h"
+#include "dhcp.h"
+#include "dhcp_policy.h"
+#include "fsutil.h"
+#include "leases.h"
+#include "log.h"
+#include "net.h"
+#include "nodes.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+struct dhcp_server {
+	struct netboot *nb;
+	struct dhcp_conf conf;
+	struct dhcp_host *hosts; /* owned */
+	struct leases leases;
+	struct dhcp_counters cnt;
+	char ifname[IFNAMSIZ];
+	int fd, fd_proxy;
+	struct event *ev, *ev_proxy;
+	struct nodes *nodes; /* borrowed */
+};
+
+/* One received datagram and where it came from. */
+struct dhcp_rx {
+	uint8_t buf[DHCP_MSG_MAX + 1];
+	size_t len;
+	struct sockaddr_in peer;
+	int ifindex;
+	uint16_t port; /* local port: 67 or 4011 */
+};
+
+/* Find the interface holding ip (host order) into ifname. */
+static int
+iface_for_ip(uint32_t ip, char ifname[IFNAMSIZ])
+{
+	struct ifaddrs *ifa = NULL, *i;
+	int r = -ENODEV;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		const struct sockaddr_in *sin;
+
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+		if (ntohl(sin->sin_addr.s_addr) != ip)
+			continue;
+		if (strlen(i->ifa_name) >= IFNAMSIZ)
+			continue;
+		memcpy(ifname, i->ifa_name, strlen(i->ifa_name) + 1);
+		r = 0;
+		break;
+	}
+	freeifaddrs(ifa);
+	return r;
+}
+
+/*
+ * A UDP socket on port, bound to every address of ifname (broadcasts
+ * arrive at INADDR_ANY only), non-blocking, with SO_BROADCAST and
+ * IP_PKTINFO. Returns the fd or a negative errno.
+ */
+static int
+open_socket(const char *ifname, uint16_t port)
+{
+	struct sockaddr_in sin;
+	int fd, one = 1, r;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+		goto fail;
+	if (ifname[0] != '\0' &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+		       (socklen_t)strlen(ifname)) < 0)
+		goto fail;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		goto fail;
+	return fd;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * Install a complete ARP entry ip -> mac on ifname so that a unicast
+ * reply reaches a client that has no address yet (RFC 2131 §4.1). 0 or a
+ * negative errno; the caller broadcasts instead on failure.
+ */
+static int
+arp_set(int fd, const char *ifname, uint32_t ip, const uint8_t *mac)
+{
+	struct arpreq req;
+	struct sockaddr_in *sin;
+
+	if (ifname[0] == '\0')
+		return -ENODEV;
+	memset(&req, 0, sizeof(req));
+	sin = (struct sockaddr_in *)(void *)&req.arp_pa;
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(ip);
+	req.arp_ha.sa_family = ARPHRD_ETHER;
+	memcpy(req.arp_ha.sa_data, mac, MAC_LEN);
+	req.arp_flags = ATF_COM;
+	memcpy(req.arp_dev, ifname, strlen(ifname) + 1);
+	if (ioctl(fd, SIOCSARP, &req) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Send len bytes to ip:port out of ifindex, from the server address. */
+static int
+send_to(struct dhcp_server *s, int fd, const uint8_t *buf, size_t len,
+	uint32_t ip, uint16_t port, int ifindex)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct sockaddr_in to;
+	struct in_pktinfo *pi;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	struct msghdr mh;
+
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons(port);
+	to.sin_addr.s_addr = htonl(ip);
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &to;
+	mh.msg_namelen = sizeof(to);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	memset(cbuf, 0, sizeof(cbuf));
+	if (ifindex > 0) {
+		/*
+		 * Out of the interface the request came in on, from our
+		 * address there (PROTOCOLS.md §2.7).
+		 */
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi = (struct in_pktinfo *)(void *)CMSG_DATA(cm);
+		pi->ipi_ifindex = ifindex;
+		pi->ipi_spec_dst.s_addr = htonl(s->conf.server_ip);
+	}
+	if (sendmsg(fd, &mh, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Send a decision's reply. */
+static void
+send_reply(struct dhcp_server *s, int fd, const struct dhcp_rx *rx,
+	   const struct dhcp_decision *d, const char *mac)
+{
+	uint8_t out[DHCP_MSG_MAX];
+	uint32_t ip = d->dest.ip;
+	uint16_t port = d->dest.port;
+	int n, r;
+
+	n = dhcp_encode(&d->msg, out, sizeof(out));
+	if (n < 0) {
+		log_warn_r(n, "dhcp %s: reply not encoded", mac);
+		return;
+	}
+	if (port == 0) {
+		/* Port 4011: back to the sender, from 4011. */
+		ip = ntohl(rx->peer.sin_addr.s_addr);
+		port = ntohs(rx->peer.sin_port);
+	} else if (d->dest.unicast_hw) {
+		r = arp_set(fd, s->ifname, ip, d->msg.chaddr);
+		if (r < 0) {
+			log_debug("dhcp %s: no ARP entry (%s), broadcasting",
+				  mac, strerror(-r));
+			ip = INADDR_BROADCAST;
+		}
+	}
+	if (d->dest.broadcast)
+		ip = INADDR_BROADCAST;
+	r = send_to(s, fd, out, (size_t)n, ip, port, rx->ifindex);
+	if (r < 0)
+		log_warn_r(r, "dhcp %s: send", mac);
+}
+
+static void
+handle(struct dhcp_server *s, int fd, const struct dhcp_rx *rx)
+{
+	char mac[MAC_STR_LEN];
+	struct dhcp_decision d;
+	struct dhcp_msg m;
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	r = dhcp_decode(rx->buf, rx->len, &m);
+	if (r < 0) {
+		s->cnt.received++;
+		s->cnt.dropped++;
+		log_debug("dhcp %s:%u: malformed message of %zu bytes dropped",
+			  inet_ntoa(rx->peer.sin_addr),
+			  ntohs(rx->peer.sin_port), rx->len);
+		return;
+	}
+	mac_format(m.chaddr, mac);
+	r = dhcp_policy_handle(&s->conf, &s->leases, &s->cnt, &m, rx->port, now,
+			       &d);
+	if (r < 0) {
+		log_warn_r(r, "dhcp %s: %s", mac, dhcp_type_name(m.type));
+		return;
+	}
+	/*
+	 * One line per decision that gives something (an offer, a lease, a
+	 * boot file) or changes the table; the rest (other servers'
+	 * clients, retries we ignore) only at debug level.
+	 */
+	if (d.reply || d.leases_changed)
+		log_info("dhcp %s: %s", mac, d.reason);
+	else
+		log_debug("dhcp %s: %s", mac, d.reason);
+	if (d.leases_changed && s->nb->state_dir != NULL) {
+		r = leases_save(&s->leases, s->nb->state_dir);
+		if (r < 0)
+			log_warn_r(r, "dhcp %s: saving leases in %s", mac,
+				   s->nb->state_dir);
+	}
+	if (!d.reply)
+		return;
+	send_reply(s, fd, rx, &d, mac);
+	if (s->nodes != NULL &&
+	    (d.msg.type == DHCP_ACK ||
+	     (d.msg.type == DHCP_OFFER && d.msg.yiaddr == 0))) {
+		r = nodes_mark_mac(s->nodes, m.chaddr, "dhcp", now);
+		if (r < 0 && r != -ENOENT)
+			log_warn_r(r, "dhcp %s: recording the event", mac);
+	}
+}
+
+/* Read one datagram with its arrival interface. 0, -EAGAIN or -errno. */
+static int
+receive(int fd, struct dhcp_rx *rx)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo)) + 64];
+	struct cmsghdr *cm;
+	struct iovec iov;
+	struct msghdr mh;
+	ssize_t n;
+
+	iov.iov_base = rx->buf;
+	iov.iov_len = sizeof(rx->buf);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &rx->peer;
+	mh.msg_namelen = sizeof(rx->peer);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	n = recvmsg(fd, &mh, 0);
+	if (n < 0)
+		return -errno;
+	rx->len = (size_t)n;
+	rx->ifindex = 0;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			rx->ifindex = pi.ipi_ifindex;
+		}
+	}
+	/* Over DHCP_MSG_MAX: truncated by the kernel, or too big anyway. */
+	if ((mh.msg_flags & MSG_TRUNC) != 0)
+		rx->len = sizeof(rx->buf);
+	return 0;
+}
+
+static void
+on_read(struct dhcp_server *s, int fd, uint16_t port)
+{
+	struct dhcp_rx rx;
+	int i, r;
+
+	for (i = 0; i < DHCP_IO_RX_BURST; i++) {
+		r = receive(fd, &rx);
+		if (r == -EAGAIN || r == -EWOULDBLOCK)
+			return;
+		if (r < 0) {
+			log_warn_r(r, "dhcp: receive on port %u", port);
+			return;
+		}
+		rx.port = port;
+		handle(s, fd, &rx);
+	}
+}
+
+static void
+on_dhcp(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	on_read(arg, fd, DHCP_SERVER_PORT);
+}
+
+static void
+on_proxy(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	on_read(arg, fd, DHCP_PROXY_PORT);
+}
+
+/* Fill s->conf from netboot.yaml and the flags. */
+static int
+make_conf(struct dhcp_server *s, const struct netboot *nb)
+{
+	const struct nb_config *cfg = nb->cfg;
+	struct dhcp_conf *c = &s->conf;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->mode = nb->dhcp;
+	c->unknown = cfg->dhcp.unknown_discover ? DHCP_UNKNOWN_DISCOVER
+						: DHCP_UNKNOWN_IGNORE;
+	c->server_ip = nb->listen_ip != 0 ? nb->listen_ip : cfg->listen;
+	if (c->server_ip == 0) {
+		log_warn("dhcp: needs a listen address (netboot.yaml listen "
+			 "or --listen)");
+		return -EINVAL;
+	}
+	if (!cfg->dhcp.has_subnet) {
+		log_warn("dhcp: %s has no dhcp.subnet", cfg->file);
+		return -EINVAL;
+	}
+	c->subnet = cfg->dhcp.subnet;
+	if (cfg->dhcp.has_gateway)
+		c->gateway = cfg->dhcp.gateway;
+	for (i = 0; i < cfg->dhcp.ndns && i < DHCP_DNS_MAX; i++)
+		c->dns[i] = cfg->dhcp.dns[i];
+	c->n_dns = i;
+	c->has_pool = cfg->dhcp.has_pool;
+	c->pool = cfg->dhcp.pool;
+	c->lease_time = (uint32_t)cfg->dhcp.lease_time;
+	if (c->lease_time < DHCP_LEASE_MIN)
+		c->lease_time = DHCP_LEASE_MIN;
+	c->http_port = nb->http_port;
+	if (cfg->nnodes > 0) {
+		s->hosts = calloc(cfg->nnodes, sizeof(*s->hosts));
+		if (s->hosts == NULL)
+			return -ENOMEM;
+	}
+	for (i = 0; i < cfg->nnodes; i++) {
+		struct dhcp_host *h = &s->hosts[i];
+		size_t n = strnlen(cfg->nodes[i].name, DHCP_NAME_MAX - 1);
+
+		memcpy(h->mac, cfg->nodes[i].mac, MAC_LEN);
+		h->ip = cfg->nodes[i].ip;
+		memcpy(h->name, cfg->nodes[i].name, n);
+		h->name[n] = '\0';
+	}
+	c->hosts = s->hosts;
+	c->n_hosts = cfg->nnodes;
+	return 0;
+}
+
+/* A DISCOVER for the check: a PXE client, so proxies answer as well. */
+static int
+check_discover(const uint8_t mac[MAC_LEN], uint32_t xid, uint8_t *buf,
+	       size_t cap)
+{
+	static const uint8_t prl[] = { 1, 3, 6, 43, 54, 60, 66, 67 };
+	static const char vc[] = "PXEClient:Arch:00000:UNDI:002001";
+	struct dhcp_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.op = DHCP_OP_REQUEST;
+	m.htype = DHCP_HTYPE_ETHER;
+	m.hlen = MAC_LEN;
+	m.xid = xid;
+	m.flags = DHCP_FLAG_BCAST;
+	memcpy(m.chaddr, mac, MAC_LEN);
+	m.type = DHCP_DISCOVER;
+	memcpy(m.params.data, prl, sizeof(prl));
+	m.params.len = sizeof(prl);
+	memcpy(m.vendor_class.data, vc, sizeof(vc) - 1);
+	m.vendor_class.len = sizeof(vc) - 1;
+	m.arch[0] = 0;
+	m.n_arch = 1;
+	return dhcp_encode(&m, buf, cap);
+}
+
+/* One server that answered the check. */
+struct check_hit {
+	uint32_t server; /* option 54, else the source address */
+	uint32_t from;
+	uint32_t yiaddr;
+	bool pxe;
+	char file[DHCP_FILE_LEN + 1];
+};
+
+static int
+ms_now(int64_t *ret)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return -errno;
+	*ret = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return 0;
+}
+
+/*
+ * Send a DISCOVER on ifname and collect up to DHCP_CHECK_SERVERS distinct
+ * answering servers for timeout_ms. Returns the number found (hits
+ * filled) or a negative errno: -ENODEV for an unknown interface,
+ * -EADDRINUSE when port 68 is taken.
+ */
+static int
+check_run(const char *ifname, int timeout_ms, struct check_hit *hits)
+{
+	uint8_t buf[DHCP_MSG_MAX + 1];
+	uint8_t mac[MAC_LEN];
+	struct sockaddr_in to;
+	struct ifreq ifr;
+	uint32_t xid;
+	int64_t start, now;
+	int fd, r, n = 0;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -ENODEV;
+	fd = open_socket(ifname, DHCP_CLIENT_PORT);
+	if (fd < 0)
+		return fd;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		r = -errno;
+		goto out;
+	}
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, MAC_LEN);
+	if (getrandom(&xid, sizeof(xid), 0) != sizeof(xid))
+		xid = (uint32_t)time(NULL);
+	r = check_discover(mac, xid, buf, sizeof(buf));
+	if (r < 0)
+		goto out;
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons(DHCP_SERVER_PORT);
+	to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+	if (sendto(fd, buf, (size_t)r, 0, (struct sockaddr *)&to, sizeof(to)) <
+	    0) {
+		r = -errno;
+		goto out;
+	}
+	r = ms_now(&start);
+	if (r < 0)
+		goto out;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		struct dhcp_msg m;
+		struct check_hit h;
+		ssize_t len;
+		int i;
+
+		r = ms_now(&now);
+		if (r < 0)
+			goto out;
+		if (now - start >= timeout_ms)
+			break;
+		if (poll(&pfd, 1, (int)(timeout_ms - (now - start))) <= 0)
+			continue;
+		len = recvfrom(fd, buf, sizeof(buf), 0,
+			       (struct sockaddr *)&from, &flen);
+		if (len < 0)
+			continue;
+		if (dhcp_decode(buf, (size_t)len, &m) < 0 ||
+		    m.op != DHCP_OP_REPLY || m.xid != xid ||
+		    m.type != DHCP_OFFER)
+			continue;
+		memset(&h, 0, sizeof(h));
+		h.from = ntohl(from.sin_addr.s_addr);
+		h.server = m.has_server_id ? m.server_id : h.from;
+		h.yiaddr = m.yiaddr;
+		h.pxe = dhcp_vendor_class_is(&m, "PXEClient") ||
+			dhcp_vendor_class_is(&m, "HTTPClient");
+		memcpy(h.file, m.bootfile[0] ? m.bootfile : m.file,
+		       strnlen(m.bootfile[0] ? m.bootfile : m.file,
+			       DHCP_FILE_LEN));
+		for (i = 0; i < n; i++)
+			if (hits[i].server == h.server &&
+			    (hits[i].yiaddr == 0) == (h.yiaddr == 0))
+				break;
+		if (i == n && n < DHCP_CHECK_SERVERS)
+			hits[n++] = h;
+	}
+	r = n;
+out:
+	close(fd);
+	return r;
+}
+
+static void
+hit_describe(const struct check_hit *h, char *buf, size_t n)
+{
+	char srv[IPV4_STR_LEN], from[IPV4_STR_LEN], yi[IPV4_STR_LEN];
+
+	ipv4_format(h->server, srv);
+	ipv4_format(h->from, from);
+	ipv4_format(h->yiaddr, yi);
+	if (h->yiaddr != 0)
+		snprintf(buf, n, "DHCP server %s (from %s) offers %s%s%s", srv,
+			 from, yi, h->file[0] ? ", boot file " : "", h->file);
+	else
+		snprintf(buf, n, "proxyDHCP server %s (from %s)%s%s%s", srv,
+			 from, h->pxe ? " PXE" : "",
+			 h->file[0] ? ", boot file " : "", h->file);
+}
+
+/* See dhcp_io.h. */
+int
+dhcp_io_check_cli(const char *ifname)
+{
+	struct check_hit hits[DHCP_CHECK_SERVERS];
+	char line[512];
+	int n, i;
+
+	n = check_run(ifname, DHCP_CHECK_MS, hits);
+	if (n == -ENODEV || n == -EINVAL) {
+		fprintf(stderr,
+			"metalboot-netboot: --check-dhcp: no interface '%s'\n",
+			ifname);
+		return 1;
+	}
+	if (n < 0) {
+		fprintf(stderr, "metalboot-netboot: --check-dhcp %s: %s\n",
+			ifname, strerror(-n));
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		hit_describe(&hits[i], line, sizeof(line));
+		printf("%s\n", line);
+	}
+	printf("%d DHCP server%s answered on %s\n", n, n == 1 ? "" : "s",
+	       ifname);
+	return 0;
+}
+
+/* The check before full mode starts: warn about every other server. */
+static void
+check_before_full(struct dhcp_server *s)
+{
+	struct check_hit hits[DHCP_CHECK_SERVERS];
+	char line[512];
+	int n, i;
+
+	if (s->ifname[0] == '\0')
+		return;
+	n = check_run(s->ifname, DHCP_CHECK_START_MS, hits);
+	if (n < 0) {
+		log_warn_r(n, "dhcp: could not check %s for other DHCP servers",
+			   s->ifname);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (hits[i].server == s->conf.server_ip)
+			continue;
+		hit_describe(&hits[i], line, sizeof(line));
+		log_warn("dhcp: full mode on %s, but another %s: clients may "
+			 "get its answers instead of ours",
+			 s->ifname, line);
+	}
+}
+
+static struct event *
+add_event(struct dhcp_server *s, int fd,
+	  void (*cb)(evutil_socket_t, short, void *))
+{
+	struct event *ev =
+		event_new(s->nb->base, fd, EV_READ | EV_PERSIST, cb, s);
+
+	if (ev != NULL && event_add(ev, NULL) < 0) {
+		event_free(ev);
+		ev = NULL;
+	}
+	return ev;
+}
+
+/* See dhcp_io.h. */
+int
+dhcp_io_start(struct netboot *nb)
+{
+	struct dhcp_server *s = NULL;
+	size_t line = 0;
+	int r;
+
+	if (nb->dhcp == DHCP_OFF || nb->cfg == NULL)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->nb = nb;
+	s->fd = -1;
+	s->fd_proxy = -1;
+	leases_init(&s->leases);
+	nb->dhcp_server = s;
+	r = make_conf(s, nb);
+	if (r < 0)
+		return r;
+	if (nb->cfg->interface != NULL) {
+		if (strlen(nb->cfg->interface) >= IFNAMSIZ) {
+			log_warn("dhcp: interface name '%s' too long",
+				 nb->cfg->interface);
+			return -EINVAL;
+		}
+		memcpy(s->ifname, nb->cfg->interface,
+		       strlen(nb->cfg->interface) + 1);
+	} else if (iface_for_ip(s->conf.server_ip, s->ifname) < 0) {
+		char ip[IPV4_STR_LEN];
+
+		ipv4_format(s->conf.server_ip, ip);
+		log_warn("dhcp: no interface holds %s; answering on every "
+			 "interface (set interface: in netboot.yaml)",
+			 ip);
+		s->ifname[0] = '\0';
+	}
+	if (nb->state_dir != NULL) {
+		r = mkdir_p(nb->state_dir, 0700);
+		if (r == 0)
+			r = leases_load(&s->leases, nb->state_dir, &line);
+		if (r == -EINVAL) {
+			log_warn("dhcp: %s/%s:%zu: malformed lease",
+				 nb->state_dir, LEASES_FILE, line);
+			return r;
+		}
+		if (r < 0) {
+			log_warn_r(r, "dhcp: loading leases from %s",
+				   nb->state_dir);
+			return r;
+		}
+	}
+	if (s->conf.mode == DHCP_FULL)
+		check_before_full(s);
+	s->fd = open_socket(s->ifname, DHCP_SERVER_PORT);
+	if (s->fd < 0) {
+		r = s->fd;
+		log_warn_r(r, "dhcp: port %u on %s", DHCP_SERVER_PORT,
+			   s->ifname[0] ? s->ifname : "every interface");
+		return r;
+	}
+	s->fd_proxy = open_socket(s->ifname, DHCP_PROXY_PORT);
+	if (s->fd_proxy < 0) {
+		r = s->fd_proxy;
+		log_warn_r(r, "dhcp: port %u on %s", DHCP_PROXY_PORT,
+			   s->ifname[0] ? s->ifname : "every interface");
+		return r;
+	}
+	s->ev = add_event(s, s->fd, on_dhcp);
+	s->ev_proxy = add_event(s, s->fd_proxy, on_proxy);
+	if (s->ev == NULL || s->ev_proxy == NULL)
+		return -ENOMEM;
+	log_info("dhcp: %s mode on %s, %zu reservations, %zu leases loaded",
+		 dhcp_mode_name(s->conf.mode),
+		 s->ifname[0] ? s->ifname : "every interface", s->conf.n_hosts,
+		 s->leases.n);
+	return 0;
+}
+
+/* See dhcp_io.h. */
+void
+dhcp_io_stop(struct netboot *nb)
+{
+	struct dhcp_server *s = nb->dhcp_server;
+
+	if (s == NULL)
+		return;
+	if (s->ev != NULL)
+		event_free(s->ev);
+	if (s->ev_proxy != NULL)
+		event_free(s->ev_proxy);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->fd_proxy >= 0)
+		close(s->fd_proxy);
+	if (s->nodes != NULL)
+		nodes_set_lookup(s->nodes, NULL, NULL);
+	leases_done(&s->leases);
+	free(s->hosts);
+	free(s);
+	nb->dhcp_server = NULL;
+}
+
+/* See dhcp_io.h. */
+void
+dhcp_io_set_nodes(struct netboot *nb, struct nodes *ns)
+{
+	struct dhcp_server *s = nb->dhcp_server;
+
+	if (s == NULL)
+		return;
+	if (s->nodes != NULL && s->nodes != ns)
+		nodes_set_lookup(s->nodes, NULL, NULL);
+	s->nodes = ns;
+	if (ns != NULL)
+		nodes_set_lookup(ns, dhcp_io_lease_lookup, s);
+}
+
+/* See dhcp_io.h. */
+int
+dhcp_io_lease_lookup(void *ctx, const uint8_t mac[6], uint32_t *ret_ip)
+{
+	struct dhcp_server *s = ctx;
+	const struct lease *l;
+
+	if (s == NULL)
+		return -ENOENT;
+	l = leases_find_mac(&s->leases, mac);
+	if (l == NULL || l->state != LEASE_BOUND ||
+	    l->expires <= (int64_t)time(NULL))
+		return -ENOENT;
+	*ret_ip = l->ip;
+	return 0;
+}
+
+/* See dhcp_io.h. */
+size_t
+dhcp_io_metric_samples(const struct netboot *nb, struct metric_sample *out,
+		       size_t cap)
+{
+	const struct dhcp_server *s = nb->dhcp_server;
+	int64_t now = (int64_t)time(NULL);
+	struct metric_sample v[DHCP_IO_METRICS] = {
+		{ "dhcp_received_total", "DHCP messages received.", false,
+		  s ? s->cnt.received : 0 },
+		{ "dhcp_dropped_total",
+		  "DHCP messages dropped as malformed or not for us.", false,
+		  s ? s->cnt.dropped : 0 },
+		{ "dhcp_ignored_total",
+		  "DHCP messages deliberately not answered.", false,
+		  s ? s->cnt.ignored : 0 },
+		{ "dhcp_offers_total", "DHCPOFFERs sent (full mode).", false,
+		  s ? s->cnt.offer : 0 },
+		{ "dhcp_acks_total", "DHCPACKs sent (full mode).", false,
+		  s ? s->cnt.ack : 0 },
+		{ "dhcp_naks_total", "DHCPNAKs sent.", false,
+		  s ? s->cnt.nak : 0 },
+		{ "dhcp_proxy_replies_total",
+		  "ProxyDHCP offers and port-4011 ACKs sent.", false,
+		  s ? s->cnt.proxy_offer + s->cnt.proxy_ack : 0 },
+		{ "dhcp_leases_bound", "DHCP leases bound and unexpired.", true,
+		  s ? leases_count(&s->leases, LEASE_BOUND, now) : 0 },
+		{ "dhcp_leases_offered", "DHCP addresses offered, not bound.",
+		  true, s ? leases_count(&s->leases, LEASE_OFFERED, now) : 0 },
+		{ "dhcp_pool_size", "Addresses in the dynamic pool.", true,
+		  s && s->conf.has_pool
+			  ? (uint64_t)s->conf.pool.last - s->conf.pool.first + 1
+			  : 0 },
+	};
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < DHCP_IO_METRICS && i < cap; i++)
+		out[i] = v[i];
+	return i;
+}

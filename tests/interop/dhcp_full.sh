@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# dhcp_full.sh: metalboot-netboot --dhcp full in a private network
+# namespace pair (server <-> client over a veth). busybox udhcpc gets the
+# reserved address, an unknown machine gets a pool address, the server is
+# killed with -9 and restarted and hands out the same addresses, never one
+# address twice; 500 simulated clients get 500 distinct addresses;
+# --check-dhcp lists the server; hostile packets do not kill it.
+# Needs root (ip netns), busybox and python3; exit 77 (skip) otherwise.
+set -euo pipefail
+build=${MB_BUILD_DIR:-$(pwd)}
+src=${MB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+bin=$build/netboot/metalboot-netboot
+here=$src/tests/interop
+if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null ||
+	! command -v busybox >/dev/null || ! command -v python3 >/dev/null; then
+	echo "skip: needs root, ip, busybox, python3"
+	exit 77
+fi
+[[ -x $bin ]] || { echo "no $bin"; exit 1; }
+s=mbdhcp-$$-s
+c=mbdhcp-$$-c
+work=$(mktemp -d)
+spid=
+cleanup() {
+	[[ -n $spid ]] && kill -9 "$spid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	ip netns del "$s" 2>/dev/null || true
+	ip netns del "$c" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	echo "--- server log"
+	cat "$work"/server*.log
+	exit 1
+}
+
+ip netns add "$s"
+ip netns add "$c"
+ip -n "$s" link add srv0 type veth peer name cli0 netns "$c"
+ip -n "$s" addr add 10.77.0.1/22 dev srv0
+ip -n "$s" link set srv0 up
+ip -n "$s" link set lo up
+ip -n "$c" link set lo up
+ip -n "$c" link set cli0 address 02:00:00:00:01:01
+ip -n "$c" link set cli0 up
+
+mkdir -p "$work/out/public" "$work/out/state"
+cat >"$work/out/netboot.yaml" <<EOF
+version: 1
+cluster: test
+listen: 10.77.0.1
+interface: srv0
+dhcp:
+  mode: full
+  subnet: 10.77.0.0/22
+  gateway: 10.77.0.1
+  dns: [10.77.0.1]
+  pool: 10.77.0.100-10.77.3.200
+  lease_time: 600
+  unknown: discover
+tftp: { port: 69 }
+http: { port: 8080 }
+paths: { public: public, boot: boot, nodes: nodes, state: state }
+nodes:
+  - { name: cp1, mac: "02:00:00:00:01:01", ip: 10.77.0.11, role: control-plane }
+  - { name: w1, mac: "02:00:00:00:02:01", ip: 10.77.0.21, role: worker }
+EOF
+
+n=0
+start_server() {
+	n=$((n + 1))
+	ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" \
+		--tftp-port 0 --http-port 0 --https-port 0 \
+		>"$work/server$n.log" 2>&1 &
+	spid=$!
+	for _ in $(seq 50); do
+		grep -q 'dhcp: full mode' "$work/server$n.log" && return 0
+		kill -0 "$spid" 2>/dev/null || fail "server exited"
+		sleep 0.2
+	done
+	fail "server did not start"
+}
+
+cat >"$work/udhcpc.sh" <<'EOF'
+#!/bin/sh
+[ "$1" = bound ] && echo "$ip" >"$OUT"
+exit 0
+EOF
+chmod +x "$work/udhcpc.sh"
+# udhcpc_ip MAC: the address udhcpc obtains with that MAC.
+udhcpc_ip() {
+	rm -f "$work/ip"
+	ip -n "$c" link set cli0 down
+	ip -n "$c" link set cli0 address "$1"
+	ip -n "$c" link set cli0 up
+	OUT=$work/ip ip netns exec "$c" busybox udhcpc -i cli0 -f -q -n \
+		-t 5 -T 1 -s "$work/udhcpc.sh" >/dev/null 2>&1 || true
+	cat "$work/ip" 2>/dev/null || echo none
+}
+
+start_server
+# The check before full mode ran and found nobody else.
+grep -q 'another DHCP server' "$work/server1.log" &&
+	fail "a second server was reported"
+
+a=$(udhcpc_ip 02:00:00:00:01:01)
+[[ $a == 10.77.0.11 ]] || fail "reserved host got $a"
+echo "ok: reserved host got $a"
+u1=$(udhcpc_ip 02:00:00:00:09:01)
+[[ $u1 == 10.77.0.100 ]] || fail "unknown host got $u1"
+echo "ok: unknown host got $u1 from the pool"
+grep -q 'dhcp 02:00:00:00:01:01: REQUEST arch 0 (bios): ACK 10.77.0.11' \
+	"$work/server1.log" || fail "no ACK log line"
+grep -q "02:00:00:00:09:01 10.77.0.100 bound" "$work/out/state/dhcp.leases" ||
+	fail "lease not saved"
+
+# --check-dhcp from the client side lists us.
+ip netns exec "$c" "$bin" --check-dhcp cli0 >"$work/check.out" 2>&1 ||
+	fail "check-dhcp failed: $(cat "$work/check.out")"
+grep -q 'DHCP server 10.77.0.1 (from 10.77.0.1) offers' "$work/check.out" ||
+	fail "check-dhcp: $(cat "$work/check.out")"
+echo "ok: --check-dhcp: $(head -1 "$work/check.out")"
+
+# Hostile input: the server survives and still answers.
+python3 - "$work" <<'EOF'
+import os, sys, random
+w = sys.argv[1]
+base = bytearray(240)
+base[0:3] = b"\x01\x01\x06"
+base[236:240] = b"\x63\x82\x53\x63"
+cases = {
+    "short": bytes(base[:100]),
+    "optpast": bytes(base) + b"\x35\x01\x01\x3c\xff" + b"A" * 10,
+    "zerolen": bytes(base) + b"\x35\x01\x01\x3c\x00\xff",
+    "ovloop": bytes(base[:108]) + b"\x34\x01\x03" + bytes(125) + bytes(base[236:]) + b"\x35\x01\x01\x34\x01\x03\xff",
+    "junk": bytes(random.Random(1).getrandbits(8) for _ in range(600)),
+}
+for k, v in cases.items():
+    open(os.path.join(w, "bad-" + k), "wb").write(v)
+EOF
+for f in "$work"/bad-*; do
+	ip netns exec "$c" python3 "$here/dhcp_client.py" raw cli0 "$f"
+done
+sleep 0.5
+kill -0 "$spid" || fail "server died on hostile input"
+echo "ok: hostile packets dropped"
+
+# kill -9 and restart: the same addresses, and none twice.
+kill -9 "$spid"
+wait "$spid" 2>/dev/null || true
+spid=
+start_server
+grep -q '2 leases loaded' "$work/server2.log" || fail "leases not reloaded"
+u1b=$(udhcpc_ip 02:00:00:00:09:01)
+[[ $u1b == "$u1" ]] || fail "after restart unknown host got $u1b, had $u1"
+u2=$(udhcpc_ip 02:00:00:00:09:02)
+[[ $u2 != "$u1" && $u2 == 10.77.0.101 ]] || fail "second unknown got $u2"
+a=$(udhcpc_ip 02:00:00:00:01:01)
+[[ $a == 10.77.0.11 ]] || fail "reserved host after restart got $a"
+echo "ok: after kill -9: $u1b again, next machine $u2, reserved $a"
+
+# 500 simulated clients, 500 distinct addresses.
+ip -n "$c" link set cli0 address 02:00:00:00:00:fe
+out=$(ip netns exec "$c" python3 "$here/dhcp_client.py" load cli0 500) ||
+	fail "load: $out"
+echo "ok: 500 clients: $out"
+# The lease file agrees: every address once.
+dups=$(awk 'NR > 1 { print $2 }' "$work/out/state/dhcp.leases" | sort |
+	uniq -d | wc -l)
+[[ $dups == 0 ]] || fail "$dups addresses leased twice"
+kill -0 "$spid" || fail "server died"
+echo "PASS"
