@@ -48,6 +48,7 @@ struct opts {
 	bool have_mac;
 	bool dry_run;
 	unsigned fetch_timeout;
+	unsigned report_wait;
 };
 
 static void
@@ -59,7 +60,7 @@ usage(FILE *f)
 		"       metalboot-firstboot [--server URL] [--mac MAC] [--ca "
 		"FILE] [--root DIR]\n"
 		"                           [--fetch-timeout SECONDS] "
-		"[--dry-run]\n"
+		"[--report-wait SECONDS] [--dry-run]\n"
 		"\n"
 		"  --config FILE    the node's firstboot.yaml\n"
 		"  --server URL     provisioning server (default: "
@@ -74,8 +75,10 @@ usage(FILE *f)
 		"nothing\n"
 		"  --fetch-timeout  total seconds to wait for the server "
 		"(default %d)\n"
+		"  --report-wait    seconds to deliver queued events at the "
+		"end (default %d)\n"
 		"  -v, --verbose    more logging\n",
-		DEFAULT_FETCH_TIMEOUT);
+		DEFAULT_FETCH_TIMEOUT, FB_REPORT_FINAL);
 }
 
 static int user_error(const char *fmt, ...)
@@ -104,6 +107,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "ca", required_argument, NULL, 'C' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "fetch-timeout", required_argument, NULL, 't' },
+		{ "report-wait", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -112,6 +116,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	int c, n;
 
 	o->fetch_timeout = DEFAULT_FETCH_TIMEOUT;
+	o->report_wait = FB_REPORT_FINAL;
 	o->root_arg = "/";
 	while ((c = getopt_long(argc, argv, "hv", lopts, NULL)) != -1) {
 		switch (c) {
@@ -143,6 +148,13 @@ parse_args(int argc, char **argv, struct opts *o)
 						  "not a number of seconds",
 						  optarg);
 			o->fetch_timeout = (unsigned)n;
+			break;
+		case 'w':
+			if (num_parse_int(optarg, 0, FB_MAX_TIMEOUT, &n) < 0)
+				return user_error("--report-wait: '%s' is not "
+						  "a number of seconds",
+						  optarg);
+			o->report_wait = (unsigned)n;
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
@@ -591,7 +603,7 @@ run(struct opts *o)
 		log_warn_r(r, "journal");
 		goto out;
 	}
-	if (fb_report_flush(&x, FB_REPORT_FINAL) < 0) {
+	if (fb_report_flush(&x, o->report_wait) < 0) {
 		log_warn("%zu event(s) not delivered; they stay queued in the "
 			 "journal for the next run",
 			 fb_journal_queue_len(j));

@@ -18,7 +18,7 @@ cleanup() {
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
-	rm -rf "$WORK"
+	[[ -n ${MB_FB_KEEP:-} ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 BIN=$WORK/bin
