@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -102,16 +103,29 @@ build_epoch(time_t *ret)
 	uint64_t v;
 	int r;
 
-	if (s == NULL || s[0] == '\0') {
-		*ret = time(NULL);
+	if (s == NULL || s[0] == '\0')
 		return 0;
-	}
 	/* Two-digit years in ISO dates: keep within 1970..2155. */
 	r = num_parse_u64(s, 0, 5000000000ull, &v);
 	if (r < 0)
 		return -EINVAL;
 	*ret = (time_t)v;
-	return 0;
+	return 1;
+}
+
+/*
+ * Without SOURCE_DATE_EPOCH, ISOs carry the time the cluster CA was made
+ * (its notBefore plus the backdating): fixed for as long as the PKI is
+ * reused, so that rebuilds are identical by default too.
+ */
+static time_t
+pki_epoch(const struct pki *p)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(p->ca.cert), &tm) != 1)
+		return 0;
+	return timegm(&tm) + PKI_BACKDATE;
 }
 
 /* Find metalboot-firstboot (see build.h for the order). */
@@ -596,6 +610,9 @@ build_run(const struct build_opts *o, struct diags *d)
 	r = tree_open(&t, tmp);
 	if (r < 0)
 		goto out;
+	/* Unchanged files of the previous OUT are linked, not rewritten. */
+	if (is_dir(o->out))
+		tree_reuse_from(&t, o->out);
 	r = prepare_cni(inv, &t, &cni_url, &cni_sha, d);
 	if (r < 0)
 		goto out;
@@ -618,7 +635,8 @@ build_run(const struct build_opts *o, struct diags *d)
 	jobs = o->jobs > 0 ? o->jobs : default_jobs();
 	if (jobs > BUILD_MAX_JOBS)
 		jobs = BUILD_MAX_JOBS;
-	r = build_nodes(&rc, &t, o->epoch, jobs, d);
+	r = build_nodes(&rc, &t, o->epoch_set ? o->epoch : pki_epoch(&pki),
+			jobs, d);
 	if (r < 0)
 		goto out;
 	if (o->base != NULL) {
@@ -677,7 +695,7 @@ out:
 /* One node's seed ISO (see build.h). */
 int
 build_iso(const char *inventory, const char *profiles, const char *node,
-	  const char *from_dir, const char *iso_path, time_t epoch,
+	  const char *from_dir, const char *iso_path, const time_t *epoch,
 	  bool *ret_fresh, struct diags *d)
 {
 	struct inventory *inv = NULL;
@@ -718,7 +736,7 @@ build_iso(const char *inventory, const char *profiles, const char *node,
 	if (r == 0)
 		r = render_nocloud(&rc, n, &b);
 	if (r == 0)
-		r = make_iso(&b, epoch);
+		r = make_iso(&b, epoch ? *epoch : pki_epoch(&pki));
 	if (r == 0)
 		r = atomic_write(iso_path, b.iso.data, b.iso.len, 0600);
 	if (r < 0)

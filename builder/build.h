@@ -29,7 +29,8 @@ struct build_opts {
 	const char *agent;    /* NULL: build_find_agent() */
 	int jobs;	      /* 0: one per CPU */
 	bool rotate;
-	time_t epoch; /* SOURCE_DATE_EPOCH, recorded in ISOs */
+	time_t epoch;	/* recorded in ISOs: SOURCE_DATE_EPOCH */
+	bool epoch_set; /* false: the cluster CA's creation time */
 };
 
 /*
@@ -45,7 +46,7 @@ int build_run(const struct build_opts *o, struct diags *d);
  * build_run.
  */
 int build_iso(const char *inventory, const char *profiles, const char *node,
-	      const char *from_dir, const char *iso_path, time_t epoch,
+	      const char *from_dir, const char *iso_path, const time_t *epoch,
 	      bool *ret_fresh, struct diags *d);
 
 /*
@@ -58,8 +59,9 @@ int build_iso(const char *inventory, const char *profiles, const char *node,
 int build_find_agent(char *buf, size_t sz);
 
 /*
- * SOURCE_DATE_EPOCH from the environment, else now. A malformed value is
- * -EINVAL.
+ * SOURCE_DATE_EPOCH from the environment: 1 and *ret when set, 0 when not
+ * (callers then use a time fixed by the PKI, so that rebuilds stay
+ * identical), -EINVAL when malformed.
  */
 int build_epoch(time_t *ret);
 

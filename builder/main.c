@@ -197,7 +197,9 @@ cmd_build(int argc, char **argv)
 				"file and -o OUT\n");
 		return 1;
 	}
-	if (build_epoch(&o.epoch) < 0) {
+	r = build_epoch(&o.epoch);
+	o.epoch_set = r == 1;
+	if (r < 0) {
 		fprintf(stderr, "metalboot-build: SOURCE_DATE_EPOCH is not a "
 				"number of seconds\n");
 		return 1;
@@ -251,14 +253,15 @@ cmd_iso(int argc, char **argv)
 				"node name and -o FILE.iso\n");
 		return 1;
 	}
-	if (build_epoch(&epoch) < 0) {
+	r = build_epoch(&epoch);
+	if (r < 0) {
 		fprintf(stderr, "metalboot-build: SOURCE_DATE_EPOCH is not a "
 				"number of seconds\n");
 		return 1;
 	}
 	diags_init(&d);
 	r = build_iso(argv[optind], profiles, argv[optind + 1], from, out,
-		      epoch, &fresh, &d);
+		      r == 1 ? &epoch : NULL, &fresh, &d);
 	if (r == 0 && fresh)
 		fprintf(stderr,
 			"metalboot-build: warning: no --from OUT: this ISO "

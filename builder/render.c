@@ -45,6 +45,56 @@ format_endpoint(const struct inventory *inv, char *buf, size_t sz)
 		 (unsigned)inv->cluster.endpoint_port);
 }
 
+static int finish(struct yemit *y);
+
+/*
+ * Close a top-level mapping emitted as one part of a larger mapping. The
+ * emitter ends a stream with "..." after a keep-chomped block scalar; that
+ * marker would end the document, so it is dropped (the next part's first
+ * key ends the scalar just as well).
+ */
+static int
+finish_part(struct yemit *y, struct buf *out)
+{
+	int r = finish(y);
+
+	if (r == 0 && out->len >= 4 &&
+	    memcmp(out->data + out->len - 4, "...\n", 4) == 0) {
+		out->len -= 4;
+		out->data[out->len] = '\0';
+	}
+	return r;
+}
+
+/* "hosts:" and one {ip, names} per node, as a top-level mapping entry. */
+static int
+emit_hosts(const struct render_ctx *c, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	char ip[IPV4_STR_LEN];
+	struct yemit *y;
+	size_t i;
+
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
+	yemit_str(y, "hosts");
+	yemit_seq_start(y, false);
+	for (i = 0; i < inv->nnodes; i++) {
+		yemit_map_start(y, true);
+		yemit_kv_str(y, "ip", node_ip(&inv->nodes[i], ip));
+		yemit_str(y, "names");
+		yemit_seq_start(y, true);
+		yemit_str(y, inv->nodes[i].name);
+		yemit_seq_end(y);
+		yemit_map_end(y);
+	}
+	yemit_seq_end(y);
+	yemit_map_end(y);
+	return finish_part(y, out);
+}
+
 /* Prepare the parts shared by every node. */
 int
 render_ctx_init(struct render_ctx *c, const struct inventory *inv,
@@ -75,7 +125,18 @@ render_ctx_init(struct render_ctx *c, const struct inventory *inv,
 		return r;
 	}
 	c->hosts_text = buf_take(&b, &c->hosts_len);
-	return c->hosts_text == NULL ? -ENOMEM : 0;
+	if (c->hosts_text == NULL)
+		return -ENOMEM;
+	r = emit_hosts(c, &b);
+	if (r == 0) {
+		c->hosts_yaml = buf_take(&b, &c->hosts_yaml_len);
+		if (c->hosts_yaml == NULL)
+			r = -ENOMEM;
+	}
+	buf_done(&b);
+	if (r < 0)
+		render_ctx_done(c);
+	return r;
 }
 
 /* Release c. */
@@ -83,7 +144,9 @@ void
 render_ctx_done(struct render_ctx *c)
 {
 	free(c->hosts_text);
+	free(c->hosts_yaml);
 	c->hosts_text = NULL;
+	c->hosts_yaml = NULL;
 }
 
 /* The node's kubeadm action. */
@@ -568,6 +631,7 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	char mac[MAC_STR_LEN], ip[IPV4_STR_LEN], cidr[32], s[300];
 	struct yemit *y;
 	size_t i, nf;
+	int r;
 
 	y = yemit_new(out);
 	if (y == NULL)
@@ -606,18 +670,17 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 		   strlen(c->pki->prov_ca.cert_pem));
 	yemit_map_end(y);
 
-	yemit_str(y, "hosts");
-	yemit_seq_start(y, false);
-	for (i = 0; i < inv->nnodes; i++) {
-		yemit_map_start(y, true);
-		yemit_kv_str(y, "ip", node_ip(&inv->nodes[i], ip));
-		yemit_str(y, "names");
-		yemit_seq_start(y, true);
-		yemit_str(y, inv->nodes[i].name);
-		yemit_seq_end(y);
-		yemit_map_end(y);
-	}
-	yemit_seq_end(y);
+	/* The shared hosts entry, spliced between the two halves. */
+	yemit_map_end(y);
+	r = finish_part(y, out);
+	if (r == 0)
+		r = buf_append(out, c->hosts_yaml, c->hosts_yaml_len);
+	if (r < 0)
+		return r;
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
 
 	emit_strlist(y, "kernel_modules", &p->modules, true);
 	yemit_str(y, "sysctls");

@@ -39,6 +39,13 @@ struct render_ctx {
 	 */
 	char *hosts_text;
 	size_t hosts_len;
+	/*
+	 * firstboot.yaml's "hosts:" entry, emitted once: the O(nodes^2) part
+	 * of a build. It is a complete top-level mapping entry, spliced
+	 * between two emitted halves of each node's top-level mapping.
+	 */
+	char *hosts_yaml;
+	size_t hosts_yaml_len;
 };
 
 /*

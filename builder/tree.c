@@ -25,6 +25,7 @@ int
 tree_open(struct tree *t, const char *root)
 {
 	memset(t, 0, sizeof(*t));
+	t->reusefd = -1;
 	t->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (t->rootfd < 0) {
 		t->rootfd = -1;
@@ -44,6 +45,9 @@ tree_done(struct tree *t)
 		close(t->rootfd);
 		pthread_mutex_destroy(&t->lock);
 	}
+	if (t->reusefd >= 0)
+		close(t->reusefd);
+	t->reusefd = -1;
 	for (i = 0; i < t->n; i++)
 		free(t->sums[i].rel);
 	free(t->sums);
@@ -150,6 +154,69 @@ out:
 	return r;
 }
 
+/* Reuse files of the tree at old. */
+int
+tree_reuse_from(struct tree *t, const char *old)
+{
+	int fd = open(old, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (t->reusefd >= 0)
+		close(t->reusefd);
+	t->reusefd = fd;
+	return 0;
+}
+
+/* True when the old tree holds rel with exactly mode and data. */
+static bool
+same_as_old(struct tree *t, const char *rel, const void *data, size_t len,
+	    mode_t mode)
+{
+	char b[TREE_IO_CHUNK > 65536 ? 65536 : TREE_IO_CHUNK];
+	const char *want = data;
+	struct stat st;
+	size_t off = 0;
+	bool same = false;
+	int fd;
+
+	fd = openat(t->reusefd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 07777) != mode || (uint64_t)st.st_size != len)
+		goto out;
+	while (off < len) {
+		ssize_t n = read(fd, b, sizeof(b));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (size_t)n > len - off ||
+		    memcmp(b, want + off, (size_t)n) != 0)
+			goto out;
+		off += (size_t)n;
+	}
+	same = true;
+out:
+	close(fd);
+	return same;
+}
+
+static int
+link_old(struct tree *t, const char *rel)
+{
+	int r;
+
+	if (linkat(t->reusefd, rel, t->rootfd, rel, 0) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	r = mkparents(t, rel);
+	if (r < 0)
+		return r;
+	return linkat(t->reusefd, rel, t->rootfd, rel, 0) == 0 ? 0 : -errno;
+}
+
 /* Create rel and write data; record its digest when sum. */
 int
 tree_write(struct tree *t, const char *rel, const void *data, size_t len,
@@ -161,11 +228,25 @@ tree_write(struct tree *t, const char *rel, const void *data, size_t len,
 	r = path_check_rel(rel, strlen(rel));
 	if (r < 0)
 		return r;
-	r = mkparents(t, rel);
-	if (r < 0)
-		return r;
+	if (t->reusefd >= 0 && same_as_old(t, rel, data, len, mode) &&
+	    link_old(t, rel) == 0) {
+		if (!sum)
+			return 0;
+		SHA256(data, len, d);
+		return record(t, rel, d);
+	}
+	/* Parents are made only when missing: most files share them. */
 	fd = openat(t->rootfd, rel,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0 && errno == ENOENT) {
+		r = mkparents(t, rel);
+		if (r < 0)
+			return r;
+		fd = openat(t->rootfd, rel,
+			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+				    O_NOFOLLOW,
+			    mode);
+	}
 	if (fd < 0)
 		return -errno;
 	/* The umask may have narrowed mode; secrets must never be wider. */

@@ -22,6 +22,7 @@ struct tree_sum {
 
 struct tree {
 	int rootfd;
+	int reusefd; /* a previous tree whose identical files are linked */
 	pthread_mutex_t lock;
 	struct tree_sum *sums;
 	size_t n, cap;
@@ -32,6 +33,15 @@ struct tree {
  * Release with tree_done().
  */
 int tree_open(struct tree *t, const char *root);
+
+/*
+ * Let tree_write hard-link a file of the previous tree at old (same
+ * relative path, same mode, same bytes) instead of creating a new one. A
+ * rebuild then allocates no inode for what did not change, which is most
+ * of its cost on file systems slow at creating files. Returns 0 or a
+ * negative errno (the tree still works without reuse).
+ */
+int tree_reuse_from(struct tree *t, const char *old);
 
 /* Close and free; t may be zeroed (rootfd 0 is never ours: use -1). */
 void tree_done(struct tree *t);

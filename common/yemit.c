@@ -225,6 +225,8 @@ yemit_needs_quotes(const char *s, size_t len)
 	if ((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-' ||
 	    s[0] == '.')
 		return true;
+	if (len > 5) /* longer than "false": no word to match */
+		return false;
 	for (i = 0; words[i] != NULL; i++)
 		if (word_is(s, len, words[i]))
 			return true;
