@@ -1,0 +1,632 @@
+/*
+ * test_builder_render.c - every renderer on the four example inventories,
+ * parsed back with common/yload.h, and hostile inventory values that must
+ * come out as data.
+ */
+#include "render.h"
+
+#include "fsutil.h"
+#include "yload.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define EXAMPLES MB_SOURCE_DIR "/profiles/examples"
+
+struct fixture {
+	struct inventory *inv;
+	struct pki pki;
+	struct render_ctx rc;
+};
+
+static void
+fixture_from_text(struct fixture *f, const char *name, const char *text,
+		  size_t len)
+{
+	struct diags d;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	diags_init(&d);
+	r = inventory_parse(name, text, len, MB_SOURCE_DIR "/profiles", &f->inv,
+			    &d);
+	if (r < 0)
+		diags_print(&d, stderr);
+	assert_int_equal(r, 0);
+	assert_int_equal(
+		pki_prepare(&f->pki, f->inv, NULL, false, time(NULL), &d), 0);
+	diags_done(&d);
+	assert_int_equal(render_ctx_init(&f->rc, f->inv, &f->pki, NULL, NULL),
+			 0);
+}
+
+static void
+fixture_load(struct fixture *f, const char *example)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s.yaml", EXAMPLES, example);
+	assert_int_equal(read_file(path, 1u << 20, &text, &len), 0);
+	fixture_from_text(f, path, text, len);
+	free(text);
+}
+
+static void
+fixture_done(struct fixture *f)
+{
+	render_ctx_done(&f->rc);
+	pki_done(&f->pki);
+	inventory_free(f->inv);
+}
+
+static struct ydoc *
+parse(const char *what, const char *data, size_t len)
+{
+	struct ydoc *doc = NULL;
+	struct yerror err;
+
+	if (ydoc_parse(what, data, len, &doc, &err) < 0)
+		fail_msg("%s:%u:%u: %s\n%s", what, err.line, err.col, err.msg,
+			 data);
+	assert_non_null(doc->root);
+	return doc;
+}
+
+static const char *
+str_at(const struct ynode *n, const char *path)
+{
+	char key[128];
+	const char *dot;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		n = ynode_get(n, key);
+		if (n == NULL)
+			return NULL;
+		path = dot + 1;
+	}
+	n = ynode_get(n, path);
+	return n != NULL && n->type == YNODE_SCALAR ? n->str : NULL;
+}
+
+/* Only keys from allowed in mapping m (formats.md: readers refuse others). */
+static void
+check_keys(const struct ynode *m, const char *const *allowed)
+{
+	size_t i, j;
+
+	assert_int_equal(m->type, YNODE_MAP);
+	for (i = 0; i < m->n; i++) {
+		const char *k = m->items[2 * i]->str;
+		bool ok = false;
+
+		for (j = 0; allowed[j] != NULL; j++)
+			if (strcmp(k, allowed[j]) == 0)
+				ok = true;
+		if (!ok)
+			fail_msg("unexpected key '%s'", k);
+	}
+}
+
+/* Split kubeadm.yaml at "---" lines and parse each document. */
+static size_t
+kubeadm_docs(const struct buf *b, struct ydoc **docs, size_t max)
+{
+	const char *p = b->data, *end = b->data + b->len;
+	size_t n = 0;
+
+	while (p < end && n < max) {
+		const char *sep = strstr(p, "\n---\n");
+		size_t len = sep ? (size_t)(sep - p) + 1 : (size_t)(end - p);
+
+		docs[n++] = parse("kubeadm.yaml", p, len);
+		p += len + (sep ? 4 : 0);
+	}
+	return n;
+}
+
+static void
+check_kubeadm(struct fixture *f, size_t n)
+{
+	const struct inventory *inv = f->inv;
+	const struct inv_node *node = &inv->nodes[n];
+	const char *action = render_action(&f->rc, n);
+	const char *api = inv->cluster.kv_minor >= 31
+				  ? "kubeadm.k8s.io/v1beta4"
+				  : "kubeadm.k8s.io/v1beta3";
+	struct ydoc *docs[4] = { 0 };
+	const struct ynode *nr, *args;
+	struct buf b;
+	size_t nd, i;
+
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f->rc, n, &b), 0);
+	nd = kubeadm_docs(&b, docs, 4);
+	assert_string_equal(str_at(docs[0]->root, "apiVersion"), api);
+	nr = ynode_get(docs[0]->root, "nodeRegistration");
+	assert_non_null(nr);
+	assert_string_equal(str_at(nr, "name"), node->name);
+	args = ynode_get(nr, "kubeletExtraArgs");
+	assert_non_null(args);
+	if (inv->cluster.kv_minor >= 31) {
+		/* v1beta4: a list of {name, value}. */
+		assert_int_equal(args->type, YNODE_SEQ);
+		assert_string_equal(str_at(args->items[0], "name"), "node-ip");
+	} else {
+		assert_int_equal(args->type, YNODE_MAP);
+		assert_non_null(str_at(args, "node-ip"));
+	}
+	if (strcmp(action, "init") == 0 || strcmp(action, "etcd") == 0) {
+		assert_int_equal(nd, 3);
+		assert_string_equal(str_at(docs[0]->root, "kind"),
+				    "InitConfiguration");
+		assert_string_equal(str_at(docs[1]->root, "kind"),
+				    "ClusterConfiguration");
+		assert_string_equal(str_at(docs[1]->root, "kubernetesVersion"),
+				    inv->cluster.kubernetes_version);
+		assert_string_equal(str_at(docs[2]->root, "kind"),
+				    "KubeletConfiguration");
+		assert_string_equal(str_at(docs[2]->root, "cgroupDriver"),
+				    "systemd");
+	}
+	if (strcmp(action, "init") == 0) {
+		const struct ynode *bt =
+			ynode_get(docs[0]->root, "bootstrapTokens");
+
+		assert_string_equal(str_at(bt->items[0], "token"),
+				    f->pki.token);
+		assert_string_equal(str_at(docs[0]->root, "certificateKey"),
+				    f->pki.cert_key);
+		assert_string_equal(str_at(bt->items[0], "ttl"), "24h0m0s");
+		if (inv->cluster.etcd == ETCD_EXTERNAL) {
+			const struct ynode *ep = ynode_get(
+				ynode_get(ynode_get(docs[1]->root, "etcd"),
+					  "external"),
+				"endpoints");
+
+			assert_non_null(ep);
+			assert_int_equal(ep->n,
+					 inventory_count_role(inv, ROLE_ETCD));
+		} else {
+			assert_non_null(
+				str_at(docs[1]->root, "etcd.local.dataDir"));
+		}
+		if (node->taints_set && node->taints.n == 0) {
+			const struct ynode *t = ynode_get(nr, "taints");
+
+			assert_non_null(t);
+			assert_int_equal(t->type, YNODE_SEQ);
+			assert_int_equal(t->n, 0);
+		}
+	} else if (strcmp(action, "etcd") == 0) {
+		assert_non_null(ynode_get(
+			ynode_get(ynode_get(docs[1]->root, "etcd"), "local"),
+			"extraArgs"));
+	} else {
+		const struct ynode *h;
+
+		assert_int_equal(nd, 1);
+		assert_string_equal(str_at(docs[0]->root, "kind"),
+				    "JoinConfiguration");
+		assert_string_equal(
+			str_at(docs[0]->root, "discovery.bootstrapToken.token"),
+			f->pki.token);
+		h = ynode_get(ynode_get(ynode_get(docs[0]->root, "discovery"),
+					"bootstrapToken"),
+			      "caCertHashes");
+		assert_string_equal(h->items[0]->str, f->pki.discovery_hash);
+		if (strcmp(action, "join-control-plane") == 0)
+			assert_string_equal(
+				str_at(docs[0]->root,
+				       "controlPlane.certificateKey"),
+				f->pki.cert_key);
+		else
+			assert_null(ynode_get(docs[0]->root, "controlPlane"));
+	}
+	for (i = 0; i < nd; i++)
+		ydoc_free(docs[i]);
+	buf_done(&b);
+}
+
+static const char *const fb_keys[] = { "version",
+				       "node",
+				       "cluster",
+				       "server",
+				       "hosts",
+				       "kernel_modules",
+				       "sysctls",
+				       "swap_off",
+				       "selinux",
+				       "firewall",
+				       "container_runtime",
+				       "files",
+				       "kubeadm",
+				       "cni",
+				       "ready_timeout",
+				       NULL };
+static const char *const fb_node_keys[] = { "name", "role", "mac", "ip", NULL };
+static const char *const fb_cluster_keys[] = {
+	"name",	      "kubernetes_version", "endpoint",
+	"pod_subnet", "service_subnet",	    NULL
+};
+static const char *const fb_kubeadm_keys[] = { "action", "config", "wait_for",
+					       NULL };
+static const char *const fb_runtime_keys[] = { "kind",
+					       "cgroup_driver",
+					       "log_max_size",
+					       "log_max_files",
+					       "storage_driver",
+					       "registry_mirrors",
+					       NULL };
+
+static void
+check_firstboot(struct fixture *f, size_t n)
+{
+	const struct inv_node *node = &f->inv->nodes[n];
+	const char *action = render_action(&f->rc, n);
+	struct buf k, b;
+	struct ydoc *doc;
+	const struct ynode *files, *kb, *hosts;
+	size_t i;
+	bool has_ca_key = false;
+
+	buf_init(&k, RENDER_MAX_PAYLOAD);
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f->rc, n, &k), 0);
+	assert_int_equal(render_firstboot(&f->rc, n, k.data, k.len, &b), 0);
+	doc = parse("firstboot.yaml", b.data, b.len);
+	check_keys(doc->root, fb_keys);
+	check_keys(ynode_get(doc->root, "node"), fb_node_keys);
+	check_keys(ynode_get(doc->root, "cluster"), fb_cluster_keys);
+	check_keys(ynode_get(doc->root, "kubeadm"), fb_kubeadm_keys);
+	check_keys(ynode_get(doc->root, "container_runtime"), fb_runtime_keys);
+	assert_string_equal(str_at(doc->root, "version"), "1");
+	assert_string_equal(str_at(doc->root, "node.name"), node->name);
+	assert_string_equal(str_at(doc->root, "node.role"),
+			    role_name(node->role));
+	assert_string_equal(str_at(doc->root, "server.ca"),
+			    f->pki.prov_ca.cert_pem);
+	hosts = ynode_get(doc->root, "hosts");
+	assert_int_equal(hosts->n, f->inv->nnodes);
+	assert_string_equal(str_at(doc->root, "kubeadm.action"), action);
+	assert_string_equal(str_at(doc->root, "kubeadm.config"), k.data);
+	kb = ynode_get(doc->root, "kubeadm");
+	if (strncmp(action, "join", 4) == 0) {
+		assert_non_null(ynode_get(kb, "wait_for"));
+		assert_string_equal(str_at(kb, "wait_for.ca"),
+				    f->pki.ca.cert_pem);
+	} else {
+		assert_null(ynode_get(kb, "wait_for"));
+	}
+	if (node == f->rc.first_cp)
+		assert_non_null(ynode_get(doc->root, "cni"));
+	else
+		assert_null(ynode_get(doc->root, "cni"));
+	files = ynode_get(doc->root, "files");
+	for (i = 0; i < files->n; i++) {
+		const char *path = str_at(files->items[i], "path");
+
+		if (strcmp(path, "/etc/kubernetes/pki/ca.key") == 0)
+			has_ca_key = true;
+	}
+	switch (node->role) {
+	case ROLE_WORKER:
+		/* A worker holds no private key at all. */
+		assert_int_equal(files->n, 1);
+		assert_null(strstr(b.data, "PRIVATE KEY"));
+		break;
+	case ROLE_CONTROL_PLANE:
+		assert_true(has_ca_key);
+		break;
+	default:
+		assert_false(has_ca_key);
+		assert_non_null(strstr(b.data, "/etc/kubernetes/pki/etcd/"
+					       "server.key"));
+		break;
+	}
+	ydoc_free(doc);
+	buf_done_secure(&k);
+	buf_done_secure(&b);
+}
+
+static void
+check_cloud_init(struct fixture *f, size_t n)
+{
+	struct buf k, ud, md, net;
+	struct ydoc *doc;
+	const struct ynode *wf;
+	size_t i;
+	bool found = false;
+
+	buf_init(&k, RENDER_MAX_PAYLOAD);
+	buf_init(&ud, RENDER_MAX_PAYLOAD);
+	buf_init(&md, RENDER_MAX_PAYLOAD);
+	buf_init(&net, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f->rc, n, &k), 0);
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len, &ud), 0);
+	assert_int_equal(strncmp(ud.data, "#cloud-config\n", 14), 0);
+	doc = parse("user-data", ud.data, ud.len);
+	assert_string_equal(str_at(doc->root, "hostname"),
+			    f->inv->nodes[n].name);
+	wf = ynode_get(doc->root, "write_files");
+	for (i = 0; i < wf->n; i++)
+		if (strcmp(str_at(wf->items[i], "path"), RENDER_KUBEADM_PATH) ==
+		    0) {
+			assert_string_equal(str_at(wf->items[i], "content"),
+					    k.data);
+			assert_string_equal(str_at(wf->items[i], "permissions"),
+					    "0600");
+			found = true;
+		}
+	assert_true(found);
+	assert_non_null(ynode_get(doc->root, "runcmd"));
+	ydoc_free(doc);
+
+	assert_int_equal(render_meta_data(&f->rc, n, "abc", &md), 0);
+	doc = parse("meta-data", md.data, md.len);
+	assert_string_equal(str_at(doc->root, "local-hostname"),
+			    f->inv->nodes[n].name);
+	assert_non_null(strstr(str_at(doc->root, "instance-id"), "abc"));
+	ydoc_free(doc);
+
+	assert_int_equal(render_network_config(&f->rc, n, &net), 0);
+	doc = parse("network-config", net.data, net.len);
+	assert_string_equal(str_at(doc->root, "version"), "2");
+	assert_non_null(
+		str_at(doc->root, "ethernets.primary.match.macaddress"));
+	ydoc_free(doc);
+	buf_done_secure(&k);
+	buf_done_secure(&ud);
+	buf_done(&md);
+	buf_done(&net);
+}
+
+static void
+check_example(const char *example)
+{
+	struct fixture f;
+	struct buf b;
+	struct ydoc *doc;
+	size_t n;
+
+	fixture_load(&f, example);
+	for (n = 0; n < f.inv->nnodes; n++) {
+		check_kubeadm(&f, n);
+		check_firstboot(&f, n);
+		check_cloud_init(&f, n);
+	}
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_netboot(&f.rc, &b), 0);
+	doc = parse("netboot.yaml", b.data, b.len);
+	assert_string_equal(str_at(doc->root, "version"), "1");
+	assert_string_equal(str_at(doc->root, "http.cert"), "pki/netboot.crt");
+	assert_int_equal(ynode_get(doc->root, "nodes")->n, f.inv->nnodes);
+	assert_true(ynode_is_null(ynode_get(doc->root, "interface")));
+	ydoc_free(doc);
+	buf_done(&b);
+	fixture_done(&f);
+}
+
+static void
+test_single(void **state)
+{
+	(void)state;
+	check_example("single");
+}
+
+static void
+test_lab(void **state)
+{
+	(void)state;
+	check_example("lab");
+}
+
+static void
+test_ha_stacked(void **state)
+{
+	(void)state;
+	check_example("ha-stacked");
+}
+
+static void
+test_ha_external(void **state)
+{
+	(void)state;
+	check_example("ha-external-etcd");
+}
+
+static void
+test_ipxe(void **state)
+{
+	struct fixture f;
+	struct buf b;
+
+	(void)state;
+	fixture_load(&f, "lab");
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_ipxe(&f.rc, 1, &b), 0);
+	assert_string_equal(
+		b.data,
+		"#!ipxe\n"
+		"set base http://192.168.100.1:80/files\n"
+		"set tries:int32 0\n"
+		":kernel\n"
+		"kernel ${base}/images/worker/vmlinuz initrd=initrd.img "
+		"console=ttyS0 metalboot.server=https://192.168.100.1:443 "
+		"metalboot.mac=52:54:00:00:02:01 || goto kernel_retry\n"
+		"initrd ${base}/images/worker/initrd.img || goto "
+		"kernel_retry\n"
+		"boot || goto kernel_retry\n"
+		":kernel_retry\n"
+		"inc tries\n"
+		"iseq ${tries} 5 && goto failed ||\n"
+		"sleep 3\n"
+		"goto kernel\n"
+		":failed\n"
+		"echo metalboot: boot files could not be fetched; rebooting "
+		"in 30 s\n"
+		"sleep 30\n"
+		"reboot\n");
+	buf_done(&b);
+	fixture_done(&f);
+}
+
+/* "      KEY: "VALUE"" with VALUE written as a YAML double-quoted scalar. */
+static void
+put_dq(struct buf *text, const char *key, const char *v)
+{
+	assert_int_equal(buf_printf(text, "      %s: \"", key), 0);
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			assert_int_equal(buf_printf(text, "\\%c", *v), 0);
+		else if (*v == '\t')
+			assert_int_equal(buf_puts(text, "\\t"), 0);
+		else
+			assert_int_equal(buf_append(text, v, 1), 0);
+	}
+	assert_int_equal(buf_puts(text, "\"\n"), 0);
+}
+
+/*
+ * Free-text inventory values: sysctl values (one line, anything else),
+ * registry mirror URLs (no space or quote, '#' and ':' allowed), firewall
+ * descriptions, the kernel command line. Each must come back as the same
+ * string from every YAML file it lands in.
+ */
+static void
+test_hostile_values(void **state)
+{
+	static const char *const values[] = {
+		"1 # not a comment",
+		"a: b",
+		"- x",
+		"'q' \"dq\" \\ back",
+		"{x: [1, 2]}",
+		"&a *b !c %d @e `f` |g >h",
+		"null",
+		"0755",
+		"--- ...",
+		"tab\there",
+	};
+	char long_value[3000];
+	struct buf text, k, b, ud;
+	struct fixture f;
+	struct ydoc *doc;
+	const struct ynode *sc, *mirrors;
+	size_t i, n;
+
+	(void)state;
+	memset(long_value, 'x', sizeof(long_value) - 1);
+	long_value[sizeof(long_value) - 1] = '\0';
+	memcpy(long_value + 100, "# : '\" - ", 9);
+	buf_init(&text, 1u << 20);
+	assert_int_equal(
+		buf_puts(&text,
+			 "cluster:\n  name: h\n  kubernetes_version: v1.31.1\n"
+			 "  registry_mirrors: ['http://m.example/#a:b', "
+			 "'https://m2.example/x?y=#:z']\n"
+			 "network: { server_ip: 10.0.0.1, subnet: "
+			 "10.0.0.0/24 }\n"
+			 "boot:\n  cmdline: 'console=ttyS0 a=b:c x={y}'\n"
+			 "nodes:\n  - { name: c1, mac: '52:54:00:00:00:01', "
+			 "ip: 10.0.0.11, role: control-plane }\n"
+			 "roles:\n  control-plane:\n    firewall:\n"
+			 "      - { port: 6443, what: \"a: b # c\\nd\" }\n"
+			 "    sysctls:\n"),
+		0);
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "net.t.v%zu", i);
+		put_dq(&text, key, values[i]);
+	}
+	put_dq(&text, "net.t.long", long_value);
+	fixture_from_text(&f, "hostile.yaml", text.data, text.len);
+
+	buf_init(&k, RENDER_MAX_PAYLOAD);
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	buf_init(&ud, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f.rc, 0, &k), 0);
+	assert_int_equal(render_firstboot(&f.rc, 0, k.data, k.len, &b), 0);
+	doc = parse("firstboot.yaml", b.data, b.len);
+	check_keys(doc->root, fb_keys);
+	sc = ynode_get(doc->root, "sysctls");
+	n = sizeof(values) / sizeof(values[0]);
+	for (i = 0; i < n; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "net.t.v%zu", i);
+		assert_non_null(ynode_get(sc, key));
+		assert_string_equal(ynode_get(sc, key)->str, values[i]);
+	}
+	assert_string_equal(ynode_get(sc, "net.t.long")->str, long_value);
+	mirrors = ynode_get(ynode_get(doc->root, "container_runtime"),
+			    "registry_mirrors");
+	assert_int_equal(mirrors->n, 2);
+	assert_string_equal(mirrors->items[0]->str, "http://m.example/#a:b");
+	assert_string_equal(mirrors->items[1]->str,
+			    "https://m2.example/x?y=#:z");
+	ydoc_free(doc);
+
+	/* user-data carries the sysctls as file content: still data. */
+	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len, &ud), 0);
+	doc = parse("user-data", ud.data, ud.len);
+	{
+		const struct ynode *wf = ynode_get(doc->root, "write_files");
+		bool seen = false;
+
+		for (i = 0; i < wf->n; i++) {
+			const char *path = str_at(wf->items[i], "path");
+			const char *content = str_at(wf->items[i], "content");
+
+			if (strcmp(path, "/etc/sysctl.d/90-metalboot.conf") !=
+			    0)
+				continue;
+			seen = true;
+			assert_non_null(strstr(content, "net.t.v1 = a: b\n"));
+			assert_non_null(strstr(content, long_value));
+		}
+		assert_true(seen);
+		/* Top-level keys are only the ones the renderer wrote. */
+		for (i = 0; i < doc->root->n; i++)
+			assert_null(strstr(doc->root->items[2 * i]->str, "#"));
+	}
+	ydoc_free(doc);
+
+	/* The command line goes into the iPXE script verbatim. */
+	buf_done(&b);
+	assert_int_equal(render_ipxe(&f.rc, 0, &b), 0);
+	assert_non_null(strstr(b.data, "console=ttyS0 a=b:c x={y} "
+				       "metalboot.server="));
+	buf_done(&b);
+	buf_done_secure(&k);
+	buf_done_secure(&ud);
+	buf_done(&text);
+	fixture_done(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_single),
+		cmocka_unit_test(test_lab),
+		cmocka_unit_test(test_ha_stacked),
+		cmocka_unit_test(test_ha_external),
+		cmocka_unit_test(test_ipxe),
+		cmocka_unit_test(test_hostile_values),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
