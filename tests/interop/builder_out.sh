@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# builder_out.sh - metalboot-build build against real peers: cloud-init's
+# schema check on every user-data of the four examples, isoinfo on every
+# seed ISO, openssl for the CA pin and the certificate chains, sha256sum -c,
+# reproducibility (two builds, even in another directory, are identical),
+# a failed build leaving the previous OUT untouched, and file modes.
+set -euo pipefail
+build=${MB_BUILD_DIR:?}/builder/metalboot-build
+src=${MB_SOURCE_DIR:?}
+[[ -x $build ]] || { echo "skip: $build not built"; exit 77; }
+for tool in isoinfo openssl sha256sum; do
+	command -v "$tool" >/dev/null || { echo "skip: no $tool"; exit 77; }
+done
+have_cloudinit=1
+command -v cloud-init >/dev/null || have_cloudinit=0
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export SOURCE_DATE_EPOCH=1700000000
+
+pin() { # CA certificate -> kubeadm's pin, by the documented recipe
+	echo "sha256:$(openssl x509 -pubkey -noout -in "$1" |
+		openssl pkey -pubin -outform der |
+		openssl dgst -sha256 -hex | sed 's/^.* //')"
+}
+
+mode() { stat -c %a "$1"; }
+
+for ex in single lab ha-stacked ha-external-etcd; do
+	out=$T/$ex
+	"$build" build "$src/profiles/examples/$ex.yaml" -o "$out" --jobs 2 ||
+		fail "$ex: build failed"
+
+	# The CA pin and the chains.
+	[[ $(cat "$out/discovery-hash") == "$(pin "$out/pki/ca.crt")" ]] ||
+		fail "$ex: discovery-hash differs from the openssl recipe"
+	openssl verify -CAfile "$out/pki/provisioning-ca.crt" \
+		"$out/pki/netboot.crt" >/dev/null ||
+		fail "$ex: netboot.crt does not chain to the provisioning CA"
+	openssl x509 -noout -ext subjectAltName -in "$out/pki/netboot.crt" |
+		grep -q "IP Address:192.168.100.1" ||
+		fail "$ex: netboot.crt lacks IP:server_ip"
+	for ca in ca front-proxy-ca etcd/ca provisioning-ca; do
+		openssl verify -CAfile "$out/pki/$ca.crt" "$out/pki/$ca.crt" \
+			>/dev/null || fail "$ex: $ca.crt is not a valid CA"
+	done
+	if [[ $ex == ha-external-etcd ]]; then
+		openssl verify -CAfile "$out/pki/etcd/ca.crt" \
+			"$out/pki/apiserver-etcd-client.crt" \
+			"$out/pki"/etcd/etcd*/server.crt \
+			"$out/pki"/etcd/etcd*/peer.crt >/dev/null ||
+			fail "$ex: etcd certificates do not chain"
+		openssl x509 -noout -ext subjectAltName \
+			-in "$out/pki/etcd/etcd2/server.crt" |
+			grep -q "IP Address:192.168.100.32" ||
+			fail "$ex: etcd2's server certificate lacks its IP"
+	fi
+
+	# Modes: keys and secrets 0600.
+	while read -r f; do
+		[[ $(mode "$f") == 600 ]] || fail "$f is $(mode "$f"), not 600"
+	done < <(find "$out/pki" -name '*.key'; find "$out/secrets" -type f
+		find "$out/nodes" -name firstboot.yaml -o -name kubeadm.yaml \
+			-o -name user-data -o -name seed.iso)
+	[[ $(mode "$out/pki/ca.crt") == 644 ]] || fail "ca.crt mode"
+	grep -Eq '^[a-z0-9]{6}\.[a-z0-9]{16}$' "$out/secrets/bootstrap-token" ||
+		fail "$ex: malformed bootstrap token"
+	grep -Eq '^[0-9a-f]{64}$' "$out/secrets/certificate-key" ||
+		fail "$ex: malformed certificate key"
+
+	# SHA256SUMS: everything but pki/ and secrets/, and it checks.
+	(cd "$out" && sha256sum --quiet -c SHA256SUMS) ||
+		fail "$ex: sha256sum -c SHA256SUMS"
+	! grep -Eq '  (pki|secrets)/' "$out/SHA256SUMS" ||
+		fail "$ex: SHA256SUMS lists pki/ or secrets/"
+	(cd "$out" && find . -type f ! -path './pki/*' ! -path './secrets/*' \
+		! -name SHA256SUMS | sed 's|^\./||' | sort) >"$T/files"
+	sed 's/^[0-9a-f]*  //' "$out/SHA256SUMS" | sort >"$T/summed"
+	cmp -s "$T/files" "$T/summed" || fail "$ex: SHA256SUMS is incomplete"
+	! grep -rq "$T" "$out" || fail "$ex: the OUT path is embedded"
+
+	for node in "$out"/nodes/*; do
+		name=${node##*/}
+		ud=$node/cloud-init/user-data
+		[[ $(head -n1 "$ud") == "#cloud-config" ]] ||
+			fail "$name: user-data header"
+		if ((have_cloudinit)); then
+			cloud-init schema --config-file "$ud" >/dev/null ||
+				fail "$ex/$name: cloud-init schema rejects user-data"
+		fi
+		iso=$node/seed.iso
+		isoinfo -d -i "$iso" | grep -qi '^Volume id: cidata$' ||
+			fail "$name: seed.iso volume id is not cidata"
+		isoinfo -d -i "$iso" | grep -q 'Joliet' ||
+			fail "$name: seed.iso has no Joliet"
+		isoinfo -d -i "$iso" | grep -q 'Rock Ridge' ||
+			fail "$name: seed.iso has no Rock Ridge"
+		for f in user-data meta-data network-config; do
+			isoinfo -J -i "$iso" -x "/$f" >"$T/x"
+			cmp -s "$T/x" "$node/cloud-init/$f" ||
+				fail "$name: Joliet /$f differs from the payload"
+			isoinfo -R -i "$iso" -x "/$f" >"$T/x"
+			cmp -s "$T/x" "$node/cloud-init/$f" ||
+				fail "$name: Rock Ridge /$f differs from the payload"
+		done
+		grep -q "metalboot.mac=$(sed -n 's/.*mac: "\([^"]*\)".*/\1/p' \
+			"$node/firstboot.yaml" | head -n1)" "$out/boot/$name.ipxe" ||
+			fail "$name: the iPXE script does not carry the MAC"
+	done
+	[[ $have_cloudinit == 1 ]] || echo "note: cloud-init missing, schema not checked"
+done
+
+# Workers hold no private key.
+for fb in "$T"/lab/nodes/w*/firstboot.yaml; do
+	! grep -q 'PRIVATE KEY' "$fb" || fail "$fb holds a private key"
+done
+
+# Reproducible: a rebuild in place, and a build elsewhere from the same PKI.
+ex=ha-external-etcd
+cp -a "$T/$ex" "$T/copy"
+"$build" build "$src/profiles/examples/$ex.yaml" -o "$T/$ex" ||
+	fail "rebuild failed"
+diff -r "$T/copy" "$T/$ex" >/dev/null || fail "a rebuild is not identical"
+mkdir "$T/elsewhere"
+cp -a "$T/$ex/pki" "$T/$ex/secrets" "$T/elsewhere/"
+"$build" build "$src/profiles/examples/$ex.yaml" -o "$T/elsewhere" ||
+	fail "build elsewhere failed"
+diff -r "$T/$ex" "$T/elsewhere" >/dev/null ||
+	fail "a build in another directory is not identical"
+
+# The iso command with --from gives the node's seed.iso.
+"$build" iso "$src/profiles/examples/$ex.yaml" cp2 -o "$T/cp2.iso" \
+	--from "$T/$ex" || fail "iso command failed"
+cmp -s "$T/cp2.iso" "$T/$ex/nodes/cp2/seed.iso" ||
+	fail "iso --from differs from the build's seed.iso"
+
+# A failing build (after the tree was written: the images step with a base
+# that does not exist) leaves the previous OUT untouched and no temporary.
+set +e
+"$build" build "$src/profiles/examples/$ex.yaml" -o "$T/$ex" \
+	--base "$T/no-such-rootfs" 2>"$T/err"
+rc=$?
+set -e
+((rc != 0)) || fail "a build with a missing base succeeded"
+diff -r "$T/copy" "$T/$ex" >/dev/null || fail "a failed build changed OUT"
+! ls -d "$T"/.${ex}.tmp* 2>/dev/null || fail "a temporary was left behind"
+
+# An inventory error is exit 1 with FILE:LINE:COL, OUT untouched.
+sed 's/pod_subnet: 10.244.0.0\/16/pod_subnet: 10.244.0.1\/16/' \
+	"$src/profiles/examples/$ex.yaml" >"$T/bad.yaml"
+set +e
+"$build" build "$T/bad.yaml" -o "$T/$ex" 2>"$T/err"
+rc=$?
+set -e
+((rc == 1)) || fail "a bad inventory gave exit $rc, not 1"
+grep -q "bad.yaml:[0-9]*:[0-9]*:" "$T/err" || fail "no FILE:LINE:COL"
+diff -r "$T/copy" "$T/$ex" >/dev/null || fail "a refused build changed OUT"
+
+# --rotate makes a new CA; the pin follows.
+"$build" build "$src/profiles/examples/$ex.yaml" -o "$T/$ex" --rotate ||
+	fail "--rotate failed"
+! cmp -s "$T/copy/pki/ca.crt" "$T/$ex/pki/ca.crt" || fail "--rotate kept the CA"
+[[ $(cat "$T/$ex/discovery-hash") == "$(pin "$T/$ex/pki/ca.crt")" ]] ||
+	fail "pin after --rotate"
+echo "ok"
