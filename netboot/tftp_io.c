@@ -40,6 +40,7 @@
 #define TFTP_SNDBUF	 (1024 * 1024)
 #define TFTP_MTU_UNKNOWN 1500 /* when the interface MTU cannot be read */
 #define TFTP_PEER_STR	 (IPV4_STR_LEN + 6)
+#define TFTP_READAHEAD	 (64 * 1024) /* bytes read at once per transfer */
 
 /* An open file shared by the transfers of one inode. */
 struct tftp_file {
@@ -60,7 +61,10 @@ struct tftp_conn {
 	struct event *ev_read, *ev_timer, *ev_write;
 	struct sockaddr_in peer;
 	struct tftp_file *file;
-	uint8_t *buf; /* window data: windowsize * blksize bytes */
+	uint8_t *buf;  /* file bytes [buf_off, buf_off + buf_len) */
+	size_t bufcap; /* its size: a window, at least TFTP_READAHEAD */
+	uint64_t buf_off;
+	size_t buf_len;
 	uint8_t (*hdrs)[TFTP_HDR_LEN];
 	struct iovec *iov;
 	struct mmsghdr *msgs;
@@ -291,7 +295,17 @@ flush(struct tftp_conn *c)
 	unsigned i;
 
 	while (c->pend_cnt > 0) {
-		n = sendmmsg(c->fd, c->msgs + c->pend_idx, c->pend_cnt, 0);
+		if (c->pend_cnt == 1) {
+			struct mmsghdr *m = &c->msgs[c->pend_idx];
+			ssize_t w = sendmsg(c->fd, &m->msg_hdr, 0);
+
+			n = w < 0 ? -1 : 1;
+			if (w >= 0)
+				m->msg_len = (unsigned)w;
+		} else {
+			n = sendmmsg(c->fd, c->msgs + c->pend_idx, c->pend_cnt,
+				     0);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -320,36 +334,73 @@ flush(struct tftp_conn *c)
 }
 
 /*
- * Read blocks first..first+count-1 with one pread and queue them. Returns
- * 0, or -EIO when the file no longer holds the bytes its size promised.
+ * Make file bytes [off, off + want) available in c->buf and return a
+ * pointer to them. The buffer is refilled with one pread of up to
+ * c->bufcap bytes from off (read-ahead: a lockstep transfer reads the file
+ * once per TFTP_READAHEAD bytes, not once per block). Returns NULL with
+ * *ret_err set when the file no longer holds what its size promised.
+ */
+static const uint8_t *
+file_bytes(struct tftp_conn *c, uint64_t off, size_t want, int *ret_err)
+{
+	size_t got = 0, len;
+	ssize_t n;
+
+	if (off >= c->buf_off && off + want <= c->buf_off + c->buf_len)
+		return c->buf + (off - c->buf_off);
+	len = c->bufcap;
+	if (len > c->x.size - off)
+		len = (size_t)(c->x.size - off);
+	if (len < want)
+		len = want;
+	c->buf_len = 0;
+	while (got < len) {
+		n = pread(c->file->fd, c->buf + got, len - got,
+			  (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*ret_err = n < 0 ? -errno : -EIO;
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	c->buf_off = off;
+	c->buf_len = got;
+	return c->buf;
+}
+
+/*
+ * Queue blocks first..first+count-1 (contiguous in the file, so read
+ * together) and send them: one sendmsg for one block, one sendmmsg for a
+ * window. Returns 0, or -EIO and friends when the file cannot be read.
  */
 static int
 send_blocks(struct tftp_conn *c, uint32_t first, uint32_t count)
 {
 	uint64_t off = tftp_block_off(&c->x, first);
-	size_t want = 0, got = 0;
+	const uint8_t *data = NULL;
+	size_t want = 0, pos = 0;
 	uint32_t i;
-	ssize_t n;
+	int r = 0;
 
 	for (i = 0; i < count; i++)
 		want += tftp_block_len(&c->x, first + i);
-	while (got < want) {
-		n = pread(c->file->fd, c->buf + got, want - got,
-			  (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		got += (size_t)n;
+	if (want > 0) {
+		data = file_bytes(c, off, want, &r);
+		if (data == NULL)
+			return r;
 	}
 	for (i = 0; i < count; i++) {
 		struct msghdr *mh = &c->msgs[i].msg_hdr;
+		size_t len = tftp_block_len(&c->x, first + i);
 
 		tftp_data_hdr(c->hdrs[i], first + i);
 		c->iov[2 * i].iov_base = c->hdrs[i];
 		c->iov[2 * i].iov_len = TFTP_HDR_LEN;
-		c->iov[2 * i + 1].iov_base = c->buf + (size_t)i * c->x.blksize;
-		c->iov[2 * i + 1].iov_len = tftp_block_len(&c->x, first + i);
+		c->iov[2 * i + 1].iov_base = (void *)(data ? data + pos : NULL);
+		c->iov[2 * i + 1].iov_len = len;
+		pos += len;
 		memset(mh, 0, sizeof(*mh));
 		mh->msg_name = &c->peer;
 		mh->msg_namelen = sizeof(c->peer);
@@ -526,6 +577,13 @@ on_conn_read(evutil_socket_t fd, short what, void *arg)
 		tftp_xfer_input(&c->x, pkt, (size_t)n, now_ms(), &out);
 		if (!apply(c, &out, c->x.acked != acked))
 			return;
+		/*
+		 * In lockstep the next ACK cannot be here yet: save the
+		 * recvfrom that would only say EAGAIN (the event is level
+		 * triggered, so nothing is lost).
+		 */
+		if (c->x.windowsize == 1)
+			return;
 	}
 }
 
@@ -701,7 +759,12 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	if (r < 0)
 		goto fail;
 	wnd = c->x.windowsize;
-	c->buf = malloc((size_t)wnd * c->x.blksize);
+	c->bufcap = (size_t)wnd * c->x.blksize;
+	if (c->bufcap < TFTP_READAHEAD)
+		c->bufcap = TFTP_READAHEAD;
+	if (c->bufcap > c->x.size)
+		c->bufcap = c->x.size > 0 ? (size_t)c->x.size : 1;
+	c->buf = malloc(c->bufcap);
 	c->hdrs = calloc(wnd, sizeof(*c->hdrs));
 	c->iov = calloc((size_t)wnd * 2, sizeof(*c->iov));
 	c->msgs = calloc(wnd, sizeof(*c->msgs));
