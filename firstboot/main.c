@@ -591,7 +591,8 @@ run(struct opts *o)
 		 fb_role_name(p->node.role), plan->n, o->root_arg);
 	r = fb_exec_run(&x, plan);
 	if (r == -EIO) {
-		(void)fb_report_flush(&x, 10);
+		(void)fb_report_flush(&x, o->report_wait < 10 ? o->report_wait
+							      : 10);
 		fprintf(stderr,
 			"metalboot-firstboot: stopped; the journal is %s%s, "
 			"a rerun resumes there\n",
