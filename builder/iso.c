@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ISO_SECTOR	   2048
 #define ISO_VD_FIRST	   16 /* first volume descriptor sector */
@@ -246,4 +249,17 @@ out:
 	if (r < 0)
 		out->len = start;
 	return r;
+}
+
+/* Stage libarchive's temporary data in memory (see iso.h). */
+void
+iso_stage_in_memory(void)
+{
+	struct stat st;
+
+	if (getenv("TMPDIR") != NULL)
+		return;
+	if (stat(ISO_STAGING_DIR, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    access(ISO_STAGING_DIR, W_OK | X_OK) == 0)
+		setenv("TMPDIR", ISO_STAGING_DIR, 0);
 }

@@ -12,9 +12,10 @@
 #include <stddef.h>
 #include <time.h>
 
-#define ISO_MAX_FILES 8
-#define ISO_MAX_SIZE  (256u << 20)
-#define ISO_VOLUME_ID "cidata"
+#define ISO_MAX_FILES	8
+#define ISO_MAX_SIZE	(256u << 20)
+#define ISO_VOLUME_ID	"cidata"
+#define ISO_STAGING_DIR "/dev/shm"
 
 struct iso_file {
 	const char *name; /* in the root directory */
@@ -31,5 +32,15 @@ struct iso_file {
  */
 int iso_write(const struct iso_file *files, size_t n, time_t mtime,
 	      struct buf *out);
+
+/*
+ * libarchive's iso9660 writer stages every file's bytes in an O_TMPFILE
+ * under $TMPDIR (default /tmp) before it lays out the image. A seed holds
+ * secrets, which should not reach a disk, and creating a file per ISO on a
+ * disk file system is also most of the cost of a seed. When TMPDIR is not
+ * set and ISO_STAGING_DIR (a tmpfs on Linux) is writable, point TMPDIR
+ * there. Call once, before threads start; it changes the environment.
+ */
+void iso_stage_in_memory(void);
 
 #endif
