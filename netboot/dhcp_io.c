@@ -376,7 +376,8 @@ make_conf(struct dhcp_server *s, const struct netboot *nb)
 	c->lease_time = (uint32_t)cfg->dhcp.lease_time;
 	if (c->lease_time < DHCP_LEASE_MIN)
 		c->lease_time = DHCP_LEASE_MIN;
-	c->http_port = nb->http_port;
+	/* With HTTP off here (--http-port 0), another server may serve it. */
+	c->http_port = nb->http_port != 0 ? nb->http_port : cfg->http_port;
 	if (cfg->nnodes > 0) {
 		s->hosts = calloc(cfg->nnodes, sizeof(*s->hosts));
 		if (s->hosts == NULL)
