@@ -7,6 +7,7 @@
 #include "dhcp.h"
 #include "dhcp_policy.h"
 #include "fsutil.h"
+#include "http_io.h"
 #include "leases.h"
 #include "log.h"
 #include "net.h"
@@ -32,6 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The last decision logged for a MAC, to log a retry's twin only once. */
+struct log_recent {
+	uint8_t mac[MAC_LEN];
+	uint32_t hash; /* of the reason line */
+	int64_t when;
+};
+
 struct dhcp_server {
 	struct netboot *nb;
 	struct dhcp_conf conf;
@@ -42,6 +50,7 @@ struct dhcp_server {
 	int fd, fd_proxy;
 	struct event *ev, *ev_proxy;
 	struct nodes *nodes; /* borrowed */
+	struct log_recent recent[DHCP_LOG_RECENT];
 };
 
 /* One received datagram and where it came from. */
@@ -219,6 +228,41 @@ send_reply(struct dhcp_server *s, int fd, const struct dhcp_rx *rx,
 		log_warn_r(r, "dhcp %s: send", mac);
 }
 
+/* FNV-1a, for the log de-duplication only. */
+static uint32_t
+fnv1a(const void *p, size_t n, uint32_t h)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/*
+ * Firmware retries DISCOVER and REQUEST every few seconds; the same
+ * decision for the same MAC within DHCP_LOG_REPEAT_S is a repeat, logged
+ * at debug level only, so each decision shows once.
+ */
+static bool
+log_repeat(struct dhcp_server *s, const uint8_t mac[MAC_LEN],
+	   const char *reason, int64_t now)
+{
+	uint32_t h = fnv1a(reason, strlen(reason), 2166136261u);
+	struct log_recent *e =
+		&s->recent[fnv1a(mac, MAC_LEN, 2166136261u) % DHCP_LOG_RECENT];
+	bool rep = memcmp(e->mac, mac, MAC_LEN) == 0 && e->hash == h &&
+		   now - e->when < DHCP_LOG_REPEAT_S;
+
+	memcpy(e->mac, mac, MAC_LEN);
+	e->hash = h;
+	e->when = now;
+	return rep;
+}
+
 static void
 handle(struct dhcp_server *s, int fd, const struct dhcp_rx *rx)
 {
@@ -249,7 +293,8 @@ handle(struct dhcp_server *s, int fd, const struct dhcp_rx *rx)
 	 * boot file) or changes the table; the rest (other servers'
 	 * clients, retries we ignore) only at debug level.
 	 */
-	if (d.reply || d.leases_changed)
+	if ((d.reply || d.leases_changed) &&
+	    !log_repeat(s, m.chaddr, d.reason, now))
 		log_info("dhcp %s: %s", mac, d.reason);
 	else
 		log_debug("dhcp %s: %s", mac, d.reason);
@@ -607,6 +652,21 @@ check_before_full(struct dhcp_server *s)
 	}
 }
 
+/*
+ * Once the loop runs, every service has started: find the HTTP service's
+ * node store (it starts after us) to record "dhcp" events and answer its
+ * lease lookups.
+ */
+static void
+on_loop_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct dhcp_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	dhcp_io_set_nodes(s->nb, http_io_nodes(s->nb));
+}
+
 static struct event *
 add_event(struct dhcp_server *s, int fd,
 	  void (*cb)(evutil_socket_t, short, void *))
@@ -693,6 +753,9 @@ dhcp_io_start(struct netboot *nb)
 	s->ev = add_event(s, s->fd, on_dhcp);
 	s->ev_proxy = add_event(s, s->fd_proxy, on_proxy);
 	if (s->ev == NULL || s->ev_proxy == NULL)
+		return -ENOMEM;
+	if (event_base_once(nb->base, -1, EV_TIMEOUT, on_loop_start, s,
+			    &(struct timeval){ 0, 0 }) < 0)
 		return -ENOMEM;
 	log_info("dhcp: %s mode on %s, %zu reservations, %zu leases loaded",
 		 dhcp_mode_name(s->conf.mode),

@@ -28,6 +28,8 @@
 #define DHCP_CHECK_SERVERS  16	 /* distinct servers listed */
 #define DHCP_IO_RX_BURST    64	 /* datagrams read per callback */
 #define DHCP_IO_METRICS	    10	 /* samples dhcp_io_metric_samples gives */
+#define DHCP_LOG_RECENT	    256	 /* MACs whose last log line is kept */
+#define DHCP_LOG_REPEAT_S   30	 /* a repeated decision is logged once */
 
 struct nodes;
 
@@ -47,8 +49,9 @@ void dhcp_io_stop(struct netboot *nb);
 /*
  * Record "dhcp" timeline events in the node store (borrowed; NULL stops)
  * and install the lease lookup there, so that payloads and events are
- * allowed from a node's leased address too. Call after both services
- * started. No-op when DHCP is not running.
+ * allowed from a node's leased address too. dhcp_io_start() arranges for
+ * this to happen with http_io_nodes() when the loop starts; callable
+ * again. No-op when DHCP is not running.
  */
 void dhcp_io_set_nodes(struct netboot *nb, struct nodes *ns);
 

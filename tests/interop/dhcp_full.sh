@@ -72,7 +72,7 @@ n=0
 start_server() {
 	n=$((n + 1))
 	ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" \
-		--tftp-port 0 --http-port 0 --https-port 0 \
+		--https-port 0 \
 		>"$work/server$n.log" 2>&1 &
 	spid=$!
 	for _ in $(seq 50); do
@@ -111,6 +111,18 @@ echo "ok: reserved host got $a"
 u1=$(udhcpc_ip 02:00:00:00:09:01)
 [[ $u1 == 10.77.0.100 ]] || fail "unknown host got $u1"
 echo "ok: unknown host got $u1 from the pool"
+if command -v curl >/dev/null; then
+	ip netns exec "$s" curl -sf http://10.77.0.1:8080/v1/nodes \
+		>"$work/nodes.json" || fail "GET /v1/nodes"
+	python3 - "$work/nodes.json" <<'EOF2' || fail "nodes: $(cat "$work/nodes.json")"
+import json, sys
+n = {x["name"]: x for x in json.load(open(sys.argv[1]))["nodes"]}
+assert n["cp1"]["state"] == "booting", n["cp1"]
+assert any(t["event"] == "dhcp" for t in n["cp1"]["timeline"]), n["cp1"]
+assert n["w1"]["state"] == "pending", n["w1"]
+EOF2
+	echo "ok: /v1/nodes shows cp1 booting with a dhcp event"
+fi
 grep -q 'dhcp 02:00:00:00:01:01: REQUEST arch 0 (bios): ACK 10.77.0.11' \
 	"$work/server1.log" || fail "no ACK log line"
 grep -q "02:00:00:00:09:01 10.77.0.100 bound" "$work/out/state/dhcp.leases" ||
