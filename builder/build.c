@@ -11,6 +11,7 @@
 #include "render.h"
 #include "tree.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -485,6 +486,52 @@ check_inventory(const struct inventory *inv, struct diags *d)
 
 /* ---- the swap --------------------------------------------------------- */
 
+/*
+ * OUT is replaced as a whole, so it must be ours: absent, a directory
+ * holding only pki/, secrets/ or state/ (a pre-seeded PKI), or a previous
+ * build (it has netboot.yaml). This keeps "-o ~" from swapping a home
+ * directory away.
+ */
+static int
+check_out(const char *out, struct diags *d)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	struct dirent *de;
+	DIR *dir;
+	bool empty = true;
+
+	if (lstat(out, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		diags_add(d, DIAG_ERROR, "-o", 0, 0,
+			  "%s exists and is not a directory", out);
+		return -EINVAL;
+	}
+	snprintf(p, sizeof(p), "%s/netboot.yaml", out);
+	if (is_file(p))
+		return 0;
+	dir = opendir(out);
+	if (dir == NULL)
+		return -errno;
+	/* Pre-seeded pki/ and secrets/ (and netboot's state/) are fine. */
+	while ((de = readdir(dir)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    strcmp(de->d_name, "pki") != 0 &&
+		    strcmp(de->d_name, "secrets") != 0 &&
+		    strcmp(de->d_name, "state") != 0)
+			empty = false;
+	closedir(dir);
+	if (empty)
+		return 0;
+	diags_add(d, DIAG_ERROR, "-o", 0, 0,
+		  "%s holds files and is not a metalboot-build output "
+		  "(no netboot.yaml): refusing to replace it",
+		  out);
+	return -EINVAL;
+}
+
 static int
 make_tmp(const char *out, char *tmp, size_t sz)
 {
@@ -587,6 +634,8 @@ build_run(const struct build_opts *o, struct diags *d)
 	if (r < 0)
 		goto out;
 	r = check_inventory(inv, d);
+	if (r == 0)
+		r = check_out(o->out, d);
 	if (r < 0)
 		goto out;
 	r = make_tmp(o->out, tmp, sizeof(tmp));

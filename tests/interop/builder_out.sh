@@ -115,6 +115,38 @@ for fb in "$T"/lab/nodes/w*/firstboot.yaml; do
 	! grep -q 'PRIVATE KEY' "$fb" || fail "$fb holds a private key"
 done
 
+# A local CNI manifest is published and pinned; docker with mirrors.
+printf 'kind: List\nitems: []\n' >"$T/cni.yaml"
+sed -e 's|cni: { name: flannel, manifest: null }|cni: { name: flannel, manifest: cni.yaml }|' \
+	-e 's|container_runtime: containerd|container_runtime: docker|' \
+	-e 's|registry_mirrors: \[\]|registry_mirrors: ["https://mirror.example/#a:b"]|' \
+	"$src/profiles/examples/lab.yaml" >"$T/cni-lab.yaml"
+"$build" build "$T/cni-lab.yaml" -o "$T/cni" || fail "build with a CNI manifest"
+cmp -s "$T/cni.yaml" "$T/cni/public/manifests/flannel.yaml" ||
+	fail "the CNI manifest is not published under public/manifests/"
+sum=$(sha256sum "$T/cni.yaml" | cut -d' ' -f1)
+grep -q "manifest: http://192.168.100.1:80/files/manifests/flannel.yaml" \
+	"$T/cni/nodes/cp1/firstboot.yaml" || fail "firstboot cni.manifest"
+grep -q "sha256: \"\?$sum" "$T/cni/nodes/cp1/firstboot.yaml" ||
+	fail "firstboot cni.sha256"
+! grep -q '^cni:' "$T/cni/nodes/w1/firstboot.yaml" || fail "cni on a worker"
+grep -q "public/manifests/flannel.yaml" "$T/cni/SHA256SUMS" ||
+	fail "the manifest is not in SHA256SUMS"
+if ((have_cloudinit)); then
+	for ud in "$T"/cni/nodes/*/cloud-init/user-data; do
+		cloud-init schema --config-file "$ud" >/dev/null ||
+			fail "cloud-init schema rejects $ud (docker)"
+	done
+fi
+sed 's|manifest: cni.yaml|manifest: "https://example.com/cni.yaml"|' \
+	"$T/cni-lab.yaml" >"$T/cni-url.yaml"
+set +e
+"$build" build "$T/cni-url.yaml" -o "$T/cni-url" 2>"$T/err"
+rc=$?
+set -e
+((rc == 1)) || fail "a manifest URL without sha256 gave exit $rc"
+grep -q "cni.sha256" "$T/err" || fail "no word on cni.sha256"
+
 # Reproducible: a rebuild in place, and a build elsewhere from the same PKI.
 ex=ha-external-etcd
 cp -a "$T/$ex" "$T/copy"
@@ -155,6 +187,15 @@ set -e
 ((rc == 1)) || fail "a bad inventory gave exit $rc, not 1"
 grep -q "bad.yaml:[0-9]*:[0-9]*:" "$T/err" || fail "no FILE:LINE:COL"
 diff -r "$T/copy" "$T/$ex" >/dev/null || fail "a refused build changed OUT"
+
+# OUT must be ours: a directory with other files is never replaced.
+mkdir "$T/precious" && echo data >"$T/precious/file"
+set +e
+"$build" build "$src/profiles/examples/lab.yaml" -o "$T/precious" 2>"$T/err"
+rc=$?
+set -e
+((rc == 1)) || fail "building over a foreign directory gave exit $rc"
+[[ $(cat "$T/precious/file") == data ]] || fail "a foreign OUT was touched"
 
 # --rotate makes a new CA; the pin follows.
 "$build" build "$src/profiles/examples/$ex.yaml" -o "$T/$ex" --rotate ||
