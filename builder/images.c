@@ -133,7 +133,8 @@ tap_want(void *ctx, const char *name, mode_t mode, const char *link)
 		k->temp = true;
 		s->nkernels++;
 		s->fd = fd;
-		return 1;
+		/* Booted from beside the image: no need to carry it. */
+		return INITRAMFS_TAP_OMIT;
 	}
 	if (strncmp(name, "lib/modules/", 12) == 0)
 		ver = name + 12;
@@ -156,7 +157,7 @@ tap_want(void *ctx, const char *name, mode_t mode, const char *link)
 		 name);
 	buf_init(&m->text, IMAGES_MODDEP_MAX);
 	s->sink = &m->text;
-	return 1;
+	return INITRAMFS_TAP_TAKE;
 }
 
 static int
@@ -428,11 +429,18 @@ static const char firstboot_sh[] =
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
 	"export PATH\n"
 	"if [ -r /etc/metalboot/modules ]; then\n"
+	"\tloaded=\n"
 	"\twhile read -r name path; do\n"
 	"\t\t[ -n \"$name\" ] || continue\n"
-	"\t\tmodprobe \"$name\" 2>/dev/null ||\n"
-	"\t\t\tinsmod \"$path\" 2>/dev/null || true\n"
+	"\t\tif modprobe \"$name\" 2>/dev/null ||\n"
+	"\t\t\tinsmod \"$path\" 2>/dev/null ||\n"
+	"\t\t\tgrep -q \"^$name \" /proc/modules 2>/dev/null; then\n"
+	"\t\t\tloaded=\"$loaded $name\"\n"
+	"\t\telse\n"
+	"\t\t\techo \"metalboot: module $name could not be loaded\"\n"
+	"\t\tfi\n"
 	"\tdone </etc/metalboot/modules\n"
+	"\techo \"metalboot: modules loaded:$loaded\"\n"
 	"fi\n"
 	"server=\n"
 	"mac=\n"

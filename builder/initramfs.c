@@ -342,7 +342,16 @@ emit(struct initramfs *w, struct archive_entry *e, uint32_t ino,
 		if (r < 0)
 			return r;
 	}
-	if (ino == 0) {
+	if (tap != NULL && tap->want != NULL) {
+		want = tap->want(tap->ctx, name, archive_entry_mode(e),
+				 type == AE_IFLNK ? archive_entry_symlink(e)
+						  : NULL);
+		if (want < 0)
+			return fail(w, want, "%s: %s", what, strerror(-want));
+	}
+	/* An omitted entry takes no inode number: the image stays as if
+	 * the file had not been there. */
+	if (ino == 0 && want != INITRAMFS_TAP_OMIT) {
 		if (w->next_ino == UINT32_MAX)
 			return fail(w, -E2BIG, "%s: too many entries", what);
 		ino = ++w->next_ino;
@@ -365,14 +374,8 @@ emit(struct initramfs *w, struct archive_entry *e, uint32_t ino,
 		archive_entry_set_mtime(e, w->opts.epoch, 0);
 	else
 		archive_entry_set_mtime(e, archive_entry_mtime(e), 0);
-	if (tap != NULL && tap->want != NULL) {
-		want = tap->want(tap->ctx, name, archive_entry_mode(e),
-				 type == AE_IFLNK ? archive_entry_symlink(e)
-						  : NULL);
-		if (want < 0)
-			return fail(w, want, "%s: %s", what, strerror(-want));
-	}
-	if (archive_write_header(w->a, e) < ARCHIVE_WARN)
+	if (want != INITRAMFS_TAP_OMIT &&
+	    archive_write_header(w->a, e) < ARCHIVE_WARN)
 		return fail(w, -EIO, "%s: %s", what,
 			    archive_error_string(w->a));
 	while (done < size) {
@@ -385,7 +388,8 @@ emit(struct initramfs *w, struct archive_entry *e, uint32_t ino,
 				    what);
 		if ((int64_t)n > size - done)
 			n = (ssize_t)(size - done);
-		if (archive_write_data(w->a, w->chunk, (size_t)n) != n)
+		if (want != INITRAMFS_TAP_OMIT &&
+		    archive_write_data(w->a, w->chunk, (size_t)n) != n)
 			return fail(w, -EIO, "%s: %s", what,
 				    archive_error_string(w->a));
 		if (want > 0 && tap->data != NULL) {

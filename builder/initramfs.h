@@ -54,9 +54,15 @@ enum initramfs_compress {
  * caller can learn about a tree (a tarball is read only once) while it is
  * written. want() is called for each entry with its normalised name (no
  * leading "./" or "/"), its mode and, for a symlink, its target; returning
- * 1 asks for the data of a regular file, delivered to data() in chunks and
- * closed by end(). A negative return aborts the write with that error.
+ * INITRAMFS_TAP_TAKE asks for the data of a regular file, delivered to
+ * data() in chunks and closed by end(), INITRAMFS_TAP_OMIT does the same
+ * but leaves the entry out of the image (a kernel image that is delivered
+ * beside it), 0 just archives it. A negative return aborts the write with
+ * that error.
  */
+#define INITRAMFS_TAP_TAKE 1
+#define INITRAMFS_TAP_OMIT 2
+
 struct initramfs_tap {
 	int (*want)(void *ctx, const char *name, mode_t mode, const char *link);
 	int (*data)(void *ctx, const void *buf, size_t len);
