@@ -621,6 +621,7 @@ build_run(const struct build_opts *o, struct diags *d)
 	struct tree t;
 	char tmp[PATH_MAX], agent[PATH_MAX], ca[PATH_MAX], pub[PATH_MAX];
 	char *cni_url = NULL, *cni_sha = NULL;
+	const char *base;
 	bool have_tmp = false;
 	int r, jobs;
 
@@ -634,6 +635,13 @@ build_run(const struct build_opts *o, struct diags *d)
 	if (r < 0)
 		goto out;
 	r = check_inventory(inv, d);
+	if (r == 0 && o->kernel != NULL && o->base == NULL &&
+	    inv->boot.base == NULL) {
+		diags_add(d, DIAG_ERROR, "--kernel", 0, 0,
+			  "the kernel goes into node images, which need "
+			  "--base or boot.base");
+		r = -EINVAL;
+	}
 	if (r == 0)
 		r = check_out(o->out, d);
 	if (r < 0)
@@ -689,13 +697,14 @@ build_run(const struct build_opts *o, struct diags *d)
 			jobs, d);
 	if (r < 0)
 		goto out;
-	if (o->base != NULL) {
+	base = o->base != NULL ? o->base : inv->boot.base;
+	if (base != NULL) {
 		struct images_req req;
 
 		if (o->agent != NULL) {
 			snprintf(agent, sizeof(agent), "%s", o->agent);
 		} else if (build_find_agent(agent, sizeof(agent)) < 0) {
-			diags_add(d, DIAG_ERROR, "--base", 0, 0,
+			diags_add(d, DIAG_ERROR, base, 0, 0,
 				  "%s not found (set METALBOOT_AGENT, or "
 				  "build it next to metalboot-build)",
 				  BUILD_AGENT_NAME);
@@ -706,7 +715,7 @@ build_run(const struct build_opts *o, struct diags *d)
 		snprintf(pub, sizeof(pub), "%s/public", tmp);
 		memset(&req, 0, sizeof(req));
 		req.inv = inv;
-		req.base = o->base;
+		req.base = base;
 		req.kernel = o->kernel ? o->kernel : inv->boot.kernel;
 		req.out_public = pub;
 		req.ca_pem = ca;

@@ -23,7 +23,7 @@ struct build_opts {
 	const char *inventory;
 	const char *profiles; /* NULL: inventory_profiles_dir() */
 	const char *out;
-	const char *base;     /* NULL: no node images */
+	const char *base;     /* NULL: boot.base, else no images */
 	const char *kernel;   /* NULL: from the inventory or the base */
 	const char *ipxe_dir; /* NULL: BUILD_IPXE_DIR */
 	const char *agent;    /* NULL: build_find_agent() */

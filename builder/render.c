@@ -45,6 +45,16 @@ format_endpoint(const struct inventory *inv, char *buf, size_t sz)
 		 (unsigned)inv->cluster.endpoint_port);
 }
 
+/* The API server's readiness URL, which joiners wait for. */
+static void
+readyz_url(const struct inventory *inv, char *buf, size_t sz)
+{
+	char ep[HOST_NAME_MAX_LEN + 8];
+
+	format_endpoint(inv, ep, sizeof(ep));
+	snprintf(buf, sz, "https://%s/readyz", ep);
+}
+
 static int finish(struct yemit *y);
 
 /*
@@ -735,12 +745,7 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	if (strncmp(action, "join", 4) == 0) {
 		yemit_str(y, "wait_for");
 		yemit_map_start(y, false);
-		{
-			char ep[HOST_NAME_MAX_LEN + 8];
-
-			format_endpoint(inv, ep, sizeof(ep));
-			snprintf(s, sizeof(s), "https://%s/readyz", ep);
-		}
+		readyz_url(inv, s, sizeof(s));
 		yemit_kv_str(y, "url", s);
 		yemit_str(y, "ca");
 		yemit_text(y, c->pki->ca.cert_pem, strlen(c->pki->ca.cert_pem));
@@ -1014,10 +1019,9 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	cmd(y, (const char *[]){ "systemctl", "enable", "--now", "kubelet",
 				 NULL });
 	if (strncmp(action, "join", 4) == 0) {
-		char ep[HOST_NAME_MAX_LEN + 8], t[16];
+		char t[16];
 
-		format_endpoint(inv, ep, sizeof(ep));
-		snprintf(s, sizeof(s), "https://%s/readyz", ep);
+		readyz_url(inv, s, sizeof(s));
 		snprintf(t, sizeof(t), "%u", RENDER_WAIT_TIMEOUT);
 		cmd(y, (const char *[]){ "sh", "-c", sh_wait, s, t, NULL });
 		cmd(y, (const char *[]){ "kubeadm", "join", "--config",
