@@ -55,6 +55,12 @@ usage(FILE *f)
 		"  --profiles DIR  role profiles (default: $METALBOOT_PROFILES "
 		"or "
 		"the installed ones)\n"
+		"  --jobs N        build: nodes built in parallel (default: "
+		"one "
+		"per CPU)\n"
+		"  --rotate        build: new PKI and secrets even when OUT "
+		"has "
+		"them\n"
 		"  -q, --quiet     print errors only\n"
 		"  -h, --help      this text\n"
 		"  --version       print the version\n");
