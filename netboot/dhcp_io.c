@@ -497,13 +497,14 @@ ms_now(int64_t *ret)
 static int
 check_run(const char *ifname, int timeout_ms, struct check_hit *hits)
 {
-	uint8_t buf[DHCP_MSG_MAX + 1];
+	uint8_t buf[DHCP_MSG_MAX + 1], req[DHCP_RFC_MAX];
 	uint8_t mac[MAC_LEN];
 	struct sockaddr_in to;
 	struct ifreq ifr;
 	uint32_t xid;
-	int64_t start, now;
-	int fd, r, n = 0;
+	int64_t start, now, wait;
+	int fd, r, n = 0, len_req;
+	bool resent = false;
 
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -ENODEV;
@@ -519,15 +520,17 @@ check_run(const char *ifname, int timeout_ms, struct check_hit *hits)
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, MAC_LEN);
 	if (getrandom(&xid, sizeof(xid), 0) != sizeof(xid))
 		xid = (uint32_t)time(NULL);
-	r = check_discover(mac, xid, buf, sizeof(buf));
-	if (r < 0)
+	len_req = check_discover(mac, xid, req, sizeof(req));
+	if (len_req < 0) {
+		r = len_req;
 		goto out;
+	}
 	memset(&to, 0, sizeof(to));
 	to.sin_family = AF_INET;
 	to.sin_port = htons(DHCP_SERVER_PORT);
 	to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
-	if (sendto(fd, buf, (size_t)r, 0, (struct sockaddr *)&to, sizeof(to)) <
-	    0) {
+	if (sendto(fd, req, (size_t)len_req, 0, (struct sockaddr *)&to,
+		   sizeof(to)) < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -548,7 +551,17 @@ check_run(const char *ifname, int timeout_ms, struct check_hit *hits)
 			goto out;
 		if (now - start >= timeout_ms)
 			break;
-		if (poll(&pfd, 1, (int)(timeout_ms - (now - start))) <= 0)
+		/* Once more halfway, as a client would (a loss, a slow server).
+		 */
+		if (!resent && now - start >= timeout_ms / 2) {
+			resent = true;
+			(void)sendto(fd, req, (size_t)len_req, 0,
+				     (struct sockaddr *)&to, sizeof(to));
+		}
+		wait = timeout_ms - (now - start);
+		if (!resent && wait > timeout_ms / 2 - (now - start))
+			wait = timeout_ms / 2 - (now - start);
+		if (poll(&pfd, 1, (int)wait) <= 0)
 			continue;
 		len = recvfrom(fd, buf, sizeof(buf), 0,
 			       (struct sockaddr *)&from, &flen);

@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DHCP_CHECK_MS	    3000 /* --check-dhcp waits this long */
-#define DHCP_CHECK_START_MS 2000 /* the check before full mode starts */
+#define DHCP_CHECK_MS	    5000 /* --check-dhcp waits this long */
+#define DHCP_CHECK_START_MS 4000 /* before full mode; dnsmasq pings first */
 #define DHCP_CHECK_SERVERS  16	 /* distinct servers listed */
 #define DHCP_IO_RX_BURST    64	 /* datagrams read per callback */
 #define DHCP_IO_METRICS	    10	 /* samples dhcp_io_metric_samples gives */

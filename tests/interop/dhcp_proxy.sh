@@ -151,4 +151,27 @@ echo "ok: unknown PXE machine ignored"
 grep -q 'leases' "$work/out/state/dhcp.leases" 2>/dev/null &&
 	fail "proxy mode wrote leases"
 kill -0 "$spid" || fail "server died"
+
+# --check-dhcp lists both: dnsmasq with an address, us as a proxy.
+ip netns exec "$c" "$bin" --check-dhcp cli0 >"$work/check.out" 2>&1 ||
+	fail "check-dhcp: $(cat "$work/check.out")"
+grep -q '^DHCP server 10.78.0.2 (from 10.78.0.2) offers 10.78.0.' \
+	"$work/check.out" || fail "check-dhcp: $(cat "$work/check.out")"
+grep -q '^proxyDHCP server 10.78.0.1 (from 10.78.0.1) PXE' \
+	"$work/check.out" || fail "check-dhcp: $(cat "$work/check.out")"
+echo "ok: --check-dhcp lists dnsmasq and our proxy"
+
+# Full mode on a segment that has a DHCP server: warned before starting.
+kill "$spid"
+wait "$spid" 2>/dev/null || true
+ip netns exec "$b" "$bin" --config "$work/out/netboot.yaml" --dhcp full \
+	--tftp-port 0 --http-port 0 --https-port 0 >"$work/server.log" 2>&1 &
+spid=$!
+for _ in $(seq 50); do
+	grep -q 'dhcp: full mode on br0' "$work/server.log" && break
+	sleep 0.2
+done
+grep -q 'warning: dhcp: full mode on br0, but another DHCP server 10.78.0.2' \
+	"$work/server.log" || fail "no warning about dnsmasq"
+echo "ok: full mode warns: $(grep -o 'another DHCP server 10.78.0.2[^:]*' "$work/server.log")"
 echo "PASS"
