@@ -143,6 +143,10 @@ request(const char *url, const struct fb_tls *tls, const char *json,
 			curl_easy_setopt(c, CURLOPT_CAINFO, tls->ca_file);
 		}
 	}
+	if (tls != NULL && tls->cert_file != NULL) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert_file);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key_file);
+	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 	if (json != NULL) {

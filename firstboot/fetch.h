@@ -22,8 +22,10 @@
 
 /* Which CA to trust: one of the two, or neither for the system store. */
 struct fb_tls {
-	const char *ca_file; /* PEM file */
-	const char *ca_pem;  /* PEM text */
+	const char *ca_file;   /* PEM file */
+	const char *ca_pem;    /* PEM text */
+	const char *cert_file; /* client certificate (PEM file), or NULL */
+	const char *key_file;  /* its private key (PEM file) */
 };
 
 /* Initialise and clean up libcurl once per process. */

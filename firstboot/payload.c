@@ -821,6 +821,103 @@ parse_files(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 	return 0;
 }
 
+/*
+ * The kubeadm configuration is a multi-document YAML stream; ydoc reads one
+ * document, so it is cut at "---" and "..." lines. Only the external etcd
+ * section of a ClusterConfiguration matters here (so that the first control
+ * plane can wait for etcd before kubeadm init needs it); kubeadm itself
+ * checks the rest, so a part that does not parse is skipped.
+ */
+static int
+etcd_from_doc(struct pctx *c, const struct ynode *cfg, const struct ynode *root,
+	      struct fb_payload *p)
+{
+	const struct ynode *kind = ynode_get(root, "kind");
+	const struct ynode *ext, *eps, *n;
+	const char *keys[3] = { "caFile", "certFile", "keyFile" };
+	char **dst[3] = { &p->kubeadm.etcd_ca, &p->kubeadm.etcd_cert,
+			  &p->kubeadm.etcd_key };
+	size_t i;
+
+	if (kind == NULL || kind->type != YNODE_SCALAR ||
+	    strcmp(kind->str, "ClusterConfiguration") != 0)
+		return 0;
+	ext = ynode_get(ynode_get(root, "etcd"), "external");
+	eps = ynode_get(ext, "endpoints");
+	if (eps == NULL || eps->type != YNODE_SEQ || eps->n == 0 ||
+	    p->kubeadm.etcd_endpoints != NULL)
+		return 0;
+	if (eps->n > FB_MAX_LIST)
+		return perr(c, cfg, "kubeadm.config: too many etcd endpoints");
+	for (i = 0; i < 3; i++) {
+		n = ynode_get(ext, keys[i]);
+		if (n == NULL || n->type != YNODE_SCALAR ||
+		    strlen(n->str) != n->len || !abs_path_ok(n->str))
+			return perr(c, cfg,
+				    "kubeadm.config: etcd.external.%s must be "
+				    "an absolute path",
+				    keys[i]);
+		if (dup_str(c, n, dst[i]) < 0)
+			return -ENOMEM;
+	}
+	p->kubeadm.etcd_endpoints = calloc(eps->n, sizeof(char *));
+	if (p->kubeadm.etcd_endpoints == NULL)
+		return oom(c);
+	for (i = 0; i < eps->n; i++) {
+		n = eps->items[i];
+		if (n->type != YNODE_SCALAR || strlen(n->str) != n->len ||
+		    !is_https(n->str) || !url_ok(n->str))
+			return perr(c, cfg,
+				    "kubeadm.config: an etcd endpoint must be "
+				    "an https:// URL");
+		if (dup_str(c, n, &p->kubeadm.etcd_endpoints[i]) < 0)
+			return -ENOMEM;
+		p->kubeadm.netcd = i + 1;
+	}
+	return 0;
+}
+
+static bool
+doc_separator(const char *line, size_t len)
+{
+	return len >= 3 &&
+	       (memcmp(line, "---", 3) == 0 || memcmp(line, "...", 3) == 0) &&
+	       (len == 3 || line[3] == ' ' || line[3] == '\t' ||
+		line[3] == '\r');
+}
+
+static int
+find_external_etcd(struct pctx *c, const struct ynode *cfg,
+		   struct fb_payload *p)
+{
+	const char *s = p->kubeadm.config, *end = s + p->kubeadm.config_len;
+	const char *doc = s, *line = s;
+	int r = 0;
+
+	while (r == 0 && doc < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *next = nl ? nl + 1 : end;
+		size_t llen = (size_t)((nl ? nl : end) - line);
+		bool sep = doc_separator(line, llen);
+
+		if (sep || next == end) {
+			const char *stop = sep ? line : end;
+			struct ydoc *yd = NULL;
+			struct yerror yerr;
+
+			if (stop > doc &&
+			    ydoc_parse("kubeadm.config", doc,
+				       (size_t)(stop - doc), &yd, &yerr) == 0 &&
+			    yd->root != NULL)
+				r = etcd_from_doc(c, cfg, yd->root, p);
+			ydoc_free(yd);
+			doc = next;
+		}
+		line = next;
+	}
+	return r;
+}
+
 static int
 parse_kubeadm(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 {
@@ -870,6 +967,9 @@ parse_kubeadm(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 		return oom(c);
 	memcpy(p->kubeadm.config, n->str, n->len + 1);
 	p->kubeadm.config_len = n->len;
+	if (p->kubeadm.action == FB_ACTION_INIT &&
+	    find_external_etcd(c, n, p) < 0)
+		return -EINVAL;
 
 	w = ynode_get(m, "wait_for");
 	if (w == NULL || ynode_is_null(w))
@@ -1119,6 +1219,10 @@ fb_payload_free(struct fb_payload *p)
 	free_secret(p->kubeadm.config, p->kubeadm.config_len);
 	free(p->kubeadm.wait_url);
 	free(p->kubeadm.wait_ca);
+	free_strv(p->kubeadm.etcd_endpoints, p->kubeadm.netcd);
+	free(p->kubeadm.etcd_ca);
+	free(p->kubeadm.etcd_cert);
+	free(p->kubeadm.etcd_key);
 	free(p->cni.name);
 	free(p->cni.manifest);
 	free(p->cni.sha256);

@@ -127,6 +127,14 @@ struct fb_payload {
 		char *wait_url; /* https URL of the API server's /readyz */
 		char *wait_ca;	/* PEM of the cluster CA */
 		unsigned wait_timeout;
+		/*
+		 * From the ClusterConfiguration in config, for init with an
+		 * external etcd: the endpoints to wait for and the files
+		 * (absolute, installed by the pki step) to reach them with.
+		 */
+		char **etcd_endpoints;
+		size_t netcd;
+		char *etcd_ca, *etcd_cert, *etcd_key;
 	} kubeadm;
 	bool has_cni;
 	struct {

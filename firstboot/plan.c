@@ -207,6 +207,9 @@ plan_kube(struct builder *b, const struct fb_payload *p)
 		       p->kubeadm.wait_timeout, p->kubeadm.wait_url);
 	}
 	s = add_step(b, FB_STEP_KUBEADM);
+	for (i = 0; i < p->kubeadm.netcd; i++)
+		detail(b, s, "wait up to %us for external etcd %s/health",
+		       FB_DEFAULT_WAIT, p->kubeadm.etcd_endpoints[i]);
 	detail(b, s, "write " FB_KUBEADM_FILE " (0600)");
 	switch (p->kubeadm.action) {
 	case FB_ACTION_INIT:

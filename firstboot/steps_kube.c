@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* What kubeadm leaves behind when an action has completed. */
 static const char *
@@ -52,6 +53,81 @@ fb_step_wait_api(struct fb_exec *x)
 	return 0;
 }
 
+/*
+ * With an external etcd, kubeadm init (and the API server it starts)
+ * needs the etcd cluster up; the etcd nodes boot at the same time, so the
+ * first control plane waits until one endpoint reports itself healthy
+ * (etcd answers /health with 200 only when the cluster has a leader),
+ * authenticating with the API server's etcd client certificate.
+ */
+static int
+wait_external_etcd(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	char url[FB_MAX_URL_LEN + 16], err[FB_FETCH_ERR_LEN] = "";
+	struct fb_tls tls = { .ca_file = ca,
+			      .cert_file = cert,
+			      .key_file = key };
+	double end = fb_now() + FB_DEFAULT_WAIT;
+	unsigned delay = x->poll_ms;
+	struct buf body;
+	size_t i = 0;
+	long status;
+	int r;
+
+	if (fb_path(x, p->kubeadm.etcd_ca, ca) < 0 ||
+	    fb_path(x, p->kubeadm.etcd_cert, cert) < 0 ||
+	    fb_path(x, p->kubeadm.etcd_key, key) < 0)
+		return fb_msg(x, -ENAMETOOLONG,
+			      "etcd client files: path too "
+			      "long");
+	if (access(ca, R_OK) != 0 || access(cert, R_OK) != 0 ||
+	    access(key, R_OK) != 0)
+		return fb_msg(x, -ENOENT,
+			      "external etcd: %s, %s or %s is missing",
+			      p->kubeadm.etcd_ca, p->kubeadm.etcd_cert,
+			      p->kubeadm.etcd_key);
+	buf_init(&body, 1u << 16);
+	for (;;) {
+		const char *ep = p->kubeadm.etcd_endpoints[i];
+		size_t len = strlen(ep);
+		unsigned wait;
+
+		snprintf(url, sizeof(url), "%.*s/health",
+			 (int)(len > 0 && ep[len - 1] == '/' ? len - 1 : len),
+			 ep);
+		buf_done(&body);
+		status = 0;
+		r = fb_http_get(url, &tls, 10, &body, &status, err);
+		if (r == 0 && status == 200) {
+			log_info("kubeadm: external etcd %s is healthy", ep);
+			r = 0;
+			break;
+		}
+		if (r == -EPERM) {
+			r = fb_msg(x, r, "%s: certificate refused: %s", url,
+				   err);
+			break;
+		}
+		log_debug("kubeadm: %s: %s", url, err);
+		i = (i + 1) % p->kubeadm.netcd;
+		if (i != 0)
+			continue;
+		wait = fb_backoff_next(&delay, FB_FETCH_BACKOFF_MAX);
+		if (fb_now() + wait / 1000.0 > end) {
+			r = fb_msg(x, -ETIMEDOUT,
+				   "no external etcd endpoint was healthy "
+				   "within %us (last: %s)",
+				   FB_DEFAULT_WAIT, err);
+			break;
+		}
+		fb_sleep_ms(wait);
+	}
+	buf_done(&body);
+	return r;
+}
+
 int
 fb_step_kubeadm(struct fb_exec *x)
 {
@@ -71,6 +147,11 @@ fb_step_kubeadm(struct fb_exec *x)
 		fb_msg(x, 0, "%s exists: kubeadm %s ran already", done,
 		       fb_action_name(p->kubeadm.action));
 		return 0;
+	}
+	if (p->kubeadm.netcd > 0) {
+		r = wait_external_etcd(x);
+		if (r < 0)
+			return r;
 	}
 	r = fb_path(x, FB_STATE_DIR, dir);
 	if (r == 0)

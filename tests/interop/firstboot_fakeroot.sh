@@ -129,8 +129,9 @@ rm "$R/var/lib/metalboot/state.json" "$R/var/lib/metalboot/done"
 agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run2b.err" ||
 	{ cat "$WORK/run2b.err"; fail "run without a journal failed"; }
 [[ $(grep -c '^kubeadm' "$S/calls") == 1 ]] || fail "kubeadm ran again"
-tail -n +$((ncalls + 1)) "$S/calls" | grep -E '^(modprobe|swapoff|setenforce|hostname|iptables -A|systemctl (restart|enable))' &&
-	fail "the journal-less rerun redid work"
+tail -n +$((ncalls + 1)) "$S/calls" >"$WORK/rerun.calls"
+grep -E '^(modprobe|swapoff|setenforce|hostname|iptables -A|systemctl (restart|enable))' \
+	"$WORK/rerun.calls" && fail "the journal-less rerun redid work"
 
 echo "== 3. kubeadm fails once; the rerun resumes"
 R=$WORK/r3 S=$WORK/s3
@@ -157,10 +158,10 @@ n=$(wc -l <"$S/calls")
 agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run3b.err" ||
 	{ cat "$WORK/run3b.err"; fail "the resumed run failed"; }
 resumed=$(tail -n +$((n + 1)) "$S/calls")
-echo "$resumed" | grep -qx 'kubeadm reset -f' || fail "no reset before the retry"
-echo "$resumed" | grep -qx "kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml" ||
+grep -qx 'kubeadm reset -f' <<<"$resumed" || fail "no reset before the retry"
+grep -qx "kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml" <<<"$resumed" ||
 	fail "kubeadm not retried"
-echo "$resumed" | grep -E '^(modprobe|swapoff|setenforce|hostname|systemctl)' &&
+grep -E '^(modprobe|swapoff|setenforce|hostname|systemctl)' <<<"$resumed" &&
 	fail "finished steps were run again"
 [[ -e $R/var/lib/metalboot/done ]] || fail "not done after resuming"
 

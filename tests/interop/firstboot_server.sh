@@ -9,7 +9,9 @@
 #     away, the rerun finishes from the cache and queues its events, and a
 #     later run delivers them without running kubeadm again;
 #  C. a server whose certificate is not signed by the pinned CA is refused,
-#     for the payload and for the API readiness probe.
+#     for the payload and for the API readiness probe;
+#  D. a first control plane with an external etcd waits for etcd's /health
+#     (client certificate, etcd CA) before kubeadm init.
 . "$(dirname "$0")/standins/fbtest.sh"
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
 
@@ -44,8 +46,12 @@ start_server() {
 	SERVER=$!
 	PIDS+=($SERVER)
 	for _ in $(seq 100); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" \
-			2>/dev/null && return 0
+		if python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" \
+			2>/dev/null; then
+			sleep 0.2
+			kill -0 "$SERVER" 2>/dev/null || fail "the stand-in server died"
+			return 0
+		fi
 		sleep 0.1
 	done
 	fail "the stand-in server did not start"
@@ -134,7 +140,7 @@ if agent "$R" "$S" --server "$URL" --mac "$MAC" --ca "$P/ca.crt" \
 	2>"$WORK/b1.err"; then
 	fail "run B1 passed despite kubeadm failing"
 fi
-tail -1 "$WORK/events-a" | grep -q '"step": "kubeadm", "status": "failed"' ||
+[[ $(tail -1 "$WORK/events-a") == *'"step": "kubeadm", "status": "failed"'* ]] ||
 	fail "the failure was not reported: $(tail -3 "$WORK/events-a")"
 stop_server
 start=$SECONDS
@@ -156,7 +162,8 @@ agent "$R" "$S" --server "$URL" --mac "$MAC" --ca "$P/ca.crt" 2>"$WORK/b3.err" |
 [[ $(grep -c '^kubeadm join' "$S/calls") == "$nk" ]] || fail "kubeadm ran again"
 [[ $(wc -l <"$WORK/events-b") == "$nq" ]] || fail "not every queued event arrived"
 [[ $(event_list "$WORK/events-b" | tail -1) == "done ok" ]] || fail "last event"
-event_list "$WORK/events-b" | grep -qx 'kubeadm ok' || fail "kubeadm ok not sent"
+evb=$(event_list "$WORK/events-b")
+grep -qx 'kubeadm ok' <<<"$evb" || fail "kubeadm ok not sent"
 [[ -e $R/var/lib/metalboot/done ]] || fail "no done marker after delivery"
 stop_server
 
@@ -164,7 +171,8 @@ echo "== C. a certificate not signed by the pinned CA is refused"
 python3 "$STANDINS/fbserver.py" --port "$PORT" --cert "$P/rogue.crt" \
 	--key "$P/rogue.key" --payload "$WORK/w1.yaml" --mac "$MAC" \
 	--events "$WORK/events-c" 2>>"$WORK/server.log" &
-PIDS+=($!)
+SERVER=$!
+PIDS+=($SERVER)
 sleep 1
 R=$WORK/rc S=$WORK/sc
 mkroot "$R"
@@ -191,4 +199,50 @@ set -e
 grep -q "wait-api: failed: $URL/readyz: certificate refused" "$WORK/d.err" ||
 	fail "message: $(cat "$WORK/d.err")"
 grep -q '^kubeadm' "$S/calls" && fail "joined behind a refused API"
+stop_server
+
+echo "== D. external etcd: kubeadm init waits for /health"
+start_server "$WORK/events-d" --health-fail 2
+R=$WORK/re S=$WORK/se
+mkroot "$R"
+cat >"$WORK/cp1-ext.yaml" <<YAML
+version: 1
+node: { name: cp1, role: control-plane, mac: "52:54:00:00:01:01", ip: 192.168.100.11 }
+cluster: { name: lab }
+container_runtime: { kind: containerd }
+files:
+  - path: /etc/kubernetes/pki/etcd/ca.crt
+    mode: "0644"
+    content: |
+$(sed 's/^/      /' "$P/ca.crt")
+  - path: /etc/kubernetes/pki/apiserver-etcd-client.crt
+    mode: "0644"
+    content: |
+$(sed 's/^/      /' "$P/server.crt")
+  - path: /etc/kubernetes/pki/apiserver-etcd-client.key
+    mode: "0600"
+    content: |
+$(sed 's/^/      /' "$P/server.key")
+kubeadm:
+  action: init
+  config: |
+    apiVersion: kubeadm.k8s.io/v1beta3
+    kind: InitConfiguration
+    ---
+    apiVersion: kubeadm.k8s.io/v1beta3
+    kind: ClusterConfiguration
+    etcd:
+      external:
+        endpoints: ["$URL"]
+        caFile: /etc/kubernetes/pki/etcd/ca.crt
+        certFile: /etc/kubernetes/pki/apiserver-etcd-client.crt
+        keyFile: /etc/kubernetes/pki/apiserver-etcd-client.key
+YAML
+agent "$R" "$S" --config "$WORK/cp1-ext.yaml" 2>"$WORK/e.err" ||
+	{ cat "$WORK/e.err"; fail "external etcd run failed"; }
+grep -q "kubeadm: external etcd $URL is healthy" "$WORK/e.err" ||
+	fail "no etcd wait: $(cat "$WORK/e.err")"
+(($(grep -c '"GET /health' "$WORK/server.log") >= 3)) || fail "/health not polled"
+has_call "$S" "kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml"
+stop_server
 echo PASS

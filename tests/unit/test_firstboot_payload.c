@@ -170,6 +170,16 @@ static const struct bad bads[] = {
 	{ "ready_timeout: 300", "ready_timeout: 0", 0, 0, "ready_timeout" },
 	{ "ready_timeout: 300", "ready_timeout: [1]", 0, 0, "scalar" },
 	{ "version: 1\n", "version: 1\nversion: 1\n", 0, 0, "" },
+	{ "config: \"apiVersion: kubeadm.k8s.io/v1beta3\\n\"",
+	  "config: \"kind: ClusterConfiguration\\netcd: {external: "
+	  "{endpoints: [\\\"https://e:2379\\\"], caFile: x, certFile: /a, "
+	  "keyFile: /b}}\\n\"",
+	  37, 11, "etcd.external.caFile" },
+	{ "config: \"apiVersion: kubeadm.k8s.io/v1beta3\\n\"",
+	  "config: \"kind: ClusterConfiguration\\netcd: {external: "
+	  "{endpoints: [\\\"http://e:2379\\\"], caFile: /x, certFile: /a, "
+	  "keyFile: /b}}\\n\"",
+	  37, 11, "etcd endpoint" },
 	{ "kernel_modules: [br_netfilter, overlay]",
 	  "kernel_modules: &a [x]\nhosts: *a", 0, 0, "" },
 };

@@ -191,6 +191,46 @@ test_init_without_manifest(void **state)
 	fb_payload_free(p);
 }
 
+/* A first control plane with an external etcd waits for it first. */
+static void
+test_init_external_etcd(void **state)
+{
+	struct fb_plan *plan;
+	struct fb_payload *p;
+
+	(void)state;
+	check_plan("{ name: cp1, role: control-plane, mac: "
+		   "\"52:54:00:00:01:01\", ip: 192.168.100.11 }",
+		   "kubeadm:\n  action: init\n  config: |\n"
+		   "    apiVersion: kubeadm.k8s.io/v1beta3\n"
+		   "    kind: InitConfiguration\n"
+		   "    ---\n"
+		   "    apiVersion: kubeadm.k8s.io/v1beta3\n"
+		   "    kind: ClusterConfiguration\n"
+		   "    etcd:\n"
+		   "      external:\n"
+		   "        endpoints: [\"https://10.0.0.31:2379\", "
+		   "\"https://10.0.0.32:2379\"]\n"
+		   "        caFile: /etc/kubernetes/pki/etcd/ca.crt\n"
+		   "        certFile: "
+		   "/etc/kubernetes/pki/apiserver-etcd-client.crt\n"
+		   "        keyFile: "
+		   "/etc/kubernetes/pki/apiserver-etcd-client.key\n"
+		   "    ---\n"
+		   "    kind: KubeletConfiguration\n",
+		   false, "/",
+		   "hostname hosts modules sysctls swap selinux firewall "
+		   "runtime pki kubelet kubeadm kubeconfig ready done",
+		   &plan, &p);
+	assert_int_equal(p->kubeadm.netcd, 2);
+	assert_string_equal(p->kubeadm.etcd_cert,
+			    "/etc/kubernetes/pki/apiserver-etcd-client.crt");
+	assert_true(has_detail(plan, FB_STEP_KUBEADM,
+			       "external etcd https://10.0.0.32:2379/health"));
+	fb_plan_free(plan);
+	fb_payload_free(p);
+}
+
 static const char wait_for[] = "  wait_for:\n"
 			       "    url: https://192.168.100.11:6443/readyz\n"
 			       "    ca: \"" PEM "\"\n"
@@ -525,6 +565,7 @@ main(void)
 		cmocka_unit_test(test_worker),
 		cmocka_unit_test(test_join_control_plane),
 		cmocka_unit_test(test_etcd),
+		cmocka_unit_test(test_init_external_etcd),
 		cmocka_unit_test(test_minimal_docker),
 		cmocka_unit_test(test_no_secrets_printed),
 		cmocka_unit_test(test_inventory_single),

@@ -3,7 +3,8 @@
 firstboot interop tests. Serves GET /v1/nodes/MAC/firstboot (the payload
 file), POST /v1/nodes/MAC/events (each event appended as one JSON line to
 --events; the first --fail-events POSTs get 503), GET /readyz (200, as the
-API server's) and GET /files/PATH (from --files). Loopback only."""
+API server's), GET /health (etcd's; 503 for the first --health-fail) and
+GET /files/PATH (from --files). Loopback only."""
 import argparse
 import json
 import os
@@ -20,8 +21,9 @@ ap.add_argument("--mac", required=True)
 ap.add_argument("--events", required=True)
 ap.add_argument("--fail-events", type=int, default=0)
 ap.add_argument("--files", default=None)
+ap.add_argument("--health-fail", type=int, default=0)
 args = ap.parse_args()
-state = {"failed": 0}
+state = {"failed": 0, "health": 0}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -41,6 +43,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/v1/nodes/%s/firstboot" % args.mac:
             with open(args.payload, "rb") as f:
                 return self.reply(200, f.read(), "application/yaml")
+        if self.path == "/health":  # etcd's
+            if state["health"] < args.health_fail:
+                state["health"] += 1
+                return self.reply(503, b'{"health":"false"}')
+            return self.reply(200, b'{"health":"true"}', "application/json")
         if self.path == "/readyz":
             return self.reply(200, b"ok")
         if self.path.startswith("/files/") and args.files:
