@@ -516,10 +516,21 @@ render_kubeadm(const struct render_ctx *c, size_t n, struct buf *out)
 		emit_discovery(y, c);
 		emit_node_registration(y, c, node);
 		if (strcmp(action, "join-control-plane") == 0) {
+			/*
+			 * No certificateKey here, on purpose. With one, kubeadm
+			 * join downloads the kubeadm-certs Secret, which exists
+			 * only after "kubeadm init --upload-certs" and expires
+			 * after two hours, and the join fails without it.
+			 * Without one, kubeadm uses the shared CAs and keys the
+			 * agent installs from firstboot.yaml (kubeadm's "manual
+			 * certificate distribution"), so a control plane can
+			 * join at any time. The key stays in the first node's
+			 * InitConfiguration and in OUT/secrets/certificate-key
+			 * for "kubeadm init phase upload-certs" by hand.
+			 */
 			yemit_str(y, "controlPlane");
 			yemit_map_start(y, false);
 			emit_local_endpoint(y, node);
-			yemit_kv_str(y, "certificateKey", c->pki->cert_key);
 			yemit_map_end(y);
 		}
 		yemit_map_end(y);
