@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+void (*fb_fetch_on_retry)(const char *url, const char *why, unsigned wait_ms);
+
 int
 fb_fetch_global_init(void)
 {
@@ -214,6 +216,9 @@ fb_fetch_until_ok(const char *url, const struct fb_tls *tls,
 		left = end - fb_now();
 		if (left <= 0 || left * 1000 < wait)
 			break;
+		if (fb_fetch_on_retry != NULL)
+			fb_fetch_on_retry(
+				url, r == 0 ? "not ready yet" : errbuf, wait);
 		fb_sleep_ms(wait);
 	}
 	buf_done_secure(body);

@@ -58,6 +58,13 @@ int fb_fetch_until_ok(const char *url, const struct fb_tls *tls,
 		      unsigned deadline_s, struct buf *body, char *errbuf);
 
 /*
+ * Called before each wait of a retry loop with the reason of the last
+ * failure and the wait in milliseconds (for the caller's log), or NULL.
+ */
+extern void (*fb_fetch_on_retry)(const char *url, const char *why,
+				 unsigned wait_ms);
+
+/*
  * The next delay of a backoff: *delay_ms is doubled up to max_ms, and the
  * value returned is drawn in [delay/2, delay] (the jitter).
  */

@@ -320,6 +320,12 @@ sha256_hex(const void *data, size_t len, char out[65])
 	}
 }
 
+static void
+log_retry(const char *url, const char *why, unsigned wait_ms)
+{
+	log_info("%s: %s; retrying in %.1fs", url, why, wait_ms / 1000.0);
+}
+
 static int
 parse_payload(const char *name, const char *data, size_t len,
 	      struct fb_payload **ret, char *why, size_t whylen)
@@ -417,6 +423,32 @@ fetch_payload(struct opts *o, struct fb_exec *x, const char *server,
 	return 0;
 }
 
+/*
+ * The state directory holds the payload and kubeadm's configuration, so
+ * it is 0700; its parents (/var/lib) keep the usual 0755.
+ */
+static int
+make_state_dir(const char *path)
+{
+	char parent[PATH_MAX];
+	char *slash;
+	int r;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		r = mkdir_p(parent, 0755);
+		if (r < 0)
+			return r;
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (chmod(path, 0700) < 0)
+		return -errno;
+	return 0;
+}
+
 static int
 set_reporter(struct fb_exec *x, const char *server, const char *mac,
 	     const struct fb_tls *tls)
@@ -503,7 +535,7 @@ run(struct opts *o)
 	if (fb_path(&x, FB_STATE_DIR, path) < 0)
 		goto out;
 	if (!o->dry_run) {
-		r = mkdir_p(path, 0700);
+		r = make_state_dir(path);
 		if (r < 0) {
 			log_warn_r(r, "%s", path);
 			goto out;
@@ -647,6 +679,7 @@ main(int argc, char **argv)
 	ret = set_root(&o);
 	if (ret != 0)
 		return ret;
+	fb_fetch_on_retry = log_retry;
 	if (fb_fetch_global_init() < 0) {
 		fprintf(stderr, "metalboot-firstboot: libcurl init failed\n");
 		return 2;

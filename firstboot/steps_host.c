@@ -113,7 +113,17 @@ fb_step_hostname(struct fb_exec *x)
 		       changed ? " (written to /etc/hostname)" : "");
 		goto out;
 	}
-	r = fb_must(x, argv, FB_RUN_TIMEOUT);
+	if (fb_have("hostname")) {
+		r = fb_must(x, argv, FB_RUN_TIMEOUT);
+	} else {
+		/* What hostname(1) does: sethostname(2) through procfs. */
+		r = write_in_place(x, "/proc/sys/kernel/hostname", name);
+		if (r < 0)
+			fb_msg(x, r,
+			       "no hostname program; /proc/sys/kernel/"
+			       "hostname: %s",
+			       strerror(-r));
+	}
 	if (r < 0)
 		goto out;
 	free(cur);

@@ -133,6 +133,17 @@ tail -n +$((ncalls + 1)) "$S/calls" >"$WORK/rerun.calls"
 grep -E '^(modprobe|swapoff|setenforce|hostname|iptables -A|systemctl (restart|enable))' \
 	"$WORK/rerun.calls" && fail "the journal-less rerun redid work"
 
+# A changed payload runs the host steps again, never kubeadm.
+echo 60 >"$R/proc/sys/vm/swappiness" 2>/dev/null ||
+	{ mkdir -p "$R/proc/sys/vm" && echo 60 >"$R/proc/sys/vm/swappiness"; }
+sed 's/^sysctls: {/sysctls: { vm.swappiness: "0",/' "$WORK/cp1.yaml" >"$WORK/cp1-v2.yaml"
+agent "$R" "$S" --config "$WORK/cp1-v2.yaml" 2>"$WORK/run2c.err" ||
+	{ cat "$WORK/run2c.err"; fail "run with a changed payload failed"; }
+grep -q 'the payload differs from the last run' "$WORK/run2c.err" || fail "no note"
+[[ $(cat "$R/proc/sys/vm/swappiness") == 0 ]] || fail "new sysctl not set"
+grep -qx 'vm.swappiness = 0' "$R/etc/sysctl.d/99-metalboot.conf" || fail "not persisted"
+[[ $(grep -c '^kubeadm' "$S/calls") == 1 ]] || fail "kubeadm ran for a changed payload"
+
 echo "== 3. kubeadm fails once; the rerun resumes"
 R=$WORK/r3 S=$WORK/s3
 mkroot "$R"
