@@ -881,6 +881,69 @@ runtime_files(struct yemit *y, const struct render_ctx *c,
 	return r;
 }
 
+/*
+ * An external etcd member runs as a static pod of a kubelet that is not
+ * part of the cluster (kubeadm's "external etcd with kubeadm" guide): its
+ * own KubeletConfiguration and a drop-in that starts it with it.
+ */
+static int
+etcd_kubelet_files(struct yemit *uy, const struct render_ctx *c,
+		   const struct role_profile *p)
+{
+	static const char dropin[] =
+		"[Service]\n"
+		"ExecStart=\n"
+		"ExecStart=/usr/bin/kubelet "
+		"--config=/etc/systemd/system/kubelet.service.d/kubelet.conf\n"
+		"Restart=always\n";
+	struct buf b;
+	struct yemit *y;
+	int r;
+
+	buf_init(&b, RENDER_SMALL_MAX);
+	y = yemit_new(&b);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
+	emit_header(y, "kubelet.config.k8s.io/v1beta1", "KubeletConfiguration");
+	yemit_str(y, "authentication");
+	yemit_map_start(y, false);
+	yemit_str(y, "anonymous");
+	yemit_map_start(y, true);
+	yemit_kv_bool(y, "enabled", false);
+	yemit_map_end(y);
+	yemit_str(y, "webhook");
+	yemit_map_start(y, true);
+	yemit_kv_bool(y, "enabled", false);
+	yemit_map_end(y);
+	yemit_map_end(y);
+	yemit_str(y, "authorization");
+	yemit_map_start(y, true);
+	yemit_kv_str(y, "mode", "AlwaysAllow");
+	yemit_map_end(y);
+	yemit_kv_str(y, "cgroupDriver", p->runtime.cgroup_driver);
+	yemit_kv_str(y, "address", "127.0.0.1");
+	yemit_kv_str(y, "containerRuntimeEndpoint",
+		     c->inv->cluster.runtime == RUNTIME_DOCKER
+			     ? cri_docker
+			     : cri_containerd);
+	yemit_kv_str(y, "staticPodPath", "/etc/kubernetes/manifests");
+	if (!p->swap_off)
+		yemit_kv_bool(y, "failSwapOn", false);
+	yemit_map_end(y);
+	r = finish(y);
+	if (r == 0) {
+		wf(uy, "/etc/systemd/system/kubelet.service.d/kubelet.conf",
+		   "0644", b.data, b.len);
+		wf(uy,
+		   "/etc/systemd/system/kubelet.service.d/"
+		   "20-etcd-service-manager.conf",
+		   "0644", dropin, strlen(dropin));
+	}
+	buf_done(&b);
+	return r;
+}
+
 static const char sh_selinux[] =
 	"if command -v setenforce >/dev/null 2>&1; then setenforce 0 || true; "
 	"fi; if [ -f /etc/selinux/config ]; then sed -i "
@@ -980,6 +1043,11 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 		wf(y, files[i].path, files[i].mode, files[i].content,
 		   strlen(files[i].content));
 	wf(y, RENDER_KUBEADM_PATH, "0600", kubeadm, kubeadm_len);
+	if (node->role == ROLE_ETCD) {
+		r = etcd_kubelet_files(y, c, p);
+		if (r < 0)
+			goto out;
+	}
 	yemit_seq_end(y);
 
 	yemit_str(y, "runcmd");
@@ -1038,12 +1106,18 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 		cmd(y, (const char *[]){ "kubeadm", "join", "--config",
 					 RENDER_KUBEADM_PATH, NULL });
 	} else if (strcmp(action, "etcd") == 0) {
+		cmd(y, (const char *[]){ "systemctl", "daemon-reload", NULL });
+		cmd(y, (const char *[]){ "systemctl", "restart", "kubelet",
+					 NULL });
 		cmd(y, (const char *[]){ "kubeadm", "init", "phase", "etcd",
 					 "local", "--config",
 					 RENDER_KUBEADM_PATH, NULL });
 	} else {
 		cmd(y, (const char *[]){ "kubeadm", "init", "--config",
 					 RENDER_KUBEADM_PATH, NULL });
+		cmd(y, (const char *[]){ "install", "-D", "-m", "0600",
+					 "/etc/kubernetes/admin.conf",
+					 "/root/.kube/config", NULL });
 		if (c->cni_manifest_url != NULL) {
 			cmd(y, (const char *[]){ "curl", "-fsSLo",
 						 "/var/lib/metalboot/cni.yaml",
