@@ -33,11 +33,29 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One received datagram and where it came from. */
+struct dhcp_rx {
+	uint8_t buf[DHCP_MSG_MAX + 1];
+	size_t len;
+	struct sockaddr_in peer;
+	int ifindex;
+	uint16_t port; /* local port: 67 or 4011 */
+};
+
 /* The last decision logged for a MAC, to log a retry's twin only once. */
 struct log_recent {
 	uint8_t mac[MAC_LEN];
 	uint32_t hash; /* of the reason line */
 	int64_t when;
+};
+
+/* One received datagram and its decision, until the burst is flushed. */
+struct dhcp_slot {
+	struct dhcp_rx rx;
+	struct dhcp_decision d;
+	char mac[MAC_STR_LEN];
+	int64_t now;
+	bool send;
 };
 
 struct dhcp_server {
@@ -51,15 +69,7 @@ struct dhcp_server {
 	struct event *ev, *ev_proxy;
 	struct nodes *nodes; /* borrowed */
 	struct log_recent recent[DHCP_LOG_RECENT];
-};
-
-/* One received datagram and where it came from. */
-struct dhcp_rx {
-	uint8_t buf[DHCP_MSG_MAX + 1];
-	size_t len;
-	struct sockaddr_in peer;
-	int ifindex;
-	uint16_t port; /* local port: 67 or 4011 */
+	struct dhcp_slot slots[DHCP_IO_RX_BURST];
 };
 
 /* Find the interface holding ip (host order) into ifname. */
@@ -263,15 +273,21 @@ log_repeat(struct dhcp_server *s, const uint8_t mac[MAC_LEN],
 	return rep;
 }
 
+/*
+ * Decide the answer to one datagram into slot (its rx already filled) and
+ * log the decision. The reply is sent by flush(), after the lease table
+ * is saved: an address is on disk before any client hears of it.
+ */
 static void
-handle(struct dhcp_server *s, int fd, const struct dhcp_rx *rx)
+handle(struct dhcp_server *s, struct dhcp_slot *slot, bool *changed)
 {
-	char mac[MAC_STR_LEN];
-	struct dhcp_decision d;
+	const struct dhcp_rx *rx = &slot->rx;
+	struct dhcp_decision *d = &slot->d;
 	struct dhcp_msg m;
 	int64_t now = (int64_t)time(NULL);
 	int r;
 
+	slot->send = false;
 	r = dhcp_decode(rx->buf, rx->len, &m);
 	if (r < 0) {
 		s->cnt.received++;
@@ -281,11 +297,11 @@ handle(struct dhcp_server *s, int fd, const struct dhcp_rx *rx)
 			  ntohs(rx->peer.sin_port), rx->len);
 		return;
 	}
-	mac_format(m.chaddr, mac);
+	mac_format(m.chaddr, slot->mac);
 	r = dhcp_policy_handle(&s->conf, &s->leases, &s->cnt, &m, rx->port, now,
-			       &d);
+			       d);
 	if (r < 0) {
-		log_warn_r(r, "dhcp %s: %s", mac, dhcp_type_name(m.type));
+		log_warn_r(r, "dhcp %s: %s", slot->mac, dhcp_type_name(m.type));
 		return;
 	}
 	/*
@@ -293,26 +309,54 @@ handle(struct dhcp_server *s, int fd, const struct dhcp_rx *rx)
 	 * boot file) or changes the table; the rest (other servers'
 	 * clients, retries we ignore) only at debug level.
 	 */
-	if ((d.reply || d.leases_changed) &&
-	    !log_repeat(s, m.chaddr, d.reason, now))
-		log_info("dhcp %s: %s", mac, d.reason);
+	if ((d->reply || d->leases_changed) &&
+	    !log_repeat(s, m.chaddr, d->reason, now))
+		log_info("dhcp %s: %s", slot->mac, d->reason);
 	else
-		log_debug("dhcp %s: %s", mac, d.reason);
-	if (d.leases_changed && s->nb->state_dir != NULL) {
+		log_debug("dhcp %s: %s", slot->mac, d->reason);
+	if (d->leases_changed)
+		*changed = true;
+	slot->send = d->reply;
+	slot->now = now;
+}
+
+/* Save the table if it changed, then send the replies of n slots. */
+static void
+flush(struct dhcp_server *s, int fd, size_t n, bool changed)
+{
+	size_t i;
+	int r;
+
+	if (changed && s->nb->state_dir != NULL) {
 		r = leases_save(&s->leases, s->nb->state_dir);
-		if (r < 0)
-			log_warn_r(r, "dhcp %s: saving leases in %s", mac,
+		if (r < 0) {
+			/*
+			 * Never hand out what is not on disk: a restart
+			 * could give the address to another machine.
+			 */
+			log_warn_r(r,
+				   "dhcp: saving leases in %s; replies "
+				   "withheld",
 				   s->nb->state_dir);
+			return;
+		}
 	}
-	if (!d.reply)
-		return;
-	send_reply(s, fd, rx, &d, mac);
-	if (s->nodes != NULL &&
-	    (d.msg.type == DHCP_ACK ||
-	     (d.msg.type == DHCP_OFFER && d.msg.yiaddr == 0))) {
-		r = nodes_mark_mac(s->nodes, m.chaddr, "dhcp", now);
-		if (r < 0 && r != -ENOENT)
-			log_warn_r(r, "dhcp %s: recording the event", mac);
+	for (i = 0; i < n; i++) {
+		struct dhcp_slot *slot = &s->slots[i];
+		const struct dhcp_msg *msg = &slot->d.msg;
+
+		if (!slot->send)
+			continue;
+		send_reply(s, fd, &slot->rx, &slot->d, slot->mac);
+		if (s->nodes != NULL &&
+		    (msg->type == DHCP_ACK ||
+		     (msg->type == DHCP_OFFER && msg->yiaddr == 0))) {
+			r = nodes_mark_mac(s->nodes, msg->chaddr, "dhcp",
+					   slot->now);
+			if (r < 0 && r != -ENOENT)
+				log_warn_r(r, "dhcp %s: recording the event",
+					   slot->mac);
+		}
 	}
 }
 
@@ -358,20 +402,28 @@ receive(int fd, struct dhcp_rx *rx)
 static void
 on_read(struct dhcp_server *s, int fd, uint16_t port)
 {
-	struct dhcp_rx rx;
-	int i, r;
+	bool changed = false;
+	size_t n;
+	int r;
 
-	for (i = 0; i < DHCP_IO_RX_BURST; i++) {
-		r = receive(fd, &rx);
+	/*
+	 * A burst is decided first and saved once: under load (a rack
+	 * powered on at once) that is one fsync per burst, not per ACK.
+	 */
+	for (n = 0; n < DHCP_IO_RX_BURST; n++) {
+		struct dhcp_slot *slot = &s->slots[n];
+
+		r = receive(fd, &slot->rx);
 		if (r == -EAGAIN || r == -EWOULDBLOCK)
-			return;
+			break;
 		if (r < 0) {
 			log_warn_r(r, "dhcp: receive on port %u", port);
-			return;
+			break;
 		}
-		rx.port = port;
-		handle(s, fd, &rx);
+		slot->rx.port = port;
+		handle(s, slot, &changed);
 	}
+	flush(s, fd, n, changed);
 }
 
 static void
