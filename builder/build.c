@@ -677,6 +677,7 @@ build_run(const struct build_opts *o, struct diags *d)
 	r = render_ctx_init(&rc, inv, &pki, cni_url, cni_sha);
 	if (r < 0)
 		goto out;
+	rc.apt_repo = o->apt_repo;
 	r = write_shared(&rc, &t);
 	if (r < 0) {
 		diags_add(d, DIAG_ERROR, tmp, 0, 0, "cannot write: %s",
@@ -755,7 +756,7 @@ out:
 int
 build_iso(const char *inventory, const char *profiles, const char *node,
 	  const char *from_dir, const char *iso_path, const time_t *epoch,
-	  bool *ret_fresh, struct diags *d)
+	  const char *apt_repo, bool *ret_fresh, struct diags *d)
 {
 	struct inventory *inv = NULL;
 	struct render_ctx rc;
@@ -791,6 +792,7 @@ build_iso(const char *inventory, const char *profiles, const char *node,
 		goto out;
 	*ret_fresh = from_dir == NULL;
 	r = render_ctx_init(&rc, inv, &pki, NULL, NULL);
+	rc.apt_repo = apt_repo;
 	if (r == 0)
 		r = render_kubeadm(&rc, n, &b.kubeadm);
 	if (r == 0)

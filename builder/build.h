@@ -27,6 +27,7 @@ struct build_opts {
 	const char *kernel;   /* NULL: from the inventory or the base */
 	const char *ipxe_dir; /* NULL: BUILD_IPXE_DIR */
 	const char *agent;    /* NULL: build_find_agent() */
+	const char *apt_repo; /* NULL: pkgs.k8s.io (render.h) */
 	int jobs;	      /* 0: one per CPU */
 	bool rotate;
 	time_t epoch;	/* recorded in ISOs: SOURCE_DATE_EPOCH */
@@ -47,7 +48,7 @@ int build_run(const struct build_opts *o, struct diags *d);
  */
 int build_iso(const char *inventory, const char *profiles, const char *node,
 	      const char *from_dir, const char *iso_path, const time_t *epoch,
-	      bool *ret_fresh, struct diags *d);
+	      const char *apt_repo, bool *ret_fresh, struct diags *d);
 
 /*
  * The metalboot-firstboot binary to bake into images: $METALBOOT_AGENT,

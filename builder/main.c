@@ -8,6 +8,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "num.h"
+#include "render.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,10 +24,9 @@ usage(FILE *f)
 		"       metalboot-build build CLUSTER.yaml -o OUT [--base "
 		"ROOTFS] "
 		"[--kernel FILE] [--jobs N]\n"
-		"                             [--rotate]\n"
+		"                             [--rotate] [--apt-repo URL]\n"
 		"       metalboot-build iso CLUSTER.yaml NODE -o FILE.iso "
-		"[--from "
-		"OUT]\n"
+		"[--from OUT] [--apt-repo URL]\n"
 		"       metalboot-build initramfs --base DIR|TAR [--overlay "
 		"DIR]... -o FILE\n"
 		"                                 [--compress gzip|zstd|none]\n"
@@ -58,6 +58,10 @@ usage(FILE *f)
 		"  --jobs N        build: nodes built in parallel (default: "
 		"one "
 		"per CPU)\n"
+		"  --apt-repo URL  build, iso: the Kubernetes apt repository "
+		"cloud-init\n"
+		"                  uses (a mirror; default: pkgs.k8s.io for "
+		"the version)\n"
 		"  --rotate        build: new PKI and secrets even when OUT "
 		"has "
 		"them\n"
@@ -130,6 +134,15 @@ cmd_validate(int argc, char **argv)
 	return 0;
 }
 
+static void
+apt_repo_usage(const char *arg)
+{
+	fprintf(stderr,
+		"metalboot-build: --apt-repo: '%s' is not an http(s) URL "
+		"ending in '/' (without spaces or quotes)\n",
+		arg);
+}
+
 /* Exit code for a build/iso result: 0, 1 (the input), 2 (internal). */
 static int
 exit_code(int r, struct diags *d)
@@ -153,6 +166,7 @@ cmd_build(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "rotate", no_argument, NULL, 'R' },
+		{ "apt-repo", required_argument, NULL, 'A' },
 		{ "profiles", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -186,6 +200,13 @@ cmd_build(int argc, char **argv)
 			break;
 		case 'R':
 			o.rotate = true;
+			break;
+		case 'A':
+			if (!render_apt_repo_valid(optarg)) {
+				apt_repo_usage(optarg);
+				return 1;
+			}
+			o.apt_repo = optarg;
 			break;
 		case 'P':
 			o.profiles = optarg;
@@ -224,11 +245,13 @@ cmd_iso(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "from", required_argument, NULL, 'F' },
+		{ "apt-repo", required_argument, NULL, 'A' },
 		{ "profiles", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *from = NULL, *profiles = NULL;
+	const char *apt_repo = NULL;
 	struct diags d;
 	bool fresh = false;
 	time_t epoch;
@@ -242,6 +265,13 @@ cmd_iso(int argc, char **argv)
 			break;
 		case 'F':
 			from = optarg;
+			break;
+		case 'A':
+			if (!render_apt_repo_valid(optarg)) {
+				apt_repo_usage(optarg);
+				return 1;
+			}
+			apt_repo = optarg;
 			break;
 		case 'P':
 			profiles = optarg;
@@ -267,7 +297,7 @@ cmd_iso(int argc, char **argv)
 	}
 	diags_init(&d);
 	r = build_iso(argv[optind], profiles, argv[optind + 1], from, out,
-		      r == 1 ? &epoch : NULL, &fresh, &d);
+		      r == 1 ? &epoch : NULL, apt_repo, &fresh, &d);
 	if (r == 0 && fresh)
 		fprintf(stderr,
 			"metalboot-build: warning: no --from OUT: this ISO "

@@ -159,6 +159,26 @@ render_ctx_done(struct render_ctx *c)
 	c->hosts_yaml = NULL;
 }
 
+/* A usable apt repository URL (see render.h). */
+bool
+render_apt_repo_valid(const char *url)
+{
+	size_t len = strlen(url), i;
+
+	if (len > RENDER_APT_REPO_MAX || url[len - 1] != '/' ||
+	    (strncmp(url, "http://", 7) != 0 &&
+	     strncmp(url, "https://", 8) != 0) ||
+	    len < 10)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)url[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || strchr("\"'\\`", ch) != NULL)
+			return false;
+	}
+	return true;
+}
+
 /* The node's kubeadm action. */
 const char *
 render_action(const struct render_ctx *c, size_t n)
@@ -980,7 +1000,7 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	struct pfile files[MAX_PFILES];
 	struct yemit *y = NULL;
 	struct buf b;
-	char s[512], ver[16];
+	char s[1024], ver[16], repo[RENDER_APT_REPO_MAX + 1];
 	size_t i, nf;
 	int r;
 
@@ -1024,12 +1044,16 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	if (r == 0 && b.len > 0)
 		wf(y, "/etc/sysctl.d/90-metalboot.conf", "0644", b.data, b.len);
 	buf_done(&b);
+	if (c->apt_repo != NULL)
+		snprintf(repo, sizeof(repo), "%s", c->apt_repo);
+	else
+		snprintf(repo, sizeof(repo),
+			 "https://pkgs.k8s.io/core:/stable:/%s/deb/", ver);
 	if (r == 0)
 		r = buf_printf(&b,
 			       "deb [signed-by=/etc/apt/keyrings/"
-			       "kubernetes-apt-keyring.gpg] "
-			       "https://pkgs.k8s.io/core:/stable:/%s/deb/ /\n",
-			       ver);
+			       "kubernetes-apt-keyring.gpg] %s /\n",
+			       repo);
 	if (r == 0)
 		wf(y, "/etc/apt/sources.list.d/kubernetes.list", "0644", b.data,
 		   b.len);
@@ -1085,10 +1109,7 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	else
 		cmd(y,
 		    (const char *[]){ "systemctl", "restart", "docker", NULL });
-	snprintf(s, sizeof(s),
-		 "https://pkgs.k8s.io/core:/stable:/%s/deb/"
-		 "Release.key",
-		 ver);
+	snprintf(s, sizeof(s), "%sRelease.key", repo);
 	cmd(y, (const char *[]){ "sh", "-c", sh_aptkey, s, NULL });
 	cmd(y, (const char *[]){ "apt-get", "update", NULL });
 	cmd(y, (const char *[]){ "apt-get", "install", "-y", "kubelet",

@@ -14,6 +14,7 @@
 #include "inventory.h"
 #include "pki.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@
 #define RENDER_MAX_PAYLOAD   (64u << 20)
 #define RENDER_KUBEADM_PATH  "/var/lib/metalboot/kubeadm.yaml"
 #define RENDER_PKI_DIR	     "/etc/kubernetes/pki"
+#define RENDER_APT_REPO_MAX  512
 
 struct render_ctx {
 	const struct inventory *inv;
@@ -33,6 +35,13 @@ struct render_ctx {
 	const char *cni_manifest_url; /* NULL: none */
 	const char *cni_sha256;	      /* NULL when no manifest */
 	const struct inv_node *first_cp;
+	/*
+	 * The Kubernetes apt repository for cloud-init (a mirror, as the
+	 * manual procedures use): a URL ending in '/', holding Release.key
+	 * and a flat repository. NULL: pkgs.k8s.io for the cluster's minor
+	 * version. Check it with render_apt_repo_valid().
+	 */
+	const char *apt_repo;
 	/*
 	 * /etc/hosts for every node: the same for all nodes, so it is made
 	 * once (render_ctx_init) rather than once per node.
@@ -74,6 +83,12 @@ int render_network_config(const struct render_ctx *c, size_t n,
 			  struct buf *out);
 int render_ipxe(const struct render_ctx *c, size_t n, struct buf *out);
 int render_netboot(const struct render_ctx *c, struct buf *out);
+
+/*
+ * True when url can serve as apt_repo: http:// or https://, ending in '/',
+ * no space, quote, backslash or control byte, at most 512 bytes.
+ */
+bool render_apt_repo_valid(const char *url);
 
 /* The kubeadm action of node n: init, join, join-control-plane, etcd. */
 const char *render_action(const struct render_ctx *c, size_t n);

@@ -121,7 +121,11 @@ sed -e 's|cni: { name: flannel, manifest: null }|cni: { name: flannel, manifest:
 	-e 's|container_runtime: containerd|container_runtime: docker|' \
 	-e 's|registry_mirrors: \[\]|registry_mirrors: ["https://mirror.example/#a:b"]|' \
 	"$src/profiles/examples/lab.yaml" >"$T/cni-lab.yaml"
-"$build" build "$T/cni-lab.yaml" -o "$T/cni" || fail "build with a CNI manifest"
+"$build" build "$T/cni-lab.yaml" -o "$T/cni" \
+	--apt-repo "https://mirror.example/kubernetes/core/stable/v1.30/deb/" ||
+	fail "build with a CNI manifest"
+grep -q "https://mirror.example/kubernetes/core/stable/v1.30/deb/ /" \
+	"$T/cni/nodes/w1/cloud-init/user-data" || fail "--apt-repo not used"
 cmp -s "$T/cni.yaml" "$T/cni/public/manifests/flannel.yaml" ||
 	fail "the CNI manifest is not published under public/manifests/"
 sum=$(sha256sum "$T/cni.yaml" | cut -d' ' -f1)

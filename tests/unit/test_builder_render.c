@@ -618,6 +618,38 @@ test_hostile_values(void **state)
 	fixture_done(&f);
 }
 
+static void
+test_apt_repo(void **state)
+{
+	struct fixture f;
+	struct buf k, ud;
+
+	(void)state;
+	assert_true(render_apt_repo_valid("https://mirror.example/k8s/deb/"));
+	assert_false(render_apt_repo_valid("https://mirror.example/k8s"));
+	assert_false(render_apt_repo_valid("ftp://mirror.example/"));
+	assert_false(render_apt_repo_valid("https://m.example/a b/"));
+	assert_false(render_apt_repo_valid("https://m.example/'x'/"));
+	assert_false(render_apt_repo_valid("https://m.example/\n/"));
+	fixture_load(&f, "lab");
+	buf_init(&k, RENDER_MAX_PAYLOAD);
+	buf_init(&ud, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f.rc, 0, &k), 0);
+	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len, &ud), 0);
+	assert_non_null(strstr(ud.data, "https://pkgs.k8s.io/core:/stable:/"
+					"v1.30/deb/ /"));
+	buf_done(&ud);
+	f.rc.apt_repo = "https://mirror.example/k8s/deb/";
+	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len, &ud), 0);
+	assert_null(strstr(ud.data, "pkgs.k8s.io"));
+	assert_non_null(strstr(ud.data, "https://mirror.example/k8s/deb/ /"));
+	assert_non_null(
+		strstr(ud.data, "https://mirror.example/k8s/deb/Release.key"));
+	buf_done_secure(&ud);
+	buf_done_secure(&k);
+	fixture_done(&f);
+}
+
 int
 main(void)
 {
@@ -628,6 +660,7 @@ main(void)
 		cmocka_unit_test(test_ha_external),
 		cmocka_unit_test(test_ipxe),
 		cmocka_unit_test(test_hostile_values),
+		cmocka_unit_test(test_apt_repo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
