@@ -164,6 +164,14 @@ cp -a "$T/$ex/pki" "$T/$ex/secrets" "$T/elsewhere/"
 diff -r "$T/$ex" "$T/elsewhere" >/dev/null ||
 	fail "a build in another directory is not identical"
 
+# metalboot-netboot's state/ survives a rebuild and is not summed.
+mkdir -p "$T/$ex/state/nodes" && echo lease >"$T/$ex/state/nodes/x"
+"$build" build "$src/profiles/examples/$ex.yaml" -o "$T/$ex" ||
+	fail "rebuild with state/ failed"
+[[ $(cat "$T/$ex/state/nodes/x") == lease ]] || fail "state/ was lost"
+! grep -q '  state/' "$T/$ex/SHA256SUMS" || fail "state/ is summed"
+rm -rf "$T/$ex/state"
+
 # The iso command with --from gives the node's seed.iso.
 "$build" iso "$src/profiles/examples/$ex.yaml" cp2 -o "$T/cp2.iso" \
 	--from "$T/$ex" || fail "iso command failed"
