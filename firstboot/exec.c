@@ -91,7 +91,7 @@ fb_run(char *const argv[], unsigned timeout_s, struct buf *out, int *ret_status)
 	posix_spawn_file_actions_t fa;
 	int pipefd[2] = { -1, -1 };
 	double end = fb_now() + timeout_s;
-	bool killed = false;
+	bool killed = false, reaped = false;
 	pid_t pid = -1;
 	int r, status;
 
@@ -130,7 +130,18 @@ fb_run(char *const argv[], unsigned timeout_s, struct buf *out, int *ret_status)
 		r = poll(&pfd, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r == 0) {
+			/*
+			 * A daemon the program started may hold the pipe
+			 * open after the program itself has exited.
+			 */
+			if (waitpid(pid, &status, WNOHANG) == pid) {
+				reaped = true;
+				break;
+			}
+			continue;
+		}
+		if (r < 0)
 			continue;
 		n = read(pipefd[0], chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
@@ -141,7 +152,7 @@ fb_run(char *const argv[], unsigned timeout_s, struct buf *out, int *ret_status)
 		if (out != NULL)
 			(void)buf_append(out, chunk, (size_t)n);
 	}
-	while (waitpid(pid, &status, 0) < 0) {
+	while (!reaped && waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			r = -errno;
 			goto out;

@@ -198,6 +198,13 @@ plan_kube(struct builder *b, const struct fb_payload *p)
 			       (unsigned)p->files[i].mode);
 	}
 	s = add_step(b, FB_STEP_KUBELET);
+	if (p->kubeadm.action == FB_ACTION_ETCD) {
+		detail(b, s, "write " FB_ETCD_KUBELET " and " FB_ETCD_DROPIN);
+		detail(b, s, "  (a standalone kubelet runs etcd's static pod)");
+		detail(b, s,
+		       "run systemctl daemon-reload; systemctl restart "
+		       "kubelet (when systemctl is present)");
+	}
 	detail(b, s,
 	       "run systemctl enable kubelet (when systemctl is "
 	       "present)");

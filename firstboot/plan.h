@@ -65,6 +65,9 @@ struct fb_plan {
 #define FB_KUBELET_CONF	   "/etc/kubernetes/kubelet.conf"
 #define FB_ETCD_MANIFEST   "/etc/kubernetes/manifests/etcd.yaml"
 #define FB_ROOT_KUBECONFIG "/root/.kube/config"
+#define FB_KUBELET_DROPIN  "/etc/systemd/system/kubelet.service.d"
+#define FB_ETCD_KUBELET	   FB_KUBELET_DROPIN "/kubelet.conf"
+#define FB_ETCD_DROPIN	   FB_KUBELET_DROPIN "/20-etcd-service-manager.conf"
 
 /* The event name of a step kind. */
 const char *fb_step_name(enum fb_step_kind kind);

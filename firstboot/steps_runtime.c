@@ -237,11 +237,88 @@ fb_step_pki(struct fb_exec *x)
 	return 0;
 }
 
+/*
+ * An external etcd member is a static pod run by a kubelet that belongs to
+ * no cluster: kubeadm's "external etcd with kubeadm" procedure gives that
+ * kubelet its own configuration and a unit drop-in taking precedence over
+ * kubeadm's, then restarts it, before "kubeadm init phase etcd local".
+ */
+static int
+etcd_kubelet(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+	const char *sock =
+		p->runtime.kind == FB_RUNTIME_CONTAINERD
+			? "unix:///var/run/containerd/containerd.sock"
+			: "unix:///var/run/cri-dockerd.sock";
+	bool c1 = false, c2 = false;
+	struct buf conf, unit;
+	int r;
+
+	buf_init(&conf, 8192);
+	buf_init(&unit, 8192);
+	r = buf_printf(&conf,
+		       "# Written by metalboot-firstboot: the kubelet of an "
+		       "external etcd member.\n"
+		       "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+		       "kind: KubeletConfiguration\n"
+		       "authentication:\n"
+		       "  anonymous:\n"
+		       "    enabled: false\n"
+		       "  webhook:\n"
+		       "    enabled: false\n"
+		       "authorization:\n"
+		       "  mode: AlwaysAllow\n"
+		       "cgroupDriver: %s\n"
+		       "address: 127.0.0.1\n"
+		       "containerRuntimeEndpoint: %s\n"
+		       "staticPodPath: /etc/kubernetes/manifests\n",
+		       p->runtime.cgroup_driver, sock);
+	if (r == 0)
+		r = buf_puts(&unit, "# Written by metalboot-firstboot.\n"
+				    "[Service]\n"
+				    "ExecStart=\n"
+				    "ExecStart=/usr/bin/kubelet "
+				    "--config=" FB_ETCD_KUBELET "\n"
+				    "Restart=always\n");
+	if (r == 0)
+		r = fb_put_file(x, FB_ETCD_KUBELET, conf.data, conf.len, 0644,
+				&c1);
+	if (r == 0)
+		r = fb_put_file(x, FB_ETCD_DROPIN, unit.data, unit.len, 0644,
+				&c2);
+	if (r < 0) {
+		r = fb_msg(x, r, "write " FB_KUBELET_DROPIN ": %s",
+			   strerror(-r));
+		goto out;
+	}
+	if (!fb_have("systemctl"))
+		goto out;
+	if (c1 || c2) {
+		char *const reload[] = { "systemctl", "daemon-reload", NULL };
+
+		r = fb_must(x, reload, FB_RUN_TIMEOUT);
+		if (r == 0)
+			r = systemctl(x, "restart", "kubelet", true);
+	} else if (systemctl(x, "is-active", "kubelet", false) != 0) {
+		r = systemctl(x, "restart", "kubelet", true);
+	}
+out:
+	buf_done(&conf);
+	buf_done(&unit);
+	return r;
+}
+
 int
 fb_step_kubelet(struct fb_exec *x)
 {
 	int r;
 
+	if (x->p->kubeadm.action == FB_ACTION_ETCD) {
+		r = etcd_kubelet(x);
+		if (r < 0)
+			return r;
+	}
 	if (!fb_have("systemctl")) {
 		fb_msg(x, 0, "no systemctl; kubelet not enabled here");
 		return 0;

@@ -25,7 +25,7 @@ CNI_SHA=$(sha256sum <"$WORK/www/manifests/flannel.yaml" | cut -d' ' -f1)
 port=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" "$port" \
 	>"$WORK/http.log" 2>&1 &
-PIDS+=($!)
+PIDS+=("$!")
 for _ in $(seq 50); do
 	python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1)" \
 		2>/dev/null && break
@@ -248,6 +248,16 @@ payload >"$WORK/etcd1.yaml"
 agent "$R" "$S" --config "$WORK/etcd1.yaml" 2>"$WORK/run7.err" ||
 	{ cat "$WORK/run7.err"; fail "etcd run failed"; }
 has_call "$S" "kubeadm init phase etcd local --config $R/var/lib/metalboot/kubeadm.yaml"
+grep -qx 'ExecStart=/usr/bin/kubelet --config=/etc/systemd/system/kubelet.service.d/kubelet.conf' \
+	"$R/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf" ||
+	fail "no kubelet drop-in for etcd"
+grep -qx 'staticPodPath: /etc/kubernetes/manifests' \
+	"$R/etc/systemd/system/kubelet.service.d/kubelet.conf" || fail "etcd kubelet config"
+has_call "$S" "systemctl daemon-reload"
+has_call "$S" "systemctl restart kubelet"
+# The standalone kubelet is restarted before the etcd phase.
+[[ $(grep -n 'restart kubelet' "$S/calls" | cut -d: -f1) -lt \
+	$(grep -n 'phase etcd' "$S/calls" | cut -d: -f1) ]] || fail "order on etcd"
 grep -q '^kubectl' "$S/calls" && fail "kubectl on an etcd node"
 
 echo "== 6c. a node that never gets Ready fails, bounded"

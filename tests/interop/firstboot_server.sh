@@ -44,7 +44,7 @@ start_server() {
 		--key "$P/server.key" --payload "$WORK/w1.yaml" --mac "$MAC" \
 		--events "$events" "$@" 2>>"$WORK/server.log" &
 	SERVER=$!
-	PIDS+=($SERVER)
+	PIDS+=("$SERVER")
 	for _ in $(seq 100); do
 		if python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" \
 			2>/dev/null; then
@@ -95,7 +95,7 @@ YAML
 expected_events() { # the steps of a worker's run, each running then ok
 	local s
 	for s in fetch hostname hosts modules sysctls swap selinux firewall \
-		runtime pki kubelet wait-api kubeadm ready done; do
+		runtime pki kubelet wait-api kubeadm ready "done"; do
 		echo "$s running"
 		echo "$s ok"
 	done
@@ -111,7 +111,7 @@ mkroot "$R"
 agent "$R" "$S" --server "$URL" --mac "$MAC" --ca "$P/ca.crt" \
 	--fetch-timeout 60 2>"$WORK/a.err" &
 AG=$!
-PIDS+=($AG)
+PIDS+=("$AG")
 sleep 3
 start_server "$WORK/events-a" --fail-events 3
 rc=0
@@ -172,7 +172,7 @@ python3 "$STANDINS/fbserver.py" --port "$PORT" --cert "$P/rogue.crt" \
 	--key "$P/rogue.key" --payload "$WORK/w1.yaml" --mac "$MAC" \
 	--events "$WORK/events-c" 2>>"$WORK/server.log" &
 SERVER=$!
-PIDS+=($SERVER)
+PIDS+=("$SERVER")
 sleep 1
 R=$WORK/rc S=$WORK/sc
 mkroot "$R"

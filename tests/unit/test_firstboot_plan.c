@@ -300,6 +300,8 @@ test_etcd(void **state)
 	assert_true(has_detail(plan, FB_STEP_KUBEADM,
 			       "kubeadm init phase etcd local --config "
 			       "/var/lib/metalboot/kubeadm.yaml"));
+	assert_true(has_detail(plan, FB_STEP_KUBELET,
+			       "20-etcd-service-manager.conf"));
 	fb_plan_free(plan);
 	fb_payload_free(p);
 }
