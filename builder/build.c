@@ -32,6 +32,8 @@
 #define BUILD_MANIFEST_MAX (64u << 20)
 #define BUILD_TAG_LEN	   12 /* hex digits of the payload hash in instance-id */
 #define BUILD_NFTW_FDS	   16
+/* ISO 9660 directory records count years from 1900 in one byte. */
+#define BUILD_EPOCH_MAX	   5000000000ull /* 2128 */
 
 static const char *const ipxe_files[] = { "undionly.kpxe", "ipxe.efi",
 					  "snponly.efi", NULL };
@@ -106,8 +108,7 @@ build_epoch(time_t *ret)
 
 	if (s == NULL || s[0] == '\0')
 		return 0;
-	/* Two-digit years in ISO dates: keep within 1970..2155. */
-	r = num_parse_u64(s, 0, 5000000000ull, &v);
+	r = num_parse_u64(s, 0, BUILD_EPOCH_MAX, &v);
 	if (r < 0)
 		return -EINVAL;
 	*ret = (time_t)v;

@@ -21,6 +21,9 @@
 #define ISO_DR_DATE	   18  /* recording date in a directory record */
 #define ISO_DR_EXTENT	   2   /* extent location (both-endian, LE first) */
 #define ISO_DR_SIZE	   10  /* data length (both-endian, LE first) */
+#define ISO_VD_CREATED	   813 /* ECMA-119 8.4.26: volume creation date */
+#define ISO_VD_MODIFIED	   830 /* 8.4.27: modification date */
+#define ISO_VD_EFFECTIVE   864 /* 8.4.29: effective date (8.4.28 stays 0) */
 #define ISO_INFO_TAG	   "INFO "
 #define ISO_INFO_DATE_LEN  24 /* "Sun Nov 22 08:35:15 2026" */
 
@@ -146,9 +149,9 @@ pin_dates(uint8_t *img, size_t len, time_t t)
 			return pin_info(img, len, vd + 1, &tm);
 		if (d[0] != ISO_VD_PRIMARY && d[0] != ISO_VD_SUPPLEMENT)
 			continue;
-		set_dec_datetime(d + 813, &tm); /* creation */
-		set_dec_datetime(d + 830, &tm); /* modification */
-		set_dec_datetime(d + 864, &tm); /* effective */
+		set_dec_datetime(d + ISO_VD_CREATED, &tm);
+		set_dec_datetime(d + ISO_VD_MODIFIED, &tm);
+		set_dec_datetime(d + ISO_VD_EFFECTIVE, &tm);
 		root = d + ISO_VD_ROOT_RECORD;
 		set_dr_date(root + ISO_DR_DATE, &tm);
 		ext = le32(root + ISO_DR_EXTENT);
