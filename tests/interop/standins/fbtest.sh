@@ -42,7 +42,7 @@ free_port() {
 mkroot() {
 	local r=$1
 	mkdir -p "$r"/etc/selinux "$r"/proc/sys/kernel "$r"/proc/sys/net/ipv4 \
-		"$r"/proc/sys/net/bridge "$r"/sys/fs/selinux "$r"/sys/class/net/eth0 \
+		"$r"/sys/fs/selinux "$r"/sys/class/net/eth0 \
 		"$r"/sys/module/overlay
 	printf '127.0.0.1\tlocalhost\n\n::1\tlocalhost ip6-localhost\n' >"$r/etc/hosts"
 	cat >"$r/etc/fstab" <<'FSTAB'
@@ -54,7 +54,6 @@ FSTAB
 	printf 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/swapfile  file  1048572  0  -2\n' >"$r/proc/swaps"
 	echo localhost >"$r/proc/sys/kernel/hostname"
 	echo 0 >"$r/proc/sys/net/ipv4/ip_forward"
-	echo 0 >"$r/proc/sys/net/bridge/bridge-nf-call-iptables"
 	echo 1 >"$r/sys/fs/selinux/enforce"
 	printf '# SELinux config\nSELINUX=enforcing\nSELINUXTYPE=targeted\n' >"$r/etc/selinux/config"
 	echo "console=ttyS0 metalboot.mac=52:54:00:00:01:01" >"$r/proc/cmdline"
