@@ -249,8 +249,11 @@ out:
 	archive_entry_free(e);
 	if (a != NULL)
 		archive_write_free(a);
-	if (r < 0)
+	if (r < 0 && out->data != NULL) {
+		/* Drop the partial image, keeping the buffer a C string. */
 		out->len = start;
+		out->data[start] = '\0';
+	}
 	return r;
 }
 
