@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
+#include "num.h"
 #include "path.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,7 +47,61 @@ struct http_limits http_limits = {
 	.max_body = HTTP_BODY_MAX,
 };
 
+static const struct {
+	const char *name;
+	uint64_t min, max;
+} limit_flags[HTTP_NOPTS] = {
+	{ "http-max-conns", 1, 65536 },
+	{ "http-max-per-ip", 1, 65536 },
+	{ "http-idle-timeout", 1, 3600 },
+	{ "http-header-timeout", 1, 3600 },
+	{ "http-max-header", 1024, 1u << 20 },
+	{ "http-max-body", 1024, 1u << 20 },
+};
+
+int
+http_limits_option(int opt, const char *arg)
+{
+	unsigned i = (unsigned)(opt - HTTP_OPT_BASE);
+	uint64_t v = 0;
+
+	if (opt < HTTP_OPT_BASE || i >= HTTP_NOPTS)
+		return -EINVAL;
+	if (num_parse_u64(arg, limit_flags[i].min, limit_flags[i].max, &v) <
+	    0) {
+		fprintf(stderr,
+			"metalboot-netboot: --%s: '%s' is not a number in "
+			"%llu-%llu\n",
+			limit_flags[i].name, arg,
+			(unsigned long long)limit_flags[i].min,
+			(unsigned long long)limit_flags[i].max);
+		return -EINVAL;
+	}
+	switch (i) {
+	case 0:
+		http_limits.max_conns = (unsigned)v;
+		break;
+	case 1:
+		http_limits.max_per_ip = (unsigned)v;
+		break;
+	case 2:
+		http_limits.idle_timeout = (unsigned)v;
+		break;
+	case 3:
+		http_limits.header_timeout = (unsigned)v;
+		break;
+	case 4:
+		http_limits.max_header = (size_t)v;
+		break;
+	default:
+		http_limits.max_body = (size_t)v;
+		break;
+	}
+	return 0;
+}
+
 #define MAX_SINGLE_WRITE (16u << 20) /* bytes per write/sendfile call */
+#define SMALL_FILE_MAX	 (64u << 10) /* bodies read, not sendfile'd */
 #define PEER_STR_LEN	 64
 #define LOG_URI_LEN	 160
 
@@ -438,6 +494,32 @@ content_type(const char *path)
 	return "application/octet-stream";
 }
 
+/* Append len bytes of fd from offset to b. 0 or a negative errno. */
+static int
+read_range(struct evbuffer *b, int fd, uint64_t offset, uint64_t len)
+{
+	struct evbuffer_iovec v;
+	size_t done = 0;
+
+	if (evbuffer_reserve_space(b, (ev_ssize_t)len, &v, 1) != 1 ||
+	    v.iov_len < len)
+		return -ENOMEM;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)v.iov_base + done, len - done,
+				  (off_t)(offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the file shrank under us */
+		done += (size_t)n;
+	}
+	v.iov_len = len;
+	return evbuffer_commit_space(b, &v, 1) == 0 ? 0 : -ENOMEM;
+}
+
 /*
  * Answer with the open regular file fd (taken over: closed here or by the
  * output buffer): conditional GET, a single Range, HEAD, sendfile body.
@@ -518,6 +600,16 @@ serve_fd(struct ctx *x, int fd, const struct stat *st, const char *ctype,
 		evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
 	if (x->method == HTTP_HEAD || size == 0) {
 		close(fd);
+	} else if (rg.last - rg.first < SMALL_FILE_MAX) {
+		/* Small: one write with the header beats a sendfile. */
+		r = read_range(b, fd, rg.first, rg.last - rg.first + 1);
+		close(fd);
+		if (r < 0) {
+			evbuffer_free(b);
+			evhttp_remove_header(h, "Content-Length");
+			reply_status(x, 500);
+			return 500;
+		}
 	} else if (evbuffer_add_file(b, fd, (ev_off_t)rg.first,
 				     (ev_off_t)(rg.last - rg.first + 1)) < 0) {
 		/* evbuffer_add_file closes fd on failure too. */

@@ -13,6 +13,7 @@
 #ifndef MB_HTTP_IO_H
 #define MB_HTTP_IO_H
 
+#include "http.h"
 #include "nodes.h"
 #include "server.h"
 
@@ -36,6 +37,59 @@ struct http_limits {
 };
 
 extern struct http_limits http_limits;
+
+/*
+ * The limit flags, for main.c: HTTP_LIMIT_OPTIONS goes into its getopt
+ * table (values HTTP_OPT_BASE + i), HTTP_LIMIT_USAGE into its help text,
+ * and every getopt value in [HTTP_OPT_BASE, HTTP_OPT_BASE + HTTP_NOPTS)
+ * to http_limits_option().
+ */
+#define HTTP_OPT_BASE 0x1000
+#define HTTP_NOPTS    6
+#define HTTP_LIMIT_OPTIONS                                                     \
+	{ "http-max-conns", required_argument, NULL, HTTP_OPT_BASE + 0 },      \
+		{ "http-max-per-ip", required_argument, NULL,                  \
+		  HTTP_OPT_BASE + 1 },                                         \
+		{ "http-idle-timeout", required_argument, NULL,                \
+		  HTTP_OPT_BASE + 2 },                                         \
+		{ "http-header-timeout", required_argument, NULL,              \
+		  HTTP_OPT_BASE + 3 },                                         \
+		{ "http-max-header", required_argument, NULL,                  \
+		  HTTP_OPT_BASE + 4 },                                         \
+	{                                                                      \
+		"http-max-body", required_argument, NULL, HTTP_OPT_BASE + 5    \
+	}
+#define HTTP_STR_(x) #x
+#define HTTP_STR(x)  HTTP_STR_(x)
+#define HTTP_LIMIT_USAGE                                                                                                                                                                                          \
+	"  --http-max-conns N       open HTTP(S) connections "                                                                                                                                                    \
+	"(default " HTTP_STR(                                                                                                                                                                                     \
+		HTTP_CONN_MAX) ")\n"                                                                                                                                                                              \
+			       "  --http-max-per-ip N      open connections "                                                                                                                                     \
+			       "per client address "                                                                                                                                                              \
+			       "(default " HTTP_STR(                                                                                                                                                              \
+				       HTTP_CONN_PER_IP_MAX) ")\n"                                                                                                                                                \
+							     "  "                                                                                                                                                 \
+							     "--http-idle-"                                                                                                                                       \
+							     "timeout S    "                                                                                                                                      \
+							     "idle seconds "                                                                                                                                      \
+							     "allowed "                                                                                                                                           \
+							     "(default"                                                                                                                                           \
+							     " " HTTP_STR(                                                                                                                                        \
+								     HTTP_IDLE_TIMEOUT) ")\n"                                                                                                                     \
+											"  --http-header-timeout S  seconds for a request to arrive (default " HTTP_STR(                                          \
+												HTTP_HEADER_TIMEOUT) ")\n"                                                                                        \
+														     "  --http-max-header N      request header bytes (default " HTTP_STR(                        \
+															     HTTP_HEADER_MAX) ")\n"                                                               \
+																	      "  --http-max-body N        request body bytes (default " HTTP_STR( \
+																		      HTTP_BODY_MAX) ")\n"
+
+/*
+ * Apply the limit flag opt (a getopt value from HTTP_LIMIT_OPTIONS) with
+ * its argument. Returns 0, or -EINVAL after printing a one-line message
+ * that names the flag.
+ */
+int http_limits_option(int opt, const char *arg);
 
 /*
  * Start the service (struct nb_service start): build the node store from

@@ -71,7 +71,7 @@ usage(FILE *f)
 		"  --tftp-max-transfers N   concurrent TFTP transfers "
 		"(default %d)\n"
 		"  --tftp-max-per-client N  concurrent TFTP transfers per "
-		"client address (default %d)\n"
+		"client address (default %d)\n" HTTP_LIMIT_USAGE
 		"  -v, --verbose            log at debug level\n"
 		"  -h, --help               this text\n"
 		"  --version                print the version\n",
@@ -210,6 +210,7 @@ main(int argc, char **argv)
 		{ "check-dhcp", required_argument, NULL, 'D' },
 		{ "tftp-max-transfers", required_argument, NULL, 'M' },
 		{ "tftp-max-per-client", required_argument, NULL, 'C' },
+		HTTP_LIMIT_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -294,6 +295,12 @@ main(int argc, char **argv)
 			printf("metalboot-netboot %s\n", METALBOOT_VERSION);
 			return 0;
 		default:
+			if (c >= HTTP_OPT_BASE &&
+			    c < HTTP_OPT_BASE + HTTP_NOPTS) {
+				if (http_limits_option(c, optarg) < 0)
+					return 1;
+				break;
+			}
 			usage(stderr);
 			return 1;
 		}

@@ -105,4 +105,32 @@ else
 	echo "FAIL: $timeouts deadline closes"; fails=$((fails + 1))
 fi
 check "normal client after" 200 "$(code "$base/files/blob")"
+
+# The total cap, lowered by flag: connections past it get a raw 503.
+nb_stop
+nb_start --root "$root" --dhcp off --listen 127.0.0.1 --http-port "$http_port" \
+	--tftp-port "$tftp_port" --http-max-conns 5 --http-header-timeout 2
+python3 - "$http_port" >"$work/cap.out" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+socks = []
+for _ in range(8):
+    socks.append(socket.create_connection(("127.0.0.1", port)))
+    time.sleep(0.05)
+time.sleep(0.3)
+got = []
+for s in socks:
+    s.settimeout(1)
+    try:
+        got.append(s.recv(64).split(b" ")[1].decode())
+    except Exception:
+        got.append("open")
+print(got.count("open"), got.count("503"))
+PY
+read -r still refused <"$work/cap.out"
+check "total cap: kept" 5 "$still"
+check "total cap: 503" 3 "$refused"
+sleep 2.5
+check "served once the idle ones timed out" 200 "$(code "$base/files/blob")"
+check "bad flag" 1 "$("$nb_bin" --root "$root" --http-max-conns 0 2>/dev/null; echo $?)"
 finish
