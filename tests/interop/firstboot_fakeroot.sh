@@ -176,6 +176,32 @@ grep -E '^(modprobe|swapoff|setenforce|hostname|systemctl)' <<<"$resumed" &&
 	fail "finished steps were run again"
 [[ -e $R/var/lib/metalboot/done ]] || fail "not done after resuming"
 
+echo "== 3b. the agent is killed during kubeadm; the rerun resumes"
+R=$WORK/r3b S=$WORK/s3b
+mkroot "$R"
+mkdir -p "$S"
+touch "$S/kubeadm-hang"
+agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run3c.err" &
+PIDS+=("$!")
+for _ in $(seq 200); do
+	[[ -s $S/kubeadm.pid ]] && break
+	sleep 0.1
+done
+[[ -s $S/kubeadm.pid ]] || fail "kubeadm never started"
+kill -9 "$(cat "$S/agent.pid")"
+kill "$(cat "$S/kubeadm.pid")"
+sleep 0.5
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["steps"]; assert s["kubeadm"]["state"]=="running", s["kubeadm"]; assert s["kubelet"]["state"]=="ok"' \
+	"$R/var/lib/metalboot/state.json" || fail "journal after the kill"
+n=$(wc -l <"$S/calls")
+agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run3d.err" ||
+	{ cat "$WORK/run3d.err"; fail "the run after a kill failed"; }
+grep -q 'kubeadm: resuming (it was interrupted)' "$WORK/run3d.err" || fail "no resume note"
+resumed=$(tail -n +$((n + 1)) "$S/calls")
+[[ $(head -2 <<<"$resumed") == "kubeadm reset -f
+kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml" ]] ||
+	fail "the rerun after a kill: $resumed"
+
 echo "== 4. --dry-run writes nothing and runs nothing"
 R=$WORK/r4 S=$WORK/s4
 mkroot "$R"
