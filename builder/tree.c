@@ -78,8 +78,13 @@ tree_mkdir(struct tree *t, const char *rel, mode_t mode)
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		p[i] = '\0';
-		if (mkdirat(t->rootfd, p, mode) < 0 && errno != EEXIST)
+		if (mkdirat(t->rootfd, p, mode) == 0) {
+			/* The same modes whatever the umask. */
+			if (fchmodat(t->rootfd, p, mode, 0) < 0)
+				return -errno;
+		} else if (errno != EEXIST) {
 			return -errno;
+		}
 		if (i < len)
 			p[i] = '/';
 	}
