@@ -800,11 +800,20 @@ build_iso(const char *inventory, const char *profiles, const char *node,
 		r = render_nocloud(&rc, n, &b);
 	if (r == 0)
 		r = make_iso(&b, epoch ? *epoch : pki_epoch(&pki));
-	if (r == 0)
-		r = atomic_write(iso_path, b.iso.data, b.iso.len, 0600);
-	if (r < 0)
-		diags_add(d, DIAG_ERROR, iso_path, 0, 0, "cannot write: %s",
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, inventory, 0, 0,
+			  "node '%s': cannot make its seed: %s", node,
 			  strerror(-r));
+		goto out;
+	}
+	r = atomic_write(iso_path, b.iso.data, b.iso.len, 0600);
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, "-o", 0, 0, "cannot write %s: %s",
+			  iso_path, strerror(-r));
+		/* A path the user gave that cannot be written: their error. */
+		if (r != -ENOMEM && r != -EIO)
+			r = -EINVAL;
+	}
 out:
 	node_bufs_done(&b);
 	render_ctx_done(&rc);
