@@ -6,8 +6,10 @@
 #     again and gets the /boot/MAC.ipxe URL (the loop is broken).
 #  2. full mode, SeaBIOS + e1000 (QEMU's iPXE ROM): the reserved address
 #     and the script URL.
+#  1b. full mode, OVMF UEFI HTTP Boot: the ipxe.efi URL, then the script.
 #  3. proxy mode beside dnsmasq, SeaBIOS + e1000: the address from dnsmasq,
-#     the boot file from us.
+#     the boot file from us; 4. the same with OVMF HTTP Boot; 5. with
+#     OVMF PXE, which asks the boot server on port 4011.
 # Needs root, qemu-system-x86_64, OVMF, Debian's ipxe and dnsmasq; exit 77
 # (skip) otherwise.
 set -euo pipefail
@@ -80,7 +82,7 @@ EOF
 server() {
 	: >"$work/server.log"
 	ip netns exec "$ns" "$bin" --config "$work/out/netboot.yaml" \
-		--http-port 0 --https-port 0 >"$work/server.log" 2>&1 &
+		--https-port 0 >"$work/server.log" 2>&1 &
 	spid=$!
 	for _ in $(seq 50); do
 		grep -q "dhcp: $1 mode on br0" "$work/server.log" && return 0
@@ -117,6 +119,20 @@ grep -q "dhcp $mac: REQUEST arch 7 (uefi-x64): ACK 10.79.0.11 .*host cp1 boot tf
 	"$work/server.log" || fail "no UEFI PXE ACK with ipxe.efi"
 echo "ok: OVMF got 10.79.0.11 + ipxe/ipxe.efi, then iPXE got the script URL"
 
+# 1b. OVMF UEFI HTTP Boot (PXE disabled): the ipxe.efi URL with HTTPClient,
+# fetched from our HTTP server; the iPXE it starts gets the script URL.
+stop "$spid"
+server full
+qemu "$work/server.log" 240 'arch 7 (uefi-x64): ACK 10.79.0.11 .*host cp1 boot ipxe-script' \
+	-drive if=pflash,format=raw,readonly=on,file=$ovmf \
+	-device virtio-net-pci,netdev=n0,mac=$mac,romfile= \
+	-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n \
+	-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n ||
+	fail "UEFI HTTP boot chain did not reach iPXE"
+grep -q "dhcp $mac: REQUEST arch 16 (http-x64): ACK 10.79.0.11 .*boot http-boot http://10.79.0.1:8080/files/ipxe/ipxe.efi" \
+	"$work/server.log" || fail "no HTTP boot ACK"
+echo "ok: OVMF HTTP boot got 10.79.0.11 + http://10.79.0.1:8080/files/ipxe/ipxe.efi, then iPXE got the script URL"
+
 # 2. SeaBIOS + iPXE ROM.
 qemu "$work/server.log" 120 'arch 0 (bios): ACK 10.79.0.11 .*host cp1 boot ipxe-script' \
 	-boot n -device e1000,netdev=n0,mac=$mac ||
@@ -146,4 +162,30 @@ qemu "$work/dnsmasq.log" 120 "DHCPACK(d0) 10.79.0.5[0-9] $mac" \
 grep -q "dhcp $mac: DISCOVER arch 0 (bios): proxy OFFER boot ipxe-script" \
 	"$work/server.log" || fail "no proxy offer"
 echo "ok: proxy: $(grep -o "DHCPACK(d0) 10.79.0.5[0-9]" "$work/dnsmasq.log" | head -1) from dnsmasq, script URL from us"
+
+# 4. Proxy beside dnsmasq, OVMF UEFI HTTP Boot: the URL comes from our proxy
+# offer (yiaddr 0, HTTPClient), the address from dnsmasq.
+stop "$spid"
+server proxy
+qemu "$work/server.log" 240 'DISCOVER arch 7 (uefi-x64): proxy OFFER boot ipxe-script' \
+	-drive if=pflash,format=raw,readonly=on,file=$ovmf \
+	-device virtio-net-pci,netdev=n0,mac=$mac,romfile= \
+	-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n \
+	-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n ||
+	fail "proxy HTTP boot did not reach iPXE"
+grep -q "dhcp $mac: DISCOVER arch 16 (http-x64): proxy OFFER boot http-boot" \
+	"$work/server.log" || fail "no HTTP boot proxy offer"
+echo "ok: proxy: OVMF HTTP boot took dnsmasq's address and our URL; iPXE then got the script URL"
+
+# 5. Proxy beside dnsmasq, OVMF PXE: our offer has no option 43, so EDK II
+# asks the boot server on port 4011 (BINL) and fetches ipxe.efi by TFTP.
+stop "$spid"
+server proxy
+qemu "$work/server.log" 240 'DISCOVER arch 7 (uefi-x64): proxy OFFER boot ipxe-script' \
+	-drive if=pflash,format=raw,readonly=on,file=$ovmf \
+	-device virtio-net-pci,netdev=n0,mac=$mac,romfile= ||
+	fail "proxy UEFI PXE did not reach iPXE"
+grep -q "dhcp $mac: REQUEST arch 7 (uefi-x64): proxy ACK boot tftp ipxe/ipxe.efi" \
+	"$work/server.log" || fail "no port-4011 ACK"
+echo "ok: proxy: OVMF PXE asked 4011, got ipxe/ipxe.efi; iPXE then got the script URL"
 echo "PASS"
