@@ -90,6 +90,7 @@ if ((ok == 0)); then
 	fail "the agent was not started within $timeout s"
 fi
 for want in "mbbase: init started" \
+	"mbbase: iptables v1." \
 	"mbbase: network: eth0" \
 	"mbbase: hook /etc/metalboot/hooks/50-firstboot" \
 	"$want_run"; do

@@ -15,6 +15,7 @@
 #     one that runs metalboot-firstboot with metalboot.server= and
 #     metalboot.mac= from the kernel command line), then keeps the node
 #     up (or powers it off with mbbase.poweroff on the command line);
+#   - iptables (nft) with its libraries and libc6, for the firewall step;
 #   - recording stand-ins for kubeadm, kubelet and kubectl, which no
 #     reachable registry carries (see tests/qemu/standins/): every call is
 #     logged to /var/log/metalboot-standins/calls.log and to the console
@@ -49,6 +50,10 @@ wanted=(virtio_pci virtio_net virtio_blk virtio_console virtio_rng
 	iptable_mangle ip6_tables ip6table_filter ip6table_nat
 	xt_MASQUERADE xt_conntrack xt_comment xt_mark xt_addrtype
 	nf_tables nft_compat nft_chain_nat)
+
+# iptables and what it links (apt-cache depends iptables), and libc6.
+ipt_pkgs=(iptables libip4tc2 libip6tc2 libxtables12 libnetfilter-conntrack3
+	libnfnetlink0 libnftnl11 libmnl0 libc6)
 
 die() { echo "mkbase.sh: $*" >&2; exit 1; }
 
@@ -134,6 +139,23 @@ for f in modules.order modules.builtin modules.builtin.modinfo; do
 done
 depmod -b "$out" "$kver"
 
+# Real iptables (nft backend) from Debian, with its libraries and the C
+# library: the agent's firewall step runs it. dpkg-deb -x sets up no
+# alternatives, so the iptables names are linked here. Documentation,
+# locales and gconv modules are left out.
+mkdir -p "$tmp/ipt"
+for p in "${ipt_pkgs[@]}"; do
+	dpkg-deb -x "$(fetch "$p")" "$tmp/ipt"
+done
+rm -rf "$tmp/ipt/usr/share" "$tmp/ipt/usr/lib/x86_64-linux-gnu/gconv" \
+	"$tmp/ipt/usr/libexec" "$tmp/ipt/sbin/ldconfig" "$tmp/ipt/usr/bin"
+cp -a "$tmp/ipt/." .
+for t in iptables ip6tables; do
+	for s in "" -save -restore; do
+		ln -sf "$t-nft$s" "usr/sbin/$t$s"
+	done
+done
+
 # The stand-ins and the TLS helper (built once, kept in the cache).
 for s in kubeadm kubelet kubectl; do
 	install -m 0755 "$here/standins/$s" "usr/bin/$s"
@@ -199,6 +221,7 @@ for m in virtio_pci virtio_net e1000 e1000e; do
 	modprobe "$m" 2>/dev/null
 done
 ip link set lo up
+echo "mbbase: $(iptables --version 2>&1)"
 up=
 tries=0
 while [ -z "$up" ] && [ $tries -lt 3 ]; do
@@ -231,4 +254,8 @@ fi
 while :; do sleep 3600; done
 EOF
 chmod 755 init
+if [[ $(id -u) == 0 ]]; then
+	chroot . /usr/sbin/iptables --version >/dev/null ||
+		die "iptables does not run in the base"
+fi
 echo "mkbase.sh: $out: busybox $(dpkg-deb -f "$bb_deb" Version), kernel $kver ($(find "lib/modules/$kver" -name '*.ko*' | wc -l) modules), $(du -sh . | cut -f1)" >&2
