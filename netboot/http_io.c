@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dhcp_io.h"
 #include "events.h"
 #include "fsutil.h"
 #include "http.h"
@@ -931,15 +932,18 @@ handle_metrics(struct ctx *x)
 		  k->tftp_active },
 	};
 	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
-	size_t states[NODE_STATE_COUNT];
+	struct metric_sample
+		all[sizeof(extra) / sizeof(extra[0]) + DHCP_IO_METRICS];
+	size_t states[NODE_STATE_COUNT], n = sizeof(extra) / sizeof(extra[0]);
 	struct evbuffer *b;
 	struct buf out;
 	int r;
 
+	memcpy(all, extra, sizeof(extra));
+	n += dhcp_io_metric_samples(x->srv->nb, all + n, DHCP_IO_METRICS);
 	nodes_count_states(x->srv->nodes, states);
 	buf_init(&out, METRICS_TEXT_MAX);
-	r = metrics_render(&out, &x->srv->m, states, extra,
-			   sizeof(extra) / sizeof(extra[0]));
+	r = metrics_render(&out, &x->srv->m, states, all, n);
 	b = r == 0 ? evbuffer_new() : NULL;
 	if (b == NULL || evbuffer_add(b, out.data, out.len) < 0) {
 		if (b != NULL)
@@ -1300,6 +1304,8 @@ http_io_stop(struct netboot *nb)
 
 	if (srv == NULL)
 		return;
+	/* DHCP stops after us and must not touch the store we free. */
+	dhcp_io_set_nodes(nb, NULL);
 	/* evhttp_free frees every connection, calling conn_closed_cb. */
 	if (srv->plain.http != NULL)
 		evhttp_free(srv->plain.http);
