@@ -1090,6 +1090,7 @@ load_token(struct http_srv *srv, const char *state_dir)
 {
 	char path[PATH_MAX], fresh[65];
 	unsigned char rnd[32];
+	struct stat st;
 	char *data = NULL;
 	size_t len = 0, i;
 	int r;
@@ -1117,6 +1118,10 @@ load_token(struct http_srv *srv, const char *state_dir)
 	}
 	if (r < 0)
 		return r;
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("http: %s is readable by others (mode %03o); it "
+			 "should be 0600",
+			 path, (unsigned)(st.st_mode & 0777));
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' ||
 			   data[len - 1] == ' '))
 		len--;

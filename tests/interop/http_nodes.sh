@@ -20,6 +20,9 @@ out=$work/out
 mkdir -p "$out/public" "$out/boot" "$out/nodes/cp1/cloud-init" \
 	"$out/nodes/w1/cloud-init" "$out/state"
 secret="SECRET-TOKEN-abcdef0123456789"
+mkdir -p "$out/public/images/control-plane"
+head -c 100000 /dev/urandom >"$out/public/images/control-plane/vmlinuz"
+head -c 100000 /dev/urandom >"$out/public/images/control-plane/initrd.img"
 printf '#!ipxe\necho cp1\n' >"$out/boot/cp1.ipxe"
 printf '#!ipxe\necho w1\n' >"$out/boot/w1.ipxe"
 printf 'version: 1\nsecret: %s\n' "$secret" >"$out/nodes/cp1/firstboot.yaml"
@@ -58,6 +61,15 @@ check "boot script" "$(cat "$out/boot/cp1.ipxe")" "$(curl -s "$base/boot/$cp1.ip
 check "boot script dashes upper" 200 "$(code "$base/boot/52-54-00-00-01-01.ipxe")"
 check "boot script upper" 200 "$(code "$base/boot/52:54:00:00:01:01.ipxe" -H 'X: y')"
 check "boot script unknown MAC" 404 "$(code "$base/boot/52:54:00:00:09:09.ipxe")"
+
+# Kernel and initrd fetched by a node's address land on its timeline
+# (once: a ranged continuation is not a new fetch; another address's
+# fetch is nobody's).
+check "kernel" 200 "$(code "$base/files/images/control-plane/vmlinuz")"
+check "kernel continued" 206 "$(code -r 500- "$base/files/images/control-plane/vmlinuz")"
+check "initrd" 200 "$(code "$base/files/images/control-plane/initrd.img")"
+check "kernel HEAD" 200 "$(code -I "$base/files/images/control-plane/vmlinuz")"
+check "kernel by nobody" 200 "$(code --interface 127.0.0.3 "$base/files/images/control-plane/vmlinuz")"
 
 # Payloads: only the node's own address.
 check "firstboot to cp1" "$(cat "$out/nodes/cp1/firstboot.yaml")" \
@@ -103,7 +115,7 @@ check "firstboot after done" 410 "$(code "$base/v1/nodes/$cp1/firstboot")"
 check "user-data after done" 410 "$(code "$base/v1/nodes/$cp1/cloud-init/user-data")"
 check "w1 not locked" 200 "$(code "${as2[@]}" "$base/v1/nodes/$w1/firstboot")"
 json=$(curl -s "$base/v1/nodes")
-check "/v1/nodes shape" "cp1 52:54:00:00:01:01 127.0.0.1 control-plane done done ok 6 boot-script|boot-script|boot-script|fetch:running|fetch:ok|done:ok;w1 worker failed kubeadm failed exit 1" \
+check "/v1/nodes shape" "cp1 52:54:00:00:01:01 127.0.0.1 control-plane done done ok 8 boot-script|boot-script|boot-script|kernel|initrd|fetch:running|fetch:ok|done:ok;w1 worker failed kubeadm failed exit 1" \
 	"$(python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
