@@ -425,9 +425,15 @@ step_function(enum fb_step_kind kind)
 int
 fb_exec_run(struct fb_exec *x, const struct fb_plan *plan)
 {
+	const char *names[FB_STEP_COUNT];
 	size_t i;
 	int r;
 
+	for (i = 0; i < plan->n && i < FB_STEP_COUNT; i++)
+		names[i] = plan->steps[i].name;
+	r = fb_journal_declare(x->j, names, i);
+	if (r < 0)
+		return r;
 	for (i = 0; i < plan->n; i++) {
 		const struct fb_step *s = &plan->steps[i];
 		step_fn fn = step_function(s->kind);

@@ -142,6 +142,24 @@ fb_journal_state(const struct fb_journal *j, const char *step)
 	return FB_STATE_PENDING;
 }
 
+int
+fb_journal_declare(struct fb_journal *j, const char *const *steps, size_t n)
+{
+	bool added = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (json_object_get(steps_obj(j), steps[i]) != NULL)
+			continue;
+		if (json_object_set_new(
+			    steps_obj(j), steps[i],
+			    json_pack("{s:s}", "state", "pending")) < 0)
+			return -ENOMEM;
+		added = true;
+	}
+	return added ? save(j) : 0;
+}
+
 const char *
 fb_journal_message(const struct fb_journal *j, const char *step)
 {

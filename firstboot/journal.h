@@ -51,6 +51,14 @@ struct fb_journal *fb_journal_free(struct fb_journal *j);
 /* The state of a step (PENDING when never seen). */
 enum fb_state fb_journal_state(const struct fb_journal *j, const char *step);
 
+/*
+ * List steps (n names) as pending when the journal does not know them yet,
+ * so that state.json shows the whole run from its start. Saves only when
+ * something was added. 0 or a negative errno.
+ */
+int fb_journal_declare(struct fb_journal *j, const char *const *steps,
+		       size_t n);
+
 /* The message recorded for a step, or NULL. Borrowed. */
 const char *fb_journal_message(const struct fb_journal *j, const char *step);
 

@@ -90,6 +90,10 @@ put_text(struct fb_exec *x, const char *abs, const struct buf *b, mode_t mode,
 	return 0;
 }
 
+/*
+ * hostname: /etc/hostname holds the node name; the running name (procfs)
+ * is changed with hostname(1) only when it differs, then read back.
+ */
 int
 fb_step_hostname(struct fb_exec *x)
 {
@@ -207,6 +211,10 @@ out:
 	return r;
 }
 
+/*
+ * modules: each module not under /sys/module is loaded with modprobe; all
+ * are listed in /etc/modules-load.d/metalboot.conf for the next boots.
+ */
 int
 fb_step_modules(struct fb_exec *x)
 {
@@ -261,6 +269,11 @@ sysctl_path(const char *key, char *buf, size_t n)
 	return 0;
 }
 
+/*
+ * sysctls: each value differing in /proc/sys is written and read back;
+ * all are persisted in /etc/sysctl.d/99-metalboot.conf. A missing key
+ * fails the step (its module is not loaded, or the kernel lacks it).
+ */
 int
 fb_step_sysctls(struct fb_exec *x)
 {
@@ -360,6 +373,10 @@ fstab_is_swap(const char *line)
 	       (p[4] == ' ' || p[4] == '\t' || p[4] == '\0');
 }
 
+/*
+ * swap: swapoff -a when /proc/swaps lists an area (and none may remain);
+ * swap lines of /etc/fstab are commented out, never deleted.
+ */
 int
 fb_step_swap(struct fb_exec *x)
 {
@@ -420,6 +437,10 @@ out:
 	return r;
 }
 
+/*
+ * selinux: setenforce 0 when the kernel enforces (read back); SELINUX= in
+ * /etc/selinux/config set to the payload's mode when that file exists.
+ */
 int
 fb_step_selinux(struct fb_exec *x)
 {
@@ -593,6 +614,11 @@ out:
 	return r;
 }
 
+/*
+ * firewall: each port is queried, then opened (runtime and permanent) with
+ * firewall-cmd when firewalld runs, else checked and appended with
+ * iptables; the FORWARD policy is set to ACCEPT when iptables exists.
+ */
 int
 fb_step_firewall(struct fb_exec *x)
 {

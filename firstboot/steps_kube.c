@@ -22,6 +22,10 @@ kubeadm_done_file(const struct fb_payload *p)
 						   : FB_KUBELET_CONF;
 }
 
+/*
+ * wait-api: joiners wait, bounded and with backoff, until the API server's
+ * /readyz answers 200 over TLS verified with the cluster CA.
+ */
 int
 fb_step_wait_api(struct fb_exec *x)
 {
@@ -128,6 +132,12 @@ wait_external_etcd(struct fb_exec *x)
 	return r;
 }
 
+/*
+ * kubeadm: skipped when kubeadm's result is there already (kubelet.conf,
+ * or etcd's manifest); else kubeadm.yaml is written 0600, an earlier
+ * attempt that did not finish is undone with "kubeadm reset -f", and
+ * kubeadm runs; its result must exist afterwards.
+ */
 int
 fb_step_kubeadm(struct fb_exec *x)
 {
@@ -198,6 +208,9 @@ fb_step_kubeadm(struct fb_exec *x)
 	return 0;
 }
 
+/*
+ * kubeconfig: the admin kubeconfig kubeadm wrote is copied for root, 0600.
+ */
 int
 fb_step_kubeconfig(struct fb_exec *x)
 {
@@ -287,6 +300,11 @@ set_pod_subnet(const struct fb_payload *p, struct buf *m, bool *ret_changed)
 	return 0;
 }
 
+/*
+ * cni: the manifest is downloaded, refused unless its sha256 matches the
+ * payload's, given the cluster's pod subnet (flannel), kept in
+ * /var/lib/metalboot/cni.yaml and applied with kubectl (idempotent).
+ */
 int
 fb_step_cni(struct fb_exec *x)
 {
@@ -342,6 +360,10 @@ out:
 	return r;
 }
 
+/*
+ * ready: kubectl is asked, with backoff and within ready_timeout, for the
+ * node's Ready condition until it is True.
+ */
 int
 fb_step_ready(struct fb_exec *x)
 {
@@ -399,6 +421,7 @@ out:
 	return r;
 }
 
+/* done: nothing left to do; the event marks the end of the run. */
 int
 fb_step_done(struct fb_exec *x)
 {

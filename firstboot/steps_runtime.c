@@ -164,6 +164,11 @@ systemctl(struct fb_exec *x, const char *verb, const char *unit, bool must)
 	return status == 0 ? 0 : 1;
 }
 
+/*
+ * runtime: the container runtime's configuration is written when it
+ * differs, and the runtime restarted when it changed or is not active
+ * (with systemctl; without it the restart is skipped with a note).
+ */
 int
 fb_step_runtime(struct fb_exec *x)
 {
@@ -215,6 +220,10 @@ out:
 	return r;
 }
 
+/*
+ * pki: every payload file is installed with its mode when its content or
+ * mode differs (private keys are 0600 before their first byte lands).
+ */
 int
 fb_step_pki(struct fb_exec *x)
 {
@@ -309,6 +318,10 @@ out:
 	return r;
 }
 
+/*
+ * kubelet: enabled with systemctl unless it is already; on an external
+ * etcd member, its standalone configuration is installed first.
+ */
 int
 fb_step_kubelet(struct fb_exec *x)
 {

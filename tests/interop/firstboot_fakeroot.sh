@@ -162,7 +162,8 @@ s = j["steps"]
 assert s["kubelet"]["state"] == "ok"
 assert s["kubeadm"]["state"] == "failed"
 assert "timed out waiting" in s["kubeadm"]["output"], s["kubeadm"]
-assert "kubeconfig" not in s and j["done"] is False
+assert s["kubeconfig"] == {"state": "pending"}, s["kubeconfig"]
+assert s["done"]["state"] == "pending" and j["done"] is False
 PY
 [[ -e $R/var/lib/metalboot/done ]] && fail "done after a failure"
 n=$(wc -l <"$S/calls")

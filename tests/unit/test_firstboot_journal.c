@@ -71,6 +71,14 @@ test_states_persist(void **state)
 		fb_journal_set(j, "kubeadm", FB_STATE_FAILED, "exit 1", out),
 		0);
 	assert_int_equal(fb_journal_set_done(j, true), 0);
+	{
+		static const char *const all[] = { "hosts", "kubeadm",
+						   "ready" };
+
+		assert_int_equal(fb_journal_declare(j, all, 3), 0);
+	}
+	assert_int_equal(fb_journal_state(j, "hosts"), FB_STATE_OK);
+	assert_int_equal(fb_journal_state(j, "ready"), FB_STATE_PENDING);
 	fb_journal_free(j);
 
 	assert_int_equal(stat(path, &st), 0);
@@ -78,6 +86,8 @@ test_states_persist(void **state)
 	assert_int_equal(read_file(path, 1 << 20, &text, &len), 0);
 	/* The tail of the output is kept, and bytes made printable. */
 	assert_non_null(strstr(text, "??END"));
+	assert_non_null(
+		strstr(text, "\"ready\": {\n      \"state\": \"pending\""));
 	assert_true(len < FB_JOURNAL_OUTPUT + 2048);
 	free(text);
 
