@@ -105,6 +105,7 @@ http_limits_option(int opt, const char *arg)
 #define SMALL_FILE_MAX	 (64u << 10) /* bodies read, not sendfile'd */
 #define PEER_STR_LEN	 64
 #define LOG_URI_LEN	 160
+#define LOG_EVERY	 100 /* refusals per warning line */
 
 struct http_srv;
 
@@ -282,9 +283,13 @@ conn_attach(struct conn *c, struct evhttp_connection *evcon, bool in_request)
 	if (fd >= 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (srv->nconns > srv->lim.max_conns) {
-		srv->m.rejected_conn_limit++;
-		log_warn("http %s: refused, %zu connections open (limit %u)",
-			 c->peer, srv->nconns - 1, srv->lim.max_conns);
+		/* A flood must not flood the log: the 1st, 101st, ... */
+		if (srv->m.rejected_conn_limit++ % LOG_EVERY == 0)
+			log_warn(
+				"http %s: refused, %zu connections open "
+				"(limit %u; %llu refused so far)",
+				c->peer, srv->nconns - 1, srv->lim.max_conns,
+				(unsigned long long)srv->m.rejected_conn_limit);
 		if (!in_request) {
 			conn_refuse(c);
 			return false;
@@ -295,11 +300,12 @@ conn_attach(struct conn *c, struct evhttp_connection *evcon, bool in_request)
 	if (!c->over_limit && c->peer_ip != 0 &&
 	    conns_from(srv, c->peer_ip) > srv->lim.max_per_ip) {
 		/* Answered with a 503 at its request, or timed out. */
-		srv->m.rejected_ip_limit++;
 		c->over_limit = true;
-		log_warn("http %s: over the per-address limit of %u "
-			 "connections",
-			 c->peer, srv->lim.max_per_ip);
+		if (srv->m.rejected_ip_limit++ % LOG_EVERY == 0)
+			log_warn("http %s: over the per-address limit of %u "
+				 "connections (%llu refused so far)",
+				 c->peer, srv->lim.max_per_ip,
+				 (unsigned long long)srv->m.rejected_ip_limit);
 	}
 	conn_arm(c, srv->lim.header_timeout);
 	return true;
