@@ -575,12 +575,16 @@ node_pki_files(const struct render_ctx *c, size_t n, struct pfile *f)
 	const struct inv_node *node = &c->inv->nodes[n];
 	size_t k = 0;
 
+	/* A pair the PKI does not hold (a PKI made for another inventory)
+	 * is left out rather than written empty. */
 #define ADD(P, M, C)                                                           \
 	do {                                                                   \
-		f[k].path = RENDER_PKI_DIR "/" P;                              \
-		f[k].mode = M;                                                 \
-		f[k].content = C;                                              \
-		k++;                                                           \
+		if ((C) != NULL) {                                             \
+			f[k].path = RENDER_PKI_DIR "/" P;                      \
+			f[k].mode = M;                                         \
+			f[k].content = C;                                      \
+			k++;                                                   \
+		}                                                              \
 	} while (0)
 
 	switch (node->role) {
