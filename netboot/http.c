@@ -126,10 +126,24 @@ http_route(enum http_method method, const char *target, size_t len,
 	bool get;
 	int r;
 
-	if (target == NULL || len == 0 || target[0] != '/')
+	if (target == NULL || len == 0)
 		return -EINVAL;
 	if (len > HTTP_TARGET_MAX)
 		return -ENAMETOOLONG;
+	/* absolute-form (RFC 9112 3.2.2): the authority is ignored. */
+	if ((len > 7 && strncasecmp(target, "http://", 7) == 0) ||
+	    (len > 8 && strncasecmp(target, "https://", 8) == 0)) {
+		const char *auth = memchr(target, '/', len) + 2;
+		const char *slash =
+			memchr(auth, '/', len - (size_t)(auth - target));
+
+		if (slash == NULL)
+			return -ENOENT; /* "http://host": the root */
+		len -= (size_t)(slash - target);
+		target = slash;
+	}
+	if (target[0] != '/')
+		return -EINVAL;
 	while (plen < len && target[plen] != '?' && target[plen] != '#')
 		plen++;
 	r = http_pct_decode(target, plen, dec, sizeof(dec), &dlen);

@@ -36,6 +36,12 @@ test_route_files(void **state)
 	/* Double encoding decodes once: a literal "%2e%2e" file name. */
 	assert_int_equal(route(HTTP_GET, "/files/%252e%252e/etc", &rt), 0);
 	assert_string_equal(rt.path, "%2e%2e/etc");
+	assert_int_equal(route(HTTP_GET, "http://10.0.0.1:8080/files/a/b", &rt),
+			 0);
+	assert_string_equal(rt.path, "a/b");
+	assert_int_equal(route(HTTP_GET, "HTTPS://h/metrics", &rt), 0);
+	assert_int_equal(rt.kind, HTTP_ROUTE_METRICS);
+	assert_int_equal(route(HTTP_GET, "http://h", &rt), -ENOENT);
 	assert_int_equal(route(HTTP_POST, "/files/x", &rt), -EOPNOTSUPP);
 	assert_int_equal(route(HTTP_OTHER, "/files/x", &rt), -EOPNOTSUPP);
 }
@@ -68,7 +74,8 @@ test_route_traversal(void **state)
 		"files/x",
 		"",
 		"*",
-		"http://host/files/x",
+		"http:/files/x",
+		"http://host/files/../x",
 	};
 	struct http_route rt;
 	size_t i;
