@@ -11,7 +11,10 @@
 #  C. a server whose certificate is not signed by the pinned CA is refused,
 #     for the payload and for the API readiness probe;
 #  D. a first control plane with an external etcd waits for etcd's /health
-#     (client certificate, etcd CA) before kubeadm init.
+#     (client certificate, etcd CA) before kubeadm init;
+#  E. with no flags but --root, the server and MAC come from the kernel
+#     command line, or the MAC from the interface, and the CA from
+#     ROOT/etc/metalboot/provisioning-ca.crt.
 . "$(dirname "$0")/standins/fbtest.sh"
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
 
@@ -244,5 +247,30 @@ grep -q "kubeadm: external etcd $URL is healthy" "$WORK/e.err" ||
 	fail "no etcd wait: $(cat "$WORK/e.err")"
 (($(grep -c '"GET /health' "$WORK/server.log") >= 3)) || fail "/health not polled"
 has_call "$S" "kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml"
+stop_server
+
+echo "== E. server and MAC from the kernel command line and the interface"
+start_server "$WORK/events-e"
+for how in cmdline iface; do
+	R=$WORK/rf-$how S=$WORK/sf-$how
+	mkroot "$R"
+	mkdir -p "$R/etc/metalboot"
+	cp "$P/ca.crt" "$R/etc/metalboot/provisioning-ca.crt"
+	if [[ $how == cmdline ]]; then
+		echo "console=ttyS0 metalboot.server=$URL/ metalboot.mac=${MAC^^}" \
+			>"$R/proc/cmdline"
+	else
+		echo "console=ttyS0 metalboot.server=$URL" >"$R/proc/cmdline"
+		mkdir -p "$R/sys/class/net/eth1"
+		echo 00:00:00:00:00:00 >"$R/sys/class/net/eth0/address"
+		echo "$MAC" >"$R/sys/class/net/eth1/address"
+		echo up >"$R/sys/class/net/eth1/operstate"
+	fi
+	agent "$R" "$S" 2>"$WORK/f-$how.err" ||
+		{ cat "$WORK/f-$how.err"; fail "$how: the run failed"; }
+	grep -q "fetch: $URL/v1/nodes/$MAC/firstboot" "$WORK/f-$how.err" ||
+		fail "$how: wrong URL: $(head -3 "$WORK/f-$how.err")"
+	[[ -e $R/var/lib/metalboot/done ]] || fail "$how: not done"
+done
 stop_server
 echo PASS
