@@ -506,23 +506,24 @@ static const char own_init[] =
 	"exec /bin/sh\n";
 
 /*
- * The overlay of one role: everything but the base.
+ * The overlay of one role, everything the base lacks: the agent and the
+ * libraries it needs at the paths the loader looks in, the pinned CA, the
+ * role, the runner script, the module list, and either a systemd unit
+ * (enabled, with /init pointing at systemd when the base has no /init) or
+ * an init hook, an /etc/init.d script and, when the base has no /init,
+ * a link to /sbin/init or a minimal /init of our own.
  */
 static int
 make_overlay(const struct images_req *req, const char *agent,
 	     const struct elfdeps *deps, const struct base_scan *scan,
 	     const struct modlist *mods, const char *modver,
-	     const char *modprefix, enum node_role role, struct overlay *o,
-	     struct diags *d)
+	     const char *modprefix, enum node_role role, struct overlay *o)
 {
-	const struct role_profile *rp = &req->inv->roles[role];
 	struct buf b;
 	size_t i;
 	int r;
 
 	buf_init(&b, 1 << 20);
-	(void)d;
-	(void)rp;
 	r = ov_add_path(o, IMAGES_AGENT_TARGET, OV_FILE, 0755, agent,
 			strlen(agent));
 	for (i = 0; r == 0 && i < deps->n; i++)
@@ -897,7 +898,7 @@ images_build(const struct images_req *req, struct diags *d)
 		ov_done(&ov);
 		r = make_overlay(req, agent, &deps, &scan, &mods,
 				 dep ? dep->version : "",
-				 dep ? dep->prefix : "lib", role, &ov, d);
+				 dep ? dep->prefix : "lib", role, &ov);
 		if (r < 0) {
 			diags_add(d, DIAG_ERROR, path, 0, 0, "overlay: %s",
 				  strerror(-r));

@@ -77,8 +77,18 @@ fetch() {
 
 # The versioned kernel package the meta-package depends on; offline, the
 # newest one already in the cache.
-kpkg=$(apt-cache depends "linux-image-$flavour" 2>/dev/null |
-	awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }' || true)
+kdep() {
+	apt-cache depends "linux-image-$flavour" 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }' ||
+		true
+}
+kpkg=$(kdep)
+if [[ -z $kpkg && $(id -u) == 0 ]] &&
+	! ls "$debs"/linux-image-*-"${flavour}"_*.deb >/dev/null 2>&1; then
+	# A fresh machine may have no package lists yet.
+	apt-get update -qq >/dev/null 2>&1 || true
+	kpkg=$(kdep)
+fi
 if [[ -z $kpkg ]]; then
 	kpkg=$(ls -1 "$debs" 2>/dev/null |
 		grep -E "^linux-image-[0-9].*-${flavour}_" | sort -V |
