@@ -1,6 +1,7 @@
 /*
  * fuzz_netboot_dhcp.c - libFuzzer harness for the DHCP decoder, the
- * policy that reads what it decoded, and the encoder of the reply.
+ * policy that reads what it decoded, the encoder of the reply, and the
+ * lease file parser.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t out[DHCP_MSG_MAX];
 	int mode;
 
+	size_t line = 0;
+
+	/* The lease file parser gets the same bytes (a damaged state dir). */
+	leases_init(&t);
+	(void)leases_parse(&t, (const char *)data, size, &line);
+	leases_done(&t);
 	if (dhcp_decode(data, size, &m) < 0)
 		return 0;
 	memset(&conf, 0, sizeof(conf));
