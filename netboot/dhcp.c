@@ -265,7 +265,7 @@ dhcp_decode(const uint8_t *pkt, size_t len, struct dhcp_msg *ret)
 {
 	const uint8_t *chaddr = NULL, *sname = NULL, *file = NULL;
 	const uint8_t *opts = NULL;
-	struct dhcp_msg *m = ret;
+	struct dhcp_msg msg, *m = &msg;
 	uint32_t cookie;
 	struct rd rd;
 	int r;
@@ -333,6 +333,7 @@ dhcp_decode(const uint8_t *pkt, size_t len, struct dhcp_msg *ret)
 	} else {
 		get_field(m->sname, sizeof(m->sname), sname, DHCP_SNAME_LEN);
 	}
+	*ret = msg;
 	return 0;
 }
 

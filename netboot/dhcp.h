@@ -128,7 +128,7 @@ struct dhcp_msg {
 
 /*
  * Decode len bytes at pkt into *ret. Returns 0, or -EBADMSG for any
- * malformation (see the top of this file), leaving *ret unspecified.
+ * malformation (see the top of this file), leaving *ret untouched.
  */
 int dhcp_decode(const uint8_t *pkt, size_t len, struct dhcp_msg *ret);
 
