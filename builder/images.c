@@ -4,12 +4,13 @@
  * The base root filesystem is archived and compressed once, into a
  * temporary file beside the images. While it is read, a tap learns what
  * the base holds (systemd or not, an /init, its kernels and modules.dep)
- * and saves the kernels, so that a tarball base is read only once. Each
- * role then gets a small overlay archive (the agent and every library it
- * needs, the pinned provisioning CA, a systemd unit or an init hook, the
- * module list) and its initrd.img is the base archive followed by the
- * overlay: the kernel unpacks concatenated compressed cpio archives in
- * order, so the overlay's files win. Nothing is compressed twice.
+ * and saves the kernels, so that a tarball base is read only once. Then
+ * the layer every role shares (the agent and every library it needs, the
+ * pinned provisioning CA, a systemd unit or an init hook) is archived
+ * once, and each role adds only a tiny archive of its own (its name and
+ * module list). A role's initrd.img is the three concatenated: the kernel
+ * unpacks concatenated compressed cpio archives in order, so later files
+ * win. Nothing is compressed twice.
  */
 #include "images.h"
 
@@ -506,24 +507,21 @@ static const char own_init[] =
 	"exec /bin/sh\n";
 
 /*
- * The overlay of one role, everything the base lacks: the agent and the
+ * The layer every role shares, what the base lacks: the agent and the
  * libraries it needs at the paths the loader looks in, the pinned CA, the
- * role, the runner script, the module list, and either a systemd unit
- * (enabled, with /init pointing at systemd when the base has no /init) or
- * an init hook, an /etc/init.d script and, when the base has no /init,
- * a link to /sbin/init or a minimal /init of our own.
+ * runner script, and either a systemd unit (enabled, with /init pointing
+ * at systemd when the base has no /init) or an init hook, an
+ * /etc/init.d script and, when the base has no /init, a link to
+ * /sbin/init or a minimal /init of our own.
  */
 static int
-make_overlay(const struct images_req *req, const char *agent,
-	     const struct elfdeps *deps, const struct base_scan *scan,
-	     const struct modlist *mods, const char *modver,
-	     const char *modprefix, enum node_role role, struct overlay *o)
+make_common(const struct images_req *req, const char *agent,
+	    const struct elfdeps *deps, const struct base_scan *scan,
+	    struct overlay *o)
 {
-	struct buf b;
 	size_t i;
 	int r;
 
-	buf_init(&b, 1 << 20);
 	r = ov_add_path(o, IMAGES_AGENT_TARGET, OV_FILE, 0755, agent,
 			strlen(agent));
 	for (i = 0; r == 0 && i < deps->n; i++)
@@ -532,36 +530,9 @@ make_overlay(const struct images_req *req, const char *agent,
 	if (r == 0 && req->ca_pem != NULL)
 		r = ov_add_path(o, IMAGES_CA_TARGET, OV_FILE, 0644, req->ca_pem,
 				strlen(req->ca_pem));
-	if (r == 0) {
-		buf_printf(&b, "%s\n", role_name(role));
-		r = ov_text(o, "etc/metalboot/role", 0644, b.data);
-		buf_done(&b);
-	}
 	if (r == 0)
 		r = ov_text(o, "etc/metalboot/firstboot.sh", 0755,
 			    firstboot_sh);
-	for (i = 0; r == 0 && i < mods->n; i++) {
-		char m[256];
-
-		mod_name(mods->path[i], strlen(mods->path[i]), m, sizeof(m));
-		r = buf_printf(&b, "%s /%s/modules/%s/%s\n", m, modprefix,
-			       modver, mods->path[i]);
-	}
-	if (r == 0 && mods->n > 0) {
-		r = ov_text(o, "etc/metalboot/modules", 0644, b.data);
-		buf_done(&b);
-		for (i = 0; r == 0 && i < mods->n; i++) {
-			char m[256];
-
-			mod_name(mods->path[i], strlen(mods->path[i]), m,
-				 sizeof(m));
-			r = buf_printf(&b, "%s\n", m);
-		}
-		if (r == 0)
-			r = ov_text(o, "etc/modules-load.d/metalboot.conf",
-				    0644, b.data);
-	}
-	buf_done(&b);
 	if (r < 0)
 		return r;
 	if (scan->systemd[0] != '\0') {
@@ -591,6 +562,46 @@ make_overlay(const struct images_req *req, const char *agent,
 		else
 			r = ov_text(o, "init", 0755, own_init);
 	}
+	return r;
+}
+
+/*
+ * The layer of one role: its name and the kernel modules it loads, in
+ * load order, for the runner (name and path) and for systemd's
+ * modules-load.d.
+ */
+static int
+make_role(const struct modlist *mods, const char *modver, const char *modprefix,
+	  enum node_role role, struct overlay *o)
+{
+	struct buf b;
+	char m[256];
+	size_t i;
+	int r;
+
+	buf_init(&b, 1 << 20);
+	r = buf_printf(&b, "%s\n", role_name(role));
+	if (r == 0)
+		r = ov_text(o, "etc/metalboot/role", 0644, b.data);
+	buf_done(&b);
+	for (i = 0; r == 0 && i < mods->n; i++) {
+		mod_name(mods->path[i], strlen(mods->path[i]), m, sizeof(m));
+		r = buf_printf(&b, "%s /%s/modules/%s/%s\n", m, modprefix,
+			       modver, mods->path[i]);
+	}
+	if (r == 0 && mods->n > 0) {
+		r = ov_text(o, "etc/metalboot/modules", 0644, b.data);
+		buf_done(&b);
+		for (i = 0; r == 0 && i < mods->n; i++) {
+			mod_name(mods->path[i], strlen(mods->path[i]), m,
+				 sizeof(m));
+			r = buf_printf(&b, "%s\n", m);
+		}
+		if (r == 0)
+			r = ov_text(o, "etc/modules-load.d/metalboot.conf",
+				    0644, b.data);
+	}
+	buf_done(&b);
 	return r;
 }
 
@@ -741,6 +752,7 @@ images_build(const struct images_req *req, struct diags *d)
 {
 	char dir[IMAGES_PATH_MAX], base_tmp[IMAGES_PATH_MAX];
 	char ov_path[IMAGES_PATH_MAX], path[IMAGES_PATH_MAX];
+	char common[IMAGES_PATH_MAX];
 	char agent[PATH_MAX], err[INITRAMFS_ERR_MAX];
 	struct base_scan scan = { .fd = -1 };
 	struct initramfs_tap tap = { tap_want, tap_data, tap_end, &scan };
@@ -754,7 +766,7 @@ images_build(const struct images_req *req, struct diags *d)
 	struct initramfs *w = NULL;
 	struct progress prog;
 	struct overlay ov = { 0 };
-	bool have_base = false;
+	bool have_base = false, have_common = false;
 	int64_t epoch;
 	size_t i;
 	int r, fd;
@@ -868,8 +880,25 @@ images_build(const struct images_req *req, struct diags *d)
 			  kver ? kver : "(unknown)");
 	}
 
+	/* The layer every role shares: written and compressed once too. */
+	snprintf(common, sizeof(common), "%s/.common", dir);
+	r = make_common(req, agent, &deps, &scan, &ov);
+	if (r == 0) {
+		have_common = true;
+		/* Fixed mtimes in the overlays: the agent's must not leak. */
+		r = write_overlay(&ov, common, epoch >= 0 ? epoch : 0, err,
+				  sizeof(err));
+		if (r < 0)
+			diags_add(d, DIAG_ERROR, dir, 0, 0, "%s", err);
+	} else {
+		diags_add(d, DIAG_ERROR, dir, 0, 0, "overlay: %s",
+			  strerror(-r));
+	}
+	if (r < 0)
+		goto out;
+
 	for (int role = 0; role < ROLE_COUNT; role++) {
-		const char *parts[2] = { base_tmp, ov_path };
+		const char *parts[3] = { base_tmp, common, ov_path };
 		const struct role_profile *rp;
 
 		if (inventory_count_role(req->inv, role) == 0)
@@ -896,25 +925,24 @@ images_build(const struct images_req *req, struct diags *d)
 			goto out;
 		}
 		ov_done(&ov);
-		r = make_overlay(req, agent, &deps, &scan, &mods,
-				 dep ? dep->version : "",
-				 dep ? dep->prefix : "lib", role, &ov);
+		r = make_role(&mods, dep ? dep->version : "",
+			      dep ? dep->prefix : "lib", role, &ov);
 		if (r < 0) {
 			diags_add(d, DIAG_ERROR, path, 0, 0, "overlay: %s",
 				  strerror(-r));
 			goto out;
 		}
 		snprintf(ov_path, sizeof(ov_path), "%s/.overlay", path);
-		/* Fixed mtimes in the overlay: the agent's must not leak. */
 		r = write_overlay(&ov, ov_path, epoch >= 0 ? epoch : 0, err,
 				  sizeof(err));
 		if (r < 0) {
 			diags_add(d, DIAG_ERROR, path, 0, 0, "%s", err);
 			goto out;
 		}
+		/* base + common + role: the kernel unpacks them in turn. */
 		snprintf(path, sizeof(path), "%s/%s/initrd.img", dir,
 			 role_name(role));
-		r = concat(path, parts, 2);
+		r = concat(path, parts, 3);
 		unlink(ov_path);
 		if (r < 0) {
 			diags_add(d, DIAG_ERROR, path, 0, 0, "cannot write: %s",
@@ -936,6 +964,8 @@ images_build(const struct images_req *req, struct diags *d)
 out:
 	if (have_base)
 		unlink(base_tmp);
+	if (have_common)
+		unlink(common);
 	ov_done(&ov);
 	modlist_done(&mods);
 	scan_done(&scan);
