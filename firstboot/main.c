@@ -469,6 +469,28 @@ set_reporter(struct fb_exec *x, const char *server, const char *mac,
 	return x->rep.url ? 0 : -ENOMEM;
 }
 
+/* For --dry-run: where an earlier run got to, from the journal. */
+static void
+print_progress(const struct fb_plan *plan, const struct fb_journal *j)
+{
+	static const char *const names[] = { "pending", "running", "ok",
+					     "failed" };
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		enum fb_state st = fb_journal_state(j, plan->steps[i].name);
+
+		if (st == FB_STATE_PENDING)
+			continue;
+		printf("%s%s %s", any ? ", " : "journal: ", plan->steps[i].name,
+		       names[st]);
+		any = true;
+	}
+	if (any)
+		printf("\n");
+}
+
 static int
 run(struct opts *o)
 {
@@ -601,6 +623,7 @@ run(struct opts *o)
 		       fb_role_name(p->node.role),
 		       fb_action_name(p->kubeadm.action), o->root_arg);
 		fb_plan_print(plan, stdout);
+		print_progress(plan, j);
 		ret = 0;
 		goto out;
 	}

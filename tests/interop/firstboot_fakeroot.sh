@@ -166,6 +166,10 @@ assert s["kubeconfig"] == {"state": "pending"}, s["kubeconfig"]
 assert s["done"]["state"] == "pending" and j["done"] is False
 PY
 [[ -e $R/var/lib/metalboot/done ]] && fail "done after a failure"
+agent "$R" "$S" --config "$WORK/cp1.yaml" --dry-run >"$WORK/plan3.txt" 2>&1 ||
+	fail "dry run after a failure"
+grep -q '^journal: .*kubelet ok, kubeadm failed$' "$WORK/plan3.txt" ||
+	fail "dry run progress: $(tail -1 "$WORK/plan3.txt")"
 n=$(wc -l <"$S/calls")
 agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run3b.err" ||
 	{ cat "$WORK/run3b.err"; fail "the resumed run failed"; }
