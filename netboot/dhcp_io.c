@@ -328,6 +328,7 @@ flush(struct dhcp_server *s, int fd, size_t n, bool changed)
 	int r;
 
 	if (changed && s->nb->state_dir != NULL) {
+		(void)leases_prune(&s->leases, (int64_t)time(NULL));
 		r = leases_save(&s->leases, s->nb->state_dir);
 		if (r < 0) {
 			/*

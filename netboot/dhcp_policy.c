@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#define BIT_SET(a, i) ((a)[(i) / 8] |= (uint8_t)(1u << ((i) % 8)))
+#define BIT_GET(a, i) (((a)[(i) / 8] >> ((i) % 8)) & 1u)
+
 /* PXE 2.1 option 43: DISCOVERY_CONTROL = 8 (boot file given), END. */
 static const uint8_t pxe_vendor_bios[] = { 6, 1, 8, 255 };
 
@@ -331,14 +334,17 @@ ip_free_for(const struct dhcp_conf *conf, struct leases *t, uint32_t ip,
 /*
  * Pick a pool address for an unknown machine: its previous one, the one
  * it asks for, the first never used, then the first given up by another.
- * Returns 0 when the pool is exhausted.
+ * Only the first DHCP_POOL_SCAN addresses of a pool are used. Returns 0
+ * when the pool is exhausted.
  */
 static uint32_t
 pool_pick(const struct dhcp_conf *conf, struct leases *t,
 	  const struct dhcp_msg *m, int64_t now)
 {
 	const struct lease *l = leases_find_mac(t, m->chaddr);
-	uint64_t ip;
+	uint8_t never[DHCP_POOL_SCAN / 8], steal[DHCP_POOL_SCAN / 8];
+	uint64_t ip, size;
+	size_t i;
 	int pass;
 
 	if (l != NULL && ip_free_for(conf, t, l->ip, m->chaddr, now, false))
@@ -346,11 +352,45 @@ pool_pick(const struct dhcp_conf *conf, struct leases *t,
 	if (m->has_requested_ip &&
 	    ip_free_for(conf, t, m->requested_ip, m->chaddr, now, false))
 		return m->requested_ip;
+	/*
+	 * One pass over the table and the reservations marks what is
+	 * taken, so a DISCOVER costs O(leases + hosts + pool), not their
+	 * product: a rack switched on at once must not stall the loop.
+	 */
+	size = (uint64_t)conf->pool.last - conf->pool.first + 1;
+	if (size > DHCP_POOL_SCAN)
+		size = DHCP_POOL_SCAN;
+	memset(never, 0, sizeof(never));
+	memset(steal, 0, sizeof(steal));
+	for (i = 0; i < conf->n_hosts; i++) {
+		ip = (uint64_t)conf->hosts[i].ip - conf->pool.first;
+		if (conf->hosts[i].ip >= conf->pool.first && ip < size &&
+		    memcmp(conf->hosts[i].mac, m->chaddr, MAC_LEN) != 0)
+			BIT_SET(never, ip);
+	}
+	for (i = 0; i < t->n; i++) {
+		const struct lease *e = &t->v[i];
+
+		ip = (uint64_t)e->ip - conf->pool.first;
+		if (e->ip < conf->pool.first || ip >= size)
+			continue;
+		if (e->state == LEASE_DECLINED) {
+			if (e->expires > now)
+				BIT_SET(never, ip);
+		} else if (memcmp(e->mac, m->chaddr, MAC_LEN) != 0) {
+			if (lease_active(e, now))
+				BIT_SET(never, ip);
+			else
+				BIT_SET(steal, ip);
+		}
+	}
 	for (pass = 0; pass < 2; pass++)
-		for (ip = conf->pool.first; ip <= conf->pool.last; ip++)
-			if (ip_free_for(conf, t, (uint32_t)ip, m->chaddr, now,
-					pass == 1))
-				return (uint32_t)ip;
+		for (ip = 0; ip < size; ip++)
+			if (!BIT_GET(never, ip) &&
+			    (pass == 1 || !BIT_GET(steal, ip)) &&
+			    pool_usable(conf,
+					(uint32_t)(conf->pool.first + ip)))
+				return (uint32_t)(conf->pool.first + ip);
 	return 0;
 }
 

@@ -125,6 +125,26 @@ leases_set(struct leases *t, const uint8_t mac[MAC_LEN], uint32_t ip,
 }
 
 /* See leases.h. */
+size_t
+leases_prune(struct leases *t, int64_t now)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->n;) {
+		const struct lease *l = &t->v[i];
+
+		if ((l->state == LEASE_OFFERED || l->state == LEASE_DECLINED) &&
+		    l->expires <= now) {
+			remove_at(t, i);
+			n++;
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
+/* See leases.h. */
 bool
 lease_active(const struct lease *l, int64_t now)
 {

@@ -70,6 +70,13 @@ int leases_set(struct leases *t, const uint8_t mac[MAC_LEN], uint32_t ip,
 /* Remove the entry of mac if there is one. */
 void leases_remove_mac(struct leases *t, const uint8_t mac[MAC_LEN]);
 
+/*
+ * Drop what no longer matters at now: lapsed offers and declines. Bound
+ * and released entries stay, expired or not, so that a machine gets its
+ * address back. Returns the number removed.
+ */
+size_t leases_prune(struct leases *t, int64_t now);
+
 /* Number of entries in state that have not expired at now. */
 size_t leases_count(const struct leases *t, enum lease_state state,
 		    int64_t now);

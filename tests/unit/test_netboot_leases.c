@@ -43,6 +43,14 @@ test_unique(void **state)
 	assert_int_equal(leases_count(&t, LEASE_BOUND, 70), 0);
 	leases_remove_mac(&t, m1);
 	assert_null(leases_find_ip(&t, 103));
+	/* Lapsed offers and declines go; bound leases stay, even expired. */
+	assert_int_equal(leases_set(&t, m1, 104, LEASE_BOUND, 10), 0);
+	assert_int_equal(leases_prune(&t, 65), 1); /* m2's offer */
+	assert_null(leases_find_mac(&t, m2));
+	assert_non_null(leases_find_ip(&t, 102)); /* declined until 70 */
+	assert_int_equal(leases_prune(&t, 70), 1);
+	assert_null(leases_find_ip(&t, 102));
+	assert_int_equal(leases_find_mac(&t, m1)->ip, 104);
 	leases_done(&t);
 	leases_done(NULL);
 }
