@@ -102,10 +102,12 @@ iface_for_ip(uint32_t ip, char ifname[IFNAMSIZ])
 /*
  * A UDP socket on port, bound to every address of ifname (broadcasts
  * arrive at INADDR_ANY only), non-blocking, with SO_BROADCAST and
- * IP_PKTINFO. Returns the fd or a negative errno.
+ * IP_PKTINFO. Without reuse, a port already taken (another DHCP server
+ * on this host, a second instance) fails with -EADDRINUSE instead of two
+ * servers silently sharing the broadcasts. Returns the fd or -errno.
  */
 static int
-open_socket(const char *ifname, uint16_t port)
+open_socket(const char *ifname, uint16_t port, bool reuse)
 {
 	struct sockaddr_in sin;
 	int fd, one = 1, r;
@@ -113,7 +115,8 @@ open_socket(const char *ifname, uint16_t port)
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	if ((reuse &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
 	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
 		goto fail;
@@ -561,7 +564,7 @@ check_run(const char *ifname, int timeout_ms, struct check_hit *hits)
 
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -ENODEV;
-	fd = open_socket(ifname, DHCP_CLIENT_PORT);
+	fd = open_socket(ifname, DHCP_CLIENT_PORT, true);
 	if (fd < 0)
 		return fd;
 	memset(&ifr, 0, sizeof(ifr));
@@ -802,14 +805,14 @@ dhcp_io_start(struct netboot *nb)
 	}
 	if (s->conf.mode == DHCP_FULL)
 		check_before_full(s);
-	s->fd = open_socket(s->ifname, DHCP_SERVER_PORT);
+	s->fd = open_socket(s->ifname, DHCP_SERVER_PORT, false);
 	if (s->fd < 0) {
 		r = s->fd;
 		log_warn_r(r, "dhcp: port %u on %s", DHCP_SERVER_PORT,
 			   s->ifname[0] ? s->ifname : "every interface");
 		return r;
 	}
-	s->fd_proxy = open_socket(s->ifname, DHCP_PROXY_PORT);
+	s->fd_proxy = open_socket(s->ifname, DHCP_PROXY_PORT, false);
 	if (s->fd_proxy < 0) {
 		r = s->fd_proxy;
 		log_warn_r(r, "dhcp: port %u on %s", DHCP_PROXY_PORT,

@@ -159,6 +159,14 @@ sleep 0.5
 kill -0 "$spid" || fail "server died on hostile input"
 echo "ok: hostile packets dropped"
 
+# A second instance cannot take port 67 and says so (exit 1).
+rc=0
+ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" --https-port 0 \
+	--tftp-port 6969 --http-port 8081 >"$work/second.log" 2>&1 || rc=$?
+[[ $rc == 1 ]] && grep -q 'dhcp: port 67 on srv0: Address already in use' \
+	"$work/second.log" || fail "second instance: rc $rc $(cat "$work/second.log")"
+echo "ok: a second instance fails: $(grep -o 'dhcp: port 67.*' "$work/second.log")"
+
 # kill -9 and restart: the same addresses, and none twice.
 kill -9 "$spid"
 wait "$spid" 2>/dev/null || true
