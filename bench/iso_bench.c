@@ -43,7 +43,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* As metalboot-build does. */
-	iso_stage_in_memory();
+	iso_setup_process();
 	t0 = now_ms();
 	for (i = 0; i < n; i++) {
 		struct buf b;

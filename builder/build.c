@@ -631,7 +631,7 @@ build_run(const struct build_opts *o, struct diags *d)
 	t.rootfd = -1;
 	t.sums = NULL;
 	t.n = t.cap = 0;
-	iso_stage_in_memory();
+	iso_setup_process();
 	r = inventory_load(o->inventory, o->profiles, &inv, d);
 	if (r < 0)
 		goto out;
@@ -769,7 +769,7 @@ build_iso(const char *inventory, const char *profiles, const char *node,
 	memset(&rc, 0, sizeof(rc));
 	memset(&pki, 0, sizeof(pki));
 	node_bufs_init(&b);
-	iso_stage_in_memory();
+	iso_setup_process();
 	r = inventory_load(inventory, profiles, &inv, d);
 	if (r < 0)
 		goto out;

@@ -257,12 +257,16 @@ out:
 	return r;
 }
 
-/* Stage libarchive's temporary data in memory (see iso.h). */
+/* Staging in memory and a fixed time zone (see iso.h). */
 void
-iso_stage_in_memory(void)
+iso_setup_process(void)
 {
 	struct stat st;
 
+	if (getenv("TZ") == NULL) {
+		setenv("TZ", "UTC", 0);
+		tzset();
+	}
 	if (getenv("TMPDIR") != NULL)
 		return;
 	if (stat(ISO_STAGING_DIR, &st) == 0 && S_ISDIR(st.st_mode) &&

@@ -34,13 +34,21 @@ int iso_write(const struct iso_file *files, size_t n, time_t mtime,
 	      struct buf *out);
 
 /*
+ * Prepare the process for writing many ISOs; call once, before threads
+ * start (it changes the environment).
+ *
  * libarchive's iso9660 writer stages every file's bytes in an O_TMPFILE
  * under $TMPDIR (default /tmp) before it lays out the image. A seed holds
  * secrets, which should not reach a disk, and creating a file per ISO on a
  * disk file system is also most of the cost of a seed. When TMPDIR is not
  * set and ISO_STAGING_DIR (a tmpfs on Linux) is writable, point TMPDIR
- * there. Call once, before threads start; it changes the environment.
+ * there.
+ *
+ * The writer also converts times with localtime(), and glibc stats
+ * /etc/localtime on every call when TZ is unset (33 times per image).
+ * Every date in the image is rewritten in UTC anyway (see iso_write), so
+ * an unset TZ is set to UTC.
  */
-void iso_stage_in_memory(void);
+void iso_setup_process(void);
 
 #endif
