@@ -368,7 +368,7 @@ flush(struct dhcp_server *s, int fd, size_t n, bool changed)
 static int
 receive(int fd, struct dhcp_rx *rx)
 {
-	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo)) + 64];
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo)) + DHCP_CMSG_SLACK];
 	struct cmsghdr *cm;
 	struct iovec iov;
 	struct msghdr mh;
@@ -671,7 +671,7 @@ int
 dhcp_io_check_cli(const char *ifname)
 {
 	struct check_hit hits[DHCP_CHECK_SERVERS];
-	char line[512];
+	char line[DHCP_CHECK_LINE];
 	int n, i;
 
 	n = check_run(ifname, DHCP_CHECK_MS, hits);
@@ -700,7 +700,7 @@ static void
 check_before_full(struct dhcp_server *s)
 {
 	struct check_hit hits[DHCP_CHECK_SERVERS];
-	char line[512];
+	char line[DHCP_CHECK_LINE];
 	int n, i;
 
 	if (s->ifname[0] == '\0')

@@ -30,6 +30,8 @@
 #define DHCP_IO_METRICS	    10	 /* samples dhcp_io_metric_samples gives */
 #define DHCP_LOG_RECENT	    256	 /* MACs whose last log line is kept */
 #define DHCP_LOG_REPEAT_S   30	 /* a repeated decision is logged once */
+#define DHCP_CHECK_LINE	    512	 /* one line of --check-dhcp output */
+#define DHCP_CMSG_SLACK	    64 /* room for control messages besides IP_PKTINFO */
 
 struct nodes;
 

@@ -805,7 +805,7 @@ dhcp_metrics_render(const struct dhcp_conf *conf, const struct leases *t,
 	size_t i;
 	int r;
 
-	buf_init(&b, 1 << 16);
+	buf_init(&b, DHCP_METRICS_MAX);
 	r = buf_printf(&b, "# HELP metalboot_dhcp_received_total DHCP messages "
 			   "received.\n"
 			   "# TYPE metalboot_dhcp_received_total counter\n");

@@ -40,13 +40,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DHCP_OFFER_HOLD	  60	/* s an offered address stays reserved */
-#define DHCP_DECLINE_HOLD 600	/* s a declined address is not offered */
-#define DHCP_POOL_SCAN	  65536 /* pool addresses used at most (a /16) */
-#define DHCP_LEASE_MIN	  60	/* s, shortest lease we grant */
-#define DHCP_NAME_MAX	  64	/* node names in option 12 */
-#define DHCP_PATH_MAX	  128	/* boot file names (BOOTP file field) */
-#define DHCP_REASON_MAX	  160	/* the decision's log line */
+#define DHCP_OFFER_HOLD	  60	    /* s an offered address stays reserved */
+#define DHCP_DECLINE_HOLD 600	    /* s a declined address is not offered */
+#define DHCP_POOL_SCAN	  65536	    /* pool addresses used at most (a /16) */
+#define DHCP_LEASE_MIN	  60	    /* s, shortest lease we grant */
+#define DHCP_NAME_MAX	  64	    /* node names in option 12 */
+#define DHCP_PATH_MAX	  128	    /* boot file names (BOOTP file field) */
+#define DHCP_REASON_MAX	  160	    /* the decision's log line */
+#define DHCP_METRICS_MAX  (1 << 16) /* bytes of dhcp_metrics_render text */
 #define DHCP_IPXE_PATH	  "ipxe/"
 #define DHCP_BIOS_LOADER  "undionly.kpxe"
 #define DHCP_EFI_LOADER	  "ipxe.efi"
