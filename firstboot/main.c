@@ -506,12 +506,16 @@ run(struct opts *o)
 	char *data = NULL;
 	size_t len = 0;
 	bool fetched = false, changed;
-	int r, ret = 2;
+	int r, cfg_r = 0, ret = 2;
 
 	fb_exec_init(&x);
 	x.root = o->root;
 	if (o->config == NULL) {
 		if (o->server != NULL) {
+			if (strlen(o->server) >= sizeof(server)) {
+				ret = user_error("--server: URL too long");
+				goto out;
+			}
 			snprintf(server, sizeof(server), "%s", o->server);
 		} else if (cmdline_get(&x, "metalboot.server=", server,
 				       sizeof(server)) < 0) {
@@ -553,6 +557,22 @@ run(struct opts *o)
 		}
 	}
 
+	/* A --config payload is read first: a bad one changes nothing. */
+	if (o->config != NULL) {
+		r = read_file(o->config, FB_PAYLOAD_MAX, &data, &len);
+		if (r < 0) {
+			ret = user_error("--config: %s: %s", o->config,
+					 strerror(-r));
+			goto out;
+		}
+		cfg_r = parse_payload(o->config, data, len, &p, why,
+				      sizeof(why));
+		if (cfg_r == -EINVAL) {
+			ret = user_error("%s", why);
+			goto out;
+		}
+	}
+
 	/* The state directory and the journal. */
 	if (fb_path(&x, FB_STATE_DIR, path) < 0)
 		goto out;
@@ -574,13 +594,7 @@ run(struct opts *o)
 
 	/* The payload: --config, the cache of an earlier fetch, or fetch. */
 	if (o->config != NULL) {
-		r = read_file(o->config, FB_PAYLOAD_MAX, &data, &len);
-		if (r < 0) {
-			ret = user_error("--config: %s: %s", o->config,
-					 strerror(-r));
-			goto out;
-		}
-		r = parse_payload(o->config, data, len, &p, why, sizeof(why));
+		r = cfg_r; /* read and parsed above */
 	} else {
 		mac_format(o->mac, mac);
 		tls.ca_file = o->ca;
