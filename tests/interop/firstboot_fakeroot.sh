@@ -319,4 +319,7 @@ set -e
 [[ $rc == 1 ]] || fail "bad payload: exit $rc"
 grep -q "bad.yaml:2:15: node.name is not a valid host name" "$WORK/e.err" ||
 	fail "message: $(cat "$WORK/e.err")"
+mkdir -p "$WORK/r9"
+agent "$WORK/r9" "$WORK/s9" --config "$WORK/bad.yaml" 2>/dev/null && fail "bad accepted"
+[[ -z $(ls -A "$WORK/r9") ]] || fail "a refused payload left files behind"
 echo PASS
