@@ -537,21 +537,25 @@ render_kubeadm(const struct render_ctx *c, size_t n, struct buf *out)
 		emit_node_registration(y, c, node);
 		if (strcmp(action, "join-control-plane") == 0) {
 			/*
-			 * No certificateKey here, on purpose. With one, kubeadm
-			 * join downloads the kubeadm-certs Secret, which exists
-			 * only after "kubeadm init --upload-certs" and expires
-			 * after two hours, and the join fails without it.
-			 * Without one, kubeadm uses the shared CAs and keys the
-			 * agent installs from firstboot.yaml (kubeadm's "manual
-			 * certificate distribution"), so a control plane can
-			 * join at any time. The key stays in the first node's
-			 * InitConfiguration and in OUT/secrets/certificate-key
-			 * for "kubeadm init phase upload-certs" by hand.
+			 * certificateKey alone makes kubeadm join download the
+			 * kubeadm-certs Secret, which exists only after
+			 * "kubeadm init --upload-certs" and expires after two
+			 * hours. The shared CAs and keys come with
+			 * firstboot.yaml instead (kubeadm's "manual certificate
+			 * distribution"), so that download is skipped and a
+			 * control plane can join at any time; the key stays
+			 * for "kubeadm join phase control-plane-prepare
+			 * download-certs" by hand after an upload-certs.
 			 */
 			yemit_str(y, "controlPlane");
 			yemit_map_start(y, false);
 			emit_local_endpoint(y, node);
+			yemit_kv_str(y, "certificateKey", c->pki->cert_key);
 			yemit_map_end(y);
+			yemit_str(y, "skipPhases");
+			yemit_seq_start(y, false);
+			yemit_str(y, "control-plane-prepare/download-certs");
+			yemit_seq_end(y);
 		}
 		yemit_map_end(y);
 	}

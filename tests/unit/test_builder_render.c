@@ -230,9 +230,16 @@ check_kubeadm(struct fixture *f, size_t n)
 			assert_non_null(str_at(docs[0]->root,
 					       "controlPlane.localAPIEndpoint."
 					       "advertiseAddress"));
+			assert_string_equal(
+				str_at(docs[0]->root,
+				       "controlPlane.certificateKey"),
+				f->pki.cert_key);
 			/* The shared keys come with firstboot.yaml. */
-			assert_null(str_at(docs[0]->root,
-					   "controlPlane.certificateKey"));
+			assert_string_equal(
+				ynode_get(docs[0]->root, "skipPhases")
+					->items[0]
+					->str,
+				"control-plane-prepare/download-certs");
 		} else
 			assert_null(ynode_get(docs[0]->root, "controlPlane"));
 	}
