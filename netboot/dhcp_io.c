@@ -309,10 +309,11 @@ handle(struct dhcp_server *s, struct dhcp_slot *slot, bool *changed)
 	}
 	/*
 	 * One line per decision that gives something (an offer, a lease, a
-	 * boot file) or changes the table; the rest (other servers'
-	 * clients, retries we ignore) only at debug level.
+	 * boot file), changes the table, or refuses a machine that came to
+	 * boot (not in the inventory, no loader, pool exhausted); the rest
+	 * (the site server's clients in proxy mode) only at debug level.
 	 */
-	if ((d->reply || d->leases_changed) &&
+	if ((d->reply || d->leases_changed || d->notable) &&
 	    !log_repeat(s, m.chaddr, d->reason, now))
 		log_info("dhcp %s: %s", slot->mac, d->reason);
 	else

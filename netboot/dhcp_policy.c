@@ -445,6 +445,7 @@ proxy_reply(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 
 	if (kind == DHCP_BOOT_NONE) {
 		cnt->ignored++;
+		d->notable = true;
 		return why(d, "%s arch %u (%s): no boot file, no %s",
 			   dhcp_type_name(m->type), d->arch, arch_name(d->arch),
 			   what);
@@ -498,6 +499,7 @@ handle_proxy(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 	}
 	if (host == NULL && conf->unknown != DHCP_UNKNOWN_DISCOVER) {
 		cnt->ignored++;
+		d->notable = true;
 		return why(d, "%s arch %u (%s): not in the inventory, ignored",
 			   dhcp_type_name(m->type), d->arch,
 			   arch_name(d->arch));
@@ -533,6 +535,7 @@ full_offer(const struct dhcp_conf *conf, struct leases *t,
 		yi = host->ip;
 	} else if (conf->unknown != DHCP_UNKNOWN_DISCOVER || !conf->has_pool) {
 		cnt->ignored++;
+		d->notable = true;
 		return why(d,
 			   "DISCOVER arch %u (%s): not in the inventory, "
 			   "ignored",
@@ -541,6 +544,7 @@ full_offer(const struct dhcp_conf *conf, struct leases *t,
 		yi = pool_pick(conf, t, m, now);
 		if (yi == 0) {
 			cnt->ignored++;
+			d->notable = true;
 			return why(d, "DISCOVER: pool exhausted, no OFFER");
 		}
 	}

@@ -103,6 +103,7 @@ struct dhcp_dest {
 struct dhcp_decision {
 	bool reply;	     /* send .msg to .dest */
 	bool leases_changed; /* the table changed: save it */
+	bool notable;	     /* no answer, but an operator should know */
 	struct dhcp_msg msg;
 	struct dhcp_dest dest;
 	enum dhcp_boot boot;

@@ -375,6 +375,7 @@ test_unknown_ignore_and_exhaustion(void **state)
 	plain(&m, mac, DHCP_DISCOVER, 1);
 	handle(&m, 67, NOW, &d);
 	assert_false(d.reply);
+	assert_true(d.notable);
 	load("uefi_pxe_discover.bin", &m);
 	memcpy(m.chaddr, mac, 6);
 	handle(&m, 67, NOW, &d);
