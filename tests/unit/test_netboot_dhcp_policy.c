@@ -458,6 +458,102 @@ test_proxy(void **state)
 	assert_false(d.reply);
 }
 
+/* A restart between OFFER and REQUEST: the client selected us, we have
+ * no record (offers are not saved), the address is free: ACK. */
+static void
+test_request_after_restart(void **state)
+{
+	static const uint8_t a[6] = { 2, 0, 0, 0, 3, 1 };
+	static const uint8_t b[6] = { 2, 0, 0, 0, 3, 2 };
+	struct dhcp_msg m;
+	struct dhcp_decision d;
+
+	(void)state;
+	plain(&m, a, DHCP_REQUEST, 1);
+	m.has_server_id = true;
+	m.server_id = SERVER;
+	m.has_requested_ip = true;
+	m.requested_ip = 0xc0a86470;
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.msg.type, DHCP_ACK);
+	assert_int_equal(d.msg.yiaddr, 0xc0a86470);
+	/* Another machine selecting the same address now gets a NAK. */
+	plain(&m, b, DHCP_REQUEST, 2);
+	m.has_server_id = true;
+	m.server_id = SERVER;
+	m.has_requested_ip = true;
+	m.requested_ip = 0xc0a86470;
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.msg.type, DHCP_NAK);
+	/* An address outside the pool is never granted to the unknown. */
+	m.requested_ip = 0xc0a86405;
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.msg.type, DHCP_NAK);
+}
+
+/* Relayed requests are answered to the relay on port 67 (RFC 2131 4.1). */
+static void
+test_relay(void **state)
+{
+	struct dhcp_msg m;
+	struct dhcp_decision d;
+
+	(void)state;
+	plain(&m, hosts[0].mac, DHCP_DISCOVER, 1);
+	m.giaddr = 0x0a0a0a01;
+	m.flags = DHCP_FLAG_BCAST;
+	handle(&m, 67, NOW, &d);
+	assert_true(d.reply);
+	assert_int_equal(d.msg.giaddr, 0x0a0a0a01);
+	assert_int_equal(d.dest.ip, 0x0a0a0a01);
+	assert_int_equal(d.dest.port, 67);
+	assert_false(d.dest.broadcast);
+	/* A NAK through a relay goes to the relay too. */
+	plain(&m, hosts[0].mac, DHCP_REQUEST, 2);
+	m.giaddr = 0x0a0a0a01;
+	m.has_requested_ip = true;
+	m.requested_ip = 0xc0a86499;
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.msg.type, DHCP_NAK);
+	assert_int_equal(d.dest.ip, 0x0a0a0a01);
+	assert_int_equal(d.dest.port, 67);
+	/* Proxy offers through a relay as well. */
+	conf.mode = DHCP_PROXY;
+	load("bios_ipxe_discover.bin", &m);
+	m.giaddr = 0x0a0a0a01;
+	handle(&m, 67, NOW, &d);
+	assert_true(d.reply);
+	assert_int_equal(d.dest.ip, 0x0a0a0a01);
+	assert_int_equal(d.dest.port, 67);
+}
+
+/* PXE boot-server request broadcast to 67 in proxy mode, naming us. */
+static void
+test_proxy_request_on_67(void **state)
+{
+	struct dhcp_msg m;
+	struct dhcp_decision d;
+
+	(void)state;
+	conf.mode = DHCP_PROXY;
+	load("uefi_pxe_discover.bin", &m);
+	m.type = DHCP_REQUEST;
+	m.ciaddr = 0xc0a86432;
+	m.has_server_id = true;
+	m.server_id = SERVER;
+	handle(&m, 67, NOW, &d);
+	assert_true(d.reply);
+	assert_int_equal(d.msg.type, DHCP_ACK);
+	assert_int_equal(d.msg.yiaddr, 0);
+	assert_string_equal(d.msg.file, "ipxe/ipxe.efi");
+	/* arm64 HTTP boot without a configured loader: nothing. */
+	load("uefi_http_discover.bin", &m);
+	m.arch[0] = 19;
+	handle(&m, 67, NOW, &d);
+	assert_false(d.reply);
+	assert_true(d.notable);
+}
+
 static void
 test_dropped(void **state)
 {
@@ -525,6 +621,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_unknown_ignore_and_exhaustion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_after_restart,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_request_on_67, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
