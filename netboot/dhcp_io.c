@@ -850,8 +850,11 @@ dhcp_io_stop(struct netboot *nb)
 		close(s->fd);
 	if (s->fd_proxy >= 0)
 		close(s->fd_proxy);
-	if (s->nodes != NULL)
-		nodes_set_lookup(s->nodes, NULL, NULL);
+	/*
+	 * s->nodes is not touched: the HTTP service may have freed it
+	 * already (services stop in reverse order). Its lookup points at
+	 * us, but it is only called from the loop, which has ended.
+	 */
 	leases_done(&s->leases);
 	free(s->hosts);
 	free(s);
