@@ -21,7 +21,7 @@ usage(FILE *f)
 		"usage: metalboot-build initramfs --base DIR|TAR [--overlay "
 		"DIR]... -o FILE\n"
 		"                                 [--compress gzip|zstd|none] "
-		"[--level N] [-q]\n"
+		"[--level N] [--jobs N] [-q]\n"
 		"\n"
 		"Write a Linux initramfs (cpio newc) holding the base root\n"
 		"filesystem (a directory, or a tar, tar.gz or tar.zst file)\n"
@@ -35,6 +35,8 @@ usage(FILE *f)
 		"  --compress KIND   gzip, zstd (default) or none\n"
 		"  --level N         compression level (default: the "
 		"compressor's)\n"
+		"  --jobs N          zstd with N threads (the same image for\n"
+		"                    any N, not the single-threaded one)\n"
 		"  -q, --quiet       no progress display\n"
 		"  -h, --help        this text\n");
 }
@@ -51,6 +53,7 @@ cmd_initramfs(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "compress", required_argument, NULL, 'c' },
 		{ "level", required_argument, NULL, 'l' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -100,6 +103,16 @@ cmd_initramfs(int argc, char **argv)
 					"metalboot-build: --level: '%s' is "
 					"not a number from 1 to 22\n",
 					optarg);
+				return 1;
+			}
+			break;
+		case 'j':
+			if (num_parse_int(optarg, 1, INITRAMFS_THREADS_MAX,
+					  &io.threads) < 0) {
+				fprintf(stderr,
+					"metalboot-build: --jobs: '%s' is not "
+					"a number from 1 to %d\n",
+					optarg, INITRAMFS_THREADS_MAX);
 				return 1;
 			}
 			break;

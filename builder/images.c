@@ -606,11 +606,12 @@ make_role(const struct modlist *mods, const char *modver, const char *modprefix,
 }
 
 static int
-write_overlay(struct overlay *o, const char *path, int64_t epoch, char *err,
-	      size_t errlen)
+write_overlay(struct overlay *o, const char *path, int64_t epoch, int threads,
+	      char *err, size_t errlen)
 {
 	struct initramfs_opts io = { .compress = INITRAMFS_ZSTD,
-				     .epoch = epoch };
+				     .epoch = epoch,
+				     .threads = threads };
 	struct initramfs *w = NULL;
 	struct ov_entry *e;
 	size_t i;
@@ -827,6 +828,7 @@ images_build(const struct images_req *req, struct diags *d)
 	have_base = true;
 	progress_init(&prog, stderr, "base image");
 	io.epoch = epoch;
+	io.threads = req->jobs > 0 ? req->jobs : 1;
 	io.progress = &prog;
 	io.tap = &tap;
 	r = initramfs_open(base_tmp, &io, &w, err, sizeof(err));
@@ -886,8 +888,8 @@ images_build(const struct images_req *req, struct diags *d)
 	if (r == 0) {
 		have_common = true;
 		/* Fixed mtimes in the overlays: the agent's must not leak. */
-		r = write_overlay(&ov, common, epoch >= 0 ? epoch : 0, err,
-				  sizeof(err));
+		r = write_overlay(&ov, common, epoch >= 0 ? epoch : 0,
+				  io.threads, err, sizeof(err));
 		if (r < 0)
 			diags_add(d, DIAG_ERROR, dir, 0, 0, "%s", err);
 	} else {
@@ -933,8 +935,8 @@ images_build(const struct images_req *req, struct diags *d)
 			goto out;
 		}
 		snprintf(ov_path, sizeof(ov_path), "%s/.overlay", path);
-		r = write_overlay(&ov, ov_path, epoch >= 0 ? epoch : 0, err,
-				  sizeof(err));
+		r = write_overlay(&ov, ov_path, epoch >= 0 ? epoch : 0,
+				  io.threads, err, sizeof(err));
 		if (r < 0) {
 			diags_add(d, DIAG_ERROR, path, 0, 0, "%s", err);
 			goto out;

@@ -518,6 +518,20 @@ initramfs_open(const char *path, const struct initramfs_opts *opts,
 				r = archive_write_set_filter_option(
 					w->a, "zstd", "compression-level",
 					level);
+			/*
+			 * zstd's multi-threaded mode gives the same bytes
+			 * for any number of workers (but not the bytes of
+			 * its single-threaded mode), so --jobs does not
+			 * change an image.
+			 */
+			if (r == ARCHIVE_OK && opts->threads > 0) {
+				snprintf(lv, sizeof(lv), "%d",
+					 opts->threads > INITRAMFS_THREADS_MAX
+						 ? INITRAMFS_THREADS_MAX
+						 : opts->threads);
+				r = archive_write_set_filter_option(
+					w->a, "zstd", "threads", lv);
+			}
 			break;
 		case INITRAMFS_NONE:
 			break;

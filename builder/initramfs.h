@@ -36,6 +36,7 @@
 #define INITRAMFS_DIR_ENTRIES_MAX (1u << 22) /* names in one directory */
 #define INITRAMFS_CHUNK		  (64 * 1024) /* bytes copied per read */
 #define INITRAMFS_ERR_MAX	  512	      /* bytes of an error message */
+#define INITRAMFS_THREADS_MAX	  64	      /* zstd compression workers */
 
 enum initramfs_compress {
 	INITRAMFS_NONE,
@@ -73,6 +74,7 @@ struct initramfs_tap {
 struct initramfs_opts {
 	enum initramfs_compress compress;
 	int level;		   /* compression level; 0: the default */
+	int threads;		   /* zstd workers; 0: single-threaded mode */
 	int64_t epoch;		   /* clamp mtimes to it; negative: keep */
 	struct progress *progress; /* borrowed, may be NULL */
 	const struct initramfs_tap *tap; /* borrowed, may be NULL */
