@@ -46,6 +46,8 @@ struct initramfs {
 	char *path; /* owned: final name */
 	char *tmp;  /* owned: temporary beside it */
 	int fd;
+	dev_t tmp_dev; /* the temporary's identity, never archived */
+	ino_t tmp_ino;
 	struct archive *a;    /* the writer */
 	struct archive *disk; /* disk reader for entry metadata */
 	uint32_t next_ino;
@@ -457,6 +459,7 @@ initramfs_open(const char *path, const struct initramfs_opts *opts,
 {
 	struct initramfs *w = NULL;
 	const char *level = NULL;
+	struct stat st;
 	char lv[16];
 	int r;
 
@@ -482,6 +485,10 @@ initramfs_open(const char *path, const struct initramfs_opts *opts,
 		w->tmp = NULL;
 		fail(w, r, "%s: %s", path, strerror(-r));
 		goto out;
+	}
+	if (fstat(w->fd, &st) == 0) {
+		w->tmp_dev = st.st_dev;
+		w->tmp_ino = st.st_ino;
 	}
 	w->a = archive_write_new();
 	w->disk = archive_read_disk_new();
@@ -671,6 +678,11 @@ walk_dir(struct initramfs *w, int dirfd, char *host, size_t hlen,
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = fail(w, -errno, "%s: %s", host, strerror(errno));
 			goto out;
+		}
+		/* An image written inside its own base is not archived. */
+		if (st.st_dev == w->tmp_dev && st.st_ino == w->tmp_ino) {
+			host[hlen] = '\0';
+			continue;
 		}
 		if (S_ISREG(st.st_mode)) {
 			fd = openat(dirfd, names[i],
