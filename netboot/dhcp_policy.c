@@ -446,9 +446,8 @@ proxy_reply(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 	if (kind == DHCP_BOOT_NONE) {
 		cnt->ignored++;
 		d->notable = true;
-		return why(d, "%s arch %u (%s): no boot file, no %s",
-			   dhcp_type_name(m->type), d->arch, arch_name(d->arch),
-			   what);
+		return why(d, "%s %s: no boot file, no %s",
+			   dhcp_type_name(m->type), d->arch_desc, what);
 	}
 	reply_init(&d->msg, m, type, conf->server_ip);
 	/* yiaddr 0 is what makes it a proxy answer (PXE 2.1). */
@@ -480,8 +479,9 @@ proxy_reply(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 		else
 			cnt->proxy_ack++;
 	}
-	return why(d, "%s arch %u (%s): %s boot %s %s", dhcp_type_name(m->type),
-		   d->arch, arch_name(d->arch), what, boot_desc(kind), file);
+	return why(d, "%s %s: %s boot %s%s%s", dhcp_type_name(m->type),
+		   d->arch_desc, what, boot_desc(kind), file[0] ? " " : "",
+		   file);
 }
 
 static int
@@ -500,9 +500,8 @@ handle_proxy(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 	if (host == NULL && conf->unknown != DHCP_UNKNOWN_DISCOVER) {
 		cnt->ignored++;
 		d->notable = true;
-		return why(d, "%s arch %u (%s): not in the inventory, ignored",
-			   dhcp_type_name(m->type), d->arch,
-			   arch_name(d->arch));
+		return why(d, "%s %s: not in the inventory, ignored",
+			   dhcp_type_name(m->type), d->arch_desc);
 	}
 	if (port == DHCP_PROXY_PORT) {
 		if (m->type != DHCP_REQUEST && m->type != DHCP_INFORM)
@@ -537,9 +536,9 @@ full_offer(const struct dhcp_conf *conf, struct leases *t,
 		cnt->ignored++;
 		d->notable = true;
 		return why(d,
-			   "DISCOVER arch %u (%s): not in the inventory, "
+			   "DISCOVER %s: not in the inventory, "
 			   "ignored",
-			   d->arch, arch_name(d->arch));
+			   d->arch_desc);
 	} else {
 		yi = pool_pick(conf, t, m, now);
 		if (yi == 0) {
@@ -565,9 +564,9 @@ full_offer(const struct dhcp_conf *conf, struct leases *t,
 	full_dest(m, &d->msg, &d->dest);
 	cnt->offer++;
 	ipv4_format(yi, ip);
-	return why(d, "DISCOVER arch %u (%s): OFFER %s%s%s boot %s %s", d->arch,
-		   arch_name(d->arch), ip, host ? " host " : "",
-		   host ? host->name : "", boot_desc(kind), file);
+	return why(d, "DISCOVER %s: OFFER %s%s%s boot %s%s%s", d->arch_desc, ip,
+		   host ? " host " : "", host ? host->name : "",
+		   boot_desc(kind), file[0] ? " " : "", file);
 }
 
 static int
@@ -649,10 +648,10 @@ full_request(const struct dhcp_conf *conf, struct leases *t,
 	full_dest(m, &d->msg, &d->dest);
 	cnt->ack++;
 	ipv4_format(want, ip);
-	return why(d, "REQUEST arch %u (%s): ACK %s lease %us%s%s boot %s %s",
-		   d->arch, arch_name(d->arch), ip, conf->lease_time,
-		   host ? " host " : "", host ? host->name : "",
-		   boot_desc(kind), file);
+	return why(d, "REQUEST %s: ACK %s lease %us%s%s boot %s%s%s",
+		   d->arch_desc, ip, conf->lease_time, host ? " host " : "",
+		   host ? host->name : "", boot_desc(kind), file[0] ? " " : "",
+		   file);
 }
 
 static int
@@ -678,7 +677,8 @@ full_inform(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 	full_dest(m, &d->msg, &d->dest);
 	cnt->ack++;
 	ipv4_format(m->ciaddr, ip);
-	return why(d, "INFORM %s: ACK boot %s %s", ip, boot_desc(kind), file);
+	return why(d, "INFORM %s: ACK boot %s%s%s", ip, boot_desc(kind),
+		   file[0] ? " " : "", file);
 }
 
 static int
@@ -746,6 +746,11 @@ dhcp_policy_handle(const struct dhcp_conf *conf, struct leases *t,
 	memset(d, 0, sizeof(*d));
 	cnt->received++;
 	d->arch = dhcp_client_arch(m, &known);
+	if (known)
+		(void)snprintf(d->arch_desc, sizeof(d->arch_desc),
+			       "arch %u (%s)", d->arch, arch_name(d->arch));
+	else
+		(void)snprintf(d->arch_desc, sizeof(d->arch_desc), "no arch");
 	/* We serve Ethernet clients only; BOOTP (no 53) is not served. */
 	if (m->op != DHCP_OP_REQUEST || m->htype != DHCP_HTYPE_ETHER ||
 	    m->hlen != MAC_LEN || m->type == DHCP_NONE) {

@@ -47,6 +47,7 @@
 #define DHCP_NAME_MAX	  64	    /* node names in option 12 */
 #define DHCP_PATH_MAX	  128	    /* boot file names (BOOTP file field) */
 #define DHCP_REASON_MAX	  160	    /* the decision's log line */
+#define DHCP_ARCH_DESC	  32	    /* the architecture part of the log line */
 #define DHCP_METRICS_MAX  (1 << 16) /* bytes of dhcp_metrics_render text */
 #define DHCP_IPXE_PATH	  "ipxe/"
 #define DHCP_BIOS_LOADER  "undionly.kpxe"
@@ -107,8 +108,9 @@ struct dhcp_decision {
 	struct dhcp_msg msg;
 	struct dhcp_dest dest;
 	enum dhcp_boot boot;
-	uint16_t arch;
-	char reason[DHCP_REASON_MAX]; /* one line for the log, no prefix */
+	uint16_t arch;			/* 0 also when the client did not say */
+	char arch_desc[DHCP_ARCH_DESC]; /* "arch 7 (uefi-x64)" or "no arch" */
+	char reason[DHCP_REASON_MAX];	/* one line for the log, no prefix */
 };
 
 /* Packet counters for /metrics, by message kind. */

@@ -123,7 +123,7 @@ assert n["w1"]["state"] == "pending", n["w1"]
 EOF2
 	echo "ok: /v1/nodes shows cp1 booting with a dhcp event"
 fi
-grep -q 'dhcp 02:00:00:00:01:01: REQUEST arch 0 (bios): ACK 10.77.0.11' \
+grep -q 'dhcp 02:00:00:00:01:01: REQUEST no arch: ACK 10.77.0.11' \
 	"$work/server1.log" || fail "no ACK log line"
 grep -q "02:00:00:00:09:01 10.77.0.100 bound" "$work/out/state/dhcp.leases" ||
 	fail "lease not saved"
