@@ -44,12 +44,12 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Modules the nodes may load; their dependencies come from modules.dep.
 # Names missing from a kernel (built in, or not built) are skipped.
-wanted=(virtio_pci virtio_net virtio_blk virtio_console virtio_rng
+wanted=(virtio_pci virtio_net virtio_blk virtio_console virtio_rng ext4
 	e1000 e1000e overlay br_netfilter bridge veth vxlan tun
 	nf_conntrack nf_nat ip_tables iptable_filter iptable_nat
 	iptable_mangle ip6_tables ip6table_filter ip6table_nat
-	xt_MASQUERADE xt_conntrack xt_comment xt_mark xt_addrtype
-	nf_tables nft_compat nft_chain_nat)
+	xt_tcpudp xt_multiport xt_MASQUERADE xt_conntrack xt_comment xt_mark xt_addrtype
+	nf_tables nft_compat nft_chain_nat crc32c_generic)
 
 # iptables and what it links (apt-cache depends iptables), and libc6.
 ipt_pkgs=(iptables libip4tc2 libip6tc2 libxtables12 libnetfilter-conntrack3
@@ -227,7 +227,11 @@ mount -t tmpfs tmpfs /run
 exec </dev/console >/dev/console 2>&1
 echo "mbbase: init started ($(uname -r))"
 hostname -F /etc/hostname
-for m in virtio_pci virtio_net e1000 e1000e; do
+# nf_tables and nft_compat are requested by alias (nfnetlink-subsys-10),
+# and libcrc32c asks for crypto-crc32c: busybox modprobe resolves neither,
+# so load them by name, as kmod would by alias.
+for m in virtio_pci virtio_net virtio_blk e1000 e1000e crc32c_generic nf_tables nft_compat \
+	nft_chain_nat xt_tcpudp xt_multiport xt_conntrack xt_comment; do
 	modprobe "$m" 2>/dev/null
 done
 ip link set lo up
@@ -250,6 +254,19 @@ while [ -z "$up" ] && [ $tries -lt 3 ]; do
 	[ -e /sys/class/net/eth0 ] || break
 done
 echo "mbbase: network: ${up:-none}"
+# A node with a disk keeps the agent's journal and cached payload on it, so
+# that a first boot cut off half-way resumes on the next boot; a diskless
+# node starts over.
+if [ -b /dev/vda ] && modprobe ext4 2>/dev/null; then
+	mkdir -p /var/lib/metalboot
+	if ! mount -t ext4 /dev/vda /var/lib/metalboot 2>/dev/null; then
+		mke2fs -q -L mbstate /dev/vda &&
+			mount -t ext4 /dev/vda /var/lib/metalboot &&
+			echo "mbbase: state disk formatted"
+	fi
+	grep -q ' /var/lib/metalboot ' /proc/mounts &&
+		echo "mbbase: state on /dev/vda: $(ls /var/lib/metalboot | tr '\n' ' ')"
+fi
 for h in /etc/metalboot/hooks/*; do
 	[ -x "$h" ] || continue
 	echo "mbbase: hook $h"

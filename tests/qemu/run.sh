@@ -19,6 +19,12 @@
 #   MB_QEMU_DEADLINE  seconds to wait for the fleet (default 840)
 #   MB_QEMU_EXTRA     extra "NAME MAC FIRMWARE NIC" machines not in the
 #                     inventory (expected to get no payload)
+#   MB_QEMU_RESUME    NAME:STEP - power NAME off when it reports STEP
+#                     running, then boot it again from its state disk
+#   MB_QEMU_MEASURE=1 time the worker kernel+initrd over HTTP and over TFTP
+#   MB_QEMU_CHECK     a script run after the fleet (sees $work, $ns, $api)
+#   MB_KERNEL_FLAVOUR kernel of the test base: amd64 (default; has e1000)
+#                     or cloud-amd64 (virtio only)
 #   MB_CACHE          where the test base is cached (default BUILD/qemu-cache)
 #   MB_QEMU_KEEP=1    keep the work directory for inspection
 set -euo pipefail
@@ -31,6 +37,8 @@ machines=${MB_QEMU_MACHINES:-$here/machines/$name.conf}
 dhcp=${MB_QEMU_DHCP:-full}
 deadline=${MB_QEMU_DEADLINE:-840}
 cache=${MB_CACHE:-$build/qemu-cache}
+export MB_KERNEL_FLAVOUR=${MB_KERNEL_FLAVOUR:-amd64}
+resume=${MB_QEMU_RESUME:-}
 ns=mbq$$
 work=$(mktemp -d /tmp/mbqemu.XXXXXX)
 pids=()
@@ -76,18 +84,22 @@ for n in inv["nodes"]:
 PY
 )"
 
-# 1. The test base and the build.
-if [[ ! -f $cache/base/.complete ]]; then
-	log "building the test base into $cache/base"
+# 1. The test base (rebuilt when its recipe changes) and the build.
+base=$cache/base-$MB_KERNEL_FLAVOUR
+recipe=$(cat "$here/mkbase.sh" "$here"/standins/* | sha256sum | cut -c1-16)
+if [[ $(cat "$base/.complete" 2>/dev/null) != "$recipe" ]]; then
+	log "building the test base into $base"
 	mkdir -p "$cache"
-	MB_CACHE=$cache bash "$here/mkbase.sh" "$cache/base.tmp"
-	rm -rf "$cache/base"
-	mv "$cache/base.tmp" "$cache/base"
-	touch "$cache/base/.complete"
+	rm -rf "$base.tmp"
+	MB_CACHE=$cache bash "$here/mkbase.sh" "$base.tmp" >"$work/mkbase.log" 2>&1 ||
+		{ cat "$work/mkbase.log" >&2; exit 1; }
+	rm -rf "$base"
+	mv "$base.tmp" "$base"
+	echo "$recipe" >"$base/.complete"
 fi
 log "building $inventory"
 "$build/builder/metalboot-build" build "$inventory" -o "$work/out" \
-	--base "$cache/base" >"$work/build.log" 2>&1 ||
+	--base "$base" >"$work/build.log" 2>&1 ||
 	{ cat "$work/build.log" >&2; exit 1; }
 
 # 2. The network: a namespace with a bridge and one tap per machine.
@@ -96,13 +108,14 @@ ip -n "$ns" link set lo up
 ip -n "$ns" link add br0 type bridge
 ip -n "$ns" addr add "$server_ip/$prefix" dev br0
 ip -n "$ns" link set br0 up
-declare -A m_mac m_fw m_nic
+declare -A m_mac m_fw m_nic m_disk
 order=()
-while read -r n fw nic; do
+while read -r n fw nic disk; do
 	[[ -z $n || $n == \#* ]] && continue
 	m_mac[$n]=${node_mac[$n]:?machine $n is not in the inventory}
 	m_fw[$n]=$fw
 	m_nic[$n]=$nic
+	m_disk[$n]=${disk:-}
 	order+=("$n")
 done <"$machines"
 if [[ -n ${MB_QEMU_EXTRA:-} ]]; then
@@ -149,21 +162,30 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 
-# 4. The machines, booted in parallel.
-declare -A started
-for n in "${order[@]}"; do
-	fw=()
+# 4. The machines, booted in parallel. power_on NAME SERIAL starts one.
+declare -A started qpid
+power_on() {
+	local n=$1 serial=$2 fw=() disk=()
 	if [[ ${m_fw[$n]} == uefi ]]; then
-		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/$n.vars.fd"
+		[[ -f $work/$n.vars.fd ]] ||
+			cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/$n.vars.fd"
 		fw=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
 			-drive "if=pflash,format=raw,file=$work/$n.vars.fd")
 	fi
+	if [[ ${m_disk[$n]:-} == disk ]]; then
+		[[ -f $work/$n.disk ]] || truncate -s 64M "$work/$n.disk"
+		disk=(-drive "if=virtio,format=raw,file=$work/$n.disk")
+	fi
 	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 1536 -smp 1 \
-		-nographic -monitor none -serial "file:$work/$n.serial" \
+		-nographic -monitor none -serial "file:$serial" \
 		-netdev "tap,id=n0,ifname=t-$n,script=no,downscript=no" \
 		-device "${m_nic[$n]},netdev=n0,mac=${m_mac[$n]}" \
-		-boot n -no-reboot "${fw[@]}" >"$work/$n.qemu.log" 2>&1 &
+		-boot n -no-reboot "${fw[@]}" "${disk[@]}" >>"$work/$n.qemu.log" 2>&1 &
+	qpid[$n]=$!
 	pids+=($!)
+}
+for n in "${order[@]}"; do
+	power_on "$n" "$work/$n.serial"
 	started[$n]=$(date +%s.%N)
 	log "powered on $n (${m_fw[$n]}, ${m_nic[$n]}, ${m_mac[$n]})"
 done
@@ -181,13 +203,33 @@ except Exception:
     print("running"); sys.exit()
 want = [n for n in sys.argv[2:] if n in nodes]
 states = [nodes[n]["state"] for n in want]
-if any(s == "failed" for s in states): print("failed")
+# Wait until every machine is terminal, so the report shows all of them.
+if not all(s in ("done", "failed") for s in states): print("running")
 elif all(s == "done" for s in states): print("done")
-else: print("running")
+else: print("failed")
 PY
 )
 	[[ $status != running ]] && break
-	sleep 2
+	# The resume variant: cut the first boot off at a step, boot again.
+	if [[ -n $resume ]]; then
+		rn=${resume%%:*} rs=${resume#*:}
+		if python3 - "$work/nodes.json" "$rn" "$rs" <<'PY'
+import json, sys
+nodes = {n["name"]: n for n in json.load(open(sys.argv[1]))["nodes"]}
+ev = nodes.get(sys.argv[2], {}).get("last_event") or {}
+sys.exit(0 if ev.get("step") == sys.argv[3] else 1)
+PY
+		then
+			log "cutting $rn off during step $rs (killing QEMU)"
+			kill -9 "${qpid[$rn]}"
+			wait "${qpid[$rn]}" 2>/dev/null || true
+			echo "$rn $(date +%s.%N)" >"$work/resumed"
+			power_on "$rn" "$work/$rn.serial.2"
+			log "powered $rn on again"
+			resume=
+		fi
+	fi
+	sleep 1
 done
 
 # 6. Report: one line per machine with its timeline in seconds from power-on.
@@ -210,12 +252,30 @@ for name in sys.argv[2:]:
     tl = " ".join("%s@%.1fs" % (e["event"], ts(e["time"]) - t0) for e in n.get("timeline", []))
     print("%-8s %-12s %s" % (name, n["state"], tl))
 PY
+# Boot-file fetch time measured in the rig: the worker image over HTTP
+# and over our TFTP, from the namespace.
+if [[ ${MB_QEMU_MEASURE:-0} == 1 ]]; then
+	img=images/worker
+	[[ -f $work/out/public/$img/vmlinuz ]] || img=images/control-plane
+	tftp_port=$(python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["tftp"]["port"])' "$work/out/netboot.yaml")
+	size=$(($(stat -c %s "$work/out/public/$img/vmlinuz") + $(stat -c %s "$work/out/public/$img/initrd.img")))
+	th=0 tt=0
+	for f in vmlinuz initrd.img; do
+		a=$(ip netns exec "$ns" curl -fsS -o /dev/null -w '%{time_total}' "$api/files/$img/$f")
+		b=$(ip netns exec "$ns" curl -fsS -o /dev/null --tftp-blksize 1468 -w '%{time_total}' "tftp://$server_ip:$tftp_port/$img/$f")
+		th=$(python3 -c "print($th + $a)")
+		tt=$(python3 -c "print($tt + $b)")
+	done
+	python3 -c "print('fetch kernel+initrd (%.1f MiB): HTTP %.3f s, TFTP (blksize 1468) %.3f s, TFTP/HTTP %.1fx' % ($size/1048576, $th, $tt, $tt/$th))" | tee -a "$work/report.txt"
+fi
+
 rc=0
 for n in "${order[@]}"; do
 	if [[ -n ${node_mac[$n]:-} ]] && ! grep -q "^$n  *done " "$work/report.txt"; then
 		rc=1
 		echo "---- $n: tail of the serial console ----" >&2
 		tail -n 40 "$work/$n.serial" >&2 || true
+		[[ -f $work/$n.serial.2 ]] && { echo "---- $n: second boot ----" >&2; tail -n 40 "$work/$n.serial.2" >&2; }
 	fi
 done
 if ((rc)); then
