@@ -27,11 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BUILD_MANIFEST_MAX (64u << 20)
 #define BUILD_TAG_LEN	   12 /* hex digits of the payload hash in instance-id */
 #define BUILD_NFTW_FDS	   16
+#define BUILD_TRASH_TAG	   "old-" /* DIR/.BASE.old-XXXXXX: replaced trees */
 /* ISO 9660 directory records count years from 1900 in one byte. */
 #define BUILD_EPOCH_MAX	   5000000000ull /* 2128 */
 
@@ -533,11 +535,12 @@ check_out(const char *out, struct diags *d)
 	return -EINVAL;
 }
 
+/* "DIR/.BASE.SUFFIX" for OUT = DIR/BASE, into buf. */
 static int
-make_tmp(const char *out, char *tmp, size_t sz)
+out_sibling(const char *out, const char *suffix, char *buf, size_t sz)
 {
 	char copy[PATH_MAX], *slash;
-	const char *dir = ".", *base = out;
+	const char *dir = ".", *base;
 
 	if ((size_t)snprintf(copy, sizeof(copy), "%s", out) >= sizeof(copy))
 		return -ENAMETOOLONG;
@@ -551,8 +554,18 @@ make_tmp(const char *out, char *tmp, size_t sz)
 	} else {
 		base = copy;
 	}
-	if ((size_t)snprintf(tmp, sz, "%s/.%s.tmpXXXXXX", dir, base) >= sz)
+	if ((size_t)snprintf(buf, sz, "%s/.%s.%s", dir, base, suffix) >= sz)
 		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int
+make_tmp(const char *out, char *tmp, size_t sz)
+{
+	int r = out_sibling(out, "tmpXXXXXX", tmp, sz);
+
+	if (r < 0)
+		return r;
 	if (mkdtemp(tmp) == NULL)
 		return -errno;
 	if (chmod(tmp, 0755) < 0)
@@ -560,10 +573,89 @@ make_tmp(const char *out, char *tmp, size_t sz)
 	return 0;
 }
 
+/* Remove every DIR/.BASE.old-* (trees replaced by earlier builds). */
+static void
+sweep_old(const char *out)
+{
+	char pat[PATH_MAX], path[PATH_MAX], *slash;
+	struct dirent *de;
+	DIR *dir;
+
+	if (out_sibling(out, BUILD_TRASH_TAG, pat, sizeof(pat)) < 0)
+		return;
+	slash = strrchr(pat, '/');
+	*slash = '\0';
+	dir = opendir(pat);
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		size_t n = strlen(slash + 1);
+
+		if (strncmp(de->d_name, slash + 1, n) != 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pat,
+				     de->d_name) < sizeof(path))
+			rm_rf(path);
+	}
+	closedir(dir);
+}
+
+/*
+ * Remove the replaced tree, now at old, without holding the build up:
+ * removing thousands of directories takes seconds on some file systems
+ * (ext4 with online discard frees each one synchronously). The tree is
+ * renamed to DIR/.BASE.old-XXXXXX and removed, with any such leftovers of
+ * an interrupted earlier removal, by a detached grandchild process. When
+ * that cannot be arranged it is removed here. Called with no other thread
+ * running.
+ */
+static void
+discard_old(const char *old, const char *out)
+{
+	char trash[PATH_MAX];
+	pid_t pid;
+	int fd;
+
+	if (out_sibling(out, BUILD_TRASH_TAG "XXXXXX", trash, sizeof(trash)) <
+		    0 ||
+	    mkdtemp(trash) == NULL) {
+		rm_rf(old);
+		return;
+	}
+	/* rename(2) replaces the empty directory mkdtemp made. */
+	if (rename(old, trash) < 0) {
+		rmdir(trash);
+		rm_rf(old);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		rm_rf(trash);
+		return;
+	}
+	if (pid > 0) {
+		waitpid(pid, NULL, 0);
+		return;
+	}
+	/* The child: detach, leave the caller's descriptors, remove. */
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	close_range(3, ~0u, 0);
+	sweep_old(out);
+	_exit(0);
+}
+
 /*
  * Put tmp in place of out. When out exists the two are exchanged
  * atomically (renameat2 RENAME_EXCHANGE) after its state/ has been moved
- * over, and the old tree, now at tmp, is removed.
+ * over, and the old tree, now at tmp, is discarded (discard_old).
  */
 static int
 swap_in(const char *tmp, const char *out)
@@ -597,7 +689,8 @@ swap_in(const char *tmp, const char *out)
 		return r;
 	}
 	fsync_parent(out);
-	return rm_rf(tmp);
+	discard_old(tmp, out);
+	return 0;
 }
 
 /* ---- build ------------------------------------------------------------ */

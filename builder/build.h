@@ -2,10 +2,13 @@
  * build.h - "metalboot-build build" and "metalboot-build iso": the whole
  * OUT tree (../shared/DESIGN.md, docs/formats.md) from an inventory.
  *
- * The tree is built in a temporary directory beside OUT and swapped in at
- * the end, so that a failed build leaves the previous OUT as it was. The
- * previous OUT's pki/ and secrets/ are reused (unless rotate), and its
- * state/ (metalboot-netboot's leases and node states) is carried over.
+ * The tree is built in a temporary directory beside OUT (.BASE.tmpXXXXXX)
+ * and swapped in at the end, so that a failed build leaves the previous
+ * OUT as it was. The previous OUT's pki/ and secrets/ are reused (unless
+ * rotate), its unchanged files are hard-linked rather than rewritten, and
+ * its state/ (metalboot-netboot's leases and node states) is carried
+ * over. The replaced tree becomes .BASE.old-XXXXXX and is removed by a
+ * detached process, so that its removal does not hold the build up.
  */
 #ifndef MB_BUILD_H
 #define MB_BUILD_H

@@ -157,6 +157,12 @@ cp -a "$T/$ex" "$T/copy"
 "$build" build "$src/profiles/examples/$ex.yaml" -o "$T/$ex" ||
 	fail "rebuild failed"
 diff -r "$T/copy" "$T/$ex" >/dev/null || fail "a rebuild is not identical"
+# The replaced tree is removed in the background, soon.
+for ((i = 0; i < 300; i++)); do
+	compgen -G "$T/.$ex.old-*" >/dev/null || break
+	sleep 0.1
+done
+! compgen -G "$T/.$ex.old-*" >/dev/null || fail "the replaced tree stays"
 mkdir "$T/elsewhere"
 cp -a "$T/$ex/pki" "$T/$ex/secrets" "$T/elsewhere/"
 "$build" build "$src/profiles/examples/$ex.yaml" -o "$T/elsewhere" ||
