@@ -50,20 +50,30 @@ ls -l "$node" | tail -n +2
 $cc -O2 -I"$root/builder" -I"$root/common" "$root/bench/iso_bench.c" \
 	"$bdir/builder/libmbbuilder.a" "$bdir/common/libmbcommon.a" \
 	$(pkg-config --libs libarchive openssl yaml-0.1) -o "$W/iso_bench"
-mb=$("$W/iso_bench" "$runs" "$W/mb.iso" "$node/user-data" \
-	"$node/meta-data" "$node/network-config")
-echo "metalboot (builder/iso.c): $mb ms per ISO ($runs runs)"
-if ! command -v cloud-localds >/dev/null; then
-	echo "cloud-localds not installed (cloud-image-utils): no ratio"
-	exit 0
+iso_compare() { # DIR: write both ISOs there
+	local d=$1 mb cl t0 t1 i lruns
+	mb=$("$W/iso_bench" "$runs" "$d/mb.iso" "$node/user-data" \
+		"$node/meta-data" "$node/network-config")
+	echo "metalboot (builder/iso.c): $mb ms per ISO ($runs runs)"
+	if ! command -v cloud-localds >/dev/null; then
+		echo "cloud-localds not installed (cloud-image-utils): no ratio"
+		return
+	fi
+	lruns=$((runs / 10 > 5 ? runs / 10 : 5))
+	t0=$(ms)
+	for ((i = 0; i < lruns; i++)); do
+		cloud-localds --network-config="$node/network-config" \
+			"$d/cl.iso" "$node/user-data" "$node/meta-data"
+	done
+	t1=$(ms)
+	cl=$(echo "scale=3; ($t1 - $t0) / 1000000 / $lruns" | bc)
+	echo "cloud-localds:             $cl ms per ISO ($lruns runs)"
+	echo "ratio: $(echo "scale=1; $cl / $mb" | bc)x faster per node"
+	rm -f "$d/mb.iso" "$d/cl.iso"
+}
+echo "-- ISOs written beside OUT ($W)"
+iso_compare "$W"
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+	echo "-- ISOs written to /dev/shm (no file system cost)"
+	iso_compare /dev/shm
 fi
-lruns=$((runs / 10 > 5 ? runs / 10 : 5))
-t0=$(ms)
-for ((i = 0; i < lruns; i++)); do
-	cloud-localds --network-config="$node/network-config" "$W/cl.iso" \
-		"$node/user-data" "$node/meta-data"
-done
-t1=$(ms)
-cl=$(echo "scale=3; ($t1 - $t0) / 1000000 / $lruns" | bc)
-echo "cloud-localds:             $cl ms per ISO ($lruns runs)"
-echo "ratio: $(echo "scale=1; $cl / $mb" | bc)x faster per node"
