@@ -9,7 +9,23 @@
  * cloud-init included).
  *
  * Errors are sticky: the first failure is remembered, later calls do
- * nothing, and yemit_finish() returns it. Non-logging.
+ * nothing, and yemit_finish() returns it. Non-logging. The size cap is the
+ * output buffer's own max (buf_init).
+ *
+ *	struct buf b;
+ *	struct yemit *y;
+ *
+ *	buf_init(&b, 1u << 20);
+ *	y = yemit_new(&b);		(NULL: out of memory)
+ *	yemit_map_start(y, false);
+ *	yemit_kv_str(y, "name", user_value);
+ *	yemit_str(y, "ports");
+ *	yemit_seq_start(y, true);
+ *	yemit_u64(y, 6443);
+ *	yemit_seq_end(y);
+ *	yemit_map_end(y);
+ *	r = yemit_finish(y);		(0: b.data holds the document)
+ *	yemit_free(y);
  */
 #ifndef MB_YEMIT_H
 #define MB_YEMIT_H
@@ -19,8 +35,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define YEMIT_MAX_OUTPUT (256u << 20) /* bytes of YAML per document set */
 
 struct yemit;
 
