@@ -122,6 +122,12 @@ assert any(t["event"] == "dhcp" for t in n["cp1"]["timeline"]), n["cp1"]
 assert n["w1"]["state"] == "pending", n["w1"]
 EOF2
 	echo "ok: /v1/nodes shows cp1 booting with a dhcp event"
+	ip netns exec "$s" curl -sf http://10.77.0.1:8080/metrics \
+		>"$work/metrics" || fail "GET /metrics"
+	grep -q '^metalboot_dhcp_leases_bound 2$' "$work/metrics" &&
+		grep -q '^metalboot_dhcp_pool_size 869$' "$work/metrics" ||
+		fail "metrics: $(grep dhcp "$work/metrics")"
+	echo "ok: /metrics: $(grep -E '^metalboot_dhcp_(leases_bound|acks_total)' "$work/metrics" | tr '\n' ' ')"
 fi
 grep -q 'dhcp 02:00:00:00:01:01: REQUEST no arch: ACK 10.77.0.11' \
 	"$work/server1.log" || fail "no ACK log line"
