@@ -210,6 +210,20 @@ clamp_rto(const struct tftp_xfer *x, uint64_t ms)
 	return (unsigned)ms;
 }
 
+/*
+ * The timer for the next wait: the base (from the measured round trip)
+ * doubled for every timeout in a row. Progress resets the count, so one
+ * lost packet does not slow the rest of a lossy transfer (Linux TCP also
+ * drops its backoff when new data is acknowledged).
+ */
+static unsigned
+backoff(const struct tftp_xfer *x)
+{
+	unsigned shift = x->retries < 16 ? x->retries : 16;
+
+	return clamp_rto(x, (uint64_t)x->base_rto_ms << shift);
+}
+
 /* RFC 6298 smoothing, in milliseconds. */
 static void
 rtt_sample(struct tftp_xfer *x, uint64_t now_ms, struct tftp_out *out)
@@ -228,22 +242,20 @@ rtt_sample(struct tftp_xfer *x, uint64_t now_ms, struct tftp_out *out)
 		x->rttvar_ms = (3 * x->rttvar_ms + d) / 4;
 		x->srtt_ms = (7 * x->srtt_ms + (unsigned)s) / 8;
 	}
-	x->rto_ms = clamp_rto(x, (uint64_t)x->srtt_ms + 4 * x->rttvar_ms);
+	x->base_rto_ms = clamp_rto(x, (uint64_t)x->srtt_ms + 4 * x->rttvar_ms);
+	x->rto_ms = backoff(x);
 	x->timed_at_ms = 0;
 	out->rtt_sampled = true;
 }
 
 /*
- * Send the window starting at x->next: blocks up to acked + windowsize.
- * Blocks at or below hi are resends; they void the pending RTT sample
- * (Karn's rule).
+ * Send blocks from x->next up to end (capped at the last block). Blocks at
+ * or below hi are resends; they void the pending RTT sample (Karn's rule).
  */
 static void
-send_window(struct tftp_xfer *x, uint64_t now_ms, bool retransmit,
-	    struct tftp_out *out)
+send_range(struct tftp_xfer *x, uint64_t end, uint64_t now_ms, bool retransmit,
+	   struct tftp_out *out)
 {
-	uint64_t end = (uint64_t)x->acked + x->windowsize;
-
 	if (end > x->last)
 		end = x->last;
 	if (x->next > end) {
@@ -268,6 +280,34 @@ send_window(struct tftp_xfer *x, uint64_t now_ms, bool retransmit,
 		}
 	}
 	x->next = (uint32_t)end + 1;
+}
+
+/* Send the window: blocks from x->next up to acked + windowsize. */
+static void
+send_window(struct tftp_xfer *x, uint64_t now_ms, bool retransmit,
+	    struct tftp_out *out)
+{
+	send_range(x, (uint64_t)x->acked + x->windowsize, now_ms, retransmit,
+		   out);
+}
+
+/* May a gap report restart the window now? (See on_ack.) */
+static bool
+restart_allowed(struct tftp_xfer *x, uint32_t a, uint64_t now_ms)
+{
+	if (a >= x->guard_end || now_ms - x->restart_ms > (uint64_t)x->srtt_ms)
+		x->guard_end = 0;
+	return x->guard_end == 0;
+}
+
+/* Start the window again after block a (a gap report). */
+static void
+restart(struct tftp_xfer *x, uint32_t a, uint64_t now_ms, struct tftp_out *out)
+{
+	x->next = a + 1;
+	send_window(x, now_ms, false, out);
+	x->guard_end = x->next - 1;
+	x->restart_ms = now_ms;
 }
 
 int
@@ -313,7 +353,8 @@ tftp_xfer_start(const struct tftp_req *req, uint64_t size, unsigned blksize_cap,
 		return -EFBIG;
 	x.size = size;
 	x.last = (uint32_t)blocks;
-	x.rto_ms = clamp_rto(&x, TFTP_RTO_INIT_MS);
+	x.base_rto_ms = clamp_rto(&x, TFTP_RTO_INIT_MS);
+	x.rto_ms = x.base_rto_ms;
 	x.next = 1;
 
 	memset(out, 0, sizeof(*out));
@@ -423,35 +464,46 @@ on_ack(struct tftp_xfer *x, uint16_t ack, uint64_t now_ms, struct tftp_out *out)
 			rtt_sample(x, now_ms, out);
 		x->state = TFTP_ST_DATA;
 		x->retries = 0;
+		x->rto_ms = backoff(x);
 		x->last_progress_ms = now_ms;
 		send_window(x, now_ms, false, out);
 		return;
 	}
-	/* A duplicate or stale ACK is ignored: no sorcerer's apprentice. */
-	if (!tftp_ack_map(x, ack, &a))
+	if (!tftp_ack_map(x, ack, &a)) {
+		/*
+		 * A duplicate or stale ACK is ignored: no sorcerer's
+		 * apprentice. With a window, though, the same ACK again while
+		 * later blocks are out is the receiver reporting a gap (or
+		 * its timeout) once more - RFC 7440 receivers ACK only at a
+		 * window's end otherwise - so the window restarts after it,
+		 * within the same once-per-round-trip limit.
+		 */
+		if (x->windowsize > 1 && ack == (uint16_t)x->acked &&
+		    x->hi > x->acked && restart_allowed(x, x->acked, now_ms))
+			restart(x, x->acked, now_ms, out);
 		return;
+	}
 	if (x->timed_at_ms != 0 && a >= x->timed_block)
 		rtt_sample(x, now_ms, out);
 	x->acked = a;
 	x->retries = 0;
+	x->rto_ms = backoff(x);
 	x->last_progress_ms = now_ms;
 	if (a == x->last) {
 		x->state = TFTP_ST_DONE;
 		out->act = TFTP_ACT_DONE;
 		return;
 	}
-	if (a >= x->guard_end)
-		x->guard_end = 0;
-	if (a < x->hi && x->guard_end == 0) {
+	if (a < x->hi && restart_allowed(x, a, now_ms)) {
 		/*
 		 * RFC 7440: an ACK short of what was sent marks a gap (or the
-		 * receiver's timeout); the next window starts after it. Once
-		 * per window only, so that a peer acknowledging every block
-		 * cannot make us resend a window per ACK.
+		 * receiver's timeout); the next window starts after it. At
+		 * most once per window or per round trip, so that a peer
+		 * acknowledging every block cannot make us resend a window
+		 * per ACK: the ACKs that count are those sent after the
+		 * restarted window reached the peer.
 		 */
-		x->next = a + 1;
-		send_window(x, now_ms, false, out);
-		x->guard_end = x->next - 1;
+		restart(x, a, now_ms, out);
 		return;
 	}
 	if (x->next <= a)
@@ -512,7 +564,7 @@ tftp_xfer_timeout(struct tftp_xfer *x, uint64_t now_ms, struct tftp_out *out)
 		out->act = TFTP_ACT_TIMEOUT;
 		return;
 	}
-	x->rto_ms = clamp_rto(x, (uint64_t)x->rto_ms * 2);
+	x->rto_ms = backoff(x);
 	x->timed_at_ms = 0;
 	if (x->state == TFTP_ST_OACK) {
 		x->retransmits++;
@@ -521,6 +573,23 @@ tftp_xfer_timeout(struct tftp_xfer *x, uint64_t now_ms, struct tftp_out *out)
 		return;
 	}
 	x->guard_end = 0;
+	if (x->windowsize > 1 && x->retries % 2 == 0 &&
+	    (uint64_t)x->acked + x->windowsize < x->last) {
+		/*
+		 * Every other timeout with a window, probe with the window
+		 * after the first unacknowledged one: when the receiver holds
+		 * that one and only its ACK was lost, resending it gets no
+		 * answer from receivers that drop old blocks silently (atftp)
+		 * and both sides would wait for the other's timer. The next
+		 * window is new to such a receiver and gets acknowledged; a
+		 * receiver missing the first reports the gap and the window
+		 * restarts.
+		 */
+		x->next = x->acked + x->windowsize + 1;
+		send_range(x, (uint64_t)x->acked + 2 * x->windowsize, now_ms,
+			   true, out);
+		return;
+	}
 	x->next = x->acked + 1;
 	send_window(x, now_ms, true, out);
 }

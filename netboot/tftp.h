@@ -59,7 +59,8 @@
 /*
  * Retransmission (RFC 1123 4.2.3.2: adaptive). The retransmission timeout
  * starts at TFTP_RTO_INIT_MS, follows the measured round trip (RFC 6298,
- * Karn's rule) within [TFTP_RTO_MIN_MS, cap], and doubles on every timeout.
+ * Karn's rule) within [TFTP_RTO_MIN_MS, cap], and doubles for every
+ * timeout in a row (progress resets the doubling).
  * The cap is the client's timeout option when it gave one, else
  * TFTP_RTO_MAX_MS: retransmitting earlier than the agreed interval is
  * harmless, as duplicates never cause more sends, and it keeps lossy links
@@ -67,7 +68,7 @@
  * without progress the client is taken to be gone.
  */
 #define TFTP_RTO_INIT_MS   1000
-#define TFTP_RTO_MIN_MS	   50
+#define TFTP_RTO_MIN_MS	   20
 #define TFTP_RTO_MAX_MS	   5000
 #define TFTP_RETRIES_MAX   8
 #define TFTP_GIVEUP_MIN_MS 10000 /* and this long without progress */
@@ -147,14 +148,16 @@ struct tftp_xfer {
 	uint64_t size; /* file size */
 	/* Blocks, counted from 1 with 32 bits; last is the short one. */
 	uint32_t last;
-	uint32_t acked;	    /* every block <= acked is acknowledged */
-	uint32_t next;	    /* next block to send */
-	uint32_t hi;	    /* highest block sent so far */
-	uint32_t guard_end; /* after a gap restart: its window end, else 0 */
+	uint32_t acked;	     /* every block <= acked is acknowledged */
+	uint32_t next;	     /* next block to send */
+	uint32_t hi;	     /* highest block sent so far */
+	uint32_t guard_end;  /* after a gap restart: its window end, else 0 */
+	uint64_t restart_ms; /* when the last gap restart happened */
 	uint64_t last_progress_ms;
 	/* Retransmission. */
-	unsigned retries; /* timeouts in a row without progress */
-	unsigned rto_ms;
+	unsigned retries;	     /* timeouts in a row without progress */
+	unsigned rto_ms;	     /* the wait now: base_rto_ms << retries */
+	unsigned base_rto_ms;	     /* from the measured round trip */
 	unsigned srtt_ms, rttvar_ms; /* 0/0 until the first sample */
 	uint32_t timed_block;	     /* block whose ACK gives an RTT sample */
 	uint64_t timed_at_ms;	     /* 0: no sample pending */
