@@ -283,8 +283,48 @@ def netns_checks():
           "blksize below the MTU granted as asked")
 
 
+def limits_checks():
+    """Against a server started with --tftp-max-transfers 3 and
+    --tftp-max-per-client 2: requests over a cap are dropped, clients
+    that vanish are freed after the retries, and then requests are
+    served again."""
+    good = file_bytes("good")
+    opts = [(b"blksize", b"1024"), (b"timeout", b"1")]
+
+    def open_one(src):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((src, 0))
+        s.settimeout(1.0)
+        s.sendto(rrq("good", opts=opts), (HOST, PORT))
+        data, _ = recv(s)
+        return s, data
+
+    a1, d1 = open_one("127.0.0.1")
+    a2, d2 = open_one("127.0.0.1")
+    a3, d3 = open_one("127.0.0.1")
+    check(d1 is not None and d1[1] == 6 and d2 is not None and d2[1] == 6,
+          "two transfers for one client")
+    check(d3 is None, "a third for the same client is dropped")
+    b1, e1 = open_one("127.0.0.2")
+    check(e1 is not None and e1[1] == 6, "another client is served")
+    c1, f1 = open_one("127.0.0.3")
+    check(f1 is None, "past the total cap: dropped")
+    # Nobody answers: the transfers are given up and freed.
+    t0 = time.time()
+    for s in (a1, a2, a3, b1, c1):
+        s.close()
+    time.sleep(14)
+    data, _, _, _, _ = fetch("good")
+    check(data == good, "served again once the silent clients were freed "
+          "(%.0f s)" % (time.time() - t0))
+    data, _, _, _, _ = fetch("good", opts=[(b"blksize", b"1468")])
+    check(data == good, "and again")
+
+
 if MODE == "netns":
     netns_checks()
+elif MODE == "limits":
+    limits_checks()
 else:
     main_checks()
 sys.exit(1 if fails else 0)
