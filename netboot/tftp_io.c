@@ -806,7 +806,6 @@ fail:
 	log_warn_r(r, "tftp %s: RRQ '%s' failed", ps, name);
 	send_error(srv, c != NULL && c->fd >= 0 ? c->fd : srv->fd, peer,
 		   c != NULL && c->fd >= 0 ? NULL : local, code, msg);
-	nb->counters.tftp_transfers_failed += c != NULL && c->fd >= 0;
 	if (c != NULL) {
 		if (c->ev_read != NULL)
 			event_free(c->ev_read);
