@@ -575,19 +575,28 @@ tftp_xfer_timeout(struct tftp_xfer *x, uint64_t now_ms, struct tftp_out *out)
 	x->guard_end = 0;
 	if (x->windowsize > 1 && x->retries % 2 == 0 &&
 	    (uint64_t)x->acked + x->windowsize < x->last) {
+		uint64_t pend = (uint64_t)x->hi + x->windowsize;
+
 		/*
-		 * Every other timeout with a window, probe with the window
-		 * after the first unacknowledged one: when the receiver holds
-		 * that one and only its ACK was lost, resending it gets no
-		 * answer from receivers that drop old blocks silently (atftp)
-		 * and both sides would wait for the other's timer. The next
-		 * window is new to such a receiver and gets acknowledged; a
-		 * receiver missing the first reports the gap and the window
-		 * restarts.
+		 * Every other timeout with a window, probe past the first
+		 * window: send what follows it and a new window after the
+		 * highest block sent (at most TFTP_PROBE_WINDOWS windows past
+		 * the last acknowledged block). When
+		 * the receiver already holds the first window and only its
+		 * ACKs were lost, resending that window gets no answer from
+		 * receivers that drop old blocks silently and whose timer
+		 * every packet restarts (atftp): both sides would wait for
+		 * the other. Wherever such a receiver stopped, the probe
+		 * carries its next block in order, so it moves on and
+		 * acknowledges; a receiver missing the first window reports
+		 * the gap and the window restarts.
 		 */
+		if (pend >
+		    (uint64_t)x->acked + TFTP_PROBE_WINDOWS * x->windowsize)
+			pend = (uint64_t)x->acked +
+			       TFTP_PROBE_WINDOWS * x->windowsize;
 		x->next = x->acked + x->windowsize + 1;
-		send_range(x, (uint64_t)x->acked + 2 * x->windowsize, now_ms,
-			   true, out);
+		send_range(x, pend, now_ms, true, out);
 		return;
 	}
 	x->next = x->acked + 1;

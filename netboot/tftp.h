@@ -34,27 +34,34 @@
 #define TFTP_ENOUSER   7 /* no such user */
 #define TFTP_EOPTNEG   8 /* option negotiation refused (RFC 2347) */
 
-#define TFTP_PORT	      69
-#define TFTP_HDR_LEN	      4	  /* opcode + block number */
-#define TFTP_SEGSIZE	      512 /* RFC 1350 block size */
-#define TFTP_REQ_MAX	      512 /* RFC 2347: a request fits in 512 bytes */
-#define TFTP_OPTS_MAX	      16  /* option pairs in one request */
-#define TFTP_OPTNAME_MAX      32  /* bytes in an option name we look at */
-#define TFTP_ERRMSG_MAX	      128 /* bytes of message in an ERROR we send */
-#define TFTP_PKT_MAX	      (TFTP_HDR_LEN + TFTP_BLKSIZE_MAX)
-#define TFTP_BLKSIZE_MIN      8	    /* RFC 2348 */
-#define TFTP_BLKSIZE_MAX      65464 /* RFC 2348 */
-#define TFTP_IP_UDP_OVERHEAD  32    /* IPv4 20 + UDP 8 + TFTP 4 (dnsmasq) */
-#define TFTP_TIMEOUT_MIN      1	    /* RFC 2349, seconds */
-#define TFTP_TIMEOUT_MAX      255
-#define TFTP_WINDOW_REQ_MAX   65535 /* RFC 7440 range */
+#define TFTP_PORT		  69
+#define TFTP_HDR_LEN		  4   /* opcode + block number */
+#define TFTP_SEGSIZE		  512 /* RFC 1350 block size */
+#define TFTP_REQ_MAX		  512 /* RFC 2347: a request fits in 512 bytes */
+#define TFTP_OPTS_MAX		  16  /* option pairs in one request */
+#define TFTP_OPTNAME_MAX	  32  /* bytes in an option name we look at */
+#define TFTP_ERRMSG_MAX		  128 /* bytes of message in an ERROR we send */
+#define TFTP_PKT_MAX		  (TFTP_HDR_LEN + TFTP_BLKSIZE_MAX)
+#define TFTP_BLKSIZE_MIN	  8	/* RFC 2348 */
+#define TFTP_BLKSIZE_MAX	  65464 /* RFC 2348 */
+#define TFTP_IP_UDP_OVERHEAD	  32	/* IPv4 20 + UDP 8 + TFTP 4 (dnsmasq) */
+#define TFTP_TIMEOUT_MIN	  1	/* RFC 2349, seconds */
+#define TFTP_TIMEOUT_MAX	  255
+#define TFTP_WINDOW_REQ_MAX	  65535 /* RFC 7440 range */
 /*
  * Our cap on windowsize (dnsmasq uses 32), and on the bytes of one window,
  * so that a burst fits the receive buffer of a default Linux socket
  * (rmem_default is about 208 KiB of skb truesize).
  */
-#define TFTP_WINDOWSIZE_MAX   64
-#define TFTP_WINDOW_BYTES_MAX (128u * 1024)
+#define TFTP_WINDOWSIZE_MAX	  64
+/*
+ * A loss probe (see tftp_xfer_timeout) reaches at most this many windows
+ * past the last acknowledged block, sending up to TFTP_SEND_MAX blocks in
+ * one TFTP_ACT_SEND (callers size their send arrays for that).
+ */
+#define TFTP_PROBE_WINDOWS	  3
+#define TFTP_SEND_MAX(windowsize) ((TFTP_PROBE_WINDOWS - 1) * (windowsize))
+#define TFTP_WINDOW_BYTES_MAX	  (128u * 1024)
 
 /*
  * Retransmission (RFC 1123 4.2.3.2: adaptive). The retransmission timeout
@@ -168,7 +175,8 @@ struct tftp_xfer {
 enum tftp_act {
 	TFTP_ACT_NONE,	  /* nothing (packet ignored, or wait) */
 	TFTP_ACT_OACK,	  /* send the OACK (tftp_build_oack) */
-	TFTP_ACT_SEND,	  /* send blocks first .. first+count-1 */
+	TFTP_ACT_SEND,	  /* send blocks first .. first+count-1, count <=
+			   * TFTP_SEND_MAX(windowsize) */
 	TFTP_ACT_DONE,	  /* last block acknowledged: free the transfer */
 	TFTP_ACT_ABORT,	  /* the client sent ERROR: free, send nothing */
 	TFTP_ACT_TIMEOUT, /* retries exhausted: free (client vanished) */

@@ -758,7 +758,9 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 			    &out);
 	if (r < 0)
 		goto fail;
-	wnd = c->x.windowsize;
+	wnd = TFTP_SEND_MAX(c->x.windowsize);
+	if (wnd < c->x.windowsize)
+		wnd = c->x.windowsize;
 	c->bufcap = (size_t)wnd * c->x.blksize;
 	if (c->bufcap < TFTP_READAHEAD)
 		c->bufcap = TFTP_READAHEAD;

@@ -25,6 +25,7 @@ static void
 check(const struct tftp_xfer *x, const struct tftp_out *out)
 {
 	if (x->acked > x->hi || x->hi > x->last || x->next > x->last + 1 ||
+	    x->hi > x->acked + TFTP_PROBE_WINDOWS * x->windowsize ||
 	    x->next == 0 || x->blksize < TFTP_BLKSIZE_MIN ||
 	    x->blksize > TFTP_BLKSIZE_MAX || x->windowsize < 1 ||
 	    x->windowsize > TFTP_WINDOWSIZE_MAX ||
@@ -34,7 +35,7 @@ check(const struct tftp_xfer *x, const struct tftp_out *out)
 		uint32_t i;
 
 		if (out->first == 0 || out->count == 0 ||
-		    out->count > x->windowsize ||
+		    out->count > TFTP_SEND_MAX(x->windowsize) + 1 ||
 		    out->first + out->count - 1 > x->last ||
 		    out->first <= x->acked)
 			abort();

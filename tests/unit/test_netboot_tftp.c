@@ -711,21 +711,36 @@ test_window_probe_and_gap_repeat(void **state)
 	assert_int_equal(out.act, TFTP_ACT_SEND);
 	assert_int_equal(out.first, 5);
 	assert_int_equal(out.count, 4);
-	/* The second probes with the next window, 9..12. */
+	/* The second probes past the first window: a new window after hi. */
 	tftp_xfer_timeout(&x, t += 200, &out);
 	assert_int_equal(out.act, TFTP_ACT_SEND);
 	assert_int_equal(out.first, 9);
 	assert_int_equal(out.count, 4);
-	/* The receiver had 5..8: it acknowledges 12 and all is well. */
+	/* Silence again: resend the first window, then probe further, but
+	 * never past TFTP_PROBE_WINDOWS windows after acked. */
+	tftp_xfer_timeout(&x, t += 400, &out);
+	assert_int_equal(out.first, 5);
+	assert_int_equal(out.count, 4);
+	tftp_xfer_timeout(&x, t += 800, &out);
+	assert_int_equal(out.first, 9);
+	assert_int_equal(out.count, 8);
+	tftp_xfer_timeout(&x, t += 1600, &out);
+	tftp_xfer_timeout(&x, t += 3200, &out);
+	assert_int_equal(out.first, 9);
+	assert_int_equal(out.count, 8);
+	assert_int_equal(x.hi, 4 + TFTP_PROBE_WINDOWS * 4);
+	assert_true(out.count <= TFTP_SEND_MAX(x.windowsize));
+	/* The receiver had 5..12 (its ACKs lost): it acknowledges 12. */
 	tftp_xfer_input(&x, b, mkack(b, 12), ++t, &out);
-	assert_int_equal(out.act, TFTP_ACT_SEND);
-	assert_int_equal(out.first, 13);
 	assert_int_equal(x.acked, 12);
 	assert_int_equal(x.retries, 0);
+	assert_int_equal(out.act, TFTP_ACT_SEND);
+	assert_int_equal(out.first, 13);
 	/*
-	 * A receiver missing 13 reports the gap by acknowledging 12, then,
-	 * a round trip later, again: the window restarts each time (RFC
-	 * 7440), but not for a repeat within the round trip.
+	 * A receiver missing 13 reports the gap by acknowledging 12, then, a
+	 * round trip later, again: the
+	 * window restarts each time (RFC 7440), but not for a repeat within
+	 * the round trip.
 	 */
 	tftp_xfer_input(&x, b, mkack(b, 12), t += 50, &out);
 	assert_int_equal(out.act, TFTP_ACT_SEND);
