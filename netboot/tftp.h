@@ -78,7 +78,7 @@
 #define TFTP_RTO_MIN_MS	   20
 #define TFTP_RTO_MAX_MS	   5000
 #define TFTP_RETRIES_MAX   8
-#define TFTP_GIVEUP_MIN_MS 10000 /* and this long without progress */
+#define TFTP_GIVEUP_MIN_MS 30000 /* and this long without progress */
 
 /* A parsed request. Strings are views into the packet (borrowed). */
 struct tftp_req {

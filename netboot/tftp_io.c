@@ -906,8 +906,11 @@ tftp_io_start(struct netboot *nb)
 		log_warn_r(r, "tftp: socket");
 		return r;
 	}
+	/*
+	 * No SO_REUSEADDR: with UDP it would let a second server share the
+	 * port and split the requests; a port in use is a startup error.
+	 */
 	v = 1;
-	setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v));
 	if (setsockopt(srv->fd, IPPROTO_IP, IP_PKTINFO, &v, sizeof(v)) < 0) {
 		r = -errno;
 		log_warn_r(r, "tftp: IP_PKTINFO");

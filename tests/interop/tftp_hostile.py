@@ -313,7 +313,7 @@ def limits_checks():
     t0 = time.time()
     for s in (a1, a2, a3, b1, c1):
         s.close()
-    time.sleep(14)
+    time.sleep(34)
     data, _, _, _, _ = fetch("good")
     check(data == good, "served again once the silent clients were freed "
           "(%.0f s)" % (time.time() - t0))
