@@ -41,6 +41,7 @@
 #define TFTP_MTU_UNKNOWN 1500 /* when the interface MTU cannot be read */
 #define TFTP_PEER_STR	 (IPV4_STR_LEN + 6)
 #define TFTP_READAHEAD	 (64 * 1024) /* bytes read at once per transfer */
+#define TFTP_BADTID_MAX	 16 /* ERROR 5 replies per transfer (no reflector) */
 
 /* An open file shared by the transfers of one inode. */
 struct tftp_file {
@@ -74,6 +75,7 @@ struct tftp_conn {
 	uint64_t started_ms;
 	uint64_t bytes;
 	uint32_t retransmits_counted;
+	unsigned badtid_sent;
 	char peer_str[TFTP_PEER_STR];
 	char name[TFTP_NAME_LOG * 4 + 1];
 };
@@ -567,8 +569,11 @@ on_conn_read(evutil_socket_t fd, short what, void *arg)
 			peer_format(&from, ps, sizeof(ps));
 			log_debug("tftp %s: packet from unknown TID %s",
 				  c->peer_str, ps);
-			send_error(srv, fd, &from, NULL, TFTP_EBADID,
-				   "Unknown transfer ID");
+			if (c->badtid_sent < TFTP_BADTID_MAX) {
+				c->badtid_sent++;
+				send_error(srv, fd, &from, NULL, TFTP_EBADID,
+					   "Unknown transfer ID");
+			}
 			continue;
 		}
 		if ((size_t)n > sizeof(pkt))
