@@ -451,8 +451,15 @@ fb_exec_run(struct fb_exec *x, const struct fb_plan *plan)
 							: "failed");
 		log_info("%s: running", s->name);
 		r = fb_journal_set(x->j, s->name, FB_STATE_RUNNING, NULL, NULL);
-		if (r < 0)
+		if (r < 0) {
+			/* Without a journal a resume cannot be trusted: stop,
+			 * and say why (a full or corrupt state disk). */
+			log_warn_r(r, "%s: cannot record in the journal",
+				   s->name);
+			fb_report(x, s->name, "failed",
+				  "cannot write the journal");
 			return r;
+		}
 		fb_report(x, s->name, "running", "");
 		x->msg[0] = '\0';
 		x->prev_state = st;
@@ -472,8 +479,13 @@ fb_exec_run(struct fb_exec *x, const struct fb_plan *plan)
 		log_info("%s: ok%s%s", s->name, x->msg[0] ? ": " : "", x->msg);
 		r = fb_journal_set(x->j, s->name, FB_STATE_OK,
 				   x->msg[0] ? x->msg : NULL, NULL);
-		if (r < 0)
+		if (r < 0) {
+			log_warn_r(r, "%s: cannot record in the journal",
+				   s->name);
+			fb_report(x, s->name, "failed",
+				  "cannot write the journal");
 			return r;
+		}
 		fb_report(x, s->name, "ok", x->msg);
 	}
 	return 0;

@@ -285,6 +285,36 @@ fb_journal_set_digest(struct fb_journal *j, const char *digest,
 }
 
 int
+fb_journal_set_boot(struct fb_journal *j, const char *boot_id,
+		    const char *const *keep)
+{
+	const char *old = json_string_value(json_object_get(j->root, "boot"));
+	json_t *steps = steps_obj(j), *v;
+	const char *key;
+	void *tmp;
+	int changed = 0, r;
+	size_t k;
+
+	if (old != NULL && strcmp(old, boot_id) == 0)
+		return 0;
+	if (old != NULL && !fb_journal_done(j)) {
+		json_object_foreach_safe(steps, tmp, key, v)
+		{
+			for (k = 0; keep != NULL && keep[k] != NULL; k++)
+				if (strcmp(keep[k], key) == 0)
+					break;
+			if (keep == NULL || keep[k] == NULL)
+				json_object_del(steps, key);
+		}
+		changed = 1;
+	}
+	if (json_object_set_new(j->root, "boot", json_string(boot_id)) < 0)
+		return -ENOMEM;
+	r = save(j);
+	return r < 0 ? r : changed;
+}
+
+int
 fb_journal_queue_push(struct fb_journal *j, const char *step,
 		      const char *status, const char *message)
 {

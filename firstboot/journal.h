@@ -81,6 +81,16 @@ const char *fb_journal_digest(const struct fb_journal *j);
 int fb_journal_set_digest(struct fb_journal *j, const char *digest,
 			  const char *const *keep);
 
+/*
+ * Record the boot the run happens in (boot_id from /proc). When the
+ * journal holds an unfinished run from another boot, the steps not named
+ * in keep are forgotten, so that they run again: on a diskless node a
+ * reboot undoes what the host steps did, and they are idempotent anyway.
+ * Returns 1 when steps were forgotten, 0 when not, or a negative errno.
+ */
+int fb_journal_set_boot(struct fb_journal *j, const char *boot_id,
+			const char *const *keep);
+
 /* Append an event to the queue (the oldest is dropped past the cap). */
 int fb_journal_queue_push(struct fb_journal *j, const char *step,
 			  const char *status, const char *message);

@@ -302,6 +302,34 @@ iface_mac(const struct fb_exec *x, uint8_t mac[MAC_LEN])
 	return r;
 }
 
+/*
+ * Read the kernel's boot id (a UUID) from ROOT/proc into out. Returns 0,
+ * or a negative errno when there is none (a fake root in tests).
+ */
+static int
+read_boot_id(const char *root, char out[40])
+{
+	char path[PATH_MAX], *data = NULL;
+	size_t len = 0;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/proc/sys/kernel/random/boot_id",
+		     root) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	r = read_file(path, 64, &data, &len);
+	if (r < 0)
+		return r;
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == ' '))
+		data[--len] = '\0';
+	if (len == 0 || len >= 40) {
+		free(data);
+		return -EINVAL;
+	}
+	memcpy(out, data, len + 1);
+	free(data);
+	return 0;
+}
+
 static void
 sha256_hex(const void *data, size_t len, char out[65])
 {
@@ -497,7 +525,7 @@ run(struct opts *o)
 	static const char *const keep[] = { "fetch", "wait-api", "kubeadm",
 					    NULL };
 	char path[PATH_MAX], server[FB_MAX_URL_LEN + 1], why[512];
-	char ca[PATH_MAX], mac[MAC_STR_LEN], digest[65];
+	char ca[PATH_MAX], mac[MAC_STR_LEN], digest[65], boot_id[40];
 	struct fb_payload *p = NULL;
 	struct fb_plan *plan = NULL;
 	struct fb_journal *j = NULL;
@@ -646,6 +674,17 @@ run(struct opts *o)
 	r = fb_journal_set_digest(j, digest, keep);
 	if (r < 0)
 		goto out;
+	if (read_boot_id(o->root, boot_id) == 0) {
+		int b = fb_journal_set_boot(j, boot_id, keep);
+
+		if (b < 0) {
+			r = b;
+			goto out;
+		}
+		if (b == 1)
+			log_info("resuming on a new boot: the host steps run "
+				 "again, kubeadm resumes where it was");
+	}
 	if (r == 1)
 		log_warn("the payload differs from the last run's: the host "
 			 "steps run again (kubeadm does not)");

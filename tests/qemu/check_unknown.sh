@@ -10,7 +10,12 @@ python3 - "$work/nodes.json" "$mac" <<'PY' || fail "$name appears in /v1/nodes"
 import json, sys
 sys.exit(1 if any(n["mac"] == sys.argv[2] for n in json.load(open(sys.argv[1]))["nodes"]) else 0)
 PY
-grep -q "dhcp $mac" "$work/netboot.log" || fail "netboot never saw $mac (the test did not run)"
+# netboot saw the machine, said why it ignored it, and counted it.
+grep -q "dhcp $mac: DISCOVER .*not in the inventory, ignored" "$work/netboot.log" ||
+	fail "netboot did not log ignoring $mac (the test did not run?)"
+ignored=$(ip netns exec "$ns" curl -fsS "$api/metrics" |
+	awk '$1 == "metalboot_dhcp_ignored_total" {print $2}')
+[[ ${ignored:-0} -gt 0 ]] || fail "metalboot_dhcp_ignored_total is ${ignored:-missing}"
 ! grep -q 'metalboot-firstboot' "$work/$name.serial" || fail "$name ran the agent"
 code=$(ip netns exec "$ns" curl -s -o /dev/null -w '%{http_code}' "$api/v1/nodes/$mac/firstboot")
 [[ $code == 404 || $code == 403 ]] || fail "firstboot for $mac answered $code"

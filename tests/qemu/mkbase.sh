@@ -256,7 +256,8 @@ done
 echo "mbbase: network: ${up:-none}"
 # A node with a disk keeps the agent's journal and cached payload on it, so
 # that a first boot cut off half-way resumes on the next boot; a diskless
-# node starts over.
+# node starts over. The disk should carry a journaled ext4 (the rig makes
+# one); busybox can only make ext2, which a power cut may corrupt.
 if [ -b /dev/vda ] && modprobe ext4 2>/dev/null; then
 	mkdir -p /var/lib/metalboot
 	if ! mount -t ext4 /dev/vda /var/lib/metalboot 2>/dev/null; then

@@ -19,13 +19,14 @@
 #   MB_QEMU_DEADLINE  seconds to wait for the fleet (default 840)
 #   MB_QEMU_EXTRA     extra "NAME MAC FIRMWARE NIC" machines not in the
 #                     inventory (expected to get no payload)
-#   MB_QEMU_RESUME    NAME:STEP - power NAME off when it reports STEP
-#                     running, then boot it again from its state disk
+#   MB_QEMU_RESUME    NAME:STEP - power NAME off as soon as it has reported
+#                     STEP running, then boot it again from its state disk
 #   MB_QEMU_MEASURE=1 time the worker kernel+initrd over HTTP and over TFTP
 #   MB_QEMU_CHECK     a script run after the fleet (sees $work, $ns, $api)
 #   MB_KERNEL_FLAVOUR kernel of the test base: amd64 (default; has e1000)
 #                     or cloud-amd64 (virtio only)
 #   MB_CACHE          where the test base is cached (default BUILD/qemu-cache)
+#   MB_QEMU_LIVE=1    redraw a table of the fleet while it boots (the demo)
 #   MB_QEMU_KEEP=1    keep the work directory for inspection
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -173,7 +174,12 @@ power_on() {
 			-drive "if=pflash,format=raw,file=$work/$n.vars.fd")
 	fi
 	if [[ ${m_disk[$n]:-} == disk ]]; then
-		[[ -f $work/$n.disk ]] || truncate -s 64M "$work/$n.disk"
+		# A journaled ext4, so that a power cut never corrupts it (the
+		# test base's busybox mke2fs can only make ext2).
+		if [[ ! -f $work/$n.disk ]]; then
+			truncate -s 64M "$work/$n.disk"
+			mkfs.ext4 -q -F -L mbstate "$work/$n.disk"
+		fi
 		disk=(-drive "if=virtio,format=raw,file=$work/$n.disk")
 	fi
 	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 1536 -smp 1 \
@@ -209,6 +215,23 @@ elif all(s == "done" for s in states): print("done")
 else: print("failed")
 PY
 )
+	if [[ ${MB_QEMU_LIVE:-0} == 1 ]]; then
+		python3 - "$work/nodes.json" "$SECONDS" <<'PY'
+import json, sys
+try:
+    nodes = json.load(open(sys.argv[1]))["nodes"]
+except Exception:
+    nodes = []
+print("\033[H\033[2J" + "metalboot fleet, %ss after power-on  (GET /v1/nodes)\n" % sys.argv[2])
+print("%-8s %-18s %-15s %-14s %s" % ("NODE", "MAC", "IP", "STATE", "LAST EVENT"))
+for n in nodes:
+    ev = n.get("last_event") or {}
+    last = ("%s %s" % (ev.get("step", ""), ev.get("status", ""))).strip()
+    if not last and n.get("timeline"):
+        last = n["timeline"][-1]["event"]
+    print("%-8s %-18s %-15s %-14s %s" % (n["name"], n["mac"], n["ip"], n["state"], last))
+PY
+	fi
 	[[ $status != running ]] && break
 	# The resume variant: cut the first boot off at a step, boot again.
 	if [[ -n $resume ]]; then
@@ -216,8 +239,8 @@ PY
 		if python3 - "$work/nodes.json" "$rn" "$rs" <<'PY'
 import json, sys
 nodes = {n["name"]: n for n in json.load(open(sys.argv[1]))["nodes"]}
-ev = nodes.get(sys.argv[2], {}).get("last_event") or {}
-sys.exit(0 if ev.get("step") == sys.argv[3] else 1)
+tl = nodes.get(sys.argv[2], {}).get("timeline") or []
+sys.exit(0 if any(e["event"] == sys.argv[3] + ":running" for e in tl) else 1)
 PY
 		then
 			log "cutting $rn off during step $rs (killing QEMU)"

@@ -153,6 +153,39 @@ test_digest_reset(void **state)
 	fb_journal_free(j);
 }
 
+/* An unfinished run resumed on a new boot forgets its host steps. */
+static void
+test_boot_reset(void **state)
+{
+	static const char *const keep[] = { "kubeadm", NULL };
+	struct fb_journal *j = NULL;
+
+	(void)state;
+	assert_int_equal(fb_journal_open(path, false, &j), 0);
+	assert_int_equal(fb_journal_set_boot(j, "boot-1", keep), 0);
+	assert_int_equal(fb_journal_set(j, "hosts", FB_STATE_OK, NULL, NULL),
+			 0);
+	assert_int_equal(
+		fb_journal_set(j, "kubeadm", FB_STATE_RUNNING, NULL, NULL), 0);
+	/* The same boot (a rerun after a failure) keeps everything. */
+	assert_int_equal(fb_journal_set_boot(j, "boot-1", keep), 0);
+	assert_int_equal(fb_journal_state(j, "hosts"), FB_STATE_OK);
+	/* A new boot: host steps run again, kubeadm resumes. */
+	assert_int_equal(fb_journal_set_boot(j, "boot-2", keep), 1);
+	assert_int_equal(fb_journal_state(j, "hosts"), FB_STATE_PENDING);
+	assert_int_equal(fb_journal_state(j, "kubeadm"), FB_STATE_RUNNING);
+	fb_journal_free(j);
+	/* It is persisted; a finished run is left alone on a new boot. */
+	assert_int_equal(fb_journal_open(path, false, &j), 0);
+	assert_int_equal(fb_journal_set_boot(j, "boot-2", keep), 0);
+	assert_int_equal(fb_journal_set(j, "hosts", FB_STATE_OK, NULL, NULL),
+			 0);
+	assert_int_equal(fb_journal_set_done(j, true), 0);
+	assert_int_equal(fb_journal_set_boot(j, "boot-3", keep), 0);
+	assert_int_equal(fb_journal_state(j, "hosts"), FB_STATE_OK);
+	fb_journal_free(j);
+}
+
 static void
 test_readonly_and_garbage(void **state)
 {
@@ -184,6 +217,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_reset, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_boot_reset, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_garbage,
 						setup, teardown),
