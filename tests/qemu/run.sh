@@ -55,6 +55,7 @@ cleanup() {
 		wait "$p" 2>/dev/null || true
 	done
 	ip netns del "$ns" 2>/dev/null || true
+	ip netns del "${ns}s" 2>/dev/null || true
 	if [[ ${MB_QEMU_KEEP:-0} == 1 ]]; then
 		log "work directory kept: $work"
 	else
@@ -135,9 +136,17 @@ done
 
 # 3. The site DHCP server (proxy variant) and metalboot-netboot.
 if [[ $dhcp == proxy ]]; then
+	# The site's DHCP server is another host on the segment: its own
+	# namespace, joined to the bridge by a veth pair, at .2.
 	command -v dnsmasq >/dev/null || exit 77
+	ip netns add "${ns}s"
+	ip -n "$ns" link add site0 type veth peer name eth0 netns "${ns}s"
+	ip -n "$ns" link set site0 master br0 up
+	ip -n "${ns}s" link set lo up
+	ip -n "${ns}s" addr add "${server_ip%.*}.2/$prefix" dev eth0
+	ip -n "${ns}s" link set eth0 up
 	{
-		echo "interface=br0"
+		echo "interface=eth0"
 		echo "bind-interfaces"
 		echo "port=0"
 		echo "dhcp-range=${server_ip%.*}.100,${server_ip%.*}.199,1h"
@@ -146,7 +155,7 @@ if [[ $dhcp == proxy ]]; then
 			echo "dhcp-host=${node_mac[$n]},${node_ip[$n]}"
 		done
 	} >"$work/dnsmasq.conf"
-	ip netns exec "$ns" dnsmasq --no-daemon --conf-file="$work/dnsmasq.conf" \
+	ip netns exec "${ns}s" dnsmasq --no-daemon --conf-file="$work/dnsmasq.conf" \
 		--pid-file="$work/dnsmasq.pid" >"$work/dnsmasq.log" 2>&1 &
 	pids+=($!)
 fi
