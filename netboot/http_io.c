@@ -735,6 +735,21 @@ handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
 
 	if (!peer_is_node(x, nd, "payload"))
 		return;
+	/*
+	 * The agent's payload holds keys and the join token: when HTTPS is
+	 * up it is served only there. cloud-init's NoCloud-net files stay on
+	 * plain HTTP, which stock cloud images can fetch without our CA.
+	 */
+	if (rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT && x->srv->tls.http != NULL &&
+	    (x->c == NULL || !x->c->port->tls)) {
+		x->srv->m.payload_refused++;
+		log_warn(
+			"http %s: firstboot of node %s refused over plain HTTP "
+			"(it holds secrets: use HTTPS)",
+			x->peer, nd->name);
+		reply_status(x, 403);
+		return;
+	}
 	if (x->srv->nodes_fd < 0) {
 		reply_status(x, 404);
 		return;

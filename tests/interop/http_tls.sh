@@ -50,6 +50,7 @@ check "https range bytes" "$(head -c 200 "$out/public/images/initrd.img" | tail 
 check "https keep-alive" "1 0 0 " "$(curl -s "${ca[@]}" -w '%{num_connects} ' \
 	-o /dev/null "$tls/v1/nodes" -o /dev/null "$tls/metrics" \
 	-o /dev/null "$tls/files/images/initrd.img")"
+check "plain HTTP payload refused" 403 "$(code "http://127.0.0.1:$http_port/v1/nodes/52:54:00:00:01:01/firstboot")"
 check "https payload" "version: 1" "$(curl -s "${ca[@]}" "$tls/v1/nodes/52:54:00:00:01:01/firstboot")"
 check "https event" 200 "$(code "${ca[@]}" -X POST --data-binary '{"step":"fetch","status":"ok"}' \
 	"$tls/v1/nodes/52:54:00:00:01:01/events")"
