@@ -213,9 +213,10 @@ get_path(struct ctx *c, const struct ynode *m, const char *key,
 static void
 load_dhcp(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
-	static const char *const keys[] = { "mode",    "subnet", "gateway",
-					    "dns",     "pool",	 "lease_time",
-					    "unknown", NULL };
+	static const char *const keys[] = {
+		"mode",	      "subnet",	 "gateway",	"dns",		"pool",
+		"lease_time", "unknown", "uefi_loader", "arm64_loader", NULL
+	};
 	const struct ynode *n;
 	const char *s;
 	char qb[80];
@@ -293,6 +294,31 @@ load_dhcp(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 			cfg->dhcp.unknown_discover = true;
 		else if (strcmp(s, "ignore") != 0)
 			err_at(c, n, "dhcp.unknown must be ignore or discover");
+	}
+	/* Which iPXE build x64 UEFI PXE gets: ipxe.efi carries its own
+	 * drivers, snponly.efi uses the firmware's (for NICs iPXE lacks). */
+	s = get_scalar(c, m, "uefi_loader", "dhcp.uefi_loader", false, &n);
+	if (s != NULL) {
+		if (strcmp(s, "snponly.efi") == 0)
+			cfg->dhcp.efi_snponly = true;
+		else if (strcmp(s, "ipxe.efi") != 0)
+			err_at(c, n,
+			       "dhcp.uefi_loader must be ipxe.efi or "
+			       "snponly.efi");
+	}
+	s = get_scalar(c, m, "arm64_loader", "dhcp.arm64_loader", false, &n);
+	if (s != NULL) {
+		if (path_check_rel(s, strlen(s)) < 0 || strlen(s) >= 128)
+			err_at(c, n,
+			       "dhcp.arm64_loader: '%s' is not a path under "
+			       "the public directory",
+			       q(s, qb, sizeof(qb)));
+		else {
+			free(cfg->dhcp.efi_arm64);
+			cfg->dhcp.efi_arm64 = strdup(s);
+			if (cfg->dhcp.efi_arm64 == NULL)
+				c->oom = 1;
+		}
 	}
 	if (cfg->dhcp.mode != DHCP_OFF && !cfg->dhcp.has_subnet)
 		err_at(c, m, "dhcp.subnet is required unless dhcp.mode is off");
@@ -580,6 +606,7 @@ nb_config_free(struct nb_config *cfg)
 	free(cfg->dir);
 	free(cfg->cluster);
 	free(cfg->interface);
+	free(cfg->dhcp.efi_arm64);
 	free(cfg->cert);
 	free(cfg->key);
 	free(cfg->public_dir);

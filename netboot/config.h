@@ -50,6 +50,8 @@ struct nb_config {
 		bool has_pool;
 		uint64_t lease_time;   /* seconds */
 		bool unknown_discover; /* unknown: discover (else ignore) */
+		bool efi_snponly;      /* uefi_loader: snponly.efi */
+		char *efi_arm64;       /* arm64_loader: path under public */
 	} dhcp;
 
 	uint16_t tftp_port;

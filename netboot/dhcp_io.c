@@ -457,6 +457,10 @@ make_conf(struct dhcp_server *s, const struct netboot *nb)
 	c->mode = nb->dhcp;
 	c->unknown = cfg->dhcp.unknown_discover ? DHCP_UNKNOWN_DISCOVER
 						: DHCP_UNKNOWN_IGNORE;
+	c->efi_snponly = cfg->dhcp.efi_snponly;
+	if (cfg->dhcp.efi_arm64 != NULL)
+		snprintf(c->efi_arm64, sizeof(c->efi_arm64), "%s",
+			 cfg->dhcp.efi_arm64);
 	c->server_ip = nb->listen_ip != 0 ? nb->listen_ip : cfg->listen;
 	if (c->server_ip == 0) {
 		log_warn("dhcp: needs a listen address (netboot.yaml listen "

@@ -713,6 +713,47 @@ handle_boot(struct ctx *x, struct node *nd)
 		mark(x, nd, "boot-script");
 }
 
+/*
+ * The iPXE script for a machine that is not in the inventory, when
+ * netboot.yaml says unknown: discover (DHCP chains such machines here).
+ * It tells whoever watches the console what to add to the inventory, and
+ * asks again every minute, so that once the machine is listed (rebuild,
+ * restart the server) it boots on without a touch. Logged once per ask,
+ * with the MAC, so the operator can collect unknown machines from the log.
+ */
+static void
+handle_discover(struct ctx *x, const uint8_t mac[MAC_LEN])
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	struct evbuffer *b = evbuffer_new();
+	char m[MAC_STR_LEN];
+
+	if (b == NULL) {
+		reply_status(x, 500);
+		return;
+	}
+	mac_format(mac, m);
+	log_info("http %s: machine %s is not in the inventory: discovery "
+		 "script served",
+		 x->peer, m);
+	evbuffer_add_printf(
+		b,
+		"#!ipxe\n"
+		"# metalboot discovery: this machine is not in the inventory.\n"
+		"echo metalboot: machine %s (${ip}) is not in the inventory.\n"
+		"echo Add it to the nodes of cluster.yaml (mac: \"%s\"), run\n"
+		"echo metalboot-build build and restart metalboot-netboot.\n"
+		"echo This machine asks again every 60 seconds.\n"
+		":again\n"
+		"sleep 60\n"
+		"chain --autofree %s.ipxe || goto again\n",
+		m, m, m);
+	evhttp_add_header(h, "Content-Type", "text/plain");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	reply(x, 200, b);
+	evbuffer_free(b);
+}
+
 static bool
 peer_is_node(struct ctx *x, struct node *nd, const char *what)
 {
@@ -1069,6 +1110,12 @@ request_cb(struct evhttp_request *req, void *arg)
 	    rt.kind == HTTP_ROUTE_NODE_EVENTS ||
 	    rt.kind == HTTP_ROUTE_NODE_REARM) {
 		nd = nodes_find(srv->nodes, rt.mac);
+		if (nd == NULL && rt.kind == HTTP_ROUTE_BOOT &&
+		    srv->nb->cfg != NULL &&
+		    srv->nb->cfg->dhcp.unknown_discover) {
+			handle_discover(&x, rt.mac);
+			return;
+		}
 		if (nd == NULL) {
 			reply_status(&x, 404);
 			return;

@@ -86,6 +86,8 @@ test_example(void **state)
 	assert_int_equal(cfg->dhcp.pool.last, 0xc0a864c7);
 	assert_int_equal(cfg->dhcp.lease_time, 3600);
 	assert_false(cfg->dhcp.unknown_discover);
+	assert_false(cfg->dhcp.efi_snponly);
+	assert_null(cfg->dhcp.efi_arm64);
 	assert_int_equal(cfg->tftp_port, 69);
 	assert_int_equal(cfg->http_port, 80);
 	assert_int_equal(cfg->https_port, 443);
@@ -160,6 +162,12 @@ test_refusals(void **state)
 		  "dhcp.lease_time must be" },
 		{ "version: 1\nlisten: 10.0.0.1\nhttp: { cert: a.crt }\n",
 		  "go together" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { uefi_loader: grub.efi "
+		  "}\n",
+		  "dhcp.uefi_loader must be ipxe.efi or snponly.efi" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { arm64_loader: "
+		  "../x.efi }\n",
+		  "dhcp.arm64_loader: '../x.efi' is not a path" },
 		{ "version: 1\nlisten: 10.0.0.1\nnodes:\n"
 		  "  - { name: a, mac: \"52:54:00:00:00:01\", ip: 10.0.0.5, "
 		  "role: worker }\n"
@@ -191,6 +199,25 @@ test_refusals(void **state)
 				 msg, cases[i].want);
 		assert_null(cfg);
 	}
+}
+
+static void
+test_loaders(void **state)
+{
+	static const char text[] =
+		"version: 1\nlisten: 10.0.0.1\n"
+		"dhcp: { mode: proxy, subnet: 10.0.0.0/24, unknown: discover, "
+		"uefi_loader: snponly.efi, arm64_loader: ipxe/arm64/ipxe.efi "
+		"}\n";
+	struct nb_config *cfg;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(parse(text, &cfg, msg, sizeof(msg)), 0);
+	assert_true(cfg->dhcp.unknown_discover);
+	assert_true(cfg->dhcp.efi_snponly);
+	assert_string_equal(cfg->dhcp.efi_arm64, "ipxe/arm64/ipxe.efi");
+	nb_config_free(cfg);
 }
 
 static void
@@ -227,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_loaders),
 		cmocka_unit_test(test_load_file),
 	};
 
