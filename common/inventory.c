@@ -12,6 +12,7 @@
 #include "num.h"
 #include "path.h"
 #include "yload.h"
+#include "yschema.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -28,12 +29,6 @@
 /* The oldest Kubernetes whose kubeadm reads v1beta3. */
 #define INV_MIN_K8S_MINOR 22
 
-struct ctx {
-	const char *file;
-	struct diags *d;
-	int oom;
-};
-
 static const char *role_names[ROLE_COUNT] = { "control-plane", "worker",
 					      "etcd" };
 
@@ -43,221 +38,19 @@ role_name(enum node_role role)
 	return role < ROLE_COUNT ? role_names[role] : "unknown";
 }
 
-static void err_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void
-err_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	diags_add(c->d, DIAG_ERROR, c->file, n ? n->line : 0, n ? n->col : 0,
-		  "%s", msg);
-}
-
-static void warn_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void
-warn_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	diags_add(c->d, DIAG_WARNING, c->file, n ? n->line : 0, n ? n->col : 0,
-		  "%s", msg);
-}
-
-/* Quote a user string for a message: printable ASCII, capped. */
-static const char *
-q(const struct ynode *n, char *buf, size_t sz)
-{
-	size_t i, o = 0;
-
-	if (n == NULL || n->type != YNODE_SCALAR)
-		return "";
-	for (i = 0; i < n->len && o + 5 < sz; i++) {
-		unsigned char ch = (unsigned char)n->str[i];
-
-		if (ch >= 0x20 && ch < 0x7f && ch != '\'') {
-			buf[o++] = (char)ch;
-		} else {
-			int w = snprintf(buf + o, sz - o, "\\x%02x", ch);
-
-			if (w < 0 || (size_t)w >= sz - o)
-				break;
-			o += (size_t)w;
-		}
-	}
-	if (i < n->len && o + 4 < sz) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-/* Levenshtein distance, capped for short keys; used for "did you mean". */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[64];
-
-	if (la >= 63 || lb >= 63)
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t prev = row[0];
-
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = prev + cost;
-
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
-/* Report every key of map m that is not in known (NULL-terminated). */
-static void
-check_keys(struct ctx *c, const struct ynode *m, const char *where,
-	   const char *const *known)
-{
-	size_t i, k;
-
-	if (m == NULL || m->type != YNODE_MAP)
-		return;
-	for (i = 0; i < m->n; i++) {
-		const struct ynode *key = m->items[2 * i];
-		const char *best = NULL;
-		size_t bestd = 3;
-		char b[80];
-
-		for (k = 0; known[k] != NULL; k++) {
-			size_t dist;
-
-			if (strcmp(key->str, known[k]) == 0)
-				break;
-			dist = edit_distance(key->str, known[k]);
-			if (dist < bestd) {
-				bestd = dist;
-				best = known[k];
-			}
-		}
-		if (known[k] != NULL)
-			continue;
-		if (best != NULL)
-			err_at(c, key,
-			       "unknown key '%s' in %s (did you mean "
-			       "'%s'?)",
-			       q(key, b, sizeof(b)), where, best);
-		else
-			err_at(c, key, "unknown key '%s' in %s",
-			       q(key, b, sizeof(b)), where);
-	}
-}
-
-static bool
-want_type(struct ctx *c, const struct ynode *n, enum ynode_type t,
-	  const char *what)
-{
-	static const char *names[] = { "a scalar", "a list", "a mapping" };
-
-	if (n->type == t)
-		return true;
-	err_at(c, n, "%s must be %s", what, names[t]);
-	return false;
-}
-
-/* A scalar that is not YAML null; empty strings are refused. */
-static const char *
-get_scalar(struct ctx *c, const struct ynode *m, const char *key,
-	   const char *what, bool required, const struct ynode **ret_node)
-{
-	const struct ynode *n = ynode_get(m, key);
-
-	if (ret_node)
-		*ret_node = n;
-	if (n == NULL || ynode_is_null(n)) {
-		if (required)
-			err_at(c, n ? n : m, "%s is required", what);
-		return NULL;
-	}
-	if (!want_type(c, n, YNODE_SCALAR, what))
-		return NULL;
-	if (n->len == 0) {
-		err_at(c, n, "%s must not be empty", what);
-		return NULL;
-	}
-	if (strlen(n->str) != n->len) {
-		err_at(c, n, "%s holds a NUL byte", what);
-		return NULL;
-	}
-	return n->str;
-}
-
-static char *
-xstrdup(struct ctx *c, const char *s)
-{
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	p = strdup(s);
-	if (p == NULL)
-		c->oom = 1;
-	return p;
-}
-
 /* Replace *dst with a copy of s when s is not NULL. */
 static void
-set_str(struct ctx *c, char **dst, const char *s)
+set_str(struct ys_ctx *c, char **dst, const char *s)
 {
 	char *p;
 
 	if (s == NULL)
 		return;
-	p = xstrdup(c, s);
+	p = ys_strdup(c, s);
 	if (p == NULL)
 		return;
 	free(*dst);
 	*dst = p;
-}
-
-static bool
-get_bool(struct ctx *c, const struct ynode *m, const char *key,
-	 const char *what, bool *out)
-{
-	const struct ynode *n;
-	const char *s = get_scalar(c, m, key, what, false, &n);
-
-	if (s == NULL)
-		return false;
-	if (n->plain && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)) {
-		*out = true;
-		return true;
-	}
-	if (n->plain && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)) {
-		*out = false;
-		return true;
-	}
-	err_at(c, n, "%s must be true or false", what);
-	return false;
 }
 
 static void
@@ -277,9 +70,9 @@ strlist_free(struct strlist *l)
  * not NULL, validates each item and reports its own error.
  */
 static bool
-get_strlist(struct ctx *c, const struct ynode *m, const char *key,
+get_strlist(struct ys_ctx *c, const struct ynode *m, const char *key,
 	    const char *what, struct strlist *out,
-	    bool (*check)(struct ctx *, const struct ynode *, const char *))
+	    bool (*check)(struct ys_ctx *, const struct ynode *, const char *))
 {
 	const struct ynode *n = ynode_get(m, key);
 	struct strlist l = { NULL, 0 };
@@ -288,10 +81,10 @@ get_strlist(struct ctx *c, const struct ynode *m, const char *key,
 
 	if (n == NULL || ynode_is_null(n))
 		return false;
-	if (!want_type(c, n, YNODE_SEQ, what))
+	if (!ys_want_type(c, n, YNODE_SEQ, what))
 		return false;
 	if (n->n > INV_MAX_LIST) {
-		err_at(c, n, "%s has more than %d items", what, INV_MAX_LIST);
+		ys_err(c, n, "%s has more than %d items", what, INV_MAX_LIST);
 		return false;
 	}
 	l.v = calloc(n->n ? n->n : 1, sizeof(*l.v));
@@ -304,7 +97,7 @@ get_strlist(struct ctx *c, const struct ynode *m, const char *key,
 
 		if (it->type != YNODE_SCALAR || it->len == 0 ||
 		    strlen(it->str) != it->len) {
-			err_at(c, it,
+			ys_err(c, it,
 			       "each item of %s must be a non-empty "
 			       "string",
 			       what);
@@ -315,7 +108,7 @@ get_strlist(struct ctx *c, const struct ynode *m, const char *key,
 			ok = false;
 			continue;
 		}
-		l.v[l.n] = xstrdup(c, it->str);
+		l.v[l.n] = ys_strdup(c, it->str);
 		if (l.v[l.n] == NULL)
 			ok = false;
 		else
@@ -342,7 +135,7 @@ static const char *const runtime_keys[] = { "cgroup_driver", "log_max_size",
 static const char *const port_keys[] = { "port", "proto", "what", NULL };
 
 static bool
-check_module(struct ctx *c, const struct ynode *n, const char *what)
+check_module(struct ys_ctx *c, const struct ynode *n, const char *what)
 {
 	size_t i;
 
@@ -351,7 +144,7 @@ check_module(struct ctx *c, const struct ynode *n, const char *what)
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
 		      ch == '_' || ch == '-')) {
-			err_at(c, n, "%s: '%s' is not a module name", what,
+			ys_err(c, n, "%s: '%s' is not a module name", what,
 			       n->str);
 			return false;
 		}
@@ -400,15 +193,15 @@ profile_free(struct role_profile *p)
 }
 
 static void
-parse_sysctls(struct ctx *c, const struct ynode *n, struct role_profile *p)
+parse_sysctls(struct ys_ctx *c, const struct ynode *n, struct role_profile *p)
 {
 	struct sysctl *v;
 	size_t i, k = 0;
 
-	if (!want_type(c, n, YNODE_MAP, "sysctls"))
+	if (!ys_want_type(c, n, YNODE_MAP, "sysctls"))
 		return;
 	if (n->n > INV_MAX_LIST) {
-		err_at(c, n, "sysctls has more than %d entries", INV_MAX_LIST);
+		ys_err(c, n, "sysctls has more than %d entries", INV_MAX_LIST);
 		return;
 	}
 	v = calloc(n->n ? n->n : 1, sizeof(*v));
@@ -422,19 +215,19 @@ parse_sysctls(struct ctx *c, const struct ynode *n, struct role_profile *p)
 		char b[80];
 
 		if (!sysctl_key_valid(key->str)) {
-			err_at(c, key, "'%s' is not a sysctl name",
-			       q(key, b, sizeof(b)));
+			ys_err(c, key, "'%s' is not a sysctl name",
+			       ys_qnode(key, b, sizeof(b)));
 			continue;
 		}
 		if (val->type != YNODE_SCALAR || val->len == 0 ||
 		    strlen(val->str) != val->len ||
 		    strpbrk(val->str, "\n\r") != NULL) {
-			err_at(c, val, "sysctl %s needs a one-line value",
+			ys_err(c, val, "sysctl %s needs a one-line value",
 			       key->str);
 			continue;
 		}
-		v[k].key = xstrdup(c, key->str);
-		v[k].value = xstrdup(c, val->str);
+		v[k].key = ys_strdup(c, key->str);
+		v[k].value = ys_strdup(c, val->str);
 		k++;
 	}
 	for (i = 0; i < p->nsysctls; i++) {
@@ -447,32 +240,32 @@ parse_sysctls(struct ctx *c, const struct ynode *n, struct role_profile *p)
 }
 
 static bool
-parse_port(struct ctx *c, const struct ynode *n, struct port_range *out)
+parse_port(struct ys_ctx *c, const struct ynode *n, struct port_range *out)
 {
 	const struct ynode *pn;
 	const char *ps, *proto, *what, *dash;
 	char b[80];
 	uint64_t a, z;
 
-	if (!want_type(c, n, YNODE_MAP, "a firewall entry"))
+	if (!ys_want_type(c, n, YNODE_MAP, "a firewall entry"))
 		return false;
-	check_keys(c, n, "a firewall entry", port_keys);
-	ps = get_scalar(c, n, "port", "firewall port", true, &pn);
+	ys_check_keys(c, n, "a firewall entry", port_keys);
+	ps = ys_get_scalar(c, n, "port", "firewall port", YS_REQUIRED, &pn);
 	if (ps == NULL)
 		return false;
 	dash = strchr(ps, '-');
 	if (dash != NULL) {
 		if (num_parse_u64n(ps, (size_t)(dash - ps), 1, 65535, &a) < 0 ||
 		    num_parse_u64(dash + 1, 1, 65535, &z) < 0 || a > z) {
-			err_at(c, pn,
+			ys_err(c, pn,
 			       "'%s' is not a port or a range N-M "
 			       "within 1-65535",
-			       q(pn, b, sizeof(b)));
+			       ys_qnode(pn, b, sizeof(b)));
 			return false;
 		}
 	} else if (num_parse_u64(ps, 1, 65535, &a) < 0) {
-		err_at(c, pn, "'%s' is not a port within 1-65535",
-		       q(pn, b, sizeof(b)));
+		ys_err(c, pn, "'%s' is not a port within 1-65535",
+		       ys_qnode(pn, b, sizeof(b)));
 		return false;
 	} else {
 		z = a;
@@ -480,30 +273,30 @@ parse_port(struct ctx *c, const struct ynode *n, struct port_range *out)
 	out->first = (uint16_t)a;
 	out->last = (uint16_t)z;
 	out->udp = false;
-	proto = get_scalar(c, n, "proto", "firewall proto", false, &pn);
+	proto = ys_get_scalar(c, n, "proto", "firewall proto", 0, &pn);
 	if (proto != NULL) {
 		if (strcmp(proto, "udp") == 0)
 			out->udp = true;
 		else if (strcmp(proto, "tcp") != 0) {
-			err_at(c, pn, "proto must be tcp or udp");
+			ys_err(c, pn, "proto must be tcp or udp");
 			return false;
 		}
 	}
-	what = get_scalar(c, n, "what", "firewall what", false, NULL);
-	out->what = xstrdup(c, what ? what : "");
+	what = ys_get_scalar(c, n, "what", "firewall what", 0, NULL);
+	out->what = ys_strdup(c, what ? what : "");
 	return true;
 }
 
 static void
-parse_ports(struct ctx *c, const struct ynode *n, struct role_profile *p)
+parse_ports(struct ys_ctx *c, const struct ynode *n, struct role_profile *p)
 {
 	struct port_range *v;
 	size_t i, k = 0;
 
-	if (!want_type(c, n, YNODE_SEQ, "firewall"))
+	if (!ys_want_type(c, n, YNODE_SEQ, "firewall"))
 		return;
 	if (n->n > INV_MAX_LIST) {
-		err_at(c, n, "firewall has more than %d entries", INV_MAX_LIST);
+		ys_err(c, n, "firewall has more than %d entries", INV_MAX_LIST);
 		return;
 	}
 	v = calloc(n->n ? n->n : 1, sizeof(*v));
@@ -522,49 +315,50 @@ parse_ports(struct ctx *c, const struct ynode *n, struct role_profile *p)
 }
 
 static void
-parse_runtime_cfg(struct ctx *c, const struct ynode *n, struct runtime_cfg *rc)
+parse_runtime_cfg(struct ys_ctx *c, const struct ynode *n,
+		  struct runtime_cfg *rc)
 {
 	const struct ynode *vn;
 	const char *s;
 	uint64_t v;
 
-	if (!want_type(c, n, YNODE_MAP, "container_runtime"))
+	if (!ys_want_type(c, n, YNODE_MAP, "container_runtime"))
 		return;
-	check_keys(c, n, "container_runtime", runtime_keys);
-	s = get_scalar(c, n, "cgroup_driver", "cgroup_driver", false, &vn);
+	ys_check_keys(c, n, "container_runtime", runtime_keys);
+	s = ys_get_scalar(c, n, "cgroup_driver", "cgroup_driver", 0, &vn);
 	if (s != NULL) {
 		if (strcmp(s, "systemd") != 0 && strcmp(s, "cgroupfs") != 0)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "cgroup_driver must be systemd or "
 			       "cgroupfs");
 		else
 			set_str(c, &rc->cgroup_driver, s);
 	}
-	s = get_scalar(c, n, "log_max_size", "log_max_size", false, &vn);
+	s = ys_get_scalar(c, n, "log_max_size", "log_max_size", 0, &vn);
 	if (s != NULL) {
 		size_t len = strlen(s);
 		char unit = s[len - 1];
 
 		if (len < 2 || (unit != 'k' && unit != 'm' && unit != 'g') ||
 		    num_parse_u64n(s, len - 1, 1, 1u << 20, &v) < 0)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "log_max_size must look like 100m "
 			       "(k, m or g)");
 		else
 			set_str(c, &rc->log_max_size, s);
 	}
-	s = get_scalar(c, n, "log_max_files", "log_max_files", false, &vn);
+	s = ys_get_scalar(c, n, "log_max_files", "log_max_files", 0, &vn);
 	if (s != NULL) {
 		if (num_parse_u64(s, 1, 100, &v) < 0)
-			err_at(c, vn, "log_max_files must be 1-100");
+			ys_err(c, vn, "log_max_files must be 1-100");
 		else
 			rc->log_max_files = (unsigned)v;
 	}
-	s = get_scalar(c, n, "storage_driver", "storage_driver", false, &vn);
+	s = ys_get_scalar(c, n, "storage_driver", "storage_driver", 0, &vn);
 	if (s != NULL) {
 		if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
 		    strlen(s))
-			err_at(c, vn, "'%s' is not a storage driver name", s);
+			ys_err(c, vn, "'%s' is not a storage driver name", s);
 		else
 			set_str(c, &rc->storage_driver, s);
 	}
@@ -572,24 +366,24 @@ parse_runtime_cfg(struct ctx *c, const struct ynode *n, struct runtime_cfg *rc)
 
 /* Apply the keys present in map n to profile p (a profile or override). */
 static void
-parse_profile(struct ctx *c, const struct ynode *n, struct role_profile *p,
+parse_profile(struct ys_ctx *c, const struct ynode *n, struct role_profile *p,
 	      const char *where)
 {
 	const struct ynode *vn;
 	const char *s;
 	bool b;
 
-	if (!want_type(c, n, YNODE_MAP, where))
+	if (!ys_want_type(c, n, YNODE_MAP, where))
 		return;
-	check_keys(c, n, where, profile_keys);
+	ys_check_keys(c, n, where, profile_keys);
 	get_strlist(c, n, "kernel_modules", "kernel_modules", &p->modules,
 		    check_module);
 	vn = ynode_get(n, "sysctls");
 	if (vn != NULL && !ynode_is_null(vn))
 		parse_sysctls(c, vn, p);
-	if (get_bool(c, n, "swap_off", "swap_off", &b))
+	if (ys_get_bool(c, n, "swap_off", "swap_off", 0, &b))
 		p->swap_off = b;
-	s = get_scalar(c, n, "selinux", "selinux", false, &vn);
+	s = ys_get_scalar(c, n, "selinux", "selinux", 0, &vn);
 	if (s != NULL) {
 		if (strcmp(s, "permissive") == 0)
 			p->selinux = SELINUX_PERMISSIVE;
@@ -598,7 +392,7 @@ parse_profile(struct ctx *c, const struct ynode *n, struct role_profile *p,
 		else if (strcmp(s, "keep") == 0)
 			p->selinux = SELINUX_KEEP;
 		else
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "selinux must be permissive, disabled "
 			       "or keep");
 	}
@@ -611,25 +405,25 @@ parse_profile(struct ctx *c, const struct ynode *n, struct role_profile *p,
 }
 
 static void
-profile_defaults(struct ctx *c, struct role_profile *p)
+profile_defaults(struct ys_ctx *c, struct role_profile *p)
 {
 	p->swap_off = true;
 	p->selinux = SELINUX_PERMISSIVE;
-	p->runtime.cgroup_driver = xstrdup(c, "systemd");
-	p->runtime.log_max_size = xstrdup(c, "100m");
+	p->runtime.cgroup_driver = ys_strdup(c, "systemd");
+	p->runtime.log_max_size = ys_strdup(c, "100m");
 	p->runtime.log_max_files = 5;
-	p->runtime.storage_driver = xstrdup(c, "overlay2");
+	p->runtime.storage_driver = ys_strdup(c, "overlay2");
 }
 
 /* Load profiles_dir/roles/ROLE.yaml into p; a missing file is an error. */
 static void
-load_profile(struct ctx *outer, const char *dir, enum node_role role,
+load_profile(struct ys_ctx *outer, const char *dir, enum node_role role,
 	     struct role_profile *p)
 {
 	char path[PATH_MAX];
 	struct yerror err;
 	struct ydoc *doc = NULL;
-	struct ctx c = { path, outer->d, 0 };
+	struct ys_ctx c = { path, outer->d, 0 };
 	const struct ynode *rn;
 	const char *rs;
 	int w;
@@ -651,9 +445,9 @@ load_profile(struct ctx *outer, const char *dir, enum node_role role,
 		diags_add(outer->d, DIAG_ERROR, path, 0, 0, "empty profile");
 		goto out;
 	}
-	rs = get_scalar(&c, doc->root, "role", "role", true, &rn);
+	rs = ys_get_scalar(&c, doc->root, "role", "role", YS_REQUIRED, &rn);
 	if (rs != NULL && strcmp(rs, role_name(role)) != 0)
-		err_at(&c, rn,
+		ys_err(&c, rn,
 		       "this profile says role '%s' but is named for "
 		       "'%s'",
 		       rs, role_name(role));
@@ -701,12 +495,12 @@ is_url(const char *s)
 }
 
 static bool
-check_url(struct ctx *c, const struct ynode *n, const char *what)
+check_url(struct ys_ctx *c, const struct ynode *n, const char *what)
 {
 	size_t i;
 
 	if (!is_url(n->str) || n->len < 9) {
-		err_at(c, n, "%s: '%s' is not an http:// or https:// URL", what,
+		ys_err(c, n, "%s: '%s' is not an http:// or https:// URL", what,
 		       n->str);
 		return false;
 	}
@@ -714,7 +508,7 @@ check_url(struct ctx *c, const struct ynode *n, const char *what)
 		unsigned char ch = (unsigned char)n->str[i];
 
 		if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\'') {
-			err_at(c, n,
+			ys_err(c, n,
 			       "%s: URL holds a space, quote or "
 			       "control byte",
 			       what);
@@ -725,19 +519,19 @@ check_url(struct ctx *c, const struct ynode *n, const char *what)
 }
 
 static bool
-check_san(struct ctx *c, const struct ynode *n, const char *what)
+check_san(struct ys_ctx *c, const struct ynode *n, const char *what)
 {
 	uint32_t ip;
 
 	if (ipv4_parse(n->str, &ip) == 0 || hostname_valid(n->str))
 		return true;
-	err_at(c, n, "%s: '%s' is neither an IPv4 address nor a host name",
+	ys_err(c, n, "%s: '%s' is neither an IPv4 address nor a host name",
 	       what, n->str);
 	return false;
 }
 
 static bool
-check_taint(struct ctx *c, const struct ynode *n, const char *what)
+check_taint(struct ys_ctx *c, const struct ynode *n, const char *what)
 {
 	const char *colon = strrchr(n->str, ':');
 	size_t i;
@@ -746,7 +540,7 @@ check_taint(struct ctx *c, const struct ynode *n, const char *what)
 	    (strcmp(colon + 1, "NoSchedule") != 0 &&
 	     strcmp(colon + 1, "PreferNoSchedule") != 0 &&
 	     strcmp(colon + 1, "NoExecute") != 0)) {
-		err_at(c, n,
+		ys_err(c, n,
 		       "%s: '%s' is not key[=value]:NoSchedule|"
 		       "PreferNoSchedule|NoExecute",
 		       what, n->str);
@@ -758,7 +552,7 @@ check_taint(struct ctx *c, const struct ynode *n, const char *what)
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
 		      ch == '.' || ch == '/' || ch == '=')) {
-			err_at(c, n,
+			ys_err(c, n,
 			       "%s: '%s' has a character a taint may "
 			       "not hold",
 			       what, n->str);
@@ -770,15 +564,15 @@ check_taint(struct ctx *c, const struct ynode *n, const char *what)
 
 /* Resolve a path relative to the inventory's directory. */
 static char *
-resolve_rel(struct ctx *c, const struct inventory *inv, const char *p)
+resolve_rel(struct ys_ctx *c, const struct inventory *inv, const char *p)
 {
 	char buf[PATH_MAX];
 
 	if (p[0] == '/' || inv->dir == NULL)
-		return xstrdup(c, p);
+		return ys_strdup(c, p);
 	if (path_join(buf, sizeof(buf), inv->dir, p) < 0)
-		return xstrdup(c, p);
-	return xstrdup(c, buf);
+		return ys_strdup(c, p);
+	return ys_strdup(c, buf);
 }
 
 static int
@@ -807,7 +601,7 @@ parse_version(const char *s, unsigned *maj, unsigned *min, unsigned *pat)
 }
 
 static void
-parse_cluster(struct ctx *c, const struct ynode *m, struct inventory *inv)
+parse_cluster(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 {
 	const struct ynode *vn, *cni;
 	const char *s;
@@ -815,33 +609,33 @@ parse_cluster(struct ctx *c, const struct ynode *m, struct inventory *inv)
 	char b[80];
 	bool bv;
 
-	if (!want_type(c, m, YNODE_MAP, "cluster"))
+	if (!ys_want_type(c, m, YNODE_MAP, "cluster"))
 		return;
-	check_keys(c, m, "cluster", cluster_keys);
+	ys_check_keys(c, m, "cluster", cluster_keys);
 
-	s = get_scalar(c, m, "name", "cluster.name", true, &vn);
+	s = ys_get_scalar(c, m, "name", "cluster.name", YS_REQUIRED, &vn);
 	if (s != NULL) {
 		if (!dns_label_valid(s))
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "cluster.name '%s' is not an RFC 1123 "
 			       "label (a-z, 0-9, '-', at most 63)",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 		else
 			set_str(c, &inv->cluster.name, s);
 	}
 
-	s = get_scalar(c, m, "kubernetes_version", "cluster.kubernetes_version",
-		       true, &vn);
+	s = ys_get_scalar(c, m, "kubernetes_version",
+			  "cluster.kubernetes_version", YS_REQUIRED, &vn);
 	if (s != NULL) {
 		unsigned a, bb, z;
 
 		if (parse_version(s, &a, &bb, &z) < 0)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "kubernetes_version '%s' must look like "
 			       "v1.30.2",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 		else if (a != 1 || bb < INV_MIN_K8S_MINOR)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "kubernetes_version %s is not supported "
 			       "(v1.%d.0 or later: kubeadm config "
 			       "v1beta3/v1beta4)",
@@ -854,71 +648,72 @@ parse_cluster(struct ctx *c, const struct ynode *m, struct inventory *inv)
 		}
 	}
 
-	s = get_scalar(c, m, "control_plane_endpoint",
-		       "cluster.control_plane_endpoint", false, &vn);
+	s = ys_get_scalar(c, m, "control_plane_endpoint",
+			  "cluster.control_plane_endpoint", 0, &vn);
 	if (s != NULL) {
 		uint16_t port;
 
 		if (hostport_parse(s, host, sizeof(host), &port) < 0)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "control_plane_endpoint '%s' must be "
 			       "host:port (an IPv4 address or DNS name, "
 			       "port 1-65535)",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 		else {
 			set_str(c, &inv->cluster.endpoint_host, host);
 			inv->cluster.endpoint_port = port;
 			inv->cluster.endpoint_set = true;
 		}
 	}
-	if (get_bool(c, m, "allow_node_endpoint", "allow_node_endpoint", &bv))
+	if (ys_get_bool(c, m, "allow_node_endpoint", "allow_node_endpoint", 0,
+			&bv))
 		inv->cluster.allow_node_endpoint = bv;
 
-	s = get_scalar(c, m, "pod_subnet", "cluster.pod_subnet", false, &vn);
+	s = ys_get_scalar(c, m, "pod_subnet", "cluster.pod_subnet", 0, &vn);
 	if (s != NULL && cidr_parse(s, true, &inv->cluster.pod_subnet) < 0)
-		err_at(c, vn,
+		ys_err(c, vn,
 		       "pod_subnet '%s' is not a network in CIDR "
 		       "notation (host bits zero)",
-		       q(vn, b, sizeof(b)));
-	s = get_scalar(c, m, "service_subnet", "cluster.service_subnet", false,
-		       &vn);
+		       ys_qnode(vn, b, sizeof(b)));
+	s = ys_get_scalar(c, m, "service_subnet", "cluster.service_subnet", 0,
+			  &vn);
 	if (s != NULL && cidr_parse(s, true, &inv->cluster.service_subnet) < 0)
-		err_at(c, vn,
+		ys_err(c, vn,
 		       "service_subnet '%s' is not a network in CIDR "
 		       "notation (host bits zero)",
-		       q(vn, b, sizeof(b)));
+		       ys_qnode(vn, b, sizeof(b)));
 
-	s = get_scalar(c, m, "dns_domain", "cluster.dns_domain", false, &vn);
+	s = ys_get_scalar(c, m, "dns_domain", "cluster.dns_domain", 0, &vn);
 	if (s != NULL) {
 		if (!hostname_valid(s))
-			err_at(c, vn, "dns_domain '%s' is not a DNS domain",
-			       q(vn, b, sizeof(b)));
+			ys_err(c, vn, "dns_domain '%s' is not a DNS domain",
+			       ys_qnode(vn, b, sizeof(b)));
 		else
 			set_str(c, &inv->cluster.dns_domain, s);
 	}
-	s = get_scalar(c, m, "image_repository", "cluster.image_repository",
-		       false, &vn);
+	s = ys_get_scalar(c, m, "image_repository", "cluster.image_repository",
+			  0, &vn);
 	if (s != NULL) {
 		if (strspn(s, "abcdefghijklmnopqrstuvwxyz"
 			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/:") !=
 			    strlen(s) ||
 		    s[0] == '/' || s[0] == '-')
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "image_repository '%s' is not a "
 			       "registry path like registry.k8s.io",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 		else
 			set_str(c, &inv->cluster.image_repository, s);
 	}
-	s = get_scalar(c, m, "container_runtime", "cluster.container_runtime",
-		       false, &vn);
+	s = ys_get_scalar(c, m, "container_runtime",
+			  "cluster.container_runtime", 0, &vn);
 	if (s != NULL) {
 		if (strcmp(s, "containerd") == 0)
 			inv->cluster.runtime = RUNTIME_CONTAINERD;
 		else if (strcmp(s, "docker") == 0)
 			inv->cluster.runtime = RUNTIME_DOCKER;
 		else
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "container_runtime must be containerd "
 			       "or docker");
 	}
@@ -929,19 +724,19 @@ parse_cluster(struct ctx *c, const struct ynode *m, struct inventory *inv)
 
 	cni = ynode_get(m, "cni");
 	if (cni != NULL && !ynode_is_null(cni) &&
-	    want_type(c, cni, YNODE_MAP, "cluster.cni")) {
-		check_keys(c, cni, "cluster.cni", cni_keys);
-		s = get_scalar(c, cni, "name", "cni.name", true, &vn);
+	    ys_want_type(c, cni, YNODE_MAP, "cluster.cni")) {
+		ys_check_keys(c, cni, "cluster.cni", cni_keys);
+		s = ys_get_scalar(c, cni, "name", "cni.name", YS_REQUIRED, &vn);
 		if (s != NULL) {
 			if (!dns_label_valid(s))
-				err_at(c, vn,
+				ys_err(c, vn,
 				       "cni.name '%s' must be a simple "
 				       "name like flannel",
-				       q(vn, b, sizeof(b)));
+				       ys_qnode(vn, b, sizeof(b)));
 			else
 				set_str(c, &inv->cluster.cni_name, s);
 		}
-		s = get_scalar(c, cni, "manifest", "cni.manifest", false, &vn);
+		s = ys_get_scalar(c, cni, "manifest", "cni.manifest", 0, &vn);
 		if (s != NULL) {
 			struct stat st;
 
@@ -954,19 +749,19 @@ parse_cluster(struct ctx *c, const struct ynode *m, struct inventory *inv)
 
 				if (p != NULL &&
 				    (stat(p, &st) < 0 || !S_ISREG(st.st_mode)))
-					err_at(c, vn,
+					ys_err(c, vn,
 					       "cni.manifest '%s' is not "
 					       "a readable file",
-					       q(vn, b, sizeof(b)));
+					       ys_qnode(vn, b, sizeof(b)));
 				free(inv->cluster.cni_manifest);
 				inv->cluster.cni_manifest = p;
 			}
 		}
-		s = get_scalar(c, cni, "sha256", "cni.sha256", false, &vn);
+		s = ys_get_scalar(c, cni, "sha256", "cni.sha256", 0, &vn);
 		if (s != NULL) {
 			if (strlen(s) != 64 ||
 			    strspn(s, "0123456789abcdef") != 64)
-				err_at(c, vn,
+				ys_err(c, vn,
 				       "cni.sha256 must be 64 lowercase "
 				       "hex digits");
 			else
@@ -974,80 +769,81 @@ parse_cluster(struct ctx *c, const struct ynode *m, struct inventory *inv)
 		}
 	}
 
-	s = get_scalar(c, m, "token_ttl", "cluster.token_ttl", false, &vn);
+	s = ys_get_scalar(c, m, "token_ttl", "cluster.token_ttl", 0, &vn);
 	if (s != NULL) {
 		uint64_t ttl;
 
 		if (num_parse_duration(s, 10ull * 365 * 86400, &ttl) < 0)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "token_ttl '%s' must be a duration like "
 			       "24h or 1h30m",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 		else
 			inv->cluster.token_ttl = ttl;
 	}
-	s = get_scalar(c, m, "etcd", "cluster.etcd", false, &vn);
+	s = ys_get_scalar(c, m, "etcd", "cluster.etcd", 0, &vn);
 	if (s != NULL) {
 		if (strcmp(s, "stacked") == 0)
 			inv->cluster.etcd = ETCD_STACKED;
 		else if (strcmp(s, "external") == 0)
 			inv->cluster.etcd = ETCD_EXTERNAL;
 		else
-			err_at(c, vn, "etcd must be stacked or external");
+			ys_err(c, vn, "etcd must be stacked or external");
 	}
 }
 
 static void
-parse_network(struct ctx *c, const struct ynode *m, struct inventory *inv,
+parse_network(struct ys_ctx *c, const struct ynode *m, struct inventory *inv,
 	      bool *ret_subnet_ok, bool *ret_server_ok)
 {
 	const struct ynode *vn;
 	const char *s;
 	char b[80];
 
-	if (!want_type(c, m, YNODE_MAP, "network"))
+	if (!ys_want_type(c, m, YNODE_MAP, "network"))
 		return;
-	check_keys(c, m, "network", network_keys);
-	s = get_scalar(c, m, "server_ip", "network.server_ip", true, &vn);
+	ys_check_keys(c, m, "network", network_keys);
+	s = ys_get_scalar(c, m, "server_ip", "network.server_ip", YS_REQUIRED,
+			  &vn);
 	if (s != NULL) {
 		if (ipv4_parse(s, &inv->network.server_ip) < 0)
-			err_at(c, vn, "server_ip '%s' is not an IPv4 address",
-			       q(vn, b, sizeof(b)));
+			ys_err(c, vn, "server_ip '%s' is not an IPv4 address",
+			       ys_qnode(vn, b, sizeof(b)));
 		else
 			*ret_server_ok = true;
 	}
-	s = get_scalar(c, m, "subnet", "network.subnet", true, &vn);
+	s = ys_get_scalar(c, m, "subnet", "network.subnet", YS_REQUIRED, &vn);
 	if (s != NULL) {
 		if (cidr_parse(s, true, &inv->network.subnet) < 0)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "subnet '%s' is not a network in CIDR "
 			       "notation (host bits zero)",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 		else if (inv->network.subnet.prefix > 30)
-			err_at(c, vn, "subnet /%u leaves no room for hosts",
+			ys_err(c, vn, "subnet /%u leaves no room for hosts",
 			       inv->network.subnet.prefix);
 		else
 			*ret_subnet_ok = true;
 	}
-	s = get_scalar(c, m, "gateway", "network.gateway", false, &vn);
+	s = ys_get_scalar(c, m, "gateway", "network.gateway", 0, &vn);
 	if (s != NULL) {
 		if (ipv4_parse(s, &inv->network.gateway) < 0)
-			err_at(c, vn, "gateway '%s' is not an IPv4 address",
-			       q(vn, b, sizeof(b)));
+			ys_err(c, vn, "gateway '%s' is not an IPv4 address",
+			       ys_qnode(vn, b, sizeof(b)));
 		else if (*ret_subnet_ok && !cidr_contains(&inv->network.subnet,
 							  inv->network.gateway))
-			err_at(c, vn, "gateway %s is outside network.subnet",
+			ys_err(c, vn, "gateway %s is outside network.subnet",
 			       s);
 		else
 			inv->network.has_gateway = true;
 	}
 	vn = ynode_get(m, "dns");
 	if (vn != NULL && !ynode_is_null(vn) &&
-	    want_type(c, vn, YNODE_SEQ, "network.dns")) {
+	    ys_want_type(c, vn, YNODE_SEQ, "network.dns")) {
 		size_t i;
 
 		if (vn->n > 8) {
-			err_at(c, vn, "network.dns holds at most 8 servers");
+			ys_err(c, vn, "network.dns holds at most 8 servers");
 		} else {
 			free(inv->network.dns);
 			inv->network.ndns = 0;
@@ -1062,7 +858,7 @@ parse_network(struct ctx *c, const struct ynode *m, struct inventory *inv,
 
 				if (it->type != YNODE_SCALAR ||
 				    ipv4_parse(it->str, &ip) < 0)
-					err_at(c, it,
+					ys_err(c, it,
 					       "network.dns entries "
 					       "must be IPv4 addresses");
 				else
@@ -1071,7 +867,7 @@ parse_network(struct ctx *c, const struct ynode *m, struct inventory *inv,
 			}
 		}
 	}
-	s = get_scalar(c, m, "dhcp", "network.dhcp", false, &vn);
+	s = ys_get_scalar(c, m, "dhcp", "network.dhcp", 0, &vn);
 	if (s != NULL) {
 		if (strcmp(s, "full") == 0)
 			inv->network.dhcp = DHCP_FULL;
@@ -1080,60 +876,60 @@ parse_network(struct ctx *c, const struct ynode *m, struct inventory *inv,
 		else if (strcmp(s, "off") == 0)
 			inv->network.dhcp = DHCP_OFF;
 		else
-			err_at(c, vn, "dhcp must be full, proxy or off");
+			ys_err(c, vn, "dhcp must be full, proxy or off");
 	}
-	s = get_scalar(c, m, "pool", "network.pool", false, &vn);
+	s = ys_get_scalar(c, m, "pool", "network.pool", 0, &vn);
 	if (s != NULL) {
 		if (range_parse(s, &inv->network.pool) < 0)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "pool '%s' must be FIRST-LAST IPv4 "
 			       "addresses, first <= last",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 		else
 			inv->network.has_pool = true;
 	}
-	s = get_scalar(c, m, "interface", "network.interface", false, &vn);
+	s = ys_get_scalar(c, m, "interface", "network.interface", 0, &vn);
 	if (s != NULL) {
 		if (strlen(s) >= 16 || strpbrk(s, "/ \t\n:") != NULL)
-			err_at(c, vn, "interface '%s' is not an interface name",
-			       q(vn, b, sizeof(b)));
+			ys_err(c, vn, "interface '%s' is not an interface name",
+			       ys_qnode(vn, b, sizeof(b)));
 		else
 			set_str(c, &inv->network.interface, s);
 	}
-	s = get_scalar(c, m, "lease_time", "network.lease_time", false, &vn);
+	s = ys_get_scalar(c, m, "lease_time", "network.lease_time", 0, &vn);
 	if (s != NULL) {
 		uint64_t t;
 
 		if (num_parse_duration(s, 365ull * 86400, &t) < 0 || t < 60)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "lease_time '%s' must be a duration of "
 			       "at least 1m, like 1h",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 		else
 			inv->network.lease_time = t;
 	}
 }
 
 static void
-parse_boot(struct ctx *c, const struct ynode *m, struct inventory *inv)
+parse_boot(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 {
 	const struct ynode *vn;
 	const char *s;
 
-	if (!want_type(c, m, YNODE_MAP, "boot"))
+	if (!ys_want_type(c, m, YNODE_MAP, "boot"))
 		return;
-	check_keys(c, m, "boot", boot_keys);
-	s = get_scalar(c, m, "kernel", "boot.kernel", false, &vn);
+	ys_check_keys(c, m, "boot", boot_keys);
+	s = ys_get_scalar(c, m, "kernel", "boot.kernel", 0, &vn);
 	if (s != NULL) {
 		free(inv->boot.kernel);
 		inv->boot.kernel = resolve_rel(c, inv, s);
 	}
-	s = get_scalar(c, m, "base", "boot.base", false, &vn);
+	s = ys_get_scalar(c, m, "base", "boot.base", 0, &vn);
 	if (s != NULL) {
 		free(inv->boot.base);
 		inv->boot.base = resolve_rel(c, inv, s);
 	}
-	s = get_scalar(c, m, "cmdline", "boot.cmdline", false, &vn);
+	s = ys_get_scalar(c, m, "cmdline", "boot.cmdline", 0, &vn);
 	if (s != NULL) {
 		size_t i;
 		bool ok = true;
@@ -1143,7 +939,7 @@ parse_boot(struct ctx *c, const struct ynode *m, struct inventory *inv)
 			    s[i] == '"')
 				ok = false;
 		if (!ok || strlen(s) > 2048)
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "boot.cmdline must be one line of at "
 			       "most 2048 bytes without quotes or "
 			       "control bytes");
@@ -1153,18 +949,18 @@ parse_boot(struct ctx *c, const struct ynode *m, struct inventory *inv)
 }
 
 static void
-parse_nodes(struct ctx *c, const struct ynode *seq, struct inventory *inv)
+parse_nodes(struct ys_ctx *c, const struct ynode *seq, struct inventory *inv)
 {
 	size_t i;
 
-	if (!want_type(c, seq, YNODE_SEQ, "nodes"))
+	if (!ys_want_type(c, seq, YNODE_SEQ, "nodes"))
 		return;
 	if (seq->n == 0) {
-		err_at(c, seq, "nodes is empty");
+		ys_err(c, seq, "nodes is empty");
 		return;
 	}
 	if (seq->n > INV_MAX_NODES) {
-		err_at(c, seq, "more than %d nodes", INV_MAX_NODES);
+		ys_err(c, seq, "more than %d nodes", INV_MAX_NODES);
 		return;
 	}
 	inv->nodes = calloc(seq->n, sizeof(*inv->nodes));
@@ -1179,44 +975,44 @@ parse_nodes(struct ctx *c, const struct ynode *seq, struct inventory *inv)
 		char b[80];
 		bool ok = true;
 
-		if (!want_type(c, m, YNODE_MAP, "a node"))
+		if (!ys_want_type(c, m, YNODE_MAP, "a node"))
 			continue;
-		check_keys(c, m, "a node", node_keys);
+		ys_check_keys(c, m, "a node", node_keys);
 		node->line = m->line;
 		node->col = m->col;
-		s = get_scalar(c, m, "name", "node name", true, &vn);
+		s = ys_get_scalar(c, m, "name", "node name", YS_REQUIRED, &vn);
 		if (s == NULL)
 			ok = false;
 		else if (!dns_label_valid(s)) {
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "node name '%s' is not an RFC 1123 label "
 			       "(a-z, 0-9, '-', at most 63)",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 			ok = false;
 		} else
-			node->name = xstrdup(c, s);
-		s = get_scalar(c, m, "mac", "node mac", true, &vn);
+			node->name = ys_strdup(c, s);
+		s = ys_get_scalar(c, m, "mac", "node mac", YS_REQUIRED, &vn);
 		if (s == NULL)
 			ok = false;
 		else if (mac_parse(s, node->mac) < 0) {
-			err_at(c, vn,
+			ys_err(c, vn,
 			       "mac '%s' is not a MAC address like "
 			       "52:54:00:00:01:01",
-			       q(vn, b, sizeof(b)));
+			       ys_qnode(vn, b, sizeof(b)));
 			ok = false;
 		} else if (node->mac[0] & 1) {
-			err_at(c, vn, "mac %s is a multicast address", s);
+			ys_err(c, vn, "mac %s is a multicast address", s);
 			ok = false;
 		}
-		s = get_scalar(c, m, "ip", "node ip", true, &vn);
+		s = ys_get_scalar(c, m, "ip", "node ip", YS_REQUIRED, &vn);
 		if (s == NULL)
 			ok = false;
 		else if (ipv4_parse(s, &node->ip) < 0) {
-			err_at(c, vn, "ip '%s' is not an IPv4 address",
-			       q(vn, b, sizeof(b)));
+			ys_err(c, vn, "ip '%s' is not an IPv4 address",
+			       ys_qnode(vn, b, sizeof(b)));
 			ok = false;
 		}
-		s = get_scalar(c, m, "role", "node role", true, &vn);
+		s = ys_get_scalar(c, m, "role", "node role", YS_REQUIRED, &vn);
 		if (s == NULL)
 			ok = false;
 		else {
@@ -1229,10 +1025,10 @@ parse_nodes(struct ctx *c, const struct ynode *seq, struct inventory *inv)
 			 * checked for duplicates. The error already fails
 			 * the load. */
 			if (r == ROLE_COUNT)
-				err_at(c, vn,
+				ys_err(c, vn,
 				       "unknown role '%s' (control-plane, "
 				       "worker or etcd)",
-				       q(vn, b, sizeof(b)));
+				       ys_qnode(vn, b, sizeof(b)));
 			else
 				node->role = (enum node_role)r;
 		}
@@ -1252,7 +1048,7 @@ parse_nodes(struct ctx *c, const struct ynode *seq, struct inventory *inv)
 
 /* Cross-field rules, run once everything parsed. */
 static void
-validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
+validate(struct ys_ctx *c, const struct ynode *root, struct inventory *inv,
 	 bool subnet_ok, bool server_ok)
 {
 	const struct ynode *nodes = ynode_get(root, "nodes");
@@ -1272,7 +1068,7 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 			const struct inv_node *o = &inv->nodes[j];
 
 			if (strcmp(a->name, o->name) == 0)
-				err_at(c, &at,
+				ys_err(c, &at,
 				       "node name '%s' is also used at "
 				       "line %u",
 				       a->name, o->line);
@@ -1280,14 +1076,14 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 				char mb[MAC_STR_LEN];
 
 				mac_format(a->mac, mb);
-				err_at(c, &at,
+				ys_err(c, &at,
 				       "mac %s of '%s' is also used by "
 				       "'%s' (line %u)",
 				       mb, a->name, o->name, o->line);
 			}
 			if (a->ip == o->ip) {
 				ipv4_format(a->ip, ipb);
-				err_at(c, &at,
+				ys_err(c, &at,
 				       "ip %s of '%s' is also used by "
 				       "'%s' (line %u)",
 				       ipb, a->name, o->name, o->line);
@@ -1296,25 +1092,25 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 		ipv4_format(a->ip, ipb);
 		if (subnet_ok) {
 			if (!cidr_contains(&inv->network.subnet, a->ip))
-				err_at(c, &at,
+				ys_err(c, &at,
 				       "ip %s of '%s' is outside "
 				       "network.subnet",
 				       ipb, a->name);
 			else if (a->ip == inv->network.subnet.addr ||
 				 a->ip == cidr_last(&inv->network.subnet))
-				err_at(c, &at,
+				ys_err(c, &at,
 				       "ip %s of '%s' is the network "
 				       "or broadcast address",
 				       ipb, a->name);
 		}
 		if (server_ok && a->ip == inv->network.server_ip)
-			err_at(c, &at, "ip %s of '%s' is network.server_ip",
+			ys_err(c, &at, "ip %s of '%s' is network.server_ip",
 			       ipb, a->name);
 		if (inv->network.has_gateway && a->ip == inv->network.gateway)
-			err_at(c, &at, "ip %s of '%s' is network.gateway", ipb,
+			ys_err(c, &at, "ip %s of '%s' is network.gateway", ipb,
 			       a->name);
 		if (a->taints_set && a->role == ROLE_ETCD)
-			err_at(c, &at,
+			ys_err(c, &at,
 			       "taints apply to Kubernetes nodes, not "
 			       "to etcd node '%s'",
 			       a->name);
@@ -1322,7 +1118,7 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 
 	if (subnet_ok && server_ok &&
 	    !cidr_contains(&inv->network.subnet, inv->network.server_ip))
-		err_at(c, ynode_get(net, "server_ip"),
+		ys_err(c, ynode_get(net, "server_ip"),
 		       "server_ip is outside network.subnet");
 
 	/* Pod, service and host networks must not overlap. */
@@ -1333,17 +1129,17 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 		const struct ynode *sn = ynode_get(cl, "service_subnet");
 
 		if (cidr_overlaps(pod, svc))
-			err_at(c,
+			ys_err(c,
 			       pn   ? pn
 			       : sn ? sn
 				    : cl,
 			       "pod_subnet and service_subnet overlap");
 		if (subnet_ok && cidr_overlaps(pod, &inv->network.subnet))
-			err_at(c, pn ? pn : ynode_get(net, "subnet"),
+			ys_err(c, pn ? pn : ynode_get(net, "subnet"),
 			       "pod_subnet overlaps the host network "
 			       "(network.subnet): pods would be unreachable");
 		if (subnet_ok && cidr_overlaps(svc, &inv->network.subnet))
-			err_at(c, sn ? sn : ynode_get(net, "subnet"),
+			ys_err(c, sn ? sn : ynode_get(net, "subnet"),
 			       "service_subnet overlaps the host network "
 			       "(network.subnet)");
 	}
@@ -1355,25 +1151,25 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 
 		if (!cidr_contains(&inv->network.subnet, p->first) ||
 		    !cidr_contains(&inv->network.subnet, p->last))
-			err_at(c, pn, "pool is not inside network.subnet");
+			ys_err(c, pn, "pool is not inside network.subnet");
 		else if (p->first == inv->network.subnet.addr ||
 			 p->last == cidr_last(&inv->network.subnet))
-			err_at(c, pn,
+			ys_err(c, pn,
 			       "pool includes the network or broadcast "
 			       "address");
 		if (server_ok && inv->network.server_ip >= p->first &&
 		    inv->network.server_ip <= p->last)
-			err_at(c, pn, "pool includes server_ip");
+			ys_err(c, pn, "pool includes server_ip");
 		if (inv->network.has_gateway &&
 		    inv->network.gateway >= p->first &&
 		    inv->network.gateway <= p->last)
-			err_at(c, pn, "pool includes the gateway");
+			ys_err(c, pn, "pool includes the gateway");
 		for (i = 0; i < inv->nnodes; i++) {
 			const struct inv_node *a = &inv->nodes[i];
 
 			if (a->ip >= p->first && a->ip <= p->last) {
 				ipv4_format(a->ip, ipb);
-				err_at(c, pn,
+				ys_err(c, pn,
 				       "pool includes %s, reserved for "
 				       "node '%s'",
 				       ipb, a->name);
@@ -1386,13 +1182,13 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 	ncp = inventory_count_role(inv, ROLE_CONTROL_PLANE);
 	netcd = inventory_count_role(inv, ROLE_ETCD);
 	if (ncp == 0)
-		err_at(c, nodes,
+		ys_err(c, nodes,
 		       "no node has role control-plane: a cluster "
 		       "needs at least one");
 
 	/* The endpoint: default to the first control plane; HA needs a VIP. */
 	if (!inv->cluster.endpoint_set && ncp > 1)
-		err_at(c, cl,
+		ys_err(c, cl,
 		       "control_plane_endpoint is required with more "
 		       "than one control-plane node (a load balancer "
 		       "or virtual IP in front of them)");
@@ -1404,7 +1200,7 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 			for (i = 0; i < inv->nnodes; i++) {
 				if (inv->nodes[i].ip != ip)
 					continue;
-				err_at(c,
+				ys_err(c,
 				       ynode_get(cl, "control_plane_endpoint"),
 				       "control_plane_endpoint is node '%s''s "
 				       "own address: with %zu control-plane "
@@ -1428,15 +1224,15 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 	/* etcd topology. */
 	if (inv->cluster.etcd == ETCD_EXTERNAL) {
 		if (netcd == 0)
-			err_at(c, ynode_get(cl, "etcd"),
+			ys_err(c, ynode_get(cl, "etcd"),
 			       "etcd: external needs nodes with role etcd");
 		else if (netcd % 2 == 0)
-			err_at(c, ynode_get(cl, "etcd"),
+			ys_err(c, ynode_get(cl, "etcd"),
 			       "etcd: external has %zu etcd nodes: use an odd "
 			       "number so that a majority survives a failure",
 			       netcd);
 		else if (netcd < 3)
-			warn_at(c, ynode_get(cl, "etcd"),
+			ys_warn(c, ynode_get(cl, "etcd"),
 				"etcd: external with %zu etcd node: no fault "
 				"tolerance (3 or more recommended)",
 				netcd);
@@ -1448,7 +1244,7 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 				continue;
 			at.line = inv->nodes[i].line;
 			at.col = inv->nodes[i].col;
-			err_at(c, &at,
+			ys_err(c, &at,
 			       "node '%s' has role etcd but "
 			       "cluster.etcd is stacked (set etcd: "
 			       "external)",
@@ -1456,25 +1252,25 @@ validate(struct ctx *c, const struct ynode *root, struct inventory *inv,
 		}
 	}
 	if (ncp == 2)
-		warn_at(c, nodes,
+		ys_warn(c, nodes,
 			"2 control-plane nodes with stacked etcd "
 			"tolerate no failure (use 1 or 3)");
 }
 
 static void
-set_defaults(struct ctx *c, struct inventory *inv)
+set_defaults(struct ys_ctx *c, struct inventory *inv)
 {
 	cidr_parse("10.244.0.0/16", true, &inv->cluster.pod_subnet);
 	cidr_parse("10.96.0.0/12", true, &inv->cluster.service_subnet);
-	inv->cluster.dns_domain = xstrdup(c, "cluster.local");
-	inv->cluster.image_repository = xstrdup(c, "registry.k8s.io");
+	inv->cluster.dns_domain = ys_strdup(c, "cluster.local");
+	inv->cluster.image_repository = ys_strdup(c, "registry.k8s.io");
 	inv->cluster.runtime = RUNTIME_CONTAINERD;
-	inv->cluster.cni_name = xstrdup(c, "flannel");
+	inv->cluster.cni_name = ys_strdup(c, "flannel");
 	inv->cluster.token_ttl = (uint64_t)24 * 3600;
 	inv->cluster.etcd = ETCD_STACKED;
 	inv->network.dhcp = DHCP_FULL;
 	inv->network.lease_time = 3600;
-	inv->boot.cmdline = xstrdup(c, "console=ttyS0");
+	inv->boot.cmdline = ys_strdup(c, "console=ttyS0");
 }
 
 static char *
@@ -1496,7 +1292,7 @@ inventory_parse(const char *file, const char *data, size_t len,
 {
 	struct inventory *inv = NULL;
 	struct ydoc *doc = NULL;
-	struct ctx c = { file, d, 0 };
+	struct ys_ctx c = { file, d, 0 };
 	const struct ynode *root, *n;
 	struct yerror err;
 	size_t before = d->errors;
@@ -1525,10 +1321,10 @@ inventory_parse(const char *file, const char *data, size_t len,
 		r = -ENOMEM;
 		goto out;
 	}
-	inv->file = xstrdup(&c, file);
+	inv->file = ys_strdup(&c, file);
 	inv->dir = dir_of(file);
 	set_defaults(&c, inv);
-	check_keys(&c, root, "the inventory", top_keys);
+	ys_check_keys(&c, root, "the inventory", top_keys);
 
 	if (profiles_dir == NULL)
 		profiles_dir = inventory_profiles_dir();
@@ -1537,8 +1333,8 @@ inventory_parse(const char *file, const char *data, size_t len,
 			     &inv->roles[role]);
 	n = ynode_get(root, "roles");
 	if (n != NULL && !ynode_is_null(n) &&
-	    want_type(&c, n, YNODE_MAP, "roles")) {
-		check_keys(&c, n, "roles", roles_keys);
+	    ys_want_type(&c, n, YNODE_MAP, "roles")) {
+		ys_check_keys(&c, n, "roles", roles_keys);
 		for (role = 0; role < ROLE_COUNT; role++) {
 			const struct ynode *o = ynode_get(n, role_names[role]);
 
@@ -1550,12 +1346,12 @@ inventory_parse(const char *file, const char *data, size_t len,
 
 	n = ynode_get(root, "cluster");
 	if (n == NULL)
-		err_at(&c, root, "cluster: section is required");
+		ys_err(&c, root, "cluster: section is required");
 	else
 		parse_cluster(&c, n, inv);
 	n = ynode_get(root, "network");
 	if (n == NULL)
-		err_at(&c, root, "network: section is required");
+		ys_err(&c, root, "network: section is required");
 	else
 		parse_network(&c, n, inv, &subnet_ok, &server_ok);
 	n = ynode_get(root, "boot");
@@ -1563,7 +1359,7 @@ inventory_parse(const char *file, const char *data, size_t len,
 		parse_boot(&c, n, inv);
 	n = ynode_get(root, "nodes");
 	if (n == NULL)
-		err_at(&c, root, "nodes: list is required");
+		ys_err(&c, root, "nodes: list is required");
 	else
 		parse_nodes(&c, n, inv);
 	validate(&c, root, inv, subnet_ok, server_ok);

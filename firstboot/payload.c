@@ -9,6 +9,7 @@
 
 #include "num.h"
 #include "yload.h"
+#include "yschema.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,10 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The shared schema context plus the diagnostics it fills. The walk stops
+ * at the first error; the first diagnostic recorded becomes *err.
+ */
 struct pctx {
-	struct fb_perror *err;
-	bool failed;
-	bool oom;
+	struct ys_ctx ys;
+	struct diags d;
 };
 
 static const char *const role_names[] = { "control-plane", "worker", "etcd" };
@@ -43,51 +47,34 @@ static int perr(struct pctx *c, const struct ynode *n, const char *fmt, ...)
 static int
 perr(struct pctx *c, const struct ynode *n, const char *fmt, ...)
 {
+	char msg[YS_MSG_MAX];
 	va_list ap;
 
-	if (c->failed)
-		return -EINVAL;
-	c->failed = true;
 	va_start(ap, fmt);
-	vsnprintf(c->err->msg, sizeof(c->err->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	c->err->line = n ? n->line : 0;
-	c->err->col = n ? n->col : 0;
+	ys_err(&c->ys, n, "%s", msg);
 	return -EINVAL;
 }
 
 static int
 oom(struct pctx *c)
 {
-	c->oom = true;
-	c->failed = true;
+	c->ys.oom = 1;
 	return -ENOMEM;
 }
 
-/* A key, quoted for a message: printable ASCII only, capped. */
-static const char *
-qkey(const struct ynode *k, char *buf, size_t sz)
+/* -EINVAL once anything has been reported, else 0. */
+static int
+status(const struct pctx *c)
 {
-	size_t i, o = 0;
-
-	for (i = 0; i < k->len && o + 1 < sz; i++) {
-		unsigned char ch = (unsigned char)k->str[i];
-
-		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	buf[o] = '\0';
-	return buf;
+	return c->d.errors > 0 ? -EINVAL : 0;
 }
 
 static int
 want(struct pctx *c, const struct ynode *n, enum ynode_type t, const char *what)
 {
-	static const char *const names[] = { "a scalar", "a list",
-					     "a mapping" };
-
-	if (n->type == t)
-		return 0;
-	return perr(c, n, "%s must be %s", what, names[t]);
+	return ys_want_type(&c->ys, n, t, what) ? 0 : -EINVAL;
 }
 
 /* Refuse any key of map m that is not listed in known. */
@@ -95,42 +82,23 @@ static int
 check_keys(struct pctx *c, const struct ynode *m, const char *where,
 	   const char *const *known)
 {
-	size_t i, k;
-
-	for (i = 0; i < m->n; i++) {
-		const struct ynode *key = m->items[2 * i];
-		char b[64];
-
-		if (key->type != YNODE_SCALAR)
-			return perr(c, key, "%s: keys must be scalars", where);
-		for (k = 0; known[k] != NULL; k++)
-			if (strlen(known[k]) == key->len &&
-			    memcmp(known[k], key->str, key->len) == 0)
-				break;
-		if (known[k] == NULL)
-			return perr(c, key, "unknown key '%s' in %s",
-				    qkey(key, b, sizeof(b)), where);
-	}
-	return 0;
+	return ys_check_keys(&c->ys, m, where, known) > 0 ? -EINVAL : 0;
 }
 
-/* A non-null scalar without NUL bytes, or NULL (absent or null). */
+/*
+ * A non-null scalar without NUL bytes (possibly empty) in *ret, or NULL
+ * (absent or null). Returns 0 or -EINVAL.
+ */
 static int
 get_scalar(struct pctx *c, const struct ynode *m, const char *key,
 	   const char *what, bool required, const struct ynode **ret)
 {
-	const struct ynode *n = ynode_get(m, key);
+	const struct ynode *n;
+	unsigned flags = YS_EMPTY_OK | (required ? YS_REQUIRED : 0);
 
 	*ret = NULL;
-	if (n == NULL || ynode_is_null(n)) {
-		if (required)
-			return perr(c, n ? n : m, "%s is required", what);
-		return 0;
-	}
-	if (want(c, n, YNODE_SCALAR, what) < 0)
-		return -EINVAL;
-	if (strlen(n->str) != n->len)
-		return perr(c, n, "%s holds a NUL byte", what);
+	if (ys_get_scalar(&c->ys, m, key, what, flags, &n) == NULL)
+		return status(c);
 	*ret = n;
 	return 0;
 }
@@ -190,20 +158,10 @@ static int
 get_bool(struct pctx *c, const struct ynode *m, const char *key,
 	 const char *what, bool def, bool *dst)
 {
-	const struct ynode *n;
-	int r;
-
 	*dst = def;
-	r = get_scalar(c, m, key, what, false, &n);
-	if (r < 0 || n == NULL)
-		return r;
-	if (strcmp(n->str, "true") == 0)
-		*dst = true;
-	else if (strcmp(n->str, "false") == 0)
-		*dst = false;
-	else
-		return perr(c, n, "%s must be true or false", what);
-	return 0;
+	ys_get_bool(&c->ys, m, key, what, YS_BOOL_NO_YESNO | YS_BOOL_QUOTED_OK,
+		    dst);
+	return status(c);
 }
 
 static int
@@ -1121,13 +1079,15 @@ int
 fb_payload_parse(const char *file, const void *data, size_t len,
 		 struct fb_payload **ret, struct fb_perror *err)
 {
-	struct pctx c = { .err = err };
+	struct pctx c = { .ys = { file, NULL, 0 } };
 	struct ydoc *doc = NULL;
 	struct fb_payload *p = NULL;
 	struct yerror yerr;
 	int r;
 
 	memset(err, 0, sizeof(*err));
+	diags_init(&c.d);
+	c.ys.d = &c.d;
 	if (len > FB_PAYLOAD_MAX) {
 		snprintf(err->msg, sizeof(err->msg),
 			 "the payload is larger than %u bytes", FB_PAYLOAD_MAX);
@@ -1148,13 +1108,22 @@ fb_payload_parse(const char *file, const void *data, size_t len,
 		goto out;
 	}
 	r = parse_root(&c, doc->root, p);
-	if (c.oom)
+	if (r == 0)
+		r = status(&c);
+	if (c.ys.oom || c.d.oom)
 		r = -ENOMEM;
+	if (r == -EINVAL && c.d.n > 0) {
+		/* The walk stops at the first problem: report that one. */
+		err->line = c.d.items[0].line;
+		err->col = c.d.items[0].col;
+		snprintf(err->msg, sizeof(err->msg), "%s", c.d.items[0].msg);
+	}
 	if (r < 0)
 		goto out;
 	*ret = p;
 	p = NULL;
 out:
+	diags_done(&c.d);
 	fb_payload_free(p);
 	ydoc_free(doc);
 	return r;

@@ -11,194 +11,65 @@
 #include "num.h"
 #include "path.h"
 #include "yload.h"
+#include "yschema.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct ctx {
-	const char *file;
-	struct diags *d;
-	int oom;
-};
-
-static void err_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void
-err_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	diags_add(c->d, DIAG_ERROR, c->file, n ? n->line : 0, n ? n->col : 0,
-		  "%s", msg);
-}
-
-/* Quote a scalar from the file for a message: printable ASCII, capped. */
-static const char *
-q(const char *s, char *buf, size_t sz)
-{
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 5 < sz; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch >= 0x20 && ch < 0x7f && ch != '\\')
-			buf[o++] = (char)ch;
-		else
-			o += (size_t)snprintf(buf + o, sz - o, "\\x%02x", ch);
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-static bool
-want_type(struct ctx *c, const struct ynode *n, enum ynode_type t,
-	  const char *what)
-{
-	static const char *names[] = { "a scalar", "a list", "a mapping" };
-
-	if (n->type == t)
-		return true;
-	err_at(c, n, "%s must be %s", what, names[t]);
-	return false;
-}
-
-/* Report every key of mapping m that is not in allowed (NULL-ended). */
-static void
-check_keys(struct ctx *c, const struct ynode *m, const char *const *allowed,
-	   const char *what)
-{
-	size_t i, j;
-	char qb[80];
-
-	for (i = 0; i < m->n; i++) {
-		const struct ynode *k = m->items[2 * i];
-		bool ok = false;
-
-		if (k->type != YNODE_SCALAR) {
-			err_at(c, k, "%s: keys must be scalars", what);
-			continue;
-		}
-		for (j = 0; allowed[j] != NULL && !ok; j++)
-			ok = strcmp(k->str, allowed[j]) == 0;
-		if (!ok)
-			err_at(c, k, "unknown key '%s' in %s",
-			       q(k->str, qb, sizeof(qb)), what);
-	}
-}
-
-/* A scalar that is not YAML null; empty strings are refused. */
-static const char *
-get_scalar(struct ctx *c, const struct ynode *m, const char *key,
-	   const char *what, bool required, const struct ynode **ret_node)
-{
-	const struct ynode *n = ynode_get(m, key);
-
-	if (ret_node)
-		*ret_node = n;
-	if (n == NULL || ynode_is_null(n)) {
-		if (required)
-			err_at(c, n ? n : m, "%s is required", what);
-		return NULL;
-	}
-	if (!want_type(c, n, YNODE_SCALAR, what))
-		return NULL;
-	if (n->len == 0) {
-		err_at(c, n, "%s must not be empty", what);
-		return NULL;
-	}
-	if (strlen(n->str) != n->len) {
-		err_at(c, n, "%s holds a NUL byte", what);
-		return NULL;
-	}
-	return n->str;
-}
-
 /* An optional mapping; NULL when absent or null (or not a mapping). */
 static const struct ynode *
-get_map(struct ctx *c, const struct ynode *m, const char *key, const char *what)
+get_map(struct ys_ctx *c, const struct ynode *m, const char *key,
+	const char *what)
 {
 	const struct ynode *n = ynode_get(m, key);
 
 	if (n == NULL || ynode_is_null(n))
 		return NULL;
-	if (!want_type(c, n, YNODE_MAP, what))
+	if (!ys_want_type(c, n, YNODE_MAP, what))
 		return NULL;
 	return n;
 }
 
-static char *
-xstrdup(struct ctx *c, const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		c->oom = 1;
-	return p;
-}
-
 static void
-get_port(struct ctx *c, const struct ynode *m, const char *key,
+get_port(struct ys_ctx *c, const struct ynode *m, const char *key,
 	 const char *what, uint16_t *out)
 {
 	const struct ynode *n;
-	const char *s = get_scalar(c, m, key, what, false, &n);
+	const char *s = ys_get_scalar(c, m, key, what, 0, &n);
 	int v;
 
 	if (s == NULL)
 		return;
 	if (num_parse_int(s, 1, 65535, &v) < 0) {
-		err_at(c, n, "%s must be a port (1-65535)", what);
+		ys_err(c, n, "%s must be a port (1-65535)", what);
 		return;
 	}
 	*out = (uint16_t)v;
 }
 
-static bool
-get_ip(struct ctx *c, const struct ynode *m, const char *key, const char *what,
-       bool required, uint32_t *out)
-{
-	const struct ynode *n;
-	const char *s = get_scalar(c, m, key, what, required, &n);
-	char qb[80];
-
-	if (s == NULL)
-		return false;
-	if (ipv4_parse(s, out) < 0) {
-		err_at(c, n, "%s: '%s' is not an IPv4 address", what,
-		       q(s, qb, sizeof(qb)));
-		return false;
-	}
-	return true;
-}
-
 /* Resolve rel against the config's directory into a new string. */
 static char *
-resolve(struct ctx *c, const char *dir, const char *rel)
+resolve(struct ys_ctx *c, const char *dir, const char *rel)
 {
 	char buf[PATH_MAX];
 
 	if (rel[0] == '/')
-		return xstrdup(c, rel);
+		return ys_strdup(c, rel);
 	if (path_join(buf, sizeof(buf), dir, rel) < 0) {
-		err_at(c, NULL, "path too long: %s/%s", dir, rel);
+		ys_err(c, NULL, "path too long: %s/%s", dir, rel);
 		return NULL;
 	}
-	return xstrdup(c, buf);
+	return ys_strdup(c, buf);
 }
 
 static void
-get_path(struct ctx *c, const struct ynode *m, const char *key,
+get_path(struct ys_ctx *c, const struct ynode *m, const char *key,
 	 const char *what, const char *dir, char **out)
 {
-	const char *s = get_scalar(c, m, key, what, false, NULL);
+	const char *s = ys_get_scalar(c, m, key, what, 0, NULL);
 	char *p;
 
 	if (s == NULL)
@@ -211,7 +82,7 @@ get_path(struct ctx *c, const struct ynode *m, const char *key,
 }
 
 static void
-load_dhcp(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
+load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
 	static const char *const keys[] = {
 		"mode",	      "subnet",	 "gateway",	"dns",		"pool",
@@ -223,8 +94,8 @@ load_dhcp(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 	uint64_t v;
 	size_t i;
 
-	check_keys(c, m, keys, "dhcp");
-	s = get_scalar(c, m, "mode", "dhcp.mode", false, &n);
+	ys_check_keys(c, m, "dhcp", keys);
+	s = ys_get_scalar(c, m, "mode", "dhcp.mode", 0, &n);
 	if (s != NULL) {
 		if (strcmp(s, "full") == 0)
 			cfg->dhcp.mode = DHCP_FULL;
@@ -233,86 +104,86 @@ load_dhcp(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 		else if (strcmp(s, "off") == 0)
 			cfg->dhcp.mode = DHCP_OFF;
 		else
-			err_at(c, n, "dhcp.mode must be full, proxy or off");
+			ys_err(c, n, "dhcp.mode must be full, proxy or off");
 	}
-	s = get_scalar(c, m, "subnet", "dhcp.subnet", false, &n);
+	s = ys_get_scalar(c, m, "subnet", "dhcp.subnet", 0, &n);
 	if (s != NULL) {
 		if (cidr_parse(s, true, &cfg->dhcp.subnet) < 0)
-			err_at(c, n, "dhcp.subnet: '%s' is not a CIDR block",
-			       q(s, qb, sizeof(qb)));
+			ys_err(c, n, "dhcp.subnet: '%s' is not a CIDR block",
+			       ys_quote(s, strlen(s), qb, sizeof(qb)));
 		else
 			cfg->dhcp.has_subnet = true;
 	}
-	cfg->dhcp.has_gateway = get_ip(c, m, "gateway", "dhcp.gateway", false,
-				       &cfg->dhcp.gateway);
+	cfg->dhcp.has_gateway = ys_get_ip(c, m, "gateway", "dhcp.gateway", 0,
+					  &cfg->dhcp.gateway);
 	n = ynode_get(m, "dns");
 	if (n != NULL && !ynode_is_null(n) &&
-	    want_type(c, n, YNODE_SEQ, "dhcp.dns")) {
+	    ys_want_type(c, n, YNODE_SEQ, "dhcp.dns")) {
 		if (n->n > NB_CONFIG_MAX_DNS) {
-			err_at(c, n, "dhcp.dns has more than %d items",
+			ys_err(c, n, "dhcp.dns has more than %d items",
 			       NB_CONFIG_MAX_DNS);
 		} else {
 			for (i = 0; i < n->n; i++) {
 				const struct ynode *it = n->items[i];
 
-				if (!want_type(c, it, YNODE_SCALAR,
-					       "dhcp.dns item"))
+				if (!ys_want_type(c, it, YNODE_SCALAR,
+						  "dhcp.dns item"))
 					continue;
 				if (ipv4_parse(it->str,
 					       &cfg->dhcp.dns[cfg->dhcp.ndns]) <
 				    0)
-					err_at(c, it,
+					ys_err(c, it,
 					       "dhcp.dns: '%s' is not an IPv4 "
 					       "address",
-					       q(it->str, qb, sizeof(qb)));
+					       ys_qnode(it, qb, sizeof(qb)));
 				else
 					cfg->dhcp.ndns++;
 			}
 		}
 	}
-	s = get_scalar(c, m, "pool", "dhcp.pool", false, &n);
+	s = ys_get_scalar(c, m, "pool", "dhcp.pool", 0, &n);
 	if (s != NULL) {
 		if (range_parse(s, &cfg->dhcp.pool) < 0)
-			err_at(c, n,
+			ys_err(c, n,
 			       "dhcp.pool: '%s' is not a range FIRST-LAST",
-			       q(s, qb, sizeof(qb)));
+			       ys_quote(s, strlen(s), qb, sizeof(qb)));
 		else
 			cfg->dhcp.has_pool = true;
 	}
-	s = get_scalar(c, m, "lease_time", "dhcp.lease_time", false, &n);
+	s = ys_get_scalar(c, m, "lease_time", "dhcp.lease_time", 0, &n);
 	if (s != NULL) {
 		if (num_parse_u64(s, NB_CONFIG_LEASE_MIN, NB_CONFIG_LEASE_MAX,
 				  &v) < 0)
-			err_at(c, n, "dhcp.lease_time must be %u..%u seconds",
+			ys_err(c, n, "dhcp.lease_time must be %u..%u seconds",
 			       NB_CONFIG_LEASE_MIN, NB_CONFIG_LEASE_MAX);
 		else
 			cfg->dhcp.lease_time = v;
 	}
-	s = get_scalar(c, m, "unknown", "dhcp.unknown", false, &n);
+	s = ys_get_scalar(c, m, "unknown", "dhcp.unknown", 0, &n);
 	if (s != NULL) {
 		if (strcmp(s, "discover") == 0)
 			cfg->dhcp.unknown_discover = true;
 		else if (strcmp(s, "ignore") != 0)
-			err_at(c, n, "dhcp.unknown must be ignore or discover");
+			ys_err(c, n, "dhcp.unknown must be ignore or discover");
 	}
 	/* Which iPXE build x64 UEFI PXE gets: ipxe.efi carries its own
 	 * drivers, snponly.efi uses the firmware's (for NICs iPXE lacks). */
-	s = get_scalar(c, m, "uefi_loader", "dhcp.uefi_loader", false, &n);
+	s = ys_get_scalar(c, m, "uefi_loader", "dhcp.uefi_loader", 0, &n);
 	if (s != NULL) {
 		if (strcmp(s, "snponly.efi") == 0)
 			cfg->dhcp.efi_snponly = true;
 		else if (strcmp(s, "ipxe.efi") != 0)
-			err_at(c, n,
+			ys_err(c, n,
 			       "dhcp.uefi_loader must be ipxe.efi or "
 			       "snponly.efi");
 	}
-	s = get_scalar(c, m, "arm64_loader", "dhcp.arm64_loader", false, &n);
+	s = ys_get_scalar(c, m, "arm64_loader", "dhcp.arm64_loader", 0, &n);
 	if (s != NULL) {
 		if (path_check_rel(s, strlen(s)) < 0 || strlen(s) >= 128)
-			err_at(c, n,
+			ys_err(c, n,
 			       "dhcp.arm64_loader: '%s' is not a path under "
 			       "the public directory",
-			       q(s, qb, sizeof(qb)));
+			       ys_quote(s, strlen(s), qb, sizeof(qb)));
 		else {
 			free(cfg->dhcp.efi_arm64);
 			cfg->dhcp.efi_arm64 = strdup(s);
@@ -321,36 +192,36 @@ load_dhcp(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 		}
 	}
 	if (cfg->dhcp.mode != DHCP_OFF && !cfg->dhcp.has_subnet)
-		err_at(c, m, "dhcp.subnet is required unless dhcp.mode is off");
+		ys_err(c, m, "dhcp.subnet is required unless dhcp.mode is off");
 	if (cfg->dhcp.has_pool && cfg->dhcp.has_subnet &&
 	    (!cidr_contains(&cfg->dhcp.subnet, cfg->dhcp.pool.first) ||
 	     !cidr_contains(&cfg->dhcp.subnet, cfg->dhcp.pool.last)))
-		err_at(c, ynode_get(m, "pool"),
+		ys_err(c, ynode_get(m, "pool"),
 		       "dhcp.pool is not inside dhcp.subnet");
 }
 
 static void
-load_http(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
+load_http(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
 	static const char *const keys[] = { "port", "https_port", "cert", "key",
 					    NULL };
 
-	check_keys(c, m, keys, "http");
+	ys_check_keys(c, m, "http", keys);
 	get_port(c, m, "port", "http.port", &cfg->http_port);
 	get_port(c, m, "https_port", "http.https_port", &cfg->https_port);
 	get_path(c, m, "cert", "http.cert", cfg->dir, &cfg->cert);
 	get_path(c, m, "key", "http.key", cfg->dir, &cfg->key);
 	if ((cfg->cert == NULL) != (cfg->key == NULL))
-		err_at(c, m, "http.cert and http.key go together");
+		ys_err(c, m, "http.cert and http.key go together");
 }
 
 static void
-load_paths(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
+load_paths(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
 	static const char *const keys[] = { "public", "boot", "nodes", "state",
 					    NULL };
 
-	check_keys(c, m, keys, "paths");
+	ys_check_keys(c, m, "paths", keys);
 	get_path(c, m, "public", "paths.public", cfg->dir, &cfg->public_dir);
 	get_path(c, m, "boot", "paths.boot", cfg->dir, &cfg->boot_dir);
 	get_path(c, m, "nodes", "paths.nodes", cfg->dir, &cfg->nodes_dir);
@@ -358,7 +229,7 @@ load_paths(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 }
 
 static void
-load_node(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
+load_node(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
 	static const char *const keys[] = { "name", "mac", "ip", "role", NULL };
 	struct nb_config_node *nd = &cfg->nodes[cfg->nnodes];
@@ -368,33 +239,34 @@ load_node(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 	size_t i;
 	bool ok = true;
 
-	if (!want_type(c, m, YNODE_MAP, "a node"))
+	if (!ys_want_type(c, m, YNODE_MAP, "a node"))
 		return;
-	check_keys(c, m, keys, "a node");
+	ys_check_keys(c, m, "a node", keys);
 	memset(nd, 0, sizeof(*nd));
-	s = get_scalar(c, m, "name", "node name", true, &n);
+	s = ys_get_scalar(c, m, "name", "node name", YS_REQUIRED, &n);
 	if (s == NULL)
 		ok = false;
 	else if (!dns_label_valid(s)) {
-		err_at(c, n, "node name '%s' is not a DNS label",
-		       q(s, qb, sizeof(qb)));
+		ys_err(c, n, "node name '%s' is not a DNS label",
+		       ys_quote(s, strlen(s), qb, sizeof(qb)));
 		ok = false;
 	}
 	if (s != NULL && ok) {
-		nd->name = xstrdup(c, s);
+		nd->name = ys_strdup(c, s);
 		if (nd->name == NULL)
 			return;
 	}
-	s = get_scalar(c, m, "mac", "node mac", true, &n);
+	s = ys_get_scalar(c, m, "mac", "node mac", YS_REQUIRED, &n);
 	if (s == NULL) {
 		ok = false;
 	} else if (mac_parse(s, nd->mac) < 0) {
-		err_at(c, n, "'%s' is not a MAC address", q(s, qb, sizeof(qb)));
+		ys_err(c, n, "'%s' is not a MAC address",
+		       ys_quote(s, strlen(s), qb, sizeof(qb)));
 		ok = false;
 	}
-	if (!get_ip(c, m, "ip", "node ip", true, &nd->ip))
+	if (!ys_get_ip(c, m, "ip", "node ip", YS_REQUIRED, &nd->ip))
 		ok = false;
-	s = get_scalar(c, m, "role", "node role", true, &n);
+	s = ys_get_scalar(c, m, "role", "node role", YS_REQUIRED, &n);
 	if (s == NULL) {
 		ok = false;
 	} else {
@@ -402,7 +274,7 @@ load_node(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 			if (strcmp(s, role_name((enum node_role)i)) == 0)
 				break;
 		if (i == ROLE_COUNT) {
-			err_at(c, n,
+			ys_err(c, n,
 			       "node role must be control-plane, worker "
 			       "or etcd");
 			ok = false;
@@ -417,28 +289,28 @@ load_node(struct ctx *c, const struct ynode *m, struct nb_config *cfg)
 	}
 	for (i = 0; i < cfg->nnodes; i++) {
 		if (memcmp(cfg->nodes[i].mac, nd->mac, MAC_LEN) == 0)
-			err_at(c, m, "node %s: MAC already used by %s",
+			ys_err(c, m, "node %s: MAC already used by %s",
 			       nd->name, cfg->nodes[i].name);
 		else if (cfg->nodes[i].ip == nd->ip)
-			err_at(c, m, "node %s: IP already used by %s", nd->name,
+			ys_err(c, m, "node %s: IP already used by %s", nd->name,
 			       cfg->nodes[i].name);
 		else if (strcmp(cfg->nodes[i].name, nd->name) == 0)
-			err_at(c, m, "node name %s is used twice", nd->name);
+			ys_err(c, m, "node name %s is used twice", nd->name);
 	}
 	cfg->nnodes++;
 }
 
 static void
-load_nodes(struct ctx *c, const struct ynode *n, struct nb_config *cfg)
+load_nodes(struct ys_ctx *c, const struct ynode *n, struct nb_config *cfg)
 {
 	size_t i;
 
 	if (n == NULL || ynode_is_null(n))
 		return;
-	if (!want_type(c, n, YNODE_SEQ, "nodes"))
+	if (!ys_want_type(c, n, YNODE_SEQ, "nodes"))
 		return;
 	if (n->n > NB_CONFIG_MAX_NODES) {
-		err_at(c, n, "more than %d nodes", NB_CONFIG_MAX_NODES);
+		ys_err(c, n, "more than %d nodes", NB_CONFIG_MAX_NODES);
 		return;
 	}
 	cfg->nodes = calloc(n->n ? n->n : 1, sizeof(*cfg->nodes));
@@ -463,7 +335,7 @@ dir_of(const char *file)
 }
 
 static void
-load_root(struct ctx *c, const struct ynode *root, struct nb_config *cfg)
+load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 {
 	static const char *const keys[] = { "version",	 "cluster", "listen",
 					    "interface", "dhcp",    "tftp",
@@ -473,23 +345,23 @@ load_root(struct ctx *c, const struct ynode *root, struct nb_config *cfg)
 	const struct ynode *n;
 	const char *s;
 
-	check_keys(c, root, keys, "netboot.yaml");
-	s = get_scalar(c, root, "version", "version", true, &n);
+	ys_check_keys(c, root, "netboot.yaml", keys);
+	s = ys_get_scalar(c, root, "version", "version", YS_REQUIRED, &n);
 	if (s != NULL && strcmp(s, "1") != 0)
-		err_at(c, n, "version must be 1");
-	s = get_scalar(c, root, "cluster", "cluster", false, NULL);
+		ys_err(c, n, "version must be 1");
+	s = ys_get_scalar(c, root, "cluster", "cluster", 0, NULL);
 	if (s != NULL)
-		cfg->cluster = xstrdup(c, s);
-	get_ip(c, root, "listen", "listen", true, &cfg->listen);
-	s = get_scalar(c, root, "interface", "interface", false, NULL);
+		cfg->cluster = ys_strdup(c, s);
+	ys_get_ip(c, root, "listen", "listen", YS_REQUIRED, &cfg->listen);
+	s = ys_get_scalar(c, root, "interface", "interface", 0, NULL);
 	if (s != NULL)
-		cfg->interface = xstrdup(c, s);
+		cfg->interface = ys_strdup(c, s);
 	n = get_map(c, root, "dhcp", "dhcp");
 	if (n != NULL)
 		load_dhcp(c, n, cfg);
 	n = get_map(c, root, "tftp", "tftp");
 	if (n != NULL) {
-		check_keys(c, n, tftp_keys, "tftp");
+		ys_check_keys(c, n, "tftp", tftp_keys);
 		get_port(c, n, "port", "tftp.port", &cfg->tftp_port);
 	}
 	n = get_map(c, root, "http", "http");
@@ -503,7 +375,7 @@ load_root(struct ctx *c, const struct ynode *root, struct nb_config *cfg)
 
 /* Defaults, before the file's values replace them. */
 static int
-set_defaults(struct ctx *c, struct nb_config *cfg)
+set_defaults(struct ys_ctx *c, struct nb_config *cfg)
 {
 	cfg->dhcp.mode = DHCP_OFF;
 	cfg->dhcp.lease_time = NB_CONFIG_LEASE_DFLT;
@@ -521,7 +393,7 @@ int
 nb_config_parse(const char *file, const char *data, size_t len,
 		struct nb_config **ret, struct diags *diags)
 {
-	struct ctx c = { file, diags, 0 };
+	struct ys_ctx c = { file, diags, 0 };
 	struct nb_config *cfg = NULL;
 	struct ydoc *doc = NULL;
 	struct yerror yerr;
