@@ -241,19 +241,13 @@ file_put(struct tftp_server *srv, struct tftp_file *f)
 	free(f);
 }
 
+/*
+ * Free what a transfer holds: its events, socket, file reference and
+ * buffers. It must not be (or no longer be) on the server's list.
+ */
 static void
-conn_free(struct tftp_conn *c)
+conn_release(struct tftp_server *srv, struct tftp_conn *c)
 {
-	struct tftp_server *srv = c->srv;
-
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	srv->nconns--;
-	srv->nb->counters.tftp_active--;
 	if (c->ev_read != NULL)
 		event_free(c->ev_read);
 	if (c->ev_timer != NULL)
@@ -268,6 +262,23 @@ conn_free(struct tftp_conn *c)
 	free(c->iov);
 	free(c->msgs);
 	free(c);
+}
+
+/* Take an active transfer off the server's list and free it. */
+static void
+conn_free(struct tftp_conn *c)
+{
+	struct tftp_server *srv = c->srv;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	srv->nb->counters.tftp_active--;
+	conn_release(srv, c);
 }
 
 static void
@@ -813,22 +824,8 @@ fail:
 	log_warn_r(r, "tftp %s: RRQ '%s' failed", ps, name);
 	send_error(srv, c != NULL && c->fd >= 0 ? c->fd : srv->fd, peer,
 		   c != NULL && c->fd >= 0 ? NULL : local, code, msg);
-	if (c != NULL) {
-		if (c->ev_read != NULL)
-			event_free(c->ev_read);
-		if (c->ev_timer != NULL)
-			event_free(c->ev_timer);
-		if (c->ev_write != NULL)
-			event_free(c->ev_write);
-		if (c->fd >= 0)
-			close(c->fd);
-		file_put(srv, c->file);
-		free(c->buf);
-		free(c->hdrs);
-		free(c->iov);
-		free(c->msgs);
-		free(c);
-	}
+	if (c != NULL)
+		conn_release(srv, c); /* never made it onto the list */
 }
 
 static void
