@@ -6,6 +6,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "yemit.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -247,6 +248,55 @@ fb_step_pki(struct fb_exec *x)
 }
 
 /*
+ * The standalone kubelet's KubeletConfiguration, emitted with libyaml
+ * (common/yemit.h) after a comment line: no payload value can become YAML
+ * structure. Returns 0, -ENOMEM or -E2BIG (out's cap).
+ */
+static int
+etcd_kubelet_conf(const struct fb_payload *p, const char *sock, struct buf *out)
+{
+	struct yemit *y;
+	int r;
+
+	r = buf_puts(out, "# Written by metalboot-firstboot: the kubelet of "
+			  "an external etcd member.\n");
+	if (r < 0)
+		return r;
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "apiVersion", "kubelet.config.k8s.io/v1beta1");
+	yemit_kv_str(y, "kind", "KubeletConfiguration");
+	yemit_str(y, "authentication");
+	yemit_map_start(y, false);
+	yemit_str(y, "anonymous");
+	yemit_map_start(y, false);
+	yemit_kv_bool(y, "enabled", false);
+	yemit_map_end(y);
+	yemit_str(y, "webhook");
+	yemit_map_start(y, false);
+	yemit_kv_bool(y, "enabled", false);
+	yemit_map_end(y);
+	yemit_map_end(y);
+	yemit_str(y, "authorization");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "mode", "AlwaysAllow");
+	yemit_map_end(y);
+	yemit_kv_str(y, "cgroupDriver", p->runtime.cgroup_driver);
+	yemit_kv_str(y, "address", "127.0.0.1");
+	yemit_kv_str(y, "containerRuntimeEndpoint", sock);
+	yemit_kv_str(y, "staticPodPath", "/etc/kubernetes/manifests");
+	/* As the builder's cloud-init copy: swap left on needs saying so. */
+	if (!p->swap_off)
+		yemit_kv_bool(y, "failSwapOn", false);
+	yemit_map_end(y);
+	r = yemit_finish(y);
+	yemit_free(y);
+	return r;
+}
+
+/*
  * An external etcd member is a static pod run by a kubelet that belongs to
  * no cluster: kubeadm's "external etcd with kubeadm" procedure gives that
  * kubelet its own configuration and a unit drop-in taking precedence over
@@ -266,23 +316,7 @@ etcd_kubelet(struct fb_exec *x)
 
 	buf_init(&conf, 8192);
 	buf_init(&unit, 8192);
-	r = buf_printf(&conf,
-		       "# Written by metalboot-firstboot: the kubelet of an "
-		       "external etcd member.\n"
-		       "apiVersion: kubelet.config.k8s.io/v1beta1\n"
-		       "kind: KubeletConfiguration\n"
-		       "authentication:\n"
-		       "  anonymous:\n"
-		       "    enabled: false\n"
-		       "  webhook:\n"
-		       "    enabled: false\n"
-		       "authorization:\n"
-		       "  mode: AlwaysAllow\n"
-		       "cgroupDriver: %s\n"
-		       "address: 127.0.0.1\n"
-		       "containerRuntimeEndpoint: %s\n"
-		       "staticPodPath: /etc/kubernetes/manifests\n",
-		       p->runtime.cgroup_driver, sock);
+	r = etcd_kubelet_conf(p, sock, &conf);
 	if (r == 0)
 		r = buf_puts(&unit, "# Written by metalboot-firstboot.\n"
 				    "[Service]\n"

@@ -1,0 +1,234 @@
+/*
+ * test_firstboot_steps_runtime.c - the runtime and kubelet steps on a
+ * scratch root, with PATH holding only a recording systemctl stand-in (or
+ * nothing): the files each container runtime kind gets, the services
+ * restarted and in which order, and the standalone kubelet configuration
+ * of an external etcd member, byte for byte.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "exec.h"
+#include "fsutil.h"
+#include "payload.h"
+#include "plan.h"
+#include "yload.h"
+
+struct env {
+	char dir[64];	     /* scratch: root/, bin/, calls */
+	char root[PATH_MAX]; /* the agent's --root */
+	char bin[PATH_MAX];  /* PATH while a step runs */
+	char *old_path;
+	struct fb_payload *p;
+	struct fb_exec x;
+};
+
+/* rm -rf dir (a scratch directory this test made). */
+static void
+remove_tree(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * A scratch root for payload yaml; with_systemctl puts a systemctl on PATH
+ * that appends its arguments to DIR/calls and succeeds.
+ */
+static void
+env_setup(struct env *e, const char *yaml, bool with_systemctl)
+{
+	struct fb_perror err;
+	const char *path = getenv("PATH");
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "/tmp/mb-steps.XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	snprintf(e->root, sizeof(e->root), "%s/root", e->dir);
+	snprintf(e->bin, sizeof(e->bin), "%s/bin", e->dir);
+	assert_int_equal(mkdir(e->root, 0755), 0);
+	assert_int_equal(mkdir(e->bin, 0755), 0);
+	if (with_systemctl) {
+		char sc[PATH_MAX + 16];
+		FILE *f;
+
+		snprintf(sc, sizeof(sc), "%s/systemctl", e->bin);
+		f = fopen(sc, "w");
+		assert_non_null(f);
+		fprintf(f, "#!/bin/sh\necho \"$*\" >>'%s/calls'\nexit 0\n",
+			e->dir);
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(chmod(sc, 0755), 0);
+	}
+	e->old_path = path ? strdup(path) : NULL;
+	assert_int_equal(setenv("PATH", e->bin, 1), 0);
+	r = fb_payload_parse("t.yaml", yaml, strlen(yaml), &e->p, &err);
+	if (r != 0)
+		fail_msg("parse: %d at %u:%u: %s", r, err.line, err.col,
+			 err.msg);
+	fb_exec_init(&e->x);
+	e->x.root = e->root;
+	e->x.p = e->p;
+}
+
+static void
+env_done(struct env *e)
+{
+	if (e->old_path != NULL)
+		setenv("PATH", e->old_path, 1);
+	free(e->old_path);
+	fb_exec_done(&e->x);
+	fb_payload_free(e->p);
+	remove_tree(e->dir);
+}
+
+/* ROOT+abs's content (owned), or NULL when absent. */
+static char *
+root_file(const struct env *e, const char *abs)
+{
+	char path[PATH_MAX * 2];
+	char *text = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s%s", e->root, abs);
+	if (read_file(path, 1u << 20, &text, &len) < 0)
+		return NULL;
+	return text;
+}
+
+/* The systemctl stand-in's calls, one per line ("" when none). */
+static char *
+calls(const struct env *e)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/calls", e->dir);
+	if (read_file(path, 1u << 20, &text, &len) < 0)
+		return strdup("");
+	return text;
+}
+
+#define HEAD                                                                   \
+	"version: 1\n"                                                         \
+	"cluster: { name: lab }\n"                                             \
+	"selinux: keep\n"                                                      \
+	"swap_off: true\n"
+
+static const char etcd_payload[] =
+	HEAD "node: { name: etcd1, role: etcd, mac: \"52:54:00:00:03:01\", "
+	     "ip: 192.168.100.31 }\n"
+	     "container_runtime: { kind: containerd, cgroup_driver: systemd }\n"
+	     "kubeadm: { action: etcd, config: x }\n";
+
+/*
+ * The etcd member's kubelet configuration: what the agent wrote when it
+ * was put together with printf, now emitted by libyaml (which quotes the
+ * address, a string either way); it parses back with the same values.
+ */
+static void
+test_etcd_kubelet(void **state)
+{
+	static const char want[] =
+		"# Written by metalboot-firstboot: the kubelet of an "
+		"external etcd member.\n"
+		"apiVersion: kubelet.config.k8s.io/v1beta1\n"
+		"kind: KubeletConfiguration\n"
+		"authentication:\n"
+		"  anonymous:\n"
+		"    enabled: false\n"
+		"  webhook:\n"
+		"    enabled: false\n"
+		"authorization:\n"
+		"  mode: AlwaysAllow\n"
+		"cgroupDriver: systemd\n"
+		"address: \"127.0.0.1\"\n"
+		"containerRuntimeEndpoint: "
+		"unix:///var/run/containerd/containerd.sock\n"
+		"staticPodPath: /etc/kubernetes/manifests\n";
+	struct env e;
+	struct ydoc *doc = NULL;
+	struct yerror yerr;
+	char *conf, *unit, *got;
+
+	(void)state;
+	env_setup(&e, etcd_payload, true);
+	assert_int_equal(fb_step_kubelet(&e.x), 0);
+	conf = root_file(&e, FB_ETCD_KUBELET);
+	assert_non_null(conf);
+	assert_string_equal(conf, want);
+	assert_int_equal(
+		ydoc_parse("kubelet.conf", conf, strlen(conf), &doc, &yerr), 0);
+	assert_string_equal(ynode_get(doc->root, "address")->str, "127.0.0.1");
+	assert_string_equal(
+		ynode_get(ynode_get(doc->root, "authorization"), "mode")->str,
+		"AlwaysAllow");
+	ydoc_free(doc);
+	unit = root_file(&e, FB_ETCD_DROPIN);
+	assert_non_null(unit);
+	assert_non_null(strstr(unit, "\nExecStart=/usr/bin/kubelet "
+				     "--config=" FB_ETCD_KUBELET "\n"));
+	got = calls(&e);
+	assert_string_equal(got, "daemon-reload\n"
+				 "restart kubelet\n"
+				 "is-enabled --quiet kubelet\n");
+	free(got);
+	free(conf);
+	free(unit);
+	env_done(&e);
+}
+
+/* Swap left on: the standalone kubelet is told so, as kubeadm's is. */
+static void
+test_etcd_kubelet_swap_on(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"cluster: { name: lab }\n"
+		"selinux: keep\n"
+		"swap_off: false\n"
+		"node: { name: etcd1, role: etcd, mac: \"52:54:00:00:03:01\", "
+		"ip: 192.168.100.31 }\n"
+		"container_runtime: { kind: containerd, cgroup_driver: "
+		"cgroupfs }\n"
+		"kubeadm: { action: etcd, config: x }\n";
+	struct env e;
+	char *conf;
+
+	(void)state;
+	env_setup(&e, yaml, false);
+	assert_int_equal(fb_step_kubelet(&e.x), 0);
+	conf = root_file(&e, FB_ETCD_KUBELET);
+	assert_non_null(conf);
+	assert_non_null(strstr(conf, "\ncgroupDriver: cgroupfs\n"));
+	assert_non_null(strstr(conf, "\nfailSwapOn: false\n"));
+	free(conf);
+	env_done(&e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_etcd_kubelet),
+		cmocka_unit_test(test_etcd_kubelet_swap_on),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
