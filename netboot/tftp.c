@@ -551,6 +551,45 @@ tftp_xfer_input(struct tftp_xfer *x, const uint8_t *pkt, size_t len,
 }
 
 void
+tftp_xfer_rerequest(struct tftp_xfer *x, const struct tftp_req *req,
+		    uint64_t now_ms, struct tftp_out *out)
+{
+	bool opts = req->has_blksize || req->has_timeout ||
+		    (req->has_tsize && req->octet) || req->has_windowsize;
+
+	memset(out, 0, sizeof(*out));
+	out->act = TFTP_ACT_NONE;
+	if (x->state != TFTP_ST_OACK)
+		return;
+	x->rerequests++;
+	/* 2 TiB and more cannot go in 2^32-1 blocks of 512: keep the OACK. */
+	if ((opts && x->rerequests < TFTP_REREQ_FALLBACK) ||
+	    x->size / TFTP_SEGSIZE + 1 > UINT32_MAX) {
+		x->retransmits++;
+		out->act = TFTP_ACT_OACK;
+		out->retransmit = true;
+		return;
+	}
+	x->blksize = TFTP_SEGSIZE;
+	x->windowsize = 1;
+	x->timeout_s = 0;
+	x->oack_blksize = false;
+	x->oack_timeout = false;
+	x->oack_tsize = false;
+	x->oack_windowsize = false;
+	x->last = (uint32_t)(x->size / TFTP_SEGSIZE + 1);
+	x->fell_back = true;
+	x->state = TFTP_ST_DATA;
+	x->retries = 0;
+	x->base_rto_ms = clamp_rto(x, TFTP_RTO_INIT_MS);
+	x->rto_ms = x->base_rto_ms;
+	x->timed_at_ms = 0;
+	x->last_progress_ms = now_ms;
+	x->next = 1;
+	send_window(x, now_ms, false, out);
+}
+
+void
 tftp_xfer_timeout(struct tftp_xfer *x, uint64_t now_ms, struct tftp_out *out)
 {
 	memset(out, 0, sizeof(*out));

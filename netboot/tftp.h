@@ -74,11 +74,18 @@
  * fast. After TFTP_RETRIES_MAX timeouts in a row and TFTP_GIVEUP_MIN_MS
  * without progress the client is taken to be gone.
  */
-#define TFTP_RTO_INIT_MS   1000
-#define TFTP_RTO_MIN_MS	   20
-#define TFTP_RTO_MAX_MS	   5000
-#define TFTP_RETRIES_MAX   8
-#define TFTP_GIVEUP_MIN_MS 30000 /* and this long without progress */
+#define TFTP_RTO_INIT_MS    1000
+#define TFTP_RTO_MIN_MS	    20
+#define TFTP_RTO_MAX_MS	    5000
+#define TFTP_RETRIES_MAX    8
+#define TFTP_GIVEUP_MIN_MS  30000 /* and this long without progress */
+/*
+ * The client's request again, from the same TID, with no ACK 0 for our
+ * OACK: the first time the OACK is sent again at once (it may have been
+ * lost); at this count the client is taken to ignore OACKs, and the
+ * transfer falls back to RFC 1350 defaults (DATA 1, 512-byte blocks).
+ */
+#define TFTP_REREQ_FALLBACK 2
 
 /* A parsed request. Strings are views into the packet (borrowed). */
 struct tftp_req {
@@ -169,6 +176,8 @@ struct tftp_xfer {
 	uint32_t timed_block;	     /* block whose ACK gives an RTT sample */
 	uint64_t timed_at_ms;	     /* 0: no sample pending */
 	uint32_t retransmits;	     /* totals, for counters and logs */
+	unsigned rerequests;	     /* the request again, while in OACK */
+	bool fell_back;		     /* OACK ignored: RFC 1350 defaults */
 };
 
 /* What the caller must do after an event. */
@@ -236,6 +245,21 @@ void tftp_xfer_input(struct tftp_xfer *x, const uint8_t *pkt, size_t len,
  */
 void tftp_xfer_timeout(struct tftp_xfer *x, uint64_t now_ms,
 		       struct tftp_out *out);
+
+/*
+ * The client sent a request for the same file again from the transfer's
+ * TID (req, parsed) before acknowledging anything. While our OACK waits
+ * for its ACK 0: a request without any option we would accept means the
+ * client gave options up, and one repeated TFTP_REREQ_FALLBACK times
+ * means it ignores OACKs (RFC 1350 clients that were handed options, old
+ * ROMs); either way the transfer falls back to the RFC 1350 defaults
+ * (blksize 512, windowsize 1, no OACK) and sends DATA 1, which RFC 2347
+ * clients must accept as "options not supported". A first repeat of the
+ * same request resends the OACK. Once DATA flows, a repeat is ignored
+ * (the timer resends what was lost). Fills *out.
+ */
+void tftp_xfer_rerequest(struct tftp_xfer *x, const struct tftp_req *req,
+			 uint64_t now_ms, struct tftp_out *out);
 
 /* Map a 16-bit ACK onto the 32-bit block counter; false: outside. */
 bool tftp_ack_map(const struct tftp_xfer *x, uint16_t ack, uint32_t *ret);

@@ -657,25 +657,31 @@ cap_warn(struct tftp_server *srv, const char *peer, const char *what)
 	log_warn("tftp %s: request dropped: %s", peer, what);
 }
 
-/* Is this the same RRQ again from a client whose transfer has begun? */
-static bool
-is_resent_rrq(struct tftp_server *srv, const struct sockaddr_in *peer,
-	      const uint8_t *pkt, size_t len, unsigned *ret_per_client)
+/*
+ * The transfer that req repeats: the same file asked again from the same
+ * TID before anything was acknowledged (NULL if none). Counts the client's
+ * transfers into *ret_per_client.
+ */
+static struct tftp_conn *
+find_rerequest(struct tftp_server *srv, const struct sockaddr_in *peer,
+	       const struct tftp_req *req, unsigned *ret_per_client)
 {
-	struct tftp_conn *c;
+	struct tftp_conn *c, *found = NULL;
+	struct tftp_req first;
 	unsigned n = 0;
-	bool dup = false;
 
 	for (c = srv->conns; c != NULL; c = c->next) {
 		if (c->peer.sin_addr.s_addr != peer->sin_addr.s_addr)
 			continue;
 		n++;
-		if (c->peer.sin_port == peer->sin_port && c->req_len == len &&
-		    memcmp(c->req, pkt, len) == 0 && c->x.acked == 0)
-			dup = true;
+		if (c->peer.sin_port == peer->sin_port && c->x.acked == 0 &&
+		    tftp_parse_req(c->req, c->req_len, &first) == 0 &&
+		    first.file_len == req->file_len &&
+		    memcmp(first.file, req->file, req->file_len) == 0)
+			found = c;
 	}
 	*ret_per_client = n;
-	return dup;
+	return found;
 }
 
 static void
@@ -727,9 +733,18 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 		send_error(srv, srv->fd, peer, local, code, msg);
 		return;
 	}
-	if (is_resent_rrq(srv, peer, pkt, len, &per_client)) {
-		/* Our reply is on its way or will be resent by the timer. */
-		log_debug("tftp %s: RRQ '%s' resent, ignored", ps, name);
+	c = find_rerequest(srv, peer, &req, &per_client);
+	if (c != NULL) {
+		tftp_xfer_rerequest(&c->x, &req, now_ms(), &out);
+		if (c->x.fell_back && out.act == TFTP_ACT_SEND)
+			log_info("tftp %s: '%s': OACK not acknowledged, "
+				 "RRQ again: RFC 1350 defaults (blksize %u)",
+				 ps, name, c->x.blksize);
+		else
+			log_debug("tftp %s: RRQ '%s' again (%s)", ps, name,
+				  out.act == TFTP_ACT_OACK ? "OACK resent"
+							   : "ignored");
+		apply(c, &out, false);
 		return;
 	}
 	if (srv->nconns >= nb->tftp_max_transfers) {

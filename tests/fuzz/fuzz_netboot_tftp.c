@@ -6,7 +6,8 @@
  * Input: u16 request length, the request bytes, u32 file size, u16
  * blksize cap, then events until the input ends: a byte selecting ACK of
  * a given number, ACK of the highest block sent, a raw packet (u8 length
- * and bytes), or a timer firing (with a clock step). After every step the
+ * and bytes; one that parses as a request is the client's request again),
+ * or a timer firing (with a clock step). After every step the
  * transfer's invariants are checked; a violation aborts.
  */
 #include "path.h"
@@ -51,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t oack[TFTP_REQ_MAX], pkt[4];
 	char path[PATH_REQ_MAX + 1];
 	const uint8_t *reqp, *p;
-	struct tftp_req req;
+	struct tftp_req req, again;
 	struct tftp_xfer x;
 	struct tftp_out out;
 	uint16_t reqlen, cap, v;
@@ -99,10 +100,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pkt[3] = (uint8_t)x.hi;
 			tftp_xfer_input(&x, pkt, 4, ++now, &out);
 			break;
-		case 2: /* raw packet */
+		case 2: /* raw packet; a request is the client's again */
 			if (rd_u8(&rd, &n) < 0 || rd_bytes(&rd, n, &p) < 0)
 				return 0;
-			tftp_xfer_input(&x, p, n, ++now, &out);
+			if (tftp_parse_req(p, n, &again) == 0)
+				tftp_xfer_rerequest(&x, &again, ++now, &out);
+			else
+				tftp_xfer_input(&x, p, n, ++now, &out);
 			break;
 		default: /* timer */
 			now += (uint64_t)(op >> 2) * 500;

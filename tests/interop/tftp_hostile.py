@@ -5,7 +5,7 @@ Raw-UDP checks against a running metalboot-netboot (see tftp_hostile.sh):
 malformed and hostile requests get the right ERROR or are dropped, paths
 cannot leave the root, wrong TIDs get ERROR 5 without disturbing the
 transfer, duplicate ACKs cause no resends, the EDK II ERROR 8 probe ends
-cleanly, and a normal download still works after all of it.
+cleanly, a client ignoring the OACK gets RFC 1350 defaults, and a normal download still works after all of it.
 Prints one line per check; exits 1 when any failed.
 """
 import hashlib
@@ -122,6 +122,46 @@ def fetch(name, opts=(), dup_acks=False, host=None):
                 return bytes(out), oack, ndata, resent, peer
         else:
             resent += 1
+
+
+def fetch_ignoring_oack(name, opts, plain_again=False):
+    """An RFC 1350 client handed options: it ignores the OACK and sends
+    its request again from the same port (the same one, or with
+    plain_again one without options). Returns (bytes or None, OACKs seen,
+    the DATA 1 length)."""
+    s = sock(3.0)
+    s.sendto(rrq(name, opts=opts), (HOST, PORT))
+    peer = None
+    oacks = 0
+    first_len = None
+    out = bytearray()
+    expect = 1
+    while True:
+        data, addr = recv(s)
+        if data is None:
+            return None, oacks, first_len
+        if peer is None:
+            peer = addr
+        if addr != peer:
+            continue
+        if data[1] == 6:
+            oacks += 1
+            if oacks > 3:
+                return None, oacks, first_len
+            again = rrq(name) if plain_again else rrq(name, opts=opts)
+            s.sendto(again, (HOST, PORT))
+            continue
+        if data[1] != 3:
+            return None, oacks, first_len
+        blk = struct.unpack("!H", data[2:4])[0]
+        if blk == 1 and first_len is None:
+            first_len = len(data) - 4
+        if blk == (expect & 0xFFFF):
+            out += data[4:]
+            s.sendto(struct.pack("!HH", 4, blk), peer)
+            expect += 1
+            if len(data) - 4 < 512:
+                return bytes(out), oacks, first_len
 
 
 def sha(b):
@@ -260,6 +300,19 @@ def main_checks():
     check(first is not None and again == first,
           "OACK resent on timeout")
     s.close()
+
+    # A client that ignores the OACK and asks again from the same port:
+    # the OACK once more (it may have been lost), then RFC 1350 defaults.
+    data, oacks, first = fetch_ignoring_oack(
+        "good", [(b"blksize", b"1468"), (b"tsize", b"0")])
+    check(data == good and oacks == 2 and first == 512,
+          "OACK ignored: 512-byte blocks after the request came twice "
+          "more (%s OACKs, DATA 1 of %s bytes)" % (oacks, first))
+    data, oacks, first = fetch_ignoring_oack(
+        "good", [(b"blksize", b"1468")], plain_again=True)
+    check(data == good and oacks == 1 and first == 512,
+          "OACK ignored, request again without options: defaults at once "
+          "(%s OACKs)" % oacks)
 
     # Still serving after all of it.
     data, _, _, _, _ = fetch("good")

@@ -845,6 +845,92 @@ test_oack_ack0_and_wrong_ack(void **state)
 	assert_true(out.rtt_sampled);
 }
 
+/* Feed the same or another request again, parsed, as the client's. */
+static void
+again(struct tftp_xfer *x, struct tftp_out *out, const uint8_t *pkt, size_t len,
+      uint64_t now)
+{
+	struct tftp_req r;
+
+	assert_int_equal(tftp_parse_req(pkt, len, &r), 0);
+	tftp_xfer_rerequest(x, &r, now, out);
+}
+
+static void
+test_oack_ignored_fallback(void **state)
+{
+	uint8_t b[128], nb[64];
+	struct tftp_xfer x;
+	struct tftp_out out;
+	size_t n, nn;
+
+	(void)state;
+	n = mkreq(b, sizeof(b), TFTP_RRQ, "f", "octet", "blksize", "1468",
+		  "tsize", "0", "windowsize", "4", NULL);
+	start(&x, &out, 5000, 1468, b, n);
+	assert_int_equal(out.act, TFTP_ACT_OACK);
+	/* The same request once more: the OACK may be lost, resend it. */
+	again(&x, &out, b, n, 1500);
+	assert_int_equal(out.act, TFTP_ACT_OACK);
+	assert_true(out.retransmit);
+	assert_int_equal(x.state, TFTP_ST_OACK);
+	assert_false(x.fell_back);
+	/* And again: the client ignores OACKs; RFC 1350 defaults. */
+	again(&x, &out, b, n, 2500);
+	assert_int_equal(out.act, TFTP_ACT_SEND);
+	assert_int_equal(out.first, 1);
+	assert_int_equal(out.count, 1);
+	assert_true(x.fell_back);
+	assert_int_equal(x.state, TFTP_ST_DATA);
+	assert_int_equal(x.blksize, 512);
+	assert_int_equal(x.windowsize, 1);
+	assert_int_equal(x.last, 10); /* 9 full blocks and 392 bytes */
+	assert_int_equal(tftp_block_len(&x, 1), 512);
+	assert_int_equal(tftp_block_len(&x, 10), 5000 - 9 * 512);
+	/* No OACK can be built any more; a late ACK 0 changes nothing. */
+	assert_int_equal(tftp_build_oack(&x, nb, sizeof(nb)), 2);
+	tftp_xfer_input(&x, nb, mkack(nb, 0), 2501, &out);
+	assert_int_equal(out.act, TFTP_ACT_NONE);
+	/* Lockstep to the end with 512-byte blocks. */
+	for (uint16_t k = 1; k <= 9; k++) {
+		tftp_xfer_input(&x, nb, mkack(nb, k), 2501 + k, &out);
+		assert_int_equal(out.act, TFTP_ACT_SEND);
+		assert_int_equal(out.first, k + 1);
+		assert_int_equal(out.count, 1);
+	}
+	/* Once DATA flows a further repeat is ignored. */
+	again(&x, &out, b, n, 2600);
+	assert_int_equal(out.act, TFTP_ACT_NONE);
+	tftp_xfer_input(&x, nb, mkack(nb, 10), 2700, &out);
+	assert_int_equal(out.act, TFTP_ACT_DONE);
+
+	/* The request again without options: defaults at once. */
+	start(&x, &out, 5000, 1468, b, n);
+	nn = mkreq(nb, sizeof(nb), TFTP_RRQ, "f", "octet", NULL);
+	again(&x, &out, nb, nn, 1100);
+	assert_int_equal(out.act, TFTP_ACT_SEND);
+	assert_true(x.fell_back);
+	assert_int_equal(x.blksize, 512);
+	/* Only options we would not acknowledge count as none. */
+	start(&x, &out, 5000, 1468, b, n);
+	nn = mkreq(nb, sizeof(nb), TFTP_RRQ, "f", "octet", "blksize", "2",
+		   NULL);
+	again(&x, &out, nb, nn, 1100);
+	assert_int_equal(out.act, TFTP_ACT_SEND);
+	assert_int_equal(x.blksize, 512);
+
+	/* After ACK 0 accepted the OACK, repeats change nothing. */
+	start(&x, &out, 5000, 1468, b, n);
+	tftp_xfer_input(&x, nb, mkack(nb, 0), 1001, &out);
+	assert_int_equal(out.act, TFTP_ACT_SEND);
+	again(&x, &out, b, n, 1100);
+	assert_int_equal(out.act, TFTP_ACT_NONE);
+	again(&x, &out, b, n, 1200);
+	assert_int_equal(out.act, TFTP_ACT_NONE);
+	assert_int_equal(x.blksize, 1468);
+	assert_false(x.fell_back);
+}
+
 static void
 test_probe_error8(void **state)
 {
@@ -986,6 +1072,7 @@ main(void)
 		cmocka_unit_test(test_per_block_acker),
 		cmocka_unit_test(test_window_probe_and_gap_repeat),
 		cmocka_unit_test(test_oack_ack0_and_wrong_ack),
+		cmocka_unit_test(test_oack_ignored_fallback),
 		cmocka_unit_test(test_probe_error8),
 		cmocka_unit_test(test_timeout_and_giveup),
 		cmocka_unit_test(test_progress_resets_retries),
