@@ -472,6 +472,7 @@ static const char *const cluster_keys[] = { "name",
 					    "image_repository",
 					    "container_runtime",
 					    "registry_mirrors",
+					    "cri_socket",
 					    "cni",
 					    "token_ttl",
 					    "etcd",
@@ -514,6 +515,27 @@ check_url(struct ys_ctx *c, const struct ynode *n, const char *what)
 			       what);
 			return false;
 		}
+	}
+	return true;
+}
+
+/*
+ * A CRI endpoint: "unix://" and an absolute path of printable ASCII with
+ * no space, quote or backslash, at most INV_CRI_SOCKET_MAX bytes.
+ */
+static bool
+cri_socket_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len > INV_CRI_SOCKET_MAX || len < 9 ||
+	    strncmp(s, "unix:///", 8) != 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || strchr("\"'\\`", ch) != NULL)
+			return false;
 	}
 	return true;
 }
@@ -719,6 +741,17 @@ parse_cluster(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 	}
 	get_strlist(c, m, "registry_mirrors", "registry_mirrors",
 		    &inv->cluster.registry_mirrors, check_url);
+	s = ys_get_scalar(c, m, "cri_socket", "cluster.cri_socket", 0, &vn);
+	if (s != NULL) {
+		if (!cri_socket_valid(s, vn->len))
+			ys_err(c, vn,
+			       "cri_socket '%s' must be unix:// and an "
+			       "absolute path, like "
+			       "unix:///var/run/cri-dockerd.sock",
+			       ys_qnode(vn, b, sizeof(b)));
+		else
+			set_str(c, &inv->cluster.cri_socket, s);
+	}
 	get_strlist(c, m, "apiserver_cert_sans", "apiserver_cert_sans",
 		    &inv->cluster.cert_sans, check_san);
 
@@ -1415,6 +1448,7 @@ inventory_free(struct inventory *inv)
 	free(inv->cluster.dns_domain);
 	free(inv->cluster.image_repository);
 	strlist_free(&inv->cluster.registry_mirrors);
+	free(inv->cluster.cri_socket);
 	strlist_free(&inv->cluster.cert_sans);
 	free(inv->cluster.cni_name);
 	free(inv->cluster.cni_manifest);

@@ -17,8 +17,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INV_MAX_NODES 10000
-#define INV_MAX_LIST  256 /* items in any list but nodes */
+#define INV_MAX_NODES	       10000
+#define INV_MAX_LIST	       256 /* items in any list but nodes */
+/*
+ * kubelet's CRI endpoint unless cluster.cri_socket says otherwise: the
+ * containerd socket, for both runtimes (Debian's docker.io runs on
+ * Debian's containerd, whose CRI plugin is enabled; dockershim is gone
+ * since Kubernetes 1.24).
+ */
+#define INV_CRI_SOCKET_DEFAULT "unix:///var/run/containerd/containerd.sock"
+#define INV_CRI_SOCKET_MAX     256 /* bytes of cluster.cri_socket */
 
 enum node_role {
 	ROLE_CONTROL_PLANE,
@@ -111,6 +119,8 @@ struct inventory {
 		char *image_repository;
 		enum runtime_kind runtime;
 		struct strlist registry_mirrors;
+		char *cri_socket; /* unix://PATH; NULL: INV_CRI_SOCKET_DEFAULT
+				   */
 		char *cni_name;
 		char *cni_manifest; /* NULL, a URL, or a path (resolved) */
 		char *cni_sha256;   /* optional, 64 hex */

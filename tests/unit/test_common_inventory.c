@@ -373,6 +373,49 @@ test_etcd(void **state)
 	diags_done(&d);
 }
 
+/* cluster.cri_socket: optional, unix:// and an absolute path. */
+static void
+test_cri_socket(void **state)
+{
+	struct inventory *inv;
+	struct diags d;
+
+	(void)state;
+	inv = load_ok(HEAD NET "nodes:\n" CP1, &d);
+	assert_null(inv->cluster.cri_socket);
+	inventory_free(inv);
+	diags_done(&d);
+	inv = load_ok(HEAD
+		      "  container_runtime: docker\n"
+		      "  cri_socket: unix:///var/run/cri-dockerd.sock\n" NET
+		      "nodes:\n" CP1,
+		      &d);
+	assert_string_equal(inv->cluster.cri_socket,
+			    "unix:///var/run/cri-dockerd.sock");
+	inventory_free(inv);
+	diags_done(&d);
+	expect_error(HEAD "  cri_socket: /var/run/cri-dockerd.sock\n" NET
+			  "nodes:\n" CP1,
+		     4, 15,
+		     "cri_socket '/var/run/cri-dockerd.sock' must be "
+		     "unix://");
+	expect_error(HEAD "  cri_socket: tcp://10.0.0.1:1234\n" NET
+			  "nodes:\n" CP1,
+		     4, 15, "must be unix://");
+	expect_error(HEAD "  cri_socket: unix://run/x.sock\n" NET
+			  "nodes:\n" CP1,
+		     4, 15, "an absolute path");
+	expect_error(HEAD "  cri_socket: \"unix:///run/a b.sock\"\n" NET
+			  "nodes:\n" CP1,
+		     4, 15, "must be unix://");
+	expect_error(HEAD "  cri_socket: [unix:///run/x.sock]\n" NET
+			  "nodes:\n" CP1,
+		     4, 15, "must be a scalar");
+	expect_error(HEAD "  cri_sockett: unix:///run/x.sock\n" NET
+			  "nodes:\n" CP1,
+		     4, 3, "did you mean 'cri_socket'");
+}
+
 static void
 test_unknown_keys(void **state)
 {
@@ -491,6 +534,7 @@ main(void)
 		cmocka_unit_test(test_endpoint_allowed),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_etcd),
+		cmocka_unit_test(test_cri_socket),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_types_and_enums),
 		cmocka_unit_test(test_all_problems_reported),
