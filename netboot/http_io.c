@@ -664,26 +664,10 @@ mark(struct ctx *x, struct node *nd, const char *event)
 		log_warn_r(r, "node %s: cannot record %s", nd->name, event);
 }
 
-/* The boot milestone a file name stands for, or NULL. */
-static const char *
-file_milestone(const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	base = base ? base + 1 : path;
-	if (strncmp(base, "vmlinuz", 7) == 0 ||
-	    strncmp(base, "bzImage", 7) == 0)
-		return "kernel";
-	if (strncmp(base, "initrd", 6) == 0 ||
-	    strncmp(base, "initramfs", 9) == 0)
-		return "initrd";
-	return NULL;
-}
-
 static void
 handle_file(struct ctx *x, const struct http_route *rt)
 {
-	const char *milestone = file_milestone(rt->path);
+	const char *milestone = nodes_file_milestone(rt->path);
 	bool first = false;
 	struct node *nd;
 	int status;

@@ -321,6 +321,21 @@ nodes_mark(struct nodes *ns, struct node *nd, const char *event, int64_t now)
 	return commit(ns, nd, &tmp);
 }
 
+const char *
+nodes_file_milestone(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (strncmp(base, "vmlinuz", 7) == 0 ||
+	    strncmp(base, "bzImage", 7) == 0)
+		return "kernel";
+	if (strncmp(base, "initrd", 6) == 0 ||
+	    strncmp(base, "initramfs", 9) == 0)
+		return "initrd";
+	return NULL;
+}
+
 int
 nodes_mark_mac(struct nodes *ns, const uint8_t mac[MAC_LEN], const char *event,
 	       int64_t now)

@@ -127,6 +127,13 @@ bool nodes_addr_allowed(const struct nodes *ns, const struct node *nd,
 int nodes_mark(struct nodes *ns, struct node *nd, const char *event,
 	       int64_t now);
 
+/*
+ * The boot milestone a served file stands for: "kernel" (vmlinuz*,
+ * bzImage*), "initrd" (initrd*, initramfs*), else NULL. path may hold
+ * directories.
+ */
+const char *nodes_file_milestone(const char *path);
+
 /* nodes_mark by MAC, for DHCP and TFTP. -ENOENT for an unknown MAC. */
 int nodes_mark_mac(struct nodes *ns, const uint8_t mac[MAC_LEN],
 		   const char *event, int64_t now);

@@ -12,8 +12,10 @@
  */
 #include "tftp_io.h"
 
+#include "http_io.h"
 #include "log.h"
 #include "net.h"
+#include "nodes.h"
 #include "path.h"
 #include "tftp.h"
 
@@ -445,6 +447,30 @@ send_oack(struct tftp_conn *c)
 }
 
 /*
+ * A transfer to a machine in the inventory completed: its boot has begun
+ * ("booting", with the file's milestone in its timeline: "kernel",
+ * "initrd", or "tftp" for a loader such as iPXE).
+ */
+static void
+mark_node(struct tftp_conn *c)
+{
+	struct nodes *ns = http_io_nodes(c->srv->nb);
+	const char *ev = nodes_file_milestone(c->name);
+	struct node *nd;
+	int r;
+
+	if (ns == NULL)
+		return;
+	nd = nodes_find_ip(ns, ntohl(c->peer.sin_addr.s_addr));
+	if (nd == NULL)
+		return;
+	r = nodes_mark(ns, nd, ev != NULL ? ev : "tftp", (int64_t)time(NULL));
+	if (r < 0)
+		log_warn_r(r, "node %s: cannot record its TFTP fetch",
+			   nd->name);
+}
+
+/*
  * Carry out the engine's decision. Returns false when the transfer was
  * freed (the caller must not touch c again).
  */
@@ -486,6 +512,7 @@ apply(struct tftp_conn *c, const struct tftp_out *out, bool progress)
 			 (unsigned long long)ms, c->x.blksize, c->x.windowsize,
 			 c->x.retransmits);
 		k->tftp_transfers_completed++;
+		mark_node(c);
 		break;
 	case TFTP_ACT_ABORT:
 		if (out->probe) {

@@ -4,7 +4,8 @@
 # reserved address, an unknown machine gets a pool address, the server is
 # killed with -9 and restarted and hands out the same addresses, never one
 # address twice; 500 simulated clients get 500 distinct addresses;
-# --check-dhcp lists the server; hostile packets do not kill it.
+# --check-dhcp lists the server; hostile packets do not kill it; boot files
+# fetched over TFTP mark the node booting.
 # Needs root (ip netns), busybox and python3; exit 77 (skip) otherwise.
 set -euo pipefail
 build=${MB_BUILD_DIR:-$(pwd)}
@@ -46,7 +47,10 @@ ip -n "$c" link set lo up
 ip -n "$c" link set cli0 address 02:00:00:00:01:01
 ip -n "$c" link set cli0 up
 
-mkdir -p "$work/out/public" "$work/out/state"
+mkdir -p "$work/out/public/ipxe" "$work/out/public/images/worker" \
+	"$work/out/state"
+head -c 70000 /dev/urandom >"$work/out/public/ipxe/undionly.kpxe"
+head -c 300000 /dev/urandom >"$work/out/public/images/worker/vmlinuz"
 cat >"$work/out/netboot.yaml" <<EOF
 version: 1
 cluster: test
@@ -122,6 +126,26 @@ assert any(t["event"] == "dhcp" for t in n["cp1"]["timeline"]), n["cp1"]
 assert n["w1"]["state"] == "pending", n["w1"]
 EOF2
 	echo "ok: /v1/nodes shows cp1 booting with a dhcp event"
+	# Boot files fetched over TFTP from w1's address make w1 booting,
+	# with a "tftp" (loader) and a "kernel" milestone.
+	ip -n "$c" addr add 10.77.0.21/22 dev cli0
+	(cd "$work" && ip netns exec "$c" busybox tftp -g -r ipxe/undionly.kpxe \
+		-l "$work/got.kpxe" 10.77.0.1 &&
+		ip netns exec "$c" busybox tftp -g \
+			-r images/worker/vmlinuz -l "$work/got.vmlinuz" \
+			10.77.0.1) || fail "busybox tftp from w1's address"
+	cmp -s "$work/got.vmlinuz" "$work/out/public/images/worker/vmlinuz" ||
+		fail "kernel differs"
+	ip -n "$c" addr del 10.77.0.21/22 dev cli0
+	ip netns exec "$s" curl -sf http://10.77.0.1:8080/v1/nodes \
+		>"$work/nodes.json" || fail "GET /v1/nodes"
+	python3 - "$work/nodes.json" <<'EOF2' || fail "nodes: $(cat "$work/nodes.json")"
+import json, sys
+n = {x["name"]: x for x in json.load(open(sys.argv[1]))["nodes"]}
+assert n["w1"]["state"] == "booting", n["w1"]
+assert [t["event"] for t in n["w1"]["timeline"]] == ["tftp", "kernel"], n["w1"]
+EOF2
+	echo "ok: TFTP fetches from w1's address: booting, timeline tftp, kernel"
 	ip netns exec "$s" curl -sf http://10.77.0.1:8080/metrics \
 		>"$work/metrics" || fail "GET /metrics"
 	grep -q '^metalboot_dhcp_leases_bound 2$' "$work/metrics" &&
