@@ -650,17 +650,32 @@ token_ok(const char *s)
 	return true;
 }
 
+/* unix:///PATH, printable ASCII with no space, quote or backslash. */
+static bool
+cri_socket_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len > FB_MAX_CRI_SOCKET || len < 9 ||
+	    strncmp(s, "unix:///", 8) != 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || strchr("\"'\\`", ch) != NULL)
+			return false;
+	}
+	return true;
+}
+
 static int
 parse_runtime(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 {
 	static const char *const keys[] = {
-		"kind",
-		"cgroup_driver",
-		"log_max_size",
-		"log_max_files",
-		"storage_driver",
-		"registry_mirrors",
-		NULL,
+		"kind",		  "cgroup_driver",
+		"log_max_size",	  "log_max_files",
+		"storage_driver", "registry_mirrors",
+		"cri_socket",	  NULL,
 	};
 	static const char *const kinds[] = { "containerd", "docker" };
 	static const char *const drivers[] = { "systemd", "cgroupfs" };
@@ -703,6 +718,16 @@ parse_runtime(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 			    "container_runtime.storage_driver is invalid");
 	if (dup_cstr(c, n ? n->str : "overlay2", &p->runtime.storage_driver) <
 	    0)
+		return -ENOMEM;
+	if (get_scalar(c, m, "cri_socket", "container_runtime.cri_socket",
+		       false, &n) < 0)
+		return -EINVAL;
+	if (n != NULL && !cri_socket_ok(n->str, n->len))
+		return perr(c, n,
+			    "container_runtime.cri_socket must be unix:// and "
+			    "an absolute path");
+	if (dup_cstr(c, n ? n->str : FB_CRI_SOCKET_DEFAULT,
+		     &p->runtime.cri_socket) < 0)
 		return -ENOMEM;
 	if (get_seq(c, m, "registry_mirrors",
 		    "container_runtime.registry_mirrors", &seq) < 0)
@@ -1180,6 +1205,7 @@ fb_payload_free(struct fb_payload *p)
 	free(p->runtime.log_max_size);
 	free(p->runtime.storage_driver);
 	free_strv(p->runtime.mirrors, p->runtime.nmirrors);
+	free(p->runtime.cri_socket);
 	for (i = 0; i < p->nfiles; i++) {
 		free(p->files[i].path);
 		free_secret(p->files[i].content, p->files[i].len);

@@ -21,16 +21,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FB_PAYLOAD_MAX	     (16u << 20) /* bytes of firstboot.yaml */
-#define FB_MAX_LIST	     1024	 /* items in any list */
-#define FB_MAX_MODULE_LEN    64
-#define FB_MAX_SYSCTL_LEN    200
-#define FB_MAX_FILE_PATH     1024
-#define FB_MAX_URL_LEN	     2048
-#define FB_MAX_TIMEOUT	     (7 * 24 * 3600) /* seconds */
-#define FB_DEFAULT_WAIT	     1800
-#define FB_DEFAULT_READY     600
-#define FB_DEFAULT_LOG_FILES 5
+#define FB_PAYLOAD_MAX	      (16u << 20) /* bytes of firstboot.yaml */
+#define FB_MAX_LIST	      1024	  /* items in any list */
+#define FB_MAX_MODULE_LEN     64
+#define FB_MAX_SYSCTL_LEN     200
+#define FB_MAX_FILE_PATH      1024
+#define FB_MAX_URL_LEN	      2048
+#define FB_MAX_TIMEOUT	      (7 * 24 * 3600) /* seconds */
+#define FB_DEFAULT_WAIT	      1800
+#define FB_DEFAULT_READY      600
+#define FB_DEFAULT_LOG_FILES  5
+#define FB_MAX_CRI_SOCKET     256
+/* kubelet's CRI endpoint when container_runtime.cri_socket is absent. */
+#define FB_CRI_SOCKET_DEFAULT "unix:///var/run/containerd/containerd.sock"
 
 enum fb_role {
 	FB_ROLE_CONTROL_PLANE,
@@ -116,6 +119,8 @@ struct fb_payload {
 		char *storage_driver; /* e.g. overlay2 */
 		char **mirrors;
 		size_t nmirrors;
+		/* unix:///PATH: printable, no space, quote or backslash */
+		char *cri_socket;
 	} runtime;
 	struct fb_file *files;
 	size_t nfiles;

@@ -164,24 +164,28 @@ plan_runtime(struct builder *b, const struct fb_payload *p)
 	struct fb_step *s = add_step(b, FB_STEP_RUNTIME);
 	size_t i;
 
-	if (p->runtime.kind == FB_RUNTIME_CONTAINERD) {
-		detail(b, s,
-		       "write " FB_CONTAINERD_CONF " (SystemdCgroup = %s)",
-		       strcmp(p->runtime.cgroup_driver, "systemd") == 0
-			       ? "true"
-			       : "false");
-	} else {
+	/* containerd's CRI serves kubelet with either kind (steps_runtime.c).
+	 */
+	detail(b, s, "write " FB_CONTAINERD_CONF " (SystemdCgroup = %s)",
+	       strcmp(p->runtime.cgroup_driver, "systemd") == 0 ? "true"
+								: "false");
+	if (p->runtime.kind == FB_RUNTIME_DOCKER)
 		detail(b, s,
 		       "write " FB_DOCKER_CONF " (native.cgroupdriver=%s, "
 		       "json-file max-size %s max-file %u, %s)",
 		       p->runtime.cgroup_driver, p->runtime.log_max_size,
 		       p->runtime.log_max_files, p->runtime.storage_driver);
-	}
 	for (i = 0; i < p->runtime.nmirrors; i++)
 		detail(b, s, "registry mirror %s", p->runtime.mirrors[i]);
-	detail(b, s, "run systemctl restart %s (when systemctl is present)",
-	       p->runtime.kind == FB_RUNTIME_CONTAINERD ? "containerd"
-							: "docker");
+	detail(b, s, "kubelet's CRI endpoint: %s", p->runtime.cri_socket);
+	if (p->runtime.kind == FB_RUNTIME_DOCKER)
+		detail(b, s,
+		       "run systemctl restart containerd, then docker (when "
+		       "systemctl is present)");
+	else
+		detail(b, s,
+		       "run systemctl restart containerd (when systemctl is "
+		       "present)");
 }
 
 static void

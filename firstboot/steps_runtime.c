@@ -166,56 +166,109 @@ systemctl(struct fb_exec *x, const char *verb, const char *unit, bool must)
 }
 
 /*
+ * One configuration file and the service that reads it: the file is
+ * written when it differs (a different original kept once as PATH.orig).
+ * Returns 0 with *ret_changed, or sets x->msg and returns a negative errno.
+ */
+static int
+runtime_conf(struct fb_exec *x, const char *conf, const struct buf *b,
+	     bool *ret_changed)
+{
+	int r;
+
+	r = keep_original(x, conf, b);
+	if (r < 0)
+		return fb_msg(x, r, "keep %s.orig: %s", conf, strerror(-r));
+	r = fb_put_file(x, conf, b->data, b->len, 0644, ret_changed);
+	if (r < 0)
+		return fb_msg(x, r, "write %s: %s", conf, strerror(-r));
+	return 0;
+}
+
+/*
+ * Restart unit when its configuration changed or it is not active, and
+ * check that it is active then. Returns 0 with *ret_restarted, or a
+ * negative errno with x->msg set.
+ */
+static int
+runtime_restart(struct fb_exec *x, const char *unit, bool changed,
+		bool *ret_restarted)
+{
+	int r;
+
+	*ret_restarted = false;
+	if (!changed && systemctl(x, "is-active", unit, false) == 0)
+		return 0;
+	r = systemctl(x, "restart", unit, true);
+	if (r < 0)
+		return r;
+	if (systemctl(x, "is-active", unit, false) != 0)
+		return fb_msg(x, -EIO, "%s is not active after a restart",
+			      unit);
+	*ret_restarted = true;
+	return 0;
+}
+
+/*
  * runtime: the container runtime's configuration is written when it
  * differs, and the runtime restarted when it changed or is not active
  * (with systemctl; without it the restart is skipped with a note).
+ *
+ * kubelet's CRI endpoint is containerd's with either kind (docker.io runs
+ * on containerd, and there is no dockershim since Kubernetes 1.24), so
+ * containerd's CRI plugin is configured in both cases; the docker kind
+ * also gets daemon.json, and docker is restarted after containerd.
  */
 int
 fb_step_runtime(struct fb_exec *x)
 {
 	const struct fb_payload *p = x->p;
-	bool containerd = p->runtime.kind == FB_RUNTIME_CONTAINERD;
-	const char *conf = containerd ? FB_CONTAINERD_CONF : FB_DOCKER_CONF;
-	const char *unit = containerd ? "containerd" : "docker";
-	bool changed = false, restarted = false;
+	const char *confs[] = { FB_CONTAINERD_CONF, FB_DOCKER_CONF };
+	const char *units[] = { "containerd", "docker" };
+	size_t n = p->runtime.kind == FB_RUNTIME_DOCKER ? 2 : 1, i;
+	bool changed[2] = { false, false }, restarted;
+	char note[FB_MSG_LEN];
+	size_t len = 0;
 	struct buf b;
-	int r;
+	int r = 0;
 
+	note[0] = '\0';
 	buf_init(&b, CONF_MAX);
-	r = containerd ? containerd_conf(p, &b) : docker_conf(x, &b);
-	if (r < 0) {
-		if (x->msg[0] == '\0')
-			fb_msg(x, r, "%s: %s", conf, strerror(-r));
-		goto out;
-	}
-	r = keep_original(x, conf, &b);
-	if (r < 0) {
-		r = fb_msg(x, r, "keep %s.orig: %s", conf, strerror(-r));
-		goto out;
-	}
-	r = fb_put_file(x, conf, b.data, b.len, 0644, &changed);
-	if (r < 0) {
-		r = fb_msg(x, r, "write %s: %s", conf, strerror(-r));
-		goto out;
-	}
-	if (!fb_have("systemctl")) {
-		fb_msg(x, 0, "%s %s; no systemctl, %s not restarted", conf,
-		       changed ? "written" : "unchanged", unit);
-		goto out;
-	}
-	if (changed || systemctl(x, "is-active", unit, false) != 0) {
-		r = systemctl(x, "restart", unit, true);
-		if (r < 0)
-			goto out;
-		if (systemctl(x, "is-active", unit, false) != 0) {
-			r = fb_msg(x, -EIO, "%s is not active after a restart",
-				   unit);
+	for (i = 0; r == 0 && i < n; i++) {
+		buf_done(&b);
+		r = i == 0 ? containerd_conf(p, &b) : docker_conf(x, &b);
+		if (r < 0) {
+			if (x->msg[0] == '\0')
+				fb_msg(x, r, "%s: %s", confs[i], strerror(-r));
 			goto out;
 		}
-		restarted = true;
+		r = runtime_conf(x, confs[i], &b, &changed[i]);
 	}
-	fb_msg(x, 0, "%s %s; %s %s", conf, changed ? "written" : "unchanged",
-	       unit, restarted ? "restarted" : "already running");
+	if (r < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		bool have = fb_have("systemctl");
+		int w;
+
+		restarted = false;
+		if (have) {
+			r = runtime_restart(x, units[i], changed[i],
+					    &restarted);
+			if (r < 0)
+				goto out;
+		}
+		w = snprintf(note + len, sizeof(note) - len, "%s%s %s; %s%s%s",
+			     i ? "; " : "", confs[i],
+			     changed[i] ? "written" : "unchanged",
+			     have ? "" : "no systemctl, ", units[i],
+			     !have	 ? " not restarted"
+			     : restarted ? " restarted"
+					 : " already running");
+		if (w < 0 || (size_t)w >= sizeof(note) - len)
+			break; /* a cut note is still a note */
+		len += (size_t)w;
+	}
+	fb_msg(x, 0, "%s", note);
 out:
 	buf_done(&b);
 	return r;
@@ -306,10 +359,9 @@ static int
 etcd_kubelet(struct fb_exec *x)
 {
 	const struct fb_payload *p = x->p;
-	const char *sock =
-		p->runtime.kind == FB_RUNTIME_CONTAINERD
-			? "unix:///var/run/containerd/containerd.sock"
-			: "unix:///var/run/cri-dockerd.sock";
+	const char *sock = p->runtime.cri_socket != NULL
+				   ? p->runtime.cri_socket
+				   : FB_CRI_SOCKET_DEFAULT;
 	bool c1 = false, c2 = false;
 	struct buf conf, unit;
 	int r;

@@ -258,6 +258,13 @@ assert d["registry-mirrors"] == ["https://mirror.example:5000"], d
 assert d["debug"] is True, d
 PY
 [[ -e $R/etc/docker/daemon.json.orig ]] || fail "original daemon.json not kept"
+# kubelet's CRI is the containerd docker.io runs on: configured as well.
+grep -qx '  SystemdCgroup = true' "$R/etc/containerd/config.toml" ||
+	fail "docker: containerd's CRI not configured"
+grep -q 'endpoint = \["https://mirror.example:5000"\]' "$R/etc/containerd/config.toml" ||
+	fail "docker: containerd mirror"
+grep -q 'no systemctl, containerd not restarted' "$WORK/run6.err" ||
+	fail "no note on containerd's restart"
 for c in "firewall-cmd --state" "firewall-cmd --add-port=6443/tcp" \
 	"firewall-cmd --permanent --add-port=30000-32767/tcp" \
 	"firewall-cmd --add-port=8472/udp" "iptables -P FORWARD ACCEPT" \

@@ -103,6 +103,9 @@ test_full(void **state)
 	assert_string_equal(p->runtime.cgroup_driver, "cgroupfs");
 	assert_int_equal(p->runtime.log_max_files, 3);
 	assert_int_equal(p->runtime.nmirrors, 2);
+	/* No cri_socket: containerd's, with docker too. */
+	assert_string_equal(p->runtime.cri_socket,
+			    "unix:///var/run/containerd/containerd.sock");
 	assert_int_equal(p->nfiles, 2);
 	assert_int_equal(p->files[0].mode, 0600);
 	assert_int_equal(p->files[1].mode, 0644);
@@ -153,6 +156,15 @@ static const struct bad bads[] = {
 	  0, 0, "proto" },
 	{ "kind: docker", "kind: cri-o", 0, 0, "kind" },
 	{ "\"http://m2:5000\"", "\"ftp://m2\"", 0, 0, "registry mirror" },
+	{ "storage_driver: overlay2",
+	  "storage_driver: overlay2\n  cri_socket: /run/cri-dockerd.sock", 31,
+	  15, "cri_socket must be unix://" },
+	{ "storage_driver: overlay2",
+	  "storage_driver: overlay2\n  cri_socket: \"unix:///run/a\\\"b\"", 31,
+	  15, "cri_socket must be unix://" },
+	{ "storage_driver: overlay2",
+	  "storage_driver: overlay2\n  cri_socket: unix://run/x.sock", 31, 15,
+	  "absolute path" },
 	{ "path: /etc/kubernetes/pki/ca.key", "path: /etc/kubernetes/../../x",
 	  0, 0, "files path" },
 	{ "path: /etc/kubernetes/pki/ca.key", "path: etc/x", 0, 0,
@@ -197,6 +209,26 @@ replace(const char *s, const char *from, const char *to)
 	buf_puts(&b, to);
 	buf_puts(&b, at + strlen(from));
 	return buf_take(&b, NULL);
+}
+
+/* container_runtime.cri_socket overrides kubelet's CRI endpoint. */
+static void
+test_cri_socket(void **state)
+{
+	char *text =
+		replace(full, "  storage_driver: overlay2\n",
+			"  storage_driver: overlay2\n"
+			"  cri_socket: unix:///var/run/cri-dockerd.sock\n");
+	struct fb_payload *p = NULL;
+	struct fb_perror err;
+
+	(void)state;
+	assert_int_equal(fb_payload_parse("f", text, strlen(text), &p, &err),
+			 0);
+	assert_string_equal(p->runtime.cri_socket,
+			    "unix:///var/run/cri-dockerd.sock");
+	fb_payload_free(p);
+	free(text);
 }
 
 static void
@@ -306,6 +338,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_cri_socket),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_joiner_wait_for),
 		cmocka_unit_test(test_empty_and_garbage),

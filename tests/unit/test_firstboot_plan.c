@@ -334,8 +334,17 @@ test_minimal_docker(void **state)
 			       "max-size 100m max-file 5, overlay2"));
 	assert_true(has_detail(plan, FB_STEP_RUNTIME,
 			       "registry mirror https://mirror.example"));
-	assert_true(
-		has_detail(plan, FB_STEP_RUNTIME, "systemctl restart docker"));
+	/* kubelet talks to containerd's CRI: containerd is set up too. */
+	assert_true(has_detail(plan, FB_STEP_RUNTIME,
+			       "write /etc/containerd/config.toml "
+			       "(SystemdCgroup = true)"));
+	assert_true(has_detail(plan, FB_STEP_RUNTIME,
+			       "kubelet's CRI endpoint: "
+			       "unix:///var/run/containerd/containerd.sock"));
+	assert_true(has_detail(plan, FB_STEP_RUNTIME,
+			       "systemctl restart containerd, then docker"));
+	assert_string_equal(p->runtime.cri_socket,
+			    "unix:///var/run/containerd/containerd.sock");
 	assert_string_equal(p->node.mac_str, "aa:bb:cc:dd:ee:ff");
 	assert_int_equal(p->ready_timeout, FB_DEFAULT_READY);
 	assert_false(p->has_server);

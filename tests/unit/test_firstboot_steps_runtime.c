@@ -3,7 +3,8 @@
  * scratch root, with PATH holding only a recording systemctl stand-in (or
  * nothing): the files each container runtime kind gets, the services
  * restarted and in which order, and the standalone kubelet configuration
- * of an external etcd member, byte for byte.
+ * of an external etcd member, byte for byte, with the CRI endpoint the
+ * payload names.
  */
 #include <errno.h>
 #include <limits.h>
@@ -222,12 +223,160 @@ test_etcd_kubelet_swap_on(void **state)
 	env_done(&e);
 }
 
+static const char docker_payload[] =
+	HEAD "node: { name: w1, role: worker, mac: \"52:54:00:00:02:01\", "
+	     "ip: 192.168.100.21 }\n"
+	     "container_runtime: { kind: docker, cgroup_driver: systemd, "
+	     "registry_mirrors: [\"https://mirror.example:5000\"] }\n"
+	     "kubeadm: { action: join, config: x }\n";
+
+/*
+ * The docker kind: kubelet's CRI is containerd's (docker.io runs on it), so
+ * containerd's config.toml is written as for the containerd kind, then
+ * daemon.json; containerd is restarted before docker. A second run changes
+ * and restarts nothing.
+ */
+static void
+test_docker_configures_containerd(void **state)
+{
+	struct env e;
+	char *toml, *json, *got;
+
+	(void)state;
+	env_setup(&e, docker_payload, true);
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	toml = root_file(&e, FB_CONTAINERD_CONF);
+	assert_non_null(toml);
+	assert_non_null(strstr(toml, "\n  SystemdCgroup = true\n"));
+	assert_non_null(
+		strstr(toml, "runtime_type = \"io.containerd.runc.v2\""));
+	assert_non_null(
+		strstr(toml, "endpoint = [\"https://mirror.example:5000\"]"));
+	json = root_file(&e, FB_DOCKER_CONF);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"native.cgroupdriver=systemd\""));
+	assert_non_null(strstr(json, "\"https://mirror.example:5000\""));
+	got = calls(&e);
+	assert_string_equal(got, "restart containerd\n"
+				 "is-active --quiet containerd\n"
+				 "restart docker\n"
+				 "is-active --quiet docker\n");
+	free(got);
+	assert_string_equal(e.x.msg, FB_CONTAINERD_CONF
+			    " written; containerd restarted; " FB_DOCKER_CONF
+			    " written; docker restarted");
+	free(toml);
+	free(json);
+
+	/* Again: both files as wanted, both services active. */
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	got = calls(&e);
+	assert_string_equal(got, "restart containerd\n"
+				 "is-active --quiet containerd\n"
+				 "restart docker\n"
+				 "is-active --quiet docker\n"
+				 "is-active --quiet containerd\n"
+				 "is-active --quiet docker\n");
+	free(got);
+	assert_string_equal(
+		e.x.msg, FB_CONTAINERD_CONF
+		" unchanged; containerd already running; " FB_DOCKER_CONF
+		" unchanged; docker already running");
+	env_done(&e);
+}
+
+/* Without systemctl, both files are still written, with a note. */
+static void
+test_docker_no_systemctl(void **state)
+{
+	struct env e;
+	char *toml;
+
+	(void)state;
+	env_setup(&e, docker_payload, false);
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	toml = root_file(&e, FB_CONTAINERD_CONF);
+	assert_non_null(toml);
+	assert_non_null(strstr(toml, "SystemdCgroup = true"));
+	assert_non_null(strstr(e.x.msg, "no systemctl, containerd not "
+					"restarted"));
+	assert_non_null(strstr(e.x.msg, "no systemctl, docker not restarted"));
+	free(toml);
+	env_done(&e);
+}
+
+/* The containerd kind leaves docker alone. */
+static void
+test_containerd_only(void **state)
+{
+	struct env e;
+	char *json, *got;
+
+	(void)state;
+	env_setup(&e, etcd_payload, true);
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	json = root_file(&e, FB_DOCKER_CONF);
+	assert_null(json);
+	got = calls(&e);
+	assert_string_equal(got, "restart containerd\n"
+				 "is-active --quiet containerd\n");
+	free(got);
+	env_done(&e);
+}
+
+/*
+ * The etcd member's kubelet uses the payload's cri_socket: containerd's by
+ * default with docker too (never cri-dockerd unless told), or the one
+ * given.
+ */
+static void
+test_etcd_kubelet_cri_socket(void **state)
+{
+	static const char dflt[] =
+		HEAD "node: { name: etcd1, role: etcd, mac: "
+		     "\"52:54:00:00:03:01\", ip: 192.168.100.31 }\n"
+		     "container_runtime: { kind: docker }\n"
+		     "kubeadm: { action: etcd, config: x }\n";
+	static const char given[] =
+		HEAD "node: { name: etcd1, role: etcd, mac: "
+		     "\"52:54:00:00:03:01\", ip: 192.168.100.31 }\n"
+		     "container_runtime: { kind: docker, cri_socket: "
+		     "\"unix:///var/run/cri-dockerd.sock\" }\n"
+		     "kubeadm: { action: etcd, config: x }\n";
+	struct env e;
+	char *conf;
+
+	(void)state;
+	env_setup(&e, dflt, false);
+	assert_int_equal(fb_step_kubelet(&e.x), 0);
+	conf = root_file(&e, FB_ETCD_KUBELET);
+	assert_non_null(conf);
+	assert_non_null(strstr(conf, "\ncontainerRuntimeEndpoint: "
+				     "unix:///var/run/containerd/"
+				     "containerd.sock\n"));
+	free(conf);
+	env_done(&e);
+
+	env_setup(&e, given, false);
+	assert_int_equal(fb_step_kubelet(&e.x), 0);
+	conf = root_file(&e, FB_ETCD_KUBELET);
+	assert_non_null(conf);
+	assert_non_null(strstr(conf, "\ncontainerRuntimeEndpoint: "
+				     "unix:///var/run/cri-dockerd.sock\n"));
+	free(conf);
+	env_done(&e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_etcd_kubelet),
 		cmocka_unit_test(test_etcd_kubelet_swap_on),
+		cmocka_unit_test(test_etcd_kubelet_cri_socket),
+		cmocka_unit_test(test_docker_configures_containerd),
+		cmocka_unit_test(test_docker_no_systemctl),
+		cmocka_unit_test(test_containerd_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
