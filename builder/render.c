@@ -16,11 +16,19 @@
 #define RENDER_HOSTS_MAX (8u << 20)
 #define RENDER_SMALL_MAX (1u << 20)
 
-static const char *const cri_containerd =
-	"unix:///var/run/containerd/containerd.sock";
-static const char *const cri_docker = "unix:///var/run/cri-dockerd.sock";
-
 /* ---- shared ------------------------------------------------------------ */
+
+/*
+ * kubelet's CRI endpoint: cluster.cri_socket, else containerd's socket for
+ * both runtimes (docker.io runs on containerd, whose CRI plugin kubelet
+ * talks to; there is no dockershim since Kubernetes 1.24).
+ */
+static const char *
+cri_socket(const struct inventory *inv)
+{
+	return inv->cluster.cri_socket != NULL ? inv->cluster.cri_socket
+					       : INV_CRI_SOCKET_DEFAULT;
+}
 
 static const char *
 node_ip(const struct inv_node *n, char buf[IPV4_STR_LEN])
@@ -283,10 +291,7 @@ emit_node_registration(struct yemit *y, const struct render_ctx *c,
 	yemit_str(y, "nodeRegistration");
 	yemit_map_start(y, false);
 	yemit_kv_str(y, "name", node->name);
-	yemit_kv_str(y, "criSocket",
-		     c->inv->cluster.runtime == RUNTIME_DOCKER
-			     ? cri_docker
-			     : cri_containerd);
+	yemit_kv_str(y, "criSocket", cri_socket(c->inv));
 	emit_taints(y, node);
 	emit_args(y, c->inv, "kubeletExtraArgs", args);
 	if (node->role == ROLE_WORKER) {
@@ -453,6 +458,13 @@ emit_kubelet_config(struct yemit *y, const struct render_ctx *c,
 	yemit_map_start(y, false);
 	emit_header(y, "kubelet.config.k8s.io/v1beta1", "KubeletConfiguration");
 	yemit_kv_str(y, "cgroupDriver", p->runtime.cgroup_driver);
+	/*
+	 * The field exists from Kubernetes 1.27 (the kubelet flag it replaces
+	 * is deprecated there); before, kubeadm passes criSocket as the flag
+	 * and an unknown field would only draw a warning.
+	 */
+	if (c->inv->cluster.kv_minor >= 27)
+		yemit_kv_str(y, "containerRuntimeEndpoint", cri_socket(c->inv));
 	if (!p->swap_off)
 		yemit_kv_bool(y, "failSwapOn", false);
 	yemit_map_end(y);
@@ -761,6 +773,7 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	yemit_kv_str(y, "storage_driver", p->runtime.storage_driver);
 	emit_strlist(y, "registry_mirrors", &inv->cluster.registry_mirrors,
 		     false);
+	yemit_kv_str(y, "cri_socket", cri_socket(inv));
 	yemit_map_end(y);
 
 	nf = node_pki_files(c, n, files);
@@ -890,8 +903,13 @@ runtime_files(struct yemit *y, const struct render_ctx *c,
 			r = buf_puts(&b, "]\n}\n");
 		if (r == 0)
 			wf(y, "/etc/docker/daemon.json", "0644", b.data, b.len);
-	} else if (m->n > 0) {
-		/* containerd's hosts.toml; mirrors are checked URLs. */
+		buf_done(&b);
+	}
+	if (r == 0 && m->n > 0) {
+		/*
+		 * containerd's hosts.toml, for kubelet's pulls through the CRI
+		 * with either runtime; mirrors are checked URLs.
+		 */
 		r = buf_puts(&b, "server = \"https://registry-1.docker.io\"\n");
 		for (i = 0; r == 0 && i < m->n; i++) {
 			r = buf_puts(&b, "\n[host.");
@@ -951,10 +969,7 @@ etcd_kubelet_files(struct yemit *uy, const struct render_ctx *c,
 	yemit_map_end(y);
 	yemit_kv_str(y, "cgroupDriver", p->runtime.cgroup_driver);
 	yemit_kv_str(y, "address", "127.0.0.1");
-	yemit_kv_str(y, "containerRuntimeEndpoint",
-		     c->inv->cluster.runtime == RUNTIME_DOCKER
-			     ? cri_docker
-			     : cri_containerd);
+	yemit_kv_str(y, "containerRuntimeEndpoint", cri_socket(c->inv));
 	yemit_kv_str(y, "staticPodPath", "/etc/kubernetes/manifests");
 	if (!p->swap_off)
 		yemit_kv_bool(y, "failSwapOn", false);
@@ -1112,9 +1127,14 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 		}
 		yemit_seq_end(y);
 	}
-	if (inv->cluster.runtime == RUNTIME_CONTAINERD)
-		cmd(y, (const char *[]){ "sh", "-c", sh_containerd, NULL });
-	else
+	/*
+	 * kubelet talks to containerd's CRI with either runtime (docker.io
+	 * runs on Debian's containerd), so containerd gets the systemd cgroup
+	 * driver and the mirrors in both cases; docker then restarts with its
+	 * daemon.json.
+	 */
+	cmd(y, (const char *[]){ "sh", "-c", sh_containerd, NULL });
+	if (inv->cluster.runtime == RUNTIME_DOCKER)
 		cmd(y,
 		    (const char *[]){ "systemctl", "restart", "docker", NULL });
 	snprintf(s, sizeof(s), "%sRelease.key", repo);

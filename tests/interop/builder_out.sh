@@ -134,6 +134,14 @@ grep -q "manifest: http://192.168.100.1:80/files/manifests/flannel.yaml" \
 grep -q "sha256: \"\?$sum" "$T/cni/nodes/cp1/firstboot.yaml" ||
 	fail "firstboot cni.sha256"
 ! grep -q '^cni:' "$T/cni/nodes/w1/firstboot.yaml" || fail "cni on a worker"
+# docker: kubelet's CRI is the containerd docker.io runs on, set up too.
+! grep -rq 'cri-dockerd' "$T/cni/nodes" || fail "docker points kubelet at cri-dockerd"
+grep -q 'criSocket: unix:///var/run/containerd/containerd.sock' \
+	"$T/cni/nodes/w1/kubeadm.yaml" || fail "docker: criSocket"
+grep -q 'SystemdCgroup = true' "$T/cni/nodes/w1/cloud-init/user-data" ||
+	fail "docker: containerd not configured by cloud-init"
+grep -q '/etc/containerd/certs.d/docker.io/hosts.toml' \
+	"$T/cni/nodes/w1/cloud-init/user-data" || fail "docker: no containerd mirror"
 grep -q "public/manifests/flannel.yaml" "$T/cni/SHA256SUMS" ||
 	fail "the manifest is not in SHA256SUMS"
 if ((have_cloudinit)); then

@@ -271,13 +271,10 @@ static const char *const fb_cluster_keys[] = {
 };
 static const char *const fb_kubeadm_keys[] = { "action", "config", "wait_for",
 					       NULL };
-static const char *const fb_runtime_keys[] = { "kind",
-					       "cgroup_driver",
-					       "log_max_size",
-					       "log_max_files",
-					       "storage_driver",
-					       "registry_mirrors",
-					       NULL };
+static const char *const fb_runtime_keys[] = {
+	"kind",		  "cgroup_driver",    "log_max_size", "log_max_files",
+	"storage_driver", "registry_mirrors", "cri_socket",   NULL
+};
 
 static void
 check_firstboot(struct fixture *f, size_t n)
@@ -657,6 +654,212 @@ test_apt_repo(void **state)
 	fixture_done(&f);
 }
 
+#define CONTAINERD_SOCK "unix:///var/run/containerd/containerd.sock"
+
+/* The docker lab: an etcd member, a control plane and a worker. */
+static void
+docker_fixture(struct fixture *f, const char *version, const char *extra)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+		 "cluster:\n  name: d\n  kubernetes_version: %s\n"
+		 "  container_runtime: docker\n"
+		 "  registry_mirrors: ['https://mirror.example']\n"
+		 "  etcd: external\n%s"
+		 "network: { server_ip: 10.0.0.1, subnet: 10.0.0.0/24 }\n"
+		 "nodes:\n"
+		 "  - { name: e1, mac: '52:54:00:00:00:31', ip: 10.0.0.31, "
+		 "role: etcd }\n"
+		 "  - { name: c1, mac: '52:54:00:00:00:11', ip: 10.0.0.11, "
+		 "role: control-plane }\n"
+		 "  - { name: w1, mac: '52:54:00:00:00:21', ip: 10.0.0.21, "
+		 "role: worker }\n",
+		 version, extra);
+	fixture_from_text(f, "docker.yaml", text, strlen(text));
+}
+
+/* The index of the runcmd entry whose words all contain the needles. */
+static size_t
+runcmd_find(const struct ynode *runcmd, const char *a, const char *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < runcmd->n; i++) {
+		const struct ynode *c = runcmd->items[i];
+		bool ha = false, hb = b == NULL;
+
+		for (j = 0; j < c->n; j++) {
+			ha = ha || strstr(c->items[j]->str, a) != NULL;
+			hb = hb || strstr(c->items[j]->str, b) != NULL;
+		}
+		if (ha && hb)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/* The content of write_files entry path, or NULL. */
+static const char *
+wf_content(const struct ynode *root, const char *path)
+{
+	const struct ynode *wf = ynode_get(root, "write_files");
+	size_t i;
+
+	for (i = 0; i < wf->n; i++)
+		if (strcmp(str_at(wf->items[i], "path"), path) == 0)
+			return str_at(wf->items[i], "content");
+	return NULL;
+}
+
+/*
+ * Every place kubelet's CRI endpoint lands, for each node: kubeadm's
+ * criSocket and KubeletConfiguration (from 1.27), firstboot.yaml, and the
+ * etcd member's standalone kubelet in firstboot's and cloud-init's hands.
+ */
+static void
+check_cri(struct fixture *f, const char *want, bool kubelet_field)
+{
+	size_t n, nd, i;
+
+	for (n = 0; n < f->inv->nnodes; n++) {
+		const char *action = render_action(&f->rc, n);
+		struct ydoc *docs[4] = { 0 }, *doc;
+		struct buf k, b, ud;
+		const char *conf;
+
+		buf_init(&k, RENDER_MAX_PAYLOAD);
+		buf_init(&b, RENDER_MAX_PAYLOAD);
+		buf_init(&ud, RENDER_MAX_PAYLOAD);
+		assert_int_equal(render_kubeadm(&f->rc, n, &k), 0);
+		if (strstr(want, "cri-dockerd") == NULL)
+			assert_null(strstr(k.data, "cri-dockerd"));
+		nd = kubeadm_docs(&k, docs, 4);
+		assert_string_equal(
+			str_at(docs[0]->root, "nodeRegistration.criSocket"),
+			want);
+		if (strcmp(action, "init") == 0 ||
+		    strcmp(action, "etcd") == 0) {
+			const char *ep = str_at(docs[2]->root,
+						"containerRuntimeEndpoint");
+
+			if (kubelet_field)
+				assert_string_equal(ep, want);
+			else
+				assert_null(ep);
+		}
+		for (i = 0; i < nd; i++)
+			ydoc_free(docs[i]);
+
+		assert_int_equal(render_firstboot(&f->rc, n, k.data, k.len, &b),
+				 0);
+		doc = parse("firstboot.yaml", b.data, b.len);
+		check_keys(ynode_get(doc->root, "container_runtime"),
+			   fb_runtime_keys);
+		assert_string_equal(str_at(doc->root, "container_runtime.kind"),
+				    "docker");
+		assert_string_equal(
+			str_at(doc->root, "container_runtime.cri_socket"),
+			want);
+		ydoc_free(doc);
+
+		assert_int_equal(
+			render_user_data(&f->rc, n, k.data, k.len, &ud), 0);
+		doc = parse("user-data", ud.data, ud.len);
+		conf = wf_content(doc->root, "/etc/systemd/system/"
+					     "kubelet.service.d/kubelet.conf");
+		if (strcmp(action, "etcd") == 0) {
+			struct ydoc *kc;
+
+			assert_non_null(conf);
+			kc = parse("kubelet.conf", conf, strlen(conf));
+			assert_string_equal(
+				str_at(kc->root, "containerRuntimeEndpoint"),
+				want);
+			ydoc_free(kc);
+		} else {
+			assert_null(conf);
+		}
+		ydoc_free(doc);
+		buf_done_secure(&k);
+		buf_done_secure(&b);
+		buf_done_secure(&ud);
+	}
+}
+
+/*
+ * container_runtime: docker. kubelet's CRI is the containerd docker.io
+ * runs on (no dockershim, no cri-dockerd in Debian): cloud-init installs
+ * docker.io with daemon.json, and configures containerd as for the
+ * containerd runtime (SystemdCgroup, certs.d mirrors) before restarting
+ * docker.
+ */
+static void
+test_docker_runtime(void **state)
+{
+	struct fixture f;
+	struct buf k, ud;
+	struct ydoc *doc;
+	const struct ynode *runcmd, *pkgs;
+	const char *hosts;
+	size_t i, ic, id;
+	bool docker_io = false;
+
+	(void)state;
+	docker_fixture(&f, "v1.30.2", "");
+	check_cri(&f, CONTAINERD_SOCK, true);
+
+	buf_init(&k, RENDER_MAX_PAYLOAD);
+	buf_init(&ud, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f.rc, 2, &k), 0);
+	assert_int_equal(render_user_data(&f.rc, 2, k.data, k.len, &ud), 0);
+	doc = parse("user-data", ud.data, ud.len);
+	pkgs = ynode_get(doc->root, "packages");
+	for (i = 0; i < pkgs->n; i++)
+		docker_io = docker_io ||
+			    strcmp(pkgs->items[i]->str, "docker.io") == 0;
+	assert_true(docker_io);
+	assert_non_null(strstr(wf_content(doc->root, "/etc/docker/daemon.json"),
+			       "\"native.cgroupdriver=systemd\""));
+	hosts = wf_content(doc->root,
+			   "/etc/containerd/certs.d/docker.io/hosts.toml");
+	assert_non_null(hosts);
+	assert_non_null(strstr(hosts, "[host.\"https://mirror.example\"]"));
+	runcmd = ynode_get(doc->root, "runcmd");
+	ic = runcmd_find(runcmd, "SystemdCgroup = true",
+			 "/etc/containerd/certs.d");
+	id = runcmd_find(runcmd, "systemctl", "docker");
+	assert_true(ic != SIZE_MAX);
+	assert_true(id != SIZE_MAX);
+	assert_true(ic < id);
+	assert_true(ic < runcmd_find(runcmd, "kubeadm", "join"));
+	ydoc_free(doc);
+	buf_done_secure(&k);
+	buf_done_secure(&ud);
+	fixture_done(&f);
+
+	/* containerRuntimeEndpoint is a KubeletConfiguration field from 1.27.
+	 */
+	docker_fixture(&f, "v1.26.5", "");
+	check_cri(&f, CONTAINERD_SOCK, false);
+	fixture_done(&f);
+}
+
+/* cluster.cri_socket: cri-dockerd (or another CRI) in the base image. */
+static void
+test_cri_socket_override(void **state)
+{
+	static const char sock[] = "unix:///var/run/cri-dockerd.sock";
+	struct fixture f;
+
+	(void)state;
+	docker_fixture(&f, "v1.31.1",
+		       "  cri_socket: unix:///var/run/"
+		       "cri-dockerd.sock\n");
+	check_cri(&f, sock, true);
+	fixture_done(&f);
+}
+
 int
 main(void)
 {
@@ -668,6 +871,8 @@ main(void)
 		cmocka_unit_test(test_ipxe),
 		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_apt_repo),
+		cmocka_unit_test(test_docker_runtime),
+		cmocka_unit_test(test_cri_socket_override),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
