@@ -1008,8 +1008,45 @@ static const char sh_wait[] =
 	"i=0; until curl -fsS --cacert " RENDER_PKI_DIR "/ca.crt \"$0\" "
 	">/dev/null; do i=$((i+5)); if [ \"$i\" -ge \"$1\" ]; then exit 1; fi; "
 	"sleep 5; done";
+/*
+ * With an external etcd, kubeadm init waits for nothing: each member must
+ * answer /health (200 only when the cluster has a leader) first, within
+ * one overall budget ($0 seconds, counted in 5 s sleeps; each try is
+ * capped at 10 s), reached with the API server's etcd client certificate
+ * that write_files installed. The URLs are "$@".
+ */
+static const char sh_etcd_wait[] =
+	"i=0; for u in \"$@\"; do until curl -fsS --max-time 10 "
+	"--cacert " RENDER_PKI_DIR "/etcd/ca.crt --cert " RENDER_PKI_DIR
+	"/apiserver-etcd-client.crt "
+	"--key " RENDER_PKI_DIR "/apiserver-etcd-client.key \"$u\" "
+	">/dev/null; do i=$((i+5)); if [ \"$i\" -ge \"$0\" ]; then exit 1; "
+	"fi; sleep 5; done; done";
 static const char sh_sha[] =
 	"echo \"$0  /var/lib/metalboot/cni.yaml\" | sha256sum -c -";
+
+/* The first control plane's wait for every external etcd member. */
+static void
+emit_etcd_wait(struct yemit *y, const struct inventory *inv)
+{
+	char ip[IPV4_STR_LEN], url[64];
+	size_t i;
+
+	yemit_seq_start(y, true);
+	yemit_str(y, "sh");
+	yemit_str(y, "-c");
+	yemit_str(y, sh_etcd_wait);
+	snprintf(url, sizeof(url), "%u", RENDER_WAIT_TIMEOUT);
+	yemit_str(y, url);
+	for (i = 0; i < inv->nnodes; i++) {
+		if (inv->nodes[i].role != ROLE_ETCD)
+			continue;
+		snprintf(url, sizeof(url), "https://%s:2379/health",
+			 node_ip(&inv->nodes[i], ip));
+		yemit_str(y, url);
+	}
+	yemit_seq_end(y);
+}
 
 /* user-data (#cloud-config) for node n. */
 int
@@ -1162,6 +1199,8 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 					 "local", "--config",
 					 RENDER_KUBEADM_PATH, NULL });
 	} else {
+		if (inv->cluster.etcd == ETCD_EXTERNAL)
+			emit_etcd_wait(y, inv);
 		cmd(y, (const char *[]){ "kubeadm", "init", "--config",
 					 RENDER_KUBEADM_PATH, NULL });
 		cmd(y, (const char *[]){ "install", "-D", "-m", "0600",

@@ -860,6 +860,99 @@ test_cri_socket_override(void **state)
 	fixture_done(&f);
 }
 
+/*
+ * The runcmd of node n's user-data: where the external etcd wait is (or
+ * SIZE_MAX) and where kubeadm init is (or SIZE_MAX). *ret_cmd receives the
+ * wait's words (owned by *ret_doc, which the caller frees).
+ */
+static void
+etcd_wait_at(struct fixture *f, size_t n, size_t *ret_wait, size_t *ret_init,
+	     const struct ynode **ret_cmd, struct ydoc **ret_doc)
+{
+	struct buf k, ud;
+	struct ydoc *doc;
+	const struct ynode *runcmd;
+
+	buf_init(&k, RENDER_MAX_PAYLOAD);
+	buf_init(&ud, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f->rc, n, &k), 0);
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len, &ud), 0);
+	doc = parse("user-data", ud.data, ud.len);
+	runcmd = ynode_get(doc->root, "runcmd");
+	*ret_wait = runcmd_find(runcmd, "apiserver-etcd-client.crt", "/health");
+	*ret_init = runcmd_find(runcmd, "kubeadm", "init");
+	*ret_cmd = *ret_wait != SIZE_MAX ? runcmd->items[*ret_wait] : NULL;
+	*ret_doc = doc;
+	buf_done_secure(&k);
+	buf_done_secure(&ud);
+}
+
+/*
+ * External etcd: cloud-init's first control plane waits, bounded, for
+ * every member's /health with the etcd client certificate its write_files
+ * install, before kubeadm init; no other node waits, nor a stacked etcd
+ * cluster's first control plane. The values are arguments, not script.
+ */
+static void
+test_external_etcd_wait(void **state)
+{
+	static const char *const urls[] = {
+		"https://192.168.100.31:2379/health",
+		"https://192.168.100.32:2379/health",
+		"https://192.168.100.33:2379/health",
+	};
+	const struct ynode *c;
+	struct fixture f;
+	struct ydoc *doc;
+	size_t n, w, init, i;
+	char t[16];
+
+	(void)state;
+	fixture_load(&f, "ha-external-etcd");
+	for (n = 0; n < f.inv->nnodes; n++) {
+		etcd_wait_at(&f, n, &w, &init, &c, &doc);
+		if (&f.inv->nodes[n] != f.rc.first_cp) {
+			assert_true(w == SIZE_MAX);
+			ydoc_free(doc);
+			continue;
+		}
+		assert_true(w != SIZE_MAX);
+		assert_true(init != SIZE_MAX);
+		assert_true(w < init);
+		assert_string_equal(c->items[0]->str, "sh");
+		assert_string_equal(c->items[1]->str, "-c");
+		/* The certificate and key write_files installs on this node. */
+		assert_non_null(wf_content(doc->root, RENDER_PKI_DIR
+					   "/apiserver-etcd-client.crt"));
+		assert_non_null(wf_content(doc->root, RENDER_PKI_DIR
+					   "/apiserver-etcd-client.key"));
+		assert_non_null(
+			wf_content(doc->root, RENDER_PKI_DIR "/etcd/ca.crt"));
+		assert_non_null(strstr(
+			c->items[2]->str,
+			"--cacert " RENDER_PKI_DIR
+			"/etcd/ca.crt --cert " RENDER_PKI_DIR
+			"/apiserver-etcd-client.crt --key " RENDER_PKI_DIR
+			"/apiserver-etcd-client.key"));
+		assert_null(strstr(c->items[2]->str, "192.168"));
+		snprintf(t, sizeof(t), "%u", RENDER_WAIT_TIMEOUT);
+		assert_string_equal(c->items[3]->str, t);
+		assert_int_equal(c->n, 4 + 3);
+		for (i = 0; i < 3; i++)
+			assert_string_equal(c->items[4 + i]->str, urls[i]);
+		ydoc_free(doc);
+	}
+	fixture_done(&f);
+
+	fixture_load(&f, "ha-stacked");
+	for (n = 0; n < f.inv->nnodes; n++) {
+		etcd_wait_at(&f, n, &w, &init, &c, &doc);
+		assert_true(w == SIZE_MAX);
+		ydoc_free(doc);
+	}
+	fixture_done(&f);
+}
+
 int
 main(void)
 {
@@ -873,6 +966,7 @@ main(void)
 		cmocka_unit_test(test_apt_repo),
 		cmocka_unit_test(test_docker_runtime),
 		cmocka_unit_test(test_cri_socket_override),
+		cmocka_unit_test(test_external_etcd_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
