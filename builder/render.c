@@ -1015,17 +1015,21 @@ static const char sh_wait[] =
  * capped at 10 s), reached with the API server's etcd client certificate
  * that write_files installed. The URLs are "$@".
  */
+/*
+ * Any member answering /health with 200 will do: etcd says healthy only
+ * when the cluster has a leader, i.e. quorum (the agent stops there too).
+ */
 static const char sh_etcd_wait[] =
-	"i=0; for u in \"$@\"; do until curl -fsS --max-time 10 "
+	"i=0; while :; do for u in \"$@\"; do curl -fsS --max-time 10 "
 	"--cacert " RENDER_PKI_DIR "/etcd/ca.crt --cert " RENDER_PKI_DIR
 	"/apiserver-etcd-client.crt "
 	"--key " RENDER_PKI_DIR "/apiserver-etcd-client.key \"$u\" "
-	">/dev/null; do i=$((i+5)); if [ \"$i\" -ge \"$0\" ]; then exit 1; "
-	"fi; sleep 5; done; done";
+	">/dev/null && exit 0; done; i=$((i+5)); if [ \"$i\" -ge \"$0\" ]; "
+	"then exit 1; fi; sleep 5; done";
 static const char sh_sha[] =
 	"echo \"$0  /var/lib/metalboot/cni.yaml\" | sha256sum -c -";
 
-/* The first control plane's wait for every external etcd member. */
+/* The first control plane's wait for a healthy external etcd. */
 static void
 emit_etcd_wait(struct yemit *y, const struct inventory *inv)
 {

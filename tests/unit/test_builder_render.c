@@ -889,9 +889,10 @@ etcd_wait_at(struct fixture *f, size_t n, size_t *ret_wait, size_t *ret_init,
 
 /*
  * External etcd: cloud-init's first control plane waits, bounded, for
- * every member's /health with the etcd client certificate its write_files
- * install, before kubeadm init; no other node waits, nor a stacked etcd
- * cluster's first control plane. The values are arguments, not script.
+ * one healthy member's /health (any of them) with the etcd client certificate
+ * its write_files install, before kubeadm init; no other node waits, nor a
+ * stacked etcd cluster's first control plane. The values are arguments, not
+ * script.
  */
 static void
 test_external_etcd_wait(void **state)
