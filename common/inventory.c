@@ -519,27 +519,6 @@ check_url(struct ys_ctx *c, const struct ynode *n, const char *what)
 	return true;
 }
 
-/*
- * A CRI endpoint: "unix://" and an absolute path of printable ASCII with
- * no space, quote or backslash, at most INV_CRI_SOCKET_MAX bytes.
- */
-static bool
-cri_socket_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len > INV_CRI_SOCKET_MAX || len < 9 ||
-	    strncmp(s, "unix:///", 8) != 0)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch <= 0x20 || ch >= 0x7f || strchr("\"'\\`", ch) != NULL)
-			return false;
-	}
-	return true;
-}
-
 static bool
 check_san(struct ys_ctx *c, const struct ynode *n, const char *what)
 {
@@ -743,7 +722,7 @@ parse_cluster(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 		    &inv->cluster.registry_mirrors, check_url);
 	s = ys_get_scalar(c, m, "cri_socket", "cluster.cri_socket", 0, &vn);
 	if (s != NULL) {
-		if (!cri_socket_valid(s, vn->len))
+		if (!cri_endpoint_valid(s, vn->len))
 			ys_err(c, vn,
 			       "cri_socket '%s' must be unix:// and an "
 			       "absolute path, like "

@@ -26,7 +26,6 @@
  * since Kubernetes 1.24).
  */
 #define INV_CRI_SOCKET_DEFAULT "unix:///var/run/containerd/containerd.sock"
-#define INV_CRI_SOCKET_MAX     256 /* bytes of cluster.cri_socket */
 
 enum node_role {
 	ROLE_CONTROL_PLANE,

@@ -213,6 +213,24 @@ dns_label_valid(const char *s)
 }
 
 bool
+cri_endpoint_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len > NET_CRI_ENDPOINT_MAX || len < 9 ||
+	    strncmp(s, "unix:///", 8) != 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\'' ||
+		    ch == '`' || ch == '\\')
+			return false;
+	}
+	return true;
+}
+
+bool
 hostname_valid(const char *s)
 {
 	const char *p, *dot;

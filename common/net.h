@@ -57,6 +57,14 @@ bool hostname_valid(const char *s);
 bool dns_label_valid(const char *s);
 
 /*
+ * A CRI endpoint as kubelet takes it: "unix://" and an absolute path of
+ * printable ASCII with no space, quote, backquote or backslash, at most
+ * NET_CRI_ENDPOINT_MAX bytes in all. s holds len bytes (no NUL needed).
+ */
+#define NET_CRI_ENDPOINT_MAX 256
+bool cri_endpoint_valid(const char *s, size_t len);
+
+/*
  * "host:port" where host is an IPv4 address or a host name and port is
  * 1..65535. The host is copied into host (hostsz bytes, NUL-terminated);
  * -ENAMETOOLONG when it does not fit.

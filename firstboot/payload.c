@@ -650,24 +650,6 @@ token_ok(const char *s)
 	return true;
 }
 
-/* unix:///PATH, printable ASCII with no space, quote or backslash. */
-static bool
-cri_socket_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len > FB_MAX_CRI_SOCKET || len < 9 ||
-	    strncmp(s, "unix:///", 8) != 0)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch <= 0x20 || ch >= 0x7f || strchr("\"'\\`", ch) != NULL)
-			return false;
-	}
-	return true;
-}
-
 static int
 parse_runtime(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 {
@@ -722,7 +704,7 @@ parse_runtime(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 	if (get_scalar(c, m, "cri_socket", "container_runtime.cri_socket",
 		       false, &n) < 0)
 		return -EINVAL;
-	if (n != NULL && !cri_socket_ok(n->str, n->len))
+	if (n != NULL && !cri_endpoint_valid(n->str, n->len))
 		return perr(c, n,
 			    "container_runtime.cri_socket must be unix:// and "
 			    "an absolute path");

@@ -31,7 +31,6 @@
 #define FB_DEFAULT_WAIT	      1800
 #define FB_DEFAULT_READY      600
 #define FB_DEFAULT_LOG_FILES  5
-#define FB_MAX_CRI_SOCKET     256
 /* kubelet's CRI endpoint when container_runtime.cri_socket is absent. */
 #define FB_CRI_SOCKET_DEFAULT "unix:///var/run/containerd/containerd.sock"
 

@@ -171,13 +171,45 @@ test_hostport(void **state)
 		-ENAMETOOLONG);
 }
 
+static void
+test_cri_endpoint(void **state)
+{
+	char longp[NET_CRI_ENDPOINT_MAX + 2];
+
+	(void)state;
+	assert_true(cri_endpoint_valid("unix:///run/containerd/containerd.sock",
+				       38));
+	assert_true(cri_endpoint_valid("unix:///x", 9));
+	/* Only len bytes count. */
+	assert_true(
+		cri_endpoint_valid("unix:///var/run/cri-dockerd.sockXYZ", 32));
+	assert_false(cri_endpoint_valid("unix:///", 8));
+	assert_false(cri_endpoint_valid("unix://run/x", 12));
+	assert_false(cri_endpoint_valid("tcp://1.2.3.4:1", 15));
+	assert_false(cri_endpoint_valid("unix:///a b", 11));
+	assert_false(cri_endpoint_valid("unix:///a\"b", 11));
+	assert_false(cri_endpoint_valid("unix:///a'b", 11));
+	assert_false(cri_endpoint_valid("unix:///a`b", 11));
+	assert_false(cri_endpoint_valid("unix:///a\\b", 11));
+	assert_false(cri_endpoint_valid("unix:///a\nb", 11));
+	assert_false(cri_endpoint_valid("unix:///a\x80", 10));
+	memset(longp, 'a', sizeof(longp));
+	memcpy(longp, "unix:///", 8);
+	assert_true(cri_endpoint_valid(longp, NET_CRI_ENDPOINT_MAX));
+	assert_false(cri_endpoint_valid(longp, NET_CRI_ENDPOINT_MAX + 1));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mac),   cmocka_unit_test(test_ipv4),
-		cmocka_unit_test(test_cidr),  cmocka_unit_test(test_range),
-		cmocka_unit_test(test_names), cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_cri_endpoint),
+		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_ipv4),
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_range),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_hostport),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
