@@ -357,7 +357,7 @@ flush(struct dhcp_server *s, int fd, size_t n, bool changed)
 		    (msg->type == DHCP_ACK ||
 		     (msg->type == DHCP_OFFER && msg->yiaddr == 0))) {
 			r = nodes_mark_mac(s->nodes, msg->chaddr, "dhcp",
-					   slot->now);
+					   nodes_now_ms());
 			if (r < 0 && r != -ENOENT)
 				log_warn_r(r, "dhcp %s: recording the event",
 					   slot->mac);

@@ -658,7 +658,7 @@ serve_path(struct ctx *x, int dirfd, const char *path, bool no_store,
 static void
 mark(struct ctx *x, struct node *nd, const char *event)
 {
-	int r = nodes_mark(x->srv->nodes, nd, event, (int64_t)time(NULL));
+	int r = nodes_mark(x->srv->nodes, nd, event, nodes_now_ms());
 
 	if (r < 0)
 		log_warn_r(r, "node %s: cannot record %s", nd->name, event);
@@ -858,7 +858,7 @@ handle_event(struct ctx *x, struct node *nd)
 		reply_status(x, http_status_for_errno(r));
 		return;
 	}
-	r = nodes_event(x->srv->nodes, nd, &ev, (int64_t)time(NULL));
+	r = nodes_event(x->srv->nodes, nd, &ev, nodes_now_ms());
 	if (r < 0) {
 		log_warn_r(r, "node %s: cannot record event %s %s", nd->name,
 			   ev.step, event_status_name(ev.status));
@@ -907,7 +907,7 @@ handle_rearm(struct ctx *x, struct node *nd)
 		reply_status(x, 403);
 		return;
 	}
-	r = nodes_rearm(x->srv->nodes, nd, (int64_t)time(NULL));
+	r = nodes_rearm(x->srv->nodes, nd, nodes_now_ms());
 	if (r < 0) {
 		log_warn_r(r, "node %s: cannot re-arm", nd->name);
 		reply_status(x, 500);

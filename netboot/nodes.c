@@ -36,21 +36,34 @@ node_state_parse(const char *s, enum node_state *ret)
 	return -EINVAL;
 }
 
-void
-nodes_time_format(int64_t t, char buf[21])
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
+/* 9999-12-31T23:59:59.999Z: the last time RFC 3339 can write. */
+#define NODES_TIME_MS_MAX INT64_C(253402300799999)
 
-	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
-	    tm.tm_year + 1900 < 0) {
-		snprintf(buf, 21, "1970-01-01T00:00:00Z");
+int64_t
+nodes_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+nodes_time_format(int64_t ms, char buf[NODES_TIME_STR_LEN])
+{
+	int64_t sec = ms / 1000;
+	time_t tt = (time_t)sec;
+	struct tm tm;
+
+	if (ms < 0 || ms > NODES_TIME_MS_MAX || gmtime_r(&tt, &tm) == NULL ||
+	    tm.tm_year + 1900 > 9999) {
+		snprintf(buf, NODES_TIME_STR_LEN, "1970-01-01T00:00:00.000Z");
 		return;
 	}
-	snprintf(buf, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	snprintf(buf, NODES_TIME_STR_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
 		 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-		 tm.tm_sec % 100);
+		 tm.tm_sec % 100, (int)(ms - sec * 1000));
 }
 
 struct nodes *
@@ -200,7 +213,7 @@ node_state_json(const struct node *nd)
 	size_t i;
 
 	mac_format(nd->mac, mac);
-	o = json_pack("{s:i, s:s, s:s, s:b}", "version", 1, "mac", mac, "state",
+	o = json_pack("{s:i, s:s, s:s, s:b}", "version", 2, "mac", mac, "state",
 		      node_state_name(nd->state), "locked", nd->locked);
 	tl = json_array();
 	if (o == NULL || tl == NULL)
@@ -405,11 +418,27 @@ nodes_payload_fetch(struct node *nd, enum node_payload which, bool *ret_repeat)
 	return 0;
 }
 
+/*
+ * A persisted time in milliseconds: version 1 files held seconds. -1 when
+ * t is not a time (not an integer, or outside 1970..9999).
+ */
+static int64_t
+restore_time(json_t *t, json_int_t version)
+{
+	json_int_t v = json_integer_value(t);
+
+	if (!json_is_integer(t) || v < 0 ||
+	    v > (version == 1 ? NODES_TIME_MS_MAX / 1000 : NODES_TIME_MS_MAX))
+		return -1;
+	return version == 1 ? (int64_t)v * 1000 : (int64_t)v;
+}
+
 /* Fill nd from its persisted form o. -EBADMSG when o is not valid. */
 static int
 node_restore(struct node *nd, json_t *o)
 {
 	json_t *state, *locked, *ev, *tl, *item;
+	json_int_t version;
 	struct node tmp;
 	size_t i;
 
@@ -417,8 +446,9 @@ node_restore(struct node *nd, json_t *o)
 	locked = json_object_get(o, "locked");
 	ev = json_object_get(o, "last_event");
 	tl = json_object_get(o, "timeline");
-	if (!json_is_object(o) ||
-	    json_integer_value(json_object_get(o, "version")) != 1 ||
+	/* Version 1 kept whole seconds; 2 keeps milliseconds. */
+	version = json_integer_value(json_object_get(o, "version"));
+	if (!json_is_object(o) || (version != 1 && version != 2) ||
 	    !json_is_string(state) || !json_is_boolean(locked) ||
 	    !json_is_array(tl) || json_array_size(tl) > NODES_TIMELINE_MAX)
 		return -EBADMSG;
@@ -432,8 +462,9 @@ node_restore(struct node *nd, json_t *o)
 		json_t *msg = json_object_get(ev, "message");
 		json_t *t = json_object_get(ev, "time");
 
+		tmp.last_time = restore_time(t, version);
 		if (!json_is_string(step) || !json_is_string(status) ||
-		    !json_is_string(msg) || !json_is_integer(t) ||
+		    !json_is_string(msg) || tmp.last_time < 0 ||
 		    json_string_length(step) > EVENT_STEP_MAX ||
 		    json_string_length(msg) > EVENT_MESSAGE_MAX ||
 		    event_status_parse(json_string_value(status),
@@ -443,7 +474,6 @@ node_restore(struct node *nd, json_t *o)
 			 json_string_value(step));
 		snprintf(tmp.last_event.message, sizeof(tmp.last_event.message),
 			 "%s", json_string_value(msg));
-		tmp.last_time = json_integer_value(t);
 		tmp.has_event = true;
 	}
 	tmp.timeline = calloc(json_array_size(tl) + 1, sizeof(*tmp.timeline));
@@ -452,15 +482,15 @@ node_restore(struct node *nd, json_t *o)
 	json_array_foreach(tl, i, item)
 	{
 		json_t *e = json_object_get(item, "event");
-		json_t *t = json_object_get(item, "time");
+		int64_t t =
+			restore_time(json_object_get(item, "time"), version);
 
-		if (!json_is_string(e) || !json_is_integer(t) ||
+		if (!json_is_string(e) || t < 0 ||
 		    json_string_length(e) >= NODES_EVENT_NAME_MAX) {
 			free(tmp.timeline);
 			return -EBADMSG;
 		}
-		timeline_push(&tmp, json_string_value(e),
-			      json_integer_value(t));
+		timeline_push(&tmp, json_string_value(e), t);
 	}
 	free(nd->timeline);
 	nd->state = tmp.state;
@@ -517,7 +547,7 @@ bad:
 static json_t *
 node_public_json(const struct node *nd)
 {
-	char mac[MAC_STR_LEN], ip[IPV4_STR_LEN], when[21];
+	char mac[MAC_STR_LEN], ip[IPV4_STR_LEN], when[NODES_TIME_STR_LEN];
 	json_t *o, *tl = NULL, *ev = json_null();
 	size_t i;
 

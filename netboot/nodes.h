@@ -45,7 +45,7 @@ enum node_payload {
 
 struct node_mark {
 	char event[NODES_EVENT_NAME_MAX]; /* "dhcp", "kernel", "fetch:ok" */
-	int64_t time;			  /* seconds since the epoch */
+	int64_t time;			  /* milliseconds since the epoch */
 };
 
 struct node {
@@ -56,7 +56,7 @@ struct node {
 	enum node_state state;
 	bool has_event;
 	struct node_event last_event;
-	int64_t last_time;
+	int64_t last_time;	    /* milliseconds since the epoch */
 	struct node_mark *timeline; /* owned, oldest first */
 	size_t ntimeline;
 	bool locked;	  /* done: payloads answer 410 until re-armed */
@@ -172,7 +172,14 @@ void nodes_count_states(const struct nodes *ns,
 /* "pending", "booting", "provisioning", "done", "failed". */
 const char *node_state_name(enum node_state s);
 
-/* Format t as RFC 3339 UTC ("2026-11-22T08:30:00Z") into buf (21 bytes). */
-void nodes_time_format(int64_t t, char buf[21]);
+/*
+ * Times are milliseconds since the epoch (a timeline of a boot is a matter
+ * of seconds). The wall clock now, for the now arguments above.
+ */
+int64_t nodes_now_ms(void);
+
+#define NODES_TIME_STR_LEN 25
+/* Format ms as RFC 3339 UTC ("2026-11-22T08:30:00.123Z") into buf. */
+void nodes_time_format(int64_t ms, char buf[NODES_TIME_STR_LEN]);
 
 #endif

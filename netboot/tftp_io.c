@@ -464,7 +464,7 @@ mark_node(struct tftp_conn *c)
 	nd = nodes_find_ip(ns, ntohl(c->peer.sin_addr.s_addr));
 	if (nd == NULL)
 		return;
-	r = nodes_mark(ns, nd, ev != NULL ? ev : "tftp", (int64_t)time(NULL));
+	r = nodes_mark(ns, nd, ev != NULL ? ev : "tftp", nodes_now_ms());
 	if (r < 0)
 		log_warn_r(r, "node %s: cannot record its TFTP fetch",
 			   nd->name);

@@ -206,6 +206,26 @@ test_persist(void **state)
 	assert_int_equal(nodes_find(again, mac2)->state, NODE_PENDING);
 	nodes_free(again);
 
+	/* A version 1 file kept seconds: read as milliseconds. */
+	{
+		static const char v1[] =
+			"{\"version\":1,\"mac\":\"52:54:00:00:01:01\","
+			"\"state\":\"booting\",\"locked\":false,"
+			"\"last_event\":{\"step\":\"fetch\",\"status\":"
+			"\"ok\",\"message\":\"\",\"time\":1763800060},"
+			"\"timeline\":[{\"event\":\"dhcp\",\"time\":"
+			"1763800000}]}";
+
+		assert_int_equal(atomic_write(path, v1, sizeof(v1) - 1, 0600),
+				 0);
+		again = fleet(dir);
+		assert_int_equal(nodes_load(again, bad), 0);
+		nd = nodes_find(again, mac1);
+		assert_int_equal(nd->last_time, 1763800060000);
+		assert_int_equal(nd->timeline[0].time, 1763800000000);
+		nodes_free(again);
+	}
+
 	/* A corrupt file is reported, naming the node. */
 	assert_int_equal(atomic_write(path, "{\"version\":1,", 13, 0600), 0);
 	again = fleet(dir);
@@ -252,6 +272,31 @@ test_persist_failure(void **state)
 }
 
 static void
+test_time_format(void **state)
+{
+	char b[NODES_TIME_STR_LEN];
+	int64_t now = nodes_now_ms();
+
+	(void)state;
+	nodes_time_format(0, b);
+	assert_string_equal(b, "1970-01-01T00:00:00.000Z");
+	nodes_time_format(1763800060250, b);
+	assert_string_equal(b, "2025-11-22T08:27:40.250Z");
+	nodes_time_format(INT64_C(253402300799999), b);
+	assert_string_equal(b, "9999-12-31T23:59:59.999Z");
+	/* Out of RFC 3339's range: the epoch, never garbage. */
+	nodes_time_format(INT64_C(253402300800000), b);
+	assert_string_equal(b, "1970-01-01T00:00:00.000Z");
+	nodes_time_format(-1, b);
+	assert_string_equal(b, "1970-01-01T00:00:00.000Z");
+	nodes_time_format(INT64_MIN, b);
+	assert_string_equal(b, "1970-01-01T00:00:00.000Z");
+	/* The clock is in milliseconds: after 2020, before 2100. */
+	assert_true(now > INT64_C(1577836800000));
+	assert_true(now < INT64_C(4102444800000));
+}
+
+static void
 test_render(void **state)
 {
 	struct nodes *ns = fleet(NULL);
@@ -264,9 +309,9 @@ test_render(void **state)
 
 	(void)state;
 	assert_int_equal(
-		nodes_mark(ns, nodes_find(ns, mac1), "dhcp", 1763800000), 0);
-	assert_int_equal(nodes_event(ns, nodes_find(ns, mac1), &e, 1763800060),
-			 0);
+		nodes_mark(ns, nodes_find(ns, mac1), "dhcp", 1763800000007), 0);
+	assert_int_equal(
+		nodes_event(ns, nodes_find(ns, mac1), &e, 1763800060250), 0);
 	buf_init(&b, NODES_JSON_MAX);
 	assert_int_equal(nodes_render_json(ns, &b), 0);
 	assert_string_equal(
@@ -275,9 +320,10 @@ test_render(void **state)
 		"\"ip\":\"127.0.0.1\",\"role\":\"control-plane\",\"state\":"
 		"\"provisioning\",\"last_event\":{\"step\":\"fetch\","
 		"\"status\":\"ok\",\"message\":\"a\\\"b\",\"time\":"
-		"\"2025-11-22T08:27:40Z\"},\"timeline\":[{\"event\":\"dhcp\","
-		"\"time\":\"2025-11-22T08:26:40Z\"},{\"event\":\"fetch:ok\","
-		"\"time\":\"2025-11-22T08:27:40Z\"}]},{\"name\":\"w1\","
+		"\"2025-11-22T08:27:40.250Z\"},\"timeline\":[{\"event\":"
+		"\"dhcp\",\"time\":\"2025-11-22T08:26:40.007Z\"},{\"event\":"
+		"\"fetch:ok\",\"time\":\"2025-11-22T08:27:40.250Z\"}]},"
+		"{\"name\":\"w1\","
 		"\"mac\":\"52:54:00:00:02:01\",\"ip\":\"127.0.0.2\",\"role\":"
 		"\"worker\",\"state\":\"pending\",\"last_event\":null,"
 		"\"timeline\":[]}]}\n");
@@ -320,6 +366,7 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_persist),
 		cmocka_unit_test(test_persist_failure),
+		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_render),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
