@@ -556,37 +556,31 @@ tftp_xfer_rerequest(struct tftp_xfer *x, const struct tftp_req *req,
 {
 	bool opts = req->has_blksize || req->has_timeout ||
 		    (req->has_tsize && req->octet) || req->has_windowsize;
+	struct tftp_req plain = { .opcode = TFTP_RRQ, .octet = true };
+	struct tftp_xfer nx;
 
 	memset(out, 0, sizeof(*out));
 	out->act = TFTP_ACT_NONE;
 	if (x->state != TFTP_ST_OACK)
 		return;
 	x->rerequests++;
-	/* 2 TiB and more cannot go in 2^32-1 blocks of 512: keep the OACK. */
+	/*
+	 * The fallback is the transfer an option-less request starts; a file
+	 * too big for 2^32-1 blocks of 512 (2 TiB) keeps its OACK.
+	 */
 	if ((opts && x->rerequests < TFTP_REREQ_FALLBACK) ||
-	    x->size / TFTP_SEGSIZE + 1 > UINT32_MAX) {
+	    tftp_xfer_start(&plain, x->size, TFTP_BLKSIZE_MAX, now_ms, &nx,
+			    out) < 0) {
 		x->retransmits++;
+		memset(out, 0, sizeof(*out));
 		out->act = TFTP_ACT_OACK;
 		out->retransmit = true;
 		return;
 	}
-	x->blksize = TFTP_SEGSIZE;
-	x->windowsize = 1;
-	x->timeout_s = 0;
-	x->oack_blksize = false;
-	x->oack_timeout = false;
-	x->oack_tsize = false;
-	x->oack_windowsize = false;
-	x->last = (uint32_t)(x->size / TFTP_SEGSIZE + 1);
-	x->fell_back = true;
-	x->state = TFTP_ST_DATA;
-	x->retries = 0;
-	x->base_rto_ms = clamp_rto(x, TFTP_RTO_INIT_MS);
-	x->rto_ms = x->base_rto_ms;
-	x->timed_at_ms = 0;
-	x->last_progress_ms = now_ms;
-	x->next = 1;
-	send_window(x, now_ms, false, out);
+	nx.retransmits = x->retransmits;
+	nx.rerequests = x->rerequests;
+	nx.fell_back = true;
+	*x = nx;
 }
 
 void

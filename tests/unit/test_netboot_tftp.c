@@ -919,6 +919,17 @@ test_oack_ignored_fallback(void **state)
 	assert_int_equal(out.act, TFTP_ACT_SEND);
 	assert_int_equal(x.blksize, 512);
 
+	/* 3 TiB does not fit 2^32-1 blocks of 512: the OACK stays. */
+	nn = mkreq(nb, sizeof(nb), TFTP_RRQ, "f", "octet", "blksize", "65464",
+		   NULL);
+	start(&x, &out, (uint64_t)3 << 40, TFTP_BLKSIZE_MAX, nb, nn);
+	again(&x, &out, nb, nn, 1100);
+	again(&x, &out, nb, nn, 1200);
+	assert_int_equal(out.act, TFTP_ACT_OACK);
+	assert_int_equal(x.state, TFTP_ST_OACK);
+	assert_int_equal(x.blksize, 65464);
+	assert_false(x.fell_back);
+
 	/* After ACK 0 accepted the OACK, repeats change nothing. */
 	start(&x, &out, 5000, 1468, b, n);
 	tftp_xfer_input(&x, nb, mkack(nb, 0), 1001, &out);
