@@ -992,6 +992,7 @@ parse_nodes(struct ys_ctx *c, const struct ynode *seq, struct inventory *inv)
 		ys_check_keys(c, m, "a node", node_keys);
 		node->line = m->line;
 		node->col = m->col;
+		node->role = ROLE_NONE;
 		s = ys_get_scalar(c, m, "name", "node name", YS_REQUIRED, &vn);
 		if (s == NULL)
 			ok = false;

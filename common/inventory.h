@@ -32,6 +32,8 @@ enum node_role {
 	ROLE_WORKER,
 	ROLE_ETCD,
 	ROLE_COUNT,
+	/* Missing or unknown (an error already): counted as no role. */
+	ROLE_NONE = ROLE_COUNT,
 };
 
 enum runtime_kind {

@@ -74,6 +74,33 @@ expect_error(const char *yaml, unsigned line, unsigned col, const char *frag)
 	diags_done(&d);
 }
 
+/*
+ * As expect_error, and that error is the only one: a node whose role is
+ * unknown is counted as no role, never as a control plane (which would
+ * add a spurious "more than one control-plane node" error).
+ */
+static void
+expect_sole_error(const char *yaml, unsigned line, unsigned col,
+		  const char *frag)
+{
+	struct inventory *inv = NULL;
+	struct diags d;
+
+	expect_error(yaml, line, col, frag);
+	diags_init(&d);
+	assert_int_equal(inventory_parse("t.yaml", yaml, strlen(yaml), PROFILES,
+					 &inv, &d),
+			 -EINVAL);
+	if (d.errors != 1) {
+		unsigned n = (unsigned)d.errors;
+
+		diags_print(&d, stderr);
+		diags_done(&d);
+		fail_msg("%u errors, want 1", n);
+	}
+	diags_done(&d);
+}
+
 static void
 test_examples(void **state)
 {
@@ -281,6 +308,10 @@ test_roles(void **state)
 			      "  - {name: w1, mac: \"52:54:00:00:01:01\", ip: "
 			      "10.0.0.11, role: worker}\n",
 		     8, 3, "no node has role control-plane");
+	expect_sole_error(HEAD NET "nodes:\n" CP1
+				   "  - {name: g1, mac: \"52:54:00:00:01:02\", "
+				   "ip: 10.0.0.12, role: gpu-worker}\n",
+			  9, 63, "unknown role 'gpu-worker'");
 }
 
 static void
