@@ -7,6 +7,7 @@
 #include "inventory.h"
 #include "iso.h"
 #include "num.h"
+#include "path.h"
 #include "pki.h"
 #include "render.h"
 #include "tree.h"
@@ -154,13 +155,14 @@ build_find_agent(char *buf, size_t sz)
 	if (slash == NULL)
 		return -ENOENT;
 	*slash = '\0';
-	snprintf(cand, sizeof(cand), "%s/../firstboot/%s", exe,
-		 BUILD_AGENT_NAME);
-	if (!is_file(cand))
-		snprintf(cand, sizeof(cand), "%s/%s", exe, BUILD_AGENT_NAME);
-	if (!is_file(cand) || (size_t)snprintf(buf, sz, "%s", cand) >= sz)
+	if (path_join(cand, sizeof(cand), exe,
+		      "../firstboot/" BUILD_AGENT_NAME) == 0 &&
+	    is_file(cand))
+		return path_join(buf, sz, NULL, cand);
+	if (path_join(cand, sizeof(cand), exe, BUILD_AGENT_NAME) < 0 ||
+	    !is_file(cand))
 		return -ENOENT;
-	return 0;
+	return path_join(buf, sz, NULL, cand);
 }
 
 /* ---- per node ------------------------------------------------------------ */
@@ -675,8 +677,9 @@ swap_in(const char *tmp, const char *out)
 			return -errno;
 		return fsync_parent(out);
 	}
-	snprintf(from, sizeof(from), "%s/state", out);
-	snprintf(to, sizeof(to), "%s/state", tmp);
+	if (path_join(from, sizeof(from), out, "state") < 0 ||
+	    path_join(to, sizeof(to), tmp, "state") < 0)
+		return -ENAMETOOLONG;
 	if (is_dir(from)) {
 		if (rename(from, to) < 0)
 			return -errno;
@@ -797,7 +800,13 @@ build_run(const struct build_opts *o, struct diags *d)
 		struct images_req req;
 
 		if (o->agent != NULL) {
-			snprintf(agent, sizeof(agent), "%s", o->agent);
+			if (path_join(agent, sizeof(agent), NULL, o->agent) <
+			    0) {
+				diags_add(d, DIAG_ERROR, o->agent, 0, 0,
+					  "agent path too long");
+				r = -ENAMETOOLONG;
+				goto out;
+			}
 		} else if (build_find_agent(agent, sizeof(agent)) < 0) {
 			diags_add(d, DIAG_ERROR, base, 0, 0,
 				  "%s not found (set METALBOOT_AGENT, or "
@@ -806,8 +815,14 @@ build_run(const struct build_opts *o, struct diags *d)
 			r = -EINVAL;
 			goto out;
 		}
-		snprintf(ca, sizeof(ca), "%s/pki/provisioning-ca.crt", tmp);
-		snprintf(pub, sizeof(pub), "%s/public", tmp);
+		if (path_join(ca, sizeof(ca), tmp, "pki/provisioning-ca.crt") <
+			    0 ||
+		    path_join(pub, sizeof(pub), tmp, "public") < 0) {
+			diags_add(d, DIAG_ERROR, tmp, 0, 0,
+				  "output path too long");
+			r = -ENAMETOOLONG;
+			goto out;
+		}
 		memset(&req, 0, sizeof(req));
 		req.inv = inv;
 		req.base = base;

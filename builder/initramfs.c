@@ -1071,7 +1071,7 @@ check_symlink(struct initramfs *w, const char *name, const char *target,
 {
 	const size_t cap = INITRAMFS_PATH_MAX * 2;
 	unsigned hops = 1;
-	size_t clen, prev, n;
+	size_t clen, prev, n, tl, pl;
 	const char *t, *p, *slash;
 
 	/* cur: the directory holding name; rest: what is left to walk. */
@@ -1116,10 +1116,14 @@ check_symlink(struct initramfs *w, const char *name, const char *target,
 		if (++hops > INITRAMFS_SYMLINK_HOPS)
 			return -ELOOP;
 		/* Replace the component by the link's target. */
-		if (strlen(t) + 1 + strlen(p) >= cap)
+		tl = strlen(t);
+		pl = strlen(p);
+		if (tl + 1 + pl >= cap)
 			return -ELOOP;
-		snprintf(tmp, cap, "%s/%s", t, p);
-		memcpy(rest, tmp, strlen(tmp) + 1);
+		memcpy(tmp, t, tl);
+		tmp[tl] = '/';
+		memcpy(tmp + tl + 1, p, pl + 1);
+		memcpy(rest, tmp, tl + 1 + pl + 1);
 		p = rest;
 		clen = t[0] == '/' ? 0 : prev;
 		cur[clen] = '\0';

@@ -51,7 +51,7 @@ sink_write(struct archive *a, void *data, const void *buf, size_t n)
 static void
 set_dec_datetime(uint8_t *p, const struct tm *tm)
 {
-	char b[20];
+	char b[80]; /* room for any int, though tm's fields are in range */
 
 	snprintf(b, sizeof(b), "%04d%02d%02d%02d%02d%02d00", tm->tm_year + 1900,
 		 tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min,

@@ -130,15 +130,15 @@ path_open_under(int rootfd, const char *path, int *ret_fd, struct stat *ret_st)
 int
 path_join(char *buf, size_t n, const char *dir, const char *name)
 {
-	int w;
+	size_t dl = dir != NULL ? strlen(dir) : 0, nl = strlen(name);
+	size_t sep = dl > 0 && dir[dl - 1] != '/' ? 1 : 0;
 
-	if (dir == NULL || dir[0] == '\0')
-		w = snprintf(buf, n, "%s", name);
-	else if (dir[strlen(dir) - 1] == '/')
-		w = snprintf(buf, n, "%s%s", dir, name);
-	else
-		w = snprintf(buf, n, "%s/%s", dir, name);
-	if (w < 0 || (size_t)w >= n)
+	if (n == 0 || dl + sep + nl >= n)
 		return -ENAMETOOLONG;
+	if (dl > 0)
+		memcpy(buf, dir, dl);
+	if (sep)
+		buf[dl] = '/';
+	memcpy(buf + dl + sep, name, nl + 1);
 	return 0;
 }

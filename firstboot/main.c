@@ -385,7 +385,7 @@ fetch_payload(struct opts *o, struct fb_exec *x, const char *server,
 {
 	struct fb_tls tls = { .ca_file = o->ca };
 	char url[FB_MAX_URL_LEN + 64], err[FB_FETCH_ERR_LEN];
-	char mac[MAC_STR_LEN], why[512];
+	char mac[MAC_STR_LEN], why[4096];
 	struct fb_payload *p = NULL;
 	struct buf body;
 	bool changed;
@@ -524,7 +524,7 @@ run(struct opts *o)
 {
 	static const char *const keep[] = { "fetch", "wait-api", "kubeadm",
 					    NULL };
-	char path[PATH_MAX], server[FB_MAX_URL_LEN + 1], why[512];
+	char path[PATH_MAX], server[FB_MAX_URL_LEN + 1], why[4096];
 	char ca[PATH_MAX], mac[MAC_STR_LEN], digest[65], boot_id[40];
 	struct fb_payload *p = NULL;
 	struct fb_plan *plan = NULL;

@@ -354,7 +354,7 @@ parse_node(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 	static const char *const keys[] = { "name", "role", "mac", "ip", NULL };
 	const struct ynode *m = ynode_get(root, "node"), *n;
 	uint32_t ip;
-	int role, r;
+	int role = 0, r;
 
 	if (m == NULL)
 		return perr(c, root, "node is required");
@@ -662,7 +662,7 @@ parse_runtime(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 	static const char *const kinds[] = { "containerd", "docker" };
 	static const char *const drivers[] = { "systemd", "cgroupfs" };
 	const struct ynode *m = ynode_get(root, "container_runtime"), *n, *seq;
-	int kind, drv;
+	int kind = 0, drv = 0;
 	size_t i;
 
 	if (m == NULL)
@@ -890,7 +890,7 @@ parse_kubeadm(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 					    NULL };
 	static const char *const wkeys[] = { "url", "ca", "timeout", NULL };
 	const struct ynode *m = ynode_get(root, "kubeadm"), *n, *w;
-	int action;
+	int action = 0;
 
 	if (m == NULL)
 		return perr(c, root, "kubeadm is required");

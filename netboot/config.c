@@ -322,16 +322,25 @@ load_nodes(struct ys_ctx *c, const struct ynode *n, struct nb_config *cfg)
 		load_node(c, n->items[i], cfg);
 }
 
+/*
+ * The directory paths are relative to: the one that really holds the
+ * file, so that /etc/metalboot/netboot.yaml may be a link to OUT's.
+ */
 static char *
 dir_of(const char *file)
 {
-	const char *slash = strrchr(file, '/');
+	char *real = realpath(file, NULL), *d;
+	const char *f = real != NULL ? real : file;
+	const char *slash = strrchr(f, '/');
 
 	if (slash == NULL)
-		return strdup(".");
-	if (slash == file)
-		return strdup("/");
-	return strndup(file, (size_t)(slash - file));
+		d = strdup(".");
+	else if (slash == f)
+		d = strdup("/");
+	else
+		d = strndup(f, (size_t)(slash - f));
+	free(real);
+	return d;
 }
 
 static void

@@ -108,7 +108,9 @@ route_node(enum http_method method, const char *p, struct http_route *rt)
 		    strcmp(rest, "meta-data") == 0 ||
 		    strcmp(rest, "network-config") == 0)) {
 		rt->kind = HTTP_ROUTE_NODE_CLOUDINIT;
-		snprintf(rt->path, sizeof(rt->path), "%s", rest);
+		if ((size_t)snprintf(rt->path, sizeof(rt->path), "%s", rest) >=
+		    sizeof(rt->path))
+			return -ENOENT;
 	} else {
 		return -ENOENT;
 	}
@@ -266,14 +268,18 @@ void
 http_date_format(time_t t, char buf[HTTP_DATE_LEN])
 {
 	struct tm tm;
+	int w;
 
 	if (gmtime_r(&t, &tm) == NULL) {
 		snprintf(buf, HTTP_DATE_LEN, "Thu, 01 Jan 1970 00:00:00 GMT");
 		return;
 	}
-	snprintf(buf, HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-		 wdays[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	w = snprintf(buf, HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		     wdays[tm.tm_wday % 7], tm.tm_mday % 100,
+		     months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000,
+		     tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+	if (w < 0 || w >= HTTP_DATE_LEN)
+		snprintf(buf, HTTP_DATE_LEN, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian), Howard Hinnant's. */

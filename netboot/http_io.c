@@ -756,7 +756,7 @@ handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
 	char path[HOST_NAME_MAX_LEN + 64];
 	enum node_payload which = NODE_PAYLOAD_FIRSTBOOT;
 	bool repeat = false;
-	int r;
+	int r, w;
 
 	if (!peer_is_node(x, nd, "payload"))
 		return;
@@ -780,15 +780,19 @@ handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
 		return;
 	}
 	if (rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT) {
-		snprintf(path, sizeof(path), "%s/firstboot.yaml", nd->name);
+		w = snprintf(path, sizeof(path), "%s/firstboot.yaml", nd->name);
 	} else {
-		snprintf(path, sizeof(path), "%s/cloud-init/%s", nd->name,
-			 rt->path);
+		w = snprintf(path, sizeof(path), "%s/cloud-init/%s", nd->name,
+			     rt->path);
 		which = strcmp(rt->path, "user-data") == 0
 				? NODE_PAYLOAD_USER_DATA
 			: strcmp(rt->path, "meta-data") == 0
 				? NODE_PAYLOAD_META_DATA
 				: NODE_PAYLOAD_NETWORK_CONFIG;
+	}
+	if (w < 0 || (size_t)w >= sizeof(path)) {
+		reply_status(x, 404);
+		return;
 	}
 	if (x->method == HTTP_GET) {
 		r = nodes_payload_fetch(nd, which, &repeat);

@@ -54,16 +54,20 @@ nodes_time_format(int64_t ms, char buf[NODES_TIME_STR_LEN])
 	int64_t sec = ms / 1000;
 	time_t tt = (time_t)sec;
 	struct tm tm;
+	int w;
 
 	if (ms < 0 || ms > NODES_TIME_MS_MAX || gmtime_r(&tt, &tm) == NULL ||
 	    tm.tm_year + 1900 > 9999) {
 		snprintf(buf, NODES_TIME_STR_LEN, "1970-01-01T00:00:00.000Z");
 		return;
 	}
-	snprintf(buf, NODES_TIME_STR_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-		 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-		 tm.tm_sec % 100, (int)(ms - sec * 1000));
+	w = snprintf(buf, NODES_TIME_STR_LEN,
+		     "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		     (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+		     tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+		     tm.tm_sec % 100, (int)((ms - sec * 1000) % 1000));
+	if (w < 0 || w >= NODES_TIME_STR_LEN)
+		snprintf(buf, NODES_TIME_STR_LEN, "1970-01-01T00:00:00.000Z");
 }
 
 struct nodes *

@@ -170,6 +170,14 @@ find(const struct member *m, size_t n, const char *name)
 	return NULL;
 }
 
+/* A member's data; fails the test when the member is missing. */
+static const char *
+data_of(const struct member *e)
+{
+	assert_non_null(e);
+	return e != NULL ? e->data : "";
+}
+
 static void
 build(const char *base, const char *kernel, int want, struct diags *d)
 {
@@ -197,7 +205,7 @@ test_layers(void **state)
 				     .threads = 1 };
 	static struct member m[256];
 	struct initramfs *w = NULL;
-	char err[INITRAMFS_ERR_MAX], p[300];
+	char err[INITRAMFS_ERR_MAX], p[1024];
 	char *cp, *wk, *base, *k;
 	size_t cplen, wklen, blen, klen, n, same;
 	const struct member *e;
@@ -245,7 +253,7 @@ test_layers(void **state)
 	assert_non_null(find(m, n, "lib/x86_64-linux-gnu/libc.so.6"));
 	e = find(m, n, "etc/metalboot/provisioning-ca.crt");
 	assert_non_null(e);
-	assert_non_null(strstr(e->data, "BEGIN CERTIFICATE"));
+	assert_non_null(strstr(data_of(e), "BEGIN CERTIFICATE"));
 	e = find(m, n, "etc/metalboot/role");
 	assert_non_null(e);
 	assert_string_equal(e->data, "control-plane\n");
@@ -259,13 +267,13 @@ test_layers(void **state)
 	/* Modules in load order, dependencies first. */
 	e = find(m, n, "etc/metalboot/modules");
 	assert_non_null(e);
-	assert_non_null(strstr(e->data, "llc /lib/modules/5.10.0/kernel/net/"
-					"llc/llc.ko\n"));
-	assert_true(strstr(e->data, "stp ") < strstr(e->data, "bridge "));
-	assert_true(strstr(e->data, "llc ") < strstr(e->data, "bridge "));
-	assert_true(strstr(e->data, "bridge ") <
-		    strstr(e->data, "br_netfilter "));
-	assert_non_null(strstr(e->data, "overlay "));
+	assert_non_null(strstr(data_of(e), "llc /lib/modules/5.10.0/kernel/net/"
+					   "llc/llc.ko\n"));
+	assert_true(strstr(data_of(e), "stp ") < strstr(data_of(e), "bridge "));
+	assert_true(strstr(data_of(e), "llc ") < strstr(data_of(e), "bridge "));
+	assert_true(strstr(data_of(e), "bridge ") <
+		    strstr(data_of(e), "br_netfilter "));
+	assert_non_null(strstr(data_of(e), "overlay "));
 	/* Parents before children. */
 	assert_true(find(m, n, "usr") < find(m, n, "usr/bin"));
 	assert_int_equal(list_layers(wk + blen, wklen - blen, m, 256, &n), 2);
@@ -326,7 +334,15 @@ test_systemd_base_and_reproducible(void **state)
 	assert_true(n > 0);
 	e = find(m, n, "etc/systemd/system/metalboot-firstboot.service");
 	assert_non_null(e);
-	assert_non_null(strstr(e->data, "ExecStart=/etc/metalboot/"));
+	/* The unit the package installs: retried, and skipped once done. */
+	assert_non_null(strstr(data_of(e), "Restart=on-failure\n"));
+	assert_non_null(strstr(data_of(e), "ConditionPathExists=!/var/lib/"
+					   "metalboot/done\n"));
+	e = find(m, n,
+		 "etc/systemd/system/metalboot-firstboot.service.d/"
+		 "image.conf");
+	assert_non_null(strstr(data_of(e), "ExecStart=\nExecStart=/etc/"
+					   "metalboot/firstboot.sh\n"));
 	e = find(m, n,
 		 "etc/systemd/system/multi-user.target.wants/"
 		 "metalboot-firstboot.service");

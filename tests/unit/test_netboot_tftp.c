@@ -112,7 +112,7 @@ test_parse_basic(void **state)
 static void
 test_parse_malformed(void **state)
 {
-	uint8_t b[1200];
+	uint8_t b[1200] = { 0 };
 	struct tftp_req r;
 	size_t n;
 
