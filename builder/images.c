@@ -16,8 +16,10 @@
 
 #include "buf.h"
 #include "elfdeps.h"
+#include "firstboot_unit.h"
 #include "fsutil.h"
 #include "initramfs.h"
+#include "path.h"
 #include "progress.h"
 
 #include <errno.h>
@@ -460,22 +462,20 @@ static const char firstboot_sh[] =
 	"echo \"metalboot: metalboot-firstboot exited with status $rc\"\n"
 	"exit $rc\n";
 
-static const char unit_text[] =
-	"[Unit]\n"
-	"Description=metalboot first boot: prepare this node and join the "
-	"cluster\n"
-	"Wants=network-online.target\n"
-	"After=network-online.target\n"
-	"\n"
+/*
+ * The unit is firstboot/metalboot-firstboot.service, the file the package
+ * installs (firstboot_unit.h embeds it); node images add this drop-in.
+ */
+static const char unit_dropin_text[] =
+	"# Node images: run the agent through the image's runner, which loads\n"
+	"# the role's kernel modules and passes metalboot.server= and\n"
+	"# metalboot.mac= from the kernel command line, and show its output\n"
+	"# on the console.\n"
 	"[Service]\n"
-	"Type=oneshot\n"
-	"RemainAfterExit=yes\n"
+	"ExecStart=\n"
 	"ExecStart=/etc/metalboot/firstboot.sh\n"
 	"StandardOutput=journal+console\n"
-	"StandardError=journal+console\n"
-	"\n"
-	"[Install]\n"
-	"WantedBy=multi-user.target\n";
+	"StandardError=journal+console\n";
 
 static const char hook_text[] =
 	"#!/bin/sh\n"
@@ -537,7 +537,12 @@ make_common(const struct images_req *req, const char *agent,
 		return r;
 	if (scan->systemd[0] != '\0') {
 		r = ov_text(o, "etc/systemd/system/" IMAGES_UNIT_NAME, 0644,
-			    unit_text);
+			    firstboot_unit);
+		if (r == 0)
+			r = ov_text(o,
+				    "etc/systemd/system/" IMAGES_UNIT_NAME
+				    ".d/image.conf",
+				    0644, unit_dropin_text);
 		if (r == 0)
 			r = ov_add_path(
 				o,
@@ -746,6 +751,20 @@ find_moddep(const struct base_scan *s, const char *version)
 }
 
 /*
+ * Join dir and name into buf; a path that does not fit is reported on d
+ * (never cut short). 0 or -ENAMETOOLONG.
+ */
+static int
+join_path(char *buf, size_t n, const char *dir, const char *name,
+	  struct diags *d)
+{
+	if (path_join(buf, n, dir, name) == 0)
+		return 0;
+	diags_add(d, DIAG_ERROR, dir, 0, 0, "path too long with \"%s\"", name);
+	return -ENAMETOOLONG;
+}
+
+/*
  * Build every role's images; see images.h.
  */
 int
@@ -753,7 +772,7 @@ images_build(const struct images_req *req, struct diags *d)
 {
 	char dir[IMAGES_PATH_MAX], base_tmp[IMAGES_PATH_MAX];
 	char ov_path[IMAGES_PATH_MAX], path[IMAGES_PATH_MAX];
-	char common[IMAGES_PATH_MAX];
+	char common[IMAGES_PATH_MAX], file[IMAGES_PATH_MAX];
 	char agent[PATH_MAX], err[INITRAMFS_ERR_MAX];
 	struct base_scan scan = { .fd = -1 };
 	struct initramfs_tap tap = { tap_want, tap_data, tap_end, &scan };
@@ -816,7 +835,9 @@ images_build(const struct images_req *req, struct diags *d)
 	scan.dir = dir;
 
 	/* The base: archived and compressed once, for every role. */
-	snprintf(base_tmp, sizeof(base_tmp), "%s/.base-XXXXXX", dir);
+	r = join_path(base_tmp, sizeof(base_tmp), dir, ".base-XXXXXX", d);
+	if (r < 0)
+		goto out;
 	fd = mkostemp(base_tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
@@ -883,7 +904,9 @@ images_build(const struct images_req *req, struct diags *d)
 	}
 
 	/* The layer every role shares: written and compressed once too. */
-	snprintf(common, sizeof(common), "%s/.common", dir);
+	r = join_path(common, sizeof(common), dir, ".common", d);
+	if (r < 0)
+		goto out;
 	r = make_common(req, agent, &deps, &scan, &ov);
 	if (r == 0) {
 		have_common = true;
@@ -919,7 +942,9 @@ images_build(const struct images_req *req, struct diags *d)
 				  "kernel modules: %s", strerror(-r));
 			goto out;
 		}
-		snprintf(path, sizeof(path), "%s/%s", dir, role_name(role));
+		r = join_path(path, sizeof(path), dir, role_name(role), d);
+		if (r < 0)
+			goto out;
 		r = mkdir_p(path, 0755);
 		if (r < 0) {
 			diags_add(d, DIAG_ERROR, path, 0, 0,
@@ -934,7 +959,9 @@ images_build(const struct images_req *req, struct diags *d)
 				  strerror(-r));
 			goto out;
 		}
-		snprintf(ov_path, sizeof(ov_path), "%s/.overlay", path);
+		r = join_path(ov_path, sizeof(ov_path), path, ".overlay", d);
+		if (r < 0)
+			goto out;
 		r = write_overlay(&ov, ov_path, epoch >= 0 ? epoch : 0,
 				  io.threads, err, sizeof(err));
 		if (r < 0) {
@@ -942,19 +969,21 @@ images_build(const struct images_req *req, struct diags *d)
 			goto out;
 		}
 		/* base + common + role: the kernel unpacks them in turn. */
-		snprintf(path, sizeof(path), "%s/%s/initrd.img", dir,
-			 role_name(role));
-		r = concat(path, parts, 3);
-		unlink(ov_path);
-		if (r < 0) {
-			diags_add(d, DIAG_ERROR, path, 0, 0, "cannot write: %s",
-				  strerror(-r));
-			goto out;
+		r = join_path(file, sizeof(file), path, "initrd.img", d);
+		if (r == 0) {
+			r = concat(file, parts, 3);
+			if (r < 0)
+				diags_add(d, DIAG_ERROR, file, 0, 0,
+					  "cannot write: %s", strerror(-r));
 		}
-		snprintf(path, sizeof(path), "%s/%s/vmlinuz", dir,
-			 role_name(role));
+		unlink(ov_path);
+		if (r < 0)
+			goto out;
+		r = join_path(file, sizeof(file), path, "vmlinuz", d);
+		if (r < 0)
+			goto out;
 		parts[0] = kern->path;
-		r = concat(path, parts, 1);
+		r = concat(file, parts, 1);
 		if (r < 0) {
 			diags_add(d, DIAG_ERROR, path, 0, 0,
 				  "cannot write the kernel from %s: %s",
