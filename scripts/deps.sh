@@ -11,6 +11,8 @@ PKGS=(
 	libclang-rt-14-dev
 	libarchive-dev libyaml-dev libssl-dev libcurl4-openssl-dev
 	libevent-dev libjansson-dev libcmocka-dev
+	# install and package: man pages, .deb, a fresh Debian root to try it
+	help2man dpkg-dev mmdebstrap man-db
 	# test peers
 	tftp-hpa atftp busybox-static curl wget openssl cloud-init genisoimage
 	libarchive-tools cpio xorriso iproute2 procps psmisc tshark
