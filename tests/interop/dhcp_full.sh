@@ -106,6 +106,13 @@ udhcpc_ip() {
 	cat "$work/ip" 2>/dev/null || echo none
 }
 
+# Nobody on the segment yet: --check-dhcp exits 0.
+rc=0
+ip netns exec "$c" "$bin" --check-dhcp cli0 >"$work/check0.out" 2>&1 || rc=$?
+[[ $rc == 0 ]] && grep -q '^0 DHCP servers answered on cli0' \
+	"$work/check0.out" || fail "check-dhcp, no server: exit $rc $(cat "$work/check0.out")"
+echo "ok: --check-dhcp with no server: exit 0"
+
 start_server
 # The check before full mode ran and found nobody else.
 grep -q 'another DHCP server' "$work/server1.log" &&
