@@ -806,7 +806,7 @@ check_run(const char *ifname, int timeout_ms, struct check_hit *hits)
 	struct sockaddr_in to;
 	struct ifreq ifr;
 	uint32_t xid;
-	int64_t start, now, wait;
+	int64_t start = 0, now = 0, wait;
 	int fd, r, n = 0, len_req;
 	bool resent = false;
 
