@@ -256,8 +256,27 @@ a=$(udhcpc_ip 02:00:00:00:01:01)
 [[ $a == 10.77.0.11 ]] || fail "reserved host after restart got $a"
 echo "ok: after kill -9: $u1b again, next machine $u2, reserved $a"
 
-# 500 simulated clients, 500 distinct addresses.
+# With strace, 100 clients at once: the lease file's fsyncs happen on the
+# writer thread, never on the event loop (the main thread, whose tid is
+# the pid), and a few of them, not one a burst.
 ip -n "$c" link set cli0 address 02:00:00:00:00:fe
+if command -v strace >/dev/null; then
+	strace -f -qq -e trace=fsync,fdatasync -o "$work/fsync.trace" \
+		-p "$spid" 2>/dev/null &
+	stpid=$!
+	sleep 1
+	out=$(ip netns exec "$c" python3 "$here/dhcp_client.py" load cli0 100) ||
+		fail "load under strace: $out"
+	sleep 2 # the writer runs within a second
+	kill -INT "$stpid" 2>/dev/null || true
+	wait "$stpid" 2>/dev/null || true
+	onloop=$(awk -v p="$spid" '$1 == p && /fsync/' "$work/fsync.trace" | wc -l)
+	off=$(awk -v p="$spid" '$1 != p && /fsync/' "$work/fsync.trace" | wc -l)
+	((onloop == 0 && off >= 1 && off <= 20)) ||
+		fail "fsyncs: $onloop on the loop, $off elsewhere: $(head -5 "$work/fsync.trace")"
+	echo "ok: 100 clients: lease fsyncs none on the event loop, $off on the writer thread"
+fi
+# 500 simulated clients, 500 distinct addresses.
 out=$(ip netns exec "$c" python3 "$here/dhcp_client.py" load cli0 500) ||
 	fail "load: $out"
 echo "ok: 500 clients: $out"
