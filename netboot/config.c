@@ -81,12 +81,104 @@ get_path(struct ys_ctx *c, const struct ynode *m, const char *key,
 	*out = p;
 }
 
+/* One dhcp.relays item into *r; false when it has an error. */
+static bool
+load_relay(struct ys_ctx *c, const struct ynode *it, struct nb_config *cfg,
+	   struct nb_config_relay *r)
+{
+	static const char *const keys[] = { "address", "subnet", "gateway",
+					    "pool", NULL };
+	const struct ynode *n;
+	const char *s;
+	char qb[80];
+	size_t i;
+	bool ok = true;
+
+	if (!ys_want_type(c, it, YNODE_MAP, "dhcp.relays item"))
+		return false;
+	ys_check_keys(c, it, "dhcp.relays item", keys);
+	memset(r, 0, sizeof(*r));
+	ok = ys_get_ip(c, it, "address", "dhcp.relays.address", YS_REQUIRED,
+		       &r->address);
+	s = ys_get_scalar(c, it, "subnet", "dhcp.relays.subnet", YS_REQUIRED,
+			  &n);
+	if (s != NULL && cidr_parse(s, true, &r->subnet) < 0) {
+		ys_err(c, n, "dhcp.relays.subnet: '%s' is not a CIDR block",
+		       ys_quote(s, strlen(s), qb, sizeof(qb)));
+		ok = false;
+	} else if (s == NULL) {
+		ok = false;
+	}
+	if (ok && !cidr_contains(&r->subnet, r->address)) {
+		ys_err(c, ynode_get(it, "address"),
+		       "dhcp.relays.address is not inside its subnet (a "
+		       "relay's giaddr is its address on the clients' "
+		       "subnet)");
+		ok = false;
+	}
+	r->gateway = r->address;
+	if (ys_get_ip(c, it, "gateway", "dhcp.relays.gateway", 0,
+		      &r->gateway) &&
+	    ok && !cidr_contains(&r->subnet, r->gateway)) {
+		ys_err(c, ynode_get(it, "gateway"),
+		       "dhcp.relays.gateway is not inside its subnet");
+		ok = false;
+	}
+	s = ys_get_scalar(c, it, "pool", "dhcp.relays.pool", 0, &n);
+	if (s != NULL) {
+		if (range_parse(s, &r->pool) < 0) {
+			ys_err(c, n,
+			       "dhcp.relays.pool: '%s' is not a range "
+			       "FIRST-LAST",
+			       ys_quote(s, strlen(s), qb, sizeof(qb)));
+			ok = false;
+		} else if (ok && (!cidr_contains(&r->subnet, r->pool.first) ||
+				  !cidr_contains(&r->subnet, r->pool.last))) {
+			ys_err(c, n,
+			       "dhcp.relays.pool is not inside its subnet");
+			ok = false;
+		} else {
+			r->has_pool = true;
+		}
+	}
+	for (i = 0; ok && i < cfg->dhcp.nrelays; i++) {
+		if (cfg->dhcp.relays[i].address == r->address) {
+			ys_err(c, ynode_get(it, "address"),
+			       "dhcp.relays: address listed twice");
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* dhcp.relays: the relay agents answered (none: relayed requests are
+ * dropped). */
+static void
+load_relays(struct ys_ctx *c, const struct ynode *n, struct nb_config *cfg)
+{
+	size_t i;
+
+	if (n == NULL || ynode_is_null(n) ||
+	    !ys_want_type(c, n, YNODE_SEQ, "dhcp.relays"))
+		return;
+	if (n->n > NB_CONFIG_MAX_RELAYS) {
+		ys_err(c, n, "dhcp.relays has more than %d items",
+		       NB_CONFIG_MAX_RELAYS);
+		return;
+	}
+	for (i = 0; i < n->n; i++)
+		if (load_relay(c, n->items[i], cfg,
+			       &cfg->dhcp.relays[cfg->dhcp.nrelays]))
+			cfg->dhcp.nrelays++;
+}
+
 static void
 load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
 	static const char *const keys[] = {
-		"mode",	      "subnet",	 "gateway",	"dns",		"pool",
-		"lease_time", "unknown", "uefi_loader", "arm64_loader", NULL
+		"mode",		"subnet",     "gateway",       "dns",
+		"pool",		"lease_time", "unknown",       "uefi_loader",
+		"arm64_loader", "relays",     "check_wait_ms", NULL
 	};
 	const struct ynode *n;
 	const char *s;
@@ -191,6 +283,15 @@ load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 				c->oom = 1;
 		}
 	}
+	s = ys_get_scalar(c, m, "check_wait_ms", "dhcp.check_wait_ms", 0, &n);
+	if (s != NULL) {
+		if (num_parse_u64(s, 0, NB_CONFIG_CHECK_MAX, &v) < 0)
+			ys_err(c, n, "dhcp.check_wait_ms must be 0..%u",
+			       NB_CONFIG_CHECK_MAX);
+		else
+			cfg->dhcp.check_wait_ms = (unsigned)v;
+	}
+	load_relays(c, ynode_get(m, "relays"), cfg);
 	if (cfg->dhcp.mode != DHCP_OFF && !cfg->dhcp.has_subnet)
 		ys_err(c, m, "dhcp.subnet is required unless dhcp.mode is off");
 	if (cfg->dhcp.has_pool && cfg->dhcp.has_subnet &&
@@ -388,6 +489,7 @@ set_defaults(struct ys_ctx *c, struct nb_config *cfg)
 {
 	cfg->dhcp.mode = DHCP_OFF;
 	cfg->dhcp.lease_time = NB_CONFIG_LEASE_DFLT;
+	cfg->dhcp.check_wait_ms = NB_CONFIG_CHECK_DFLT;
 	cfg->tftp_port = 69;
 	cfg->http_port = 80;
 	cfg->https_port = 443;

@@ -23,6 +23,18 @@
 #define NB_CONFIG_LEASE_MIN  60
 #define NB_CONFIG_LEASE_MAX  (365u * 24 * 3600)
 #define NB_CONFIG_LEASE_DFLT 3600
+#define NB_CONFIG_MAX_RELAYS 64	  /* dhcp.relays items */
+#define NB_CONFIG_CHECK_DFLT 4000 /* ms, dhcp.check_wait_ms default */
+#define NB_CONFIG_CHECK_MAX  30000
+
+/* dhcp.relays item: a DHCP relay agent answered, and its subnet. */
+struct nb_config_relay {
+	uint32_t address; /* the giaddr it sets */
+	struct cidr subnet;
+	uint32_t gateway; /* default: address */
+	struct ip_range pool;
+	bool has_pool;
+};
 
 struct nb_config_node {
 	char *name; /* owned */
@@ -52,6 +64,9 @@ struct nb_config {
 		bool unknown_discover; /* unknown: discover (else ignore) */
 		bool efi_snponly;      /* uefi_loader: snponly.efi */
 		char *efi_arm64;       /* arm64_loader: path under public */
+		struct nb_config_relay relays[NB_CONFIG_MAX_RELAYS];
+		size_t nrelays;
+		unsigned check_wait_ms; /* listen for other servers at start */
 	} dhcp;
 
 	uint16_t tftp_port;

@@ -12,16 +12,21 @@
 #include "log.h"
 #include "net.h"
 #include "nodes.h"
+#include "num.h"
+#include "path.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,19 +63,47 @@ struct dhcp_slot {
 	bool send;
 };
 
+/*
+ * The lease file writer: a thread that writes snapshots of the table
+ * (temp + fsync + rename) off the loop. The loop hands it the newest
+ * snapshot; one not yet taken is replaced by a newer one.
+ */
+struct lease_writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool running, quit;
+	char *text; /* the pending snapshot (owned), NULL when none */
+	size_t len;
+	int err; /* the last write's result, for the loop to log */
+	char path[PATH_MAX];
+};
+
 struct dhcp_server {
 	struct netboot *nb;
 	struct dhcp_conf conf;
-	struct dhcp_host *hosts; /* owned */
+	struct dhcp_host *hosts;   /* owned */
+	struct dhcp_relay *relays; /* owned */
 	struct leases leases;
 	struct dhcp_counters cnt;
 	char ifname[IFNAMSIZ];
-	int fd, fd_proxy;
-	struct event *ev, *ev_proxy;
+	int fd, fd_proxy, fd_watch;
+	struct event *ev, *ev_proxy, *ev_watch;
+	struct event *ev_save, *ev_prune;
+	bool dirty; /* the table changed since the last snapshot */
+	struct lease_writer writer;
+	struct dhcp_loglimit loglimit;
 	struct nodes *nodes; /* borrowed */
 	struct log_recent recent[DHCP_LOG_RECENT];
 	struct dhcp_slot slots[DHCP_IO_RX_BURST];
 };
+
+/* Set by the command line (dhcp_io_option), before dhcp_io_start. */
+static struct {
+	bool allow_other;
+	bool check_ms_set;
+	unsigned check_ms;
+} dhcp_flags;
 
 /* Find the interface holding ip (host order) into ifname. */
 static int
@@ -276,6 +309,199 @@ log_repeat(struct dhcp_server *s, const uint8_t mac[MAC_LEN],
 	return rep;
 }
 
+/* CLOCK_MONOTONIC in milliseconds (0 if it fails, which it does not). */
+static int64_t
+ms_now_or0(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Log a line of kind (err: a negative errno to append, or 0) at info
+ * level within the rate limit, after a line saying how many of its kind
+ * were held back. Startup and --check-dhcp do not come here.
+ */
+static void __attribute__((format(printf, 4, 5)))
+log_limited(struct dhcp_server *s, enum dhcp_refusal kind, int err,
+	    const char *fmt, ...)
+{
+	char line[DHCP_REASON_MAX + 64];
+	uint64_t held = 0;
+	va_list ap;
+
+	if (!dhcp_loglimit_allow(&s->loglimit, kind, ms_now_or0(), &held))
+		return;
+	if (held > 0)
+		log_info("dhcp: %llu similar messages (%s) suppressed",
+			 (unsigned long long)held, dhcp_refusal_name(kind));
+	va_start(ap, fmt);
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (err < 0)
+		log_info("%s: %s", line, strerror(-err));
+	else
+		log_info("%s", line);
+}
+
+/* The writer thread: write each snapshot handed over, until told to quit. */
+static void *
+writer_main(void *arg)
+{
+	struct lease_writer *w = arg;
+	char *text;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->text == NULL && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->text == NULL)
+			break;
+		text = w->text;
+		len = w->len;
+		w->text = NULL;
+		pthread_mutex_unlock(&w->mu);
+		r = atomic_write(w->path, text, len, 0600);
+		free(text);
+		pthread_mutex_lock(&w->mu);
+		w->err = r;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Start the writer for dir/LEASES_FILE. 0 or a negative errno. */
+static int
+writer_start(struct lease_writer *w, const char *dir)
+{
+	int r;
+
+	r = path_join(w->path, sizeof(w->path), dir, LEASES_FILE);
+	if (r < 0)
+		return r;
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		return -ENOMEM;
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		return -ENOMEM;
+	}
+	r = -pthread_create(&w->thread, NULL, writer_main, w);
+	if (r < 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return r;
+	}
+	w->running = true;
+	return 0;
+}
+
+/*
+ * Stop the writer: it writes what it was handed, then ends. Returns the
+ * last write's result.
+ */
+static int
+writer_stop(struct lease_writer *w)
+{
+	int r;
+
+	if (!w->running)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	r = w->err;
+	free(w->text);
+	w->text = NULL;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->running = false;
+	return r;
+}
+
+/*
+ * Hand a snapshot of the table to the writer (replacing one it has not
+ * taken yet). Logs a failed earlier write. Loop context.
+ */
+static void
+lease_snapshot(struct dhcp_server *s)
+{
+	struct lease_writer *w = &s->writer;
+	char *text = NULL, *old;
+	size_t len = 0;
+	int r, err;
+
+	r = leases_format(&s->leases, &text, &len);
+	if (r < 0) {
+		log_limited(s, DHCP_REFUSE_OTHER, r, "dhcp: lease snapshot");
+		return; /* still dirty: tried again at the next tick */
+	}
+	pthread_mutex_lock(&w->mu);
+	old = w->text;
+	w->text = text;
+	w->len = len;
+	err = w->err;
+	w->err = 0;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	free(old);
+	s->dirty = false;
+	if (err < 0)
+		log_limited(s, DHCP_REFUSE_OTHER, err, "dhcp: saving leases %s",
+			    w->path);
+}
+
+/* The save timer: at most one snapshot per DHCP_SAVE_MS. */
+static void
+on_save(evutil_socket_t fd, short what, void *arg)
+{
+	struct dhcp_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->dirty)
+		lease_snapshot(s);
+}
+
+/*
+ * The table changed: have it saved within DHCP_SAVE_MS (a burst of
+ * changes costs one write, and no fsync ever runs on the loop).
+ */
+static void
+lease_dirty(struct dhcp_server *s)
+{
+	struct timeval tv = { DHCP_SAVE_MS / 1000,
+			      (DHCP_SAVE_MS % 1000) * 1000 };
+
+	if (!s->writer.running)
+		return; /* no state directory */
+	s->dirty = true;
+	if (s->ev_save != NULL && !evtimer_pending(s->ev_save, NULL))
+		evtimer_add(s->ev_save, &tv);
+}
+
+/* The prune timer: lapsed offers and declines leave the table. */
+static void
+on_prune(evutil_socket_t fd, short what, void *arg)
+{
+	struct dhcp_server *s = arg;
+	size_t n;
+
+	(void)fd;
+	(void)what;
+	n = leases_prune(&s->leases, (int64_t)time(NULL));
+	if (n > 0) {
+		log_debug("dhcp: %zu lapsed lease entries pruned", n);
+		lease_dirty(s);
+	}
+}
+
 /*
  * Decide the answer to one datagram into slot (its rx already filled) and
  * log the decision. The reply is sent by flush(), after the lease table
@@ -304,48 +530,49 @@ handle(struct dhcp_server *s, struct dhcp_slot *slot, bool *changed)
 	r = dhcp_policy_handle(&s->conf, &s->leases, &s->cnt, &m, rx->port, now,
 			       d);
 	if (r < 0) {
-		log_warn_r(r, "dhcp %s: %s", slot->mac, dhcp_type_name(m.type));
+		log_limited(s, DHCP_REFUSE_OTHER, r, "dhcp %s: %s", slot->mac,
+			    dhcp_type_name(m.type));
 		return;
 	}
 	/*
 	 * One line per decision that gives something (an offer, a lease, a
-	 * boot file), changes the table, or refuses a machine that came to
-	 * boot (not in the inventory, no loader, pool exhausted); the rest
-	 * (the site server's clients in proxy mode) only at debug level.
+	 * boot file) or changes the table; refusals of a machine that came
+	 * to boot (not in the inventory, no loader, pool exhausted, a
+	 * DECLINE or relay refused) at most DHCP_LOG_BURST at once and
+	 * DHCP_LOG_PER_MIN a minute per kind, since a flood of forged
+	 * packets must not flood the log; the rest (the site server's
+	 * clients in proxy mode) only at debug level.
 	 */
-	if ((d->reply || d->leases_changed || d->notable) &&
-	    !log_repeat(s, m.chaddr, d->reason, now))
+	if (d->refusal != DHCP_REFUSE_NONE) {
+		if (!log_repeat(s, m.chaddr, d->reason, now))
+			log_limited(s, d->refusal, 0, "dhcp %s: %s", slot->mac,
+				    d->reason);
+		else
+			log_debug("dhcp %s: %s", slot->mac, d->reason);
+	} else if ((d->reply || d->leases_changed || d->notable) &&
+		   !log_repeat(s, m.chaddr, d->reason, now)) {
 		log_info("dhcp %s: %s", slot->mac, d->reason);
-	else
+	} else {
 		log_debug("dhcp %s: %s", slot->mac, d->reason);
+	}
 	if (d->leases_changed)
 		*changed = true;
 	slot->send = d->reply;
 	slot->now = now;
 }
 
-/* Save the table if it changed, then send the replies of n slots. */
+/*
+ * Send the replies of n slots; a changed table is marked for the writer
+ * (lease_dirty), which saves it within DHCP_SAVE_MS, off the loop.
+ */
 static void
 flush(struct dhcp_server *s, int fd, size_t n, bool changed)
 {
 	size_t i;
 	int r;
 
-	if (changed && s->nb->state_dir != NULL) {
-		(void)leases_prune(&s->leases, (int64_t)time(NULL));
-		r = leases_save(&s->leases, s->nb->state_dir);
-		if (r < 0) {
-			/*
-			 * Never hand out what is not on disk: a restart
-			 * could give the address to another machine.
-			 */
-			log_warn_r(r,
-				   "dhcp: saving leases in %s; replies "
-				   "withheld",
-				   s->nb->state_dir);
-			return;
-		}
-	}
+	if (changed)
+		lease_dirty(s);
 	for (i = 0; i < n; i++) {
 		struct dhcp_slot *slot = &s->slots[i];
 		const struct dhcp_msg *msg = &slot->d.msg;
@@ -500,6 +727,22 @@ make_conf(struct dhcp_server *s, const struct netboot *nb)
 	}
 	c->hosts = s->hosts;
 	c->n_hosts = cfg->nnodes;
+	if (cfg->dhcp.nrelays > 0) {
+		s->relays = calloc(cfg->dhcp.nrelays, sizeof(*s->relays));
+		if (s->relays == NULL)
+			return -ENOMEM;
+	}
+	for (i = 0; i < cfg->dhcp.nrelays; i++) {
+		const struct nb_config_relay *cr = &cfg->dhcp.relays[i];
+
+		s->relays[i].address = cr->address;
+		s->relays[i].subnet = cr->subnet;
+		s->relays[i].gateway = cr->gateway;
+		s->relays[i].has_pool = cr->has_pool;
+		s->relays[i].pool = cr->pool;
+	}
+	c->relays = s->relays;
+	c->n_relays = cfg->dhcp.nrelays;
 	return 0;
 }
 
@@ -677,6 +920,7 @@ dhcp_io_check_cli(const char *ifname)
 {
 	struct check_hit hits[DHCP_CHECK_SERVERS];
 	char line[DHCP_CHECK_LINE];
+	bool full = false;
 	int n, i;
 
 	n = check_run(ifname, DHCP_CHECK_MS, hits);
@@ -694,35 +938,95 @@ dhcp_io_check_cli(const char *ifname)
 	for (i = 0; i < n; i++) {
 		hit_describe(&hits[i], line, sizeof(line));
 		printf("%s\n", line);
+		if (hits[i].yiaddr != 0)
+			full = true;
 	}
 	printf("%d DHCP server%s answered on %s\n", n, n == 1 ? "" : "s",
 	       ifname);
-	return 0;
+	if (full)
+		return DHCP_CHECK_EXIT_FULL;
+	return n > 0 ? DHCP_CHECK_EXIT_PROXY : 0;
 }
 
-/* The check before full mode starts: warn about every other server. */
-static void
+/*
+ * The check before full mode starts: another server that hands out
+ * addresses on the segment is a refusal to start (-EADDRINUSE, with a
+ * message naming it), unless --allow-other-dhcp; proxyDHCP servers and,
+ * with the flag, full ones are warned about.
+ */
+static int
 check_before_full(struct dhcp_server *s)
 {
 	struct check_hit hits[DHCP_CHECK_SERVERS];
 	char line[DHCP_CHECK_LINE];
-	int n, i;
+	unsigned wait = dhcp_flags.check_ms_set
+				? dhcp_flags.check_ms
+				: s->nb->cfg->dhcp.check_wait_ms;
+	int n, i, r = 0;
 
-	if (s->ifname[0] == '\0')
-		return;
-	n = check_run(s->ifname, DHCP_CHECK_START_MS, hits);
+	if (s->ifname[0] == '\0' || wait == 0)
+		return 0;
+	n = check_run(s->ifname, (int)wait, hits);
 	if (n < 0) {
 		log_warn_r(n, "dhcp: could not check %s for other DHCP servers",
 			   s->ifname);
-		return;
+		return 0;
 	}
 	for (i = 0; i < n; i++) {
 		if (hits[i].server == s->conf.server_ip)
 			continue;
 		hit_describe(&hits[i], line, sizeof(line));
+		if (hits[i].yiaddr != 0 && !dhcp_flags.allow_other) {
+			log_warn("dhcp: full mode on %s refused: another %s; "
+				 "use --dhcp proxy beside it, or "
+				 "--allow-other-dhcp to start anyway",
+				 s->ifname, line);
+			r = -EADDRINUSE;
+			continue;
+		}
 		log_warn("dhcp: full mode on %s, but another %s: clients may "
 			 "get its answers instead of ours",
 			 s->ifname, line);
+	}
+	return r;
+}
+
+/*
+ * The watch socket (full mode): port 68 on our interface, where OFFERs
+ * broadcast by any server arrive. One not from us means a second DHCP
+ * server on the segment: counted and logged (rate-limited).
+ */
+static void
+on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct dhcp_server *s = arg;
+	struct dhcp_rx *rx = &s->slots[0].rx;
+	char srv[IPV4_STR_LEN], from[IPV4_STR_LEN], yi[IPV4_STR_LEN];
+	struct dhcp_msg m;
+	uint32_t server;
+	size_t n;
+
+	(void)what;
+	for (n = 0; n < DHCP_IO_RX_BURST; n++) {
+		if (receive(fd, rx) < 0)
+			break;
+		if (dhcp_decode(rx->buf, rx->len, &m) < 0 ||
+		    m.op != DHCP_OP_REPLY || m.type != DHCP_OFFER)
+			continue;
+		server = m.has_server_id ? m.server_id
+					 : ntohl(rx->peer.sin_addr.s_addr);
+		if (server == s->conf.server_ip ||
+		    ntohl(rx->peer.sin_addr.s_addr) == s->conf.server_ip)
+			continue;
+		s->cnt.foreign_offers++;
+		ipv4_format(server, srv);
+		ipv4_format(ntohl(rx->peer.sin_addr.s_addr), from);
+		ipv4_format(m.yiaddr, yi);
+		log_limited(s, DHCP_REFUSE_FOREIGN, 0,
+			    "dhcp: another DHCP server on %s: %s (from %s) "
+			    "offered %s",
+			    s->ifname[0] ? s->ifname : "the segment", srv, from,
+			    yi);
 	}
 }
 
@@ -755,6 +1059,47 @@ add_event(struct dhcp_server *s, int fd,
 	return ev;
 }
 
+/*
+ * The save timer (armed on a change), the prune timer (every
+ * DHCP_PRUNE_S) and the writer thread when there is a state directory.
+ */
+static int
+start_timers(struct dhcp_server *s)
+{
+	struct timeval tv = { DHCP_PRUNE_S, 0 };
+	int r;
+
+	s->ev_save = evtimer_new(s->nb->base, on_save, s);
+	s->ev_prune = event_new(s->nb->base, -1, EV_PERSIST, on_prune, s);
+	if (s->ev_save == NULL || s->ev_prune == NULL ||
+	    event_add(s->ev_prune, &tv) < 0)
+		return -ENOMEM;
+	if (s->nb->state_dir == NULL)
+		return 0;
+	r = writer_start(&s->writer, s->nb->state_dir);
+	if (r < 0)
+		log_warn_r(r, "dhcp: lease writer");
+	return r;
+}
+
+/* Full mode: watch port 68 for other servers' OFFERs (best effort). */
+static void
+start_watch(struct dhcp_server *s)
+{
+	s->fd_watch = open_socket(s->ifname, DHCP_CLIENT_PORT, true);
+	if (s->fd_watch < 0) {
+		log_warn_r(s->fd_watch,
+			   "dhcp: not watching port %u for other servers",
+			   DHCP_CLIENT_PORT);
+		return;
+	}
+	s->ev_watch = add_event(s, s->fd_watch, on_watch);
+	if (s->ev_watch == NULL) {
+		close(s->fd_watch);
+		s->fd_watch = -1;
+	}
+}
+
 /* See dhcp_io.h. */
 int
 dhcp_io_start(struct netboot *nb)
@@ -771,6 +1116,7 @@ dhcp_io_start(struct netboot *nb)
 	s->nb = nb;
 	s->fd = -1;
 	s->fd_proxy = -1;
+	s->fd_watch = -1;
 	leases_init(&s->leases);
 	nb->dhcp_server = s;
 	r = make_conf(s, nb);
@@ -808,8 +1154,11 @@ dhcp_io_start(struct netboot *nb)
 			return r;
 		}
 	}
-	if (s->conf.mode == DHCP_FULL)
-		check_before_full(s);
+	if (s->conf.mode == DHCP_FULL) {
+		r = check_before_full(s);
+		if (r < 0)
+			return r;
+	}
 	s->fd = open_socket(s->ifname, DHCP_SERVER_PORT, false);
 	if (s->fd < 0) {
 		r = s->fd;
@@ -828,6 +1177,11 @@ dhcp_io_start(struct netboot *nb)
 	s->ev_proxy = add_event(s, s->fd_proxy, on_proxy);
 	if (s->ev == NULL || s->ev_proxy == NULL)
 		return -ENOMEM;
+	r = start_timers(s);
+	if (r < 0)
+		return r;
+	if (s->conf.mode == DHCP_FULL)
+		start_watch(s);
 	if (event_base_once(nb->base, -1, EV_TIMEOUT, on_loop_start, s,
 			    &(struct timeval){ 0, 0 }) < 0)
 		return -ENOMEM;
@@ -836,6 +1190,28 @@ dhcp_io_start(struct netboot *nb)
 		 s->ifname[0] ? s->ifname : "every interface", s->conf.n_hosts,
 		 s->leases.n);
 	return 0;
+}
+
+/*
+ * Nothing is lost at a clean stop: the writer finishes what it has, and
+ * a change not yet handed to it is written here, synchronously.
+ */
+static void
+stop_writer(struct dhcp_server *s)
+{
+	int r;
+
+	if (!s->writer.running)
+		return;
+	r = writer_stop(&s->writer);
+	if (r < 0)
+		log_warn_r(r, "dhcp: saving leases %s", s->writer.path);
+	if (!s->dirty)
+		return;
+	r = leases_save(&s->leases, s->nb->state_dir);
+	if (r < 0)
+		log_warn_r(r, "dhcp: saving leases in %s", s->nb->state_dir);
+	s->dirty = false;
 }
 
 /* See dhcp_io.h. */
@@ -854,6 +1230,15 @@ dhcp_io_stop(struct netboot *nb)
 		close(s->fd);
 	if (s->fd_proxy >= 0)
 		close(s->fd_proxy);
+	if (s->ev_watch != NULL)
+		event_free(s->ev_watch);
+	if (s->fd_watch >= 0)
+		close(s->fd_watch);
+	if (s->ev_save != NULL)
+		event_free(s->ev_save);
+	if (s->ev_prune != NULL)
+		event_free(s->ev_prune);
+	stop_writer(s);
 	/*
 	 * s->nodes is not touched: the HTTP service may have freed it
 	 * already (services stop in reverse order). Its lookup points at
@@ -861,6 +1246,7 @@ dhcp_io_stop(struct netboot *nb)
 	 */
 	leases_done(&s->leases);
 	free(s->hosts);
+	free(s->relays);
 	free(s);
 	nb->dhcp_server = NULL;
 }
@@ -930,6 +1316,18 @@ dhcp_io_metric_samples(const struct netboot *nb, struct metric_sample *out,
 		  s && s->conf.has_pool
 			  ? (uint64_t)s->conf.pool.last - s->conf.pool.first + 1
 			  : 0 },
+		{ "dhcp_relay_dropped_total",
+		  "Relayed DHCP messages dropped: giaddr not a listed relay.",
+		  false, s ? s->cnt.relay_dropped : 0 },
+		{ "dhcp_decline_refused_total",
+		  "DHCPDECLINEs refused (not the holder, not a pool address).",
+		  false, s ? s->cnt.decline_refused : 0 },
+		{ "dhcp_foreign_offers_total",
+		  "DHCPOFFERs of another server seen on the segment.", false,
+		  s ? s->cnt.foreign_offers : 0 },
+		{ "dhcp_lease_entries",
+		  "Entries in the lease table, lapsed ones included.", true,
+		  s ? s->leases.n : 0 },
 	};
 	size_t i;
 
@@ -938,4 +1336,31 @@ dhcp_io_metric_samples(const struct netboot *nb, struct metric_sample *out,
 	for (i = 0; i < DHCP_IO_METRICS && i < cap; i++)
 		out[i] = v[i];
 	return i;
+}
+
+/* See dhcp_io.h. */
+int
+dhcp_io_option(int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case DHCP_OPT_BASE:
+		dhcp_flags.allow_other = true;
+		return 0;
+	case DHCP_OPT_BASE + 1:
+		if (arg == NULL ||
+		    num_parse_u64(arg, 0, DHCP_CHECK_WAIT_MAX, &v) < 0) {
+			fprintf(stderr,
+				"metalboot-netboot: --dhcp-check-ms: '%s' is "
+				"not 0-%u\n",
+				arg ? arg : "", DHCP_CHECK_WAIT_MAX);
+			return -EINVAL;
+		}
+		dhcp_flags.check_ms = (unsigned)v;
+		dhcp_flags.check_ms_set = true;
+		return 0;
+	default:
+		return -EINVAL;
+	}
 }

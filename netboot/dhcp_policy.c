@@ -285,7 +285,7 @@ full_dest(const struct dhcp_msg *m, const struct dhcp_msg *r,
 	d->unicast_hw = true;
 }
 
-/* Another inventory machine has ip reserved. */
+/* Another inventory machine (any one with mac NULL) has ip reserved. */
 static bool
 reserved_by_other(const struct dhcp_conf *conf, uint32_t ip,
 		  const uint8_t mac[MAC_LEN])
@@ -294,7 +294,8 @@ reserved_by_other(const struct dhcp_conf *conf, uint32_t ip,
 
 	for (i = 0; i < conf->n_hosts; i++)
 		if (conf->hosts[i].ip == ip &&
-		    memcmp(conf->hosts[i].mac, mac, MAC_LEN) != 0)
+		    (mac == NULL ||
+		     memcmp(conf->hosts[i].mac, mac, MAC_LEN) != 0))
 			return true;
 	return false;
 }
@@ -401,7 +402,7 @@ may_hold(const struct dhcp_conf *conf, struct leases *t,
 	 int64_t now)
 {
 	if (host != NULL)
-		return ip == host->ip;
+		return ip == host->ip && cidr_contains(&conf->subnet, ip);
 	if (conf->unknown != DHCP_UNKNOWN_DISCOVER)
 		return false;
 	return ip_free_for(conf, t, ip, m->chaddr, now, true);
@@ -412,6 +413,20 @@ why(struct dhcp_decision *d, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	(void)vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* A refusal worth an operator's attention, of kind. */
+static int __attribute__((format(printf, 3, 4)))
+refuse(struct dhcp_decision *d, enum dhcp_refusal kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->notable = true;
+	d->refusal = kind;
 	va_start(ap, fmt);
 	(void)vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
 	va_end(ap);
@@ -445,9 +460,9 @@ proxy_reply(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 
 	if (kind == DHCP_BOOT_NONE) {
 		cnt->ignored++;
-		d->notable = true;
-		return why(d, "%s %s: no boot file, no %s",
-			   dhcp_type_name(m->type), d->arch_desc, what);
+		return refuse(d, DHCP_REFUSE_NOBOOT,
+			      "%s %s: no boot file, no %s",
+			      dhcp_type_name(m->type), d->arch_desc, what);
 	}
 	reply_init(&d->msg, m, type, conf->server_ip);
 	/* yiaddr 0 is what makes it a proxy answer (PXE 2.1). */
@@ -499,9 +514,9 @@ handle_proxy(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 	}
 	if (host == NULL && conf->unknown != DHCP_UNKNOWN_DISCOVER) {
 		cnt->ignored++;
-		d->notable = true;
-		return why(d, "%s %s: not in the inventory, ignored",
-			   dhcp_type_name(m->type), d->arch_desc);
+		return refuse(d, DHCP_REFUSE_UNKNOWN,
+			      "%s %s: not in the inventory, ignored",
+			      dhcp_type_name(m->type), d->arch_desc);
 	}
 	if (port == DHCP_PROXY_PORT) {
 		if (m->type != DHCP_REQUEST && m->type != DHCP_INFORM)
@@ -519,6 +534,21 @@ handle_proxy(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 	return why(d, "%s: for the site server", dhcp_type_name(m->type));
 }
 
+/*
+ * leases_set(), and when the table is full, once more after dropping
+ * what has lapsed at now: a table filled by a flood heals by itself.
+ */
+static int
+set_healing(struct leases *t, const uint8_t mac[MAC_LEN], uint32_t ip,
+	    enum lease_state state, int64_t expires, int64_t now)
+{
+	int r = leases_set(t, mac, ip, state, expires);
+
+	if (r == -ENOSPC && leases_prune(t, now) > 0)
+		r = leases_set(t, mac, ip, state, expires);
+	return r;
+}
+
 static int
 full_offer(const struct dhcp_conf *conf, struct leases *t,
 	   struct dhcp_counters *cnt, const struct dhcp_msg *m,
@@ -532,25 +562,37 @@ full_offer(const struct dhcp_conf *conf, struct leases *t,
 
 	if (host != NULL) {
 		yi = host->ip;
+		if (!cidr_contains(&conf->subnet, yi)) {
+			cnt->ignored++;
+			ipv4_format(yi, ip);
+			return refuse(
+				d, DHCP_REFUSE_SUBNET,
+				"DISCOVER %s: reservation %s of %s is not "
+				"in this subnet, no OFFER",
+				d->arch_desc, ip, host->name);
+		}
 	} else if (conf->unknown != DHCP_UNKNOWN_DISCOVER || !conf->has_pool) {
 		cnt->ignored++;
-		d->notable = true;
-		return why(d,
-			   "DISCOVER %s: not in the inventory, "
-			   "ignored",
-			   d->arch_desc);
+		return refuse(d, DHCP_REFUSE_UNKNOWN,
+			      "DISCOVER %s: not in the inventory, ignored",
+			      d->arch_desc);
 	} else {
 		yi = pool_pick(conf, t, m, now);
 		if (yi == 0) {
 			cnt->ignored++;
-			d->notable = true;
-			return why(d, "DISCOVER: pool exhausted, no OFFER");
+			return refuse(d, DHCP_REFUSE_POOL,
+				      "DISCOVER: pool exhausted, no OFFER");
 		}
 	}
 	l = leases_find_mac(t, m->chaddr);
 	if (l == NULL || l->ip != yi || !lease_active(l, now)) {
-		r = leases_set(t, m->chaddr, yi, LEASE_OFFERED,
-			       now + DHCP_OFFER_HOLD);
+		r = set_healing(t, m->chaddr, yi, LEASE_OFFERED,
+				now + DHCP_OFFER_HOLD, now);
+		if (r == -ENOSPC) {
+			cnt->ignored++;
+			return refuse(d, DHCP_REFUSE_POOL,
+				      "DISCOVER: lease table full, no OFFER");
+		}
 		if (r < 0)
 			return r;
 	}
@@ -632,8 +674,13 @@ full_request(const struct dhcp_conf *conf, struct leases *t,
 		return why(d, "REQUEST %s: no record of this client, silent",
 			   ip);
 	}
-	r = leases_set(t, m->chaddr, want, LEASE_BOUND,
-		       now + (int64_t)conf->lease_time);
+	r = set_healing(t, m->chaddr, want, LEASE_BOUND,
+			now + (int64_t)conf->lease_time, now);
+	if (r == -ENOSPC) {
+		cnt->ignored++;
+		return refuse(d, DHCP_REFUSE_POOL,
+			      "REQUEST: lease table full, no ACK");
+	}
 	if (r < 0)
 		return r;
 	d->leases_changed = true;
@@ -681,6 +728,69 @@ full_inform(const struct dhcp_conf *conf, struct dhcp_counters *cnt,
 		   file[0] ? " " : "", file);
 }
 
+/*
+ * DECLINE: the client found its address in use. Parked for
+ * DHCP_DECLINE_HOLD only when the sender holds or was just offered it
+ * and it is a pool address nobody has reserved; otherwise refused, so
+ * that no one can drop another machine's lease or reservation.
+ */
+static int
+full_decline(const struct dhcp_conf *conf, struct leases *t,
+	     struct dhcp_counters *cnt, const struct dhcp_msg *m,
+	     const struct dhcp_host *host, int64_t now, struct dhcp_decision *d)
+{
+	char ip[IPV4_STR_LEN];
+	const struct lease *l;
+	uint32_t want = m->requested_ip;
+	int r;
+
+	if (!m->has_requested_ip ||
+	    (m->has_server_id && m->server_id != conf->server_ip)) {
+		cnt->ignored++;
+		return why(d, "DECLINE not for us");
+	}
+	ipv4_format(want, ip);
+	if (host != NULL && host->ip == want) {
+		cnt->decline_refused++;
+		return refuse(d, DHCP_REFUSE_DECLINE,
+			      "DECLINE %s: this machine's reservation is in "
+			      "use on the segment by someone else!",
+			      ip);
+	}
+	l = leases_find_mac(t, m->chaddr);
+	if (l == NULL || l->ip != want || !lease_active(l, now)) {
+		cnt->decline_refused++;
+		return refuse(d, DHCP_REFUSE_DECLINE,
+			      "DECLINE %s: not offered to or held by this "
+			      "MAC, refused",
+			      ip);
+	}
+	if (!pool_usable(conf, want) || reserved_by_other(conf, want, NULL)) {
+		cnt->decline_refused++;
+		return refuse(d, DHCP_REFUSE_DECLINE,
+			      "DECLINE %s: not a free pool address, refused",
+			      ip);
+	}
+	r = leases_set(t, m->chaddr, want, LEASE_DECLINED,
+		       now + DHCP_DECLINE_HOLD);
+	if (r == -EDQUOT) {
+		cnt->decline_refused++;
+		return refuse(d, DHCP_REFUSE_DECLINE,
+			      "DECLINE %s: this MAC has %d declines in force, "
+			      "refused",
+			      ip, LEASES_PER_MAC - 1);
+	}
+	if (r == -ENOSPC) {
+		cnt->decline_refused++;
+		return refuse(d, DHCP_REFUSE_POOL,
+			      "DECLINE %s: lease table full", ip);
+	}
+	if (r < 0)
+		return r;
+	d->leases_changed = true;
+	return why(d, "DECLINE %s: address in use on the segment", ip);
+}
+
 static int
 handle_full(const struct dhcp_conf *conf, struct leases *t,
 	    struct dhcp_counters *cnt, const struct dhcp_msg *m,
@@ -688,7 +798,6 @@ handle_full(const struct dhcp_conf *conf, struct leases *t,
 {
 	char ip[IPV4_STR_LEN];
 	struct lease *l;
-	int r;
 
 	switch (m->type) {
 	case DHCP_DISCOVER:
@@ -698,22 +807,7 @@ handle_full(const struct dhcp_conf *conf, struct leases *t,
 	case DHCP_INFORM:
 		return full_inform(conf, cnt, m, host, d);
 	case DHCP_DECLINE:
-		if (!m->has_requested_ip ||
-		    (m->has_server_id && m->server_id != conf->server_ip)) {
-			cnt->ignored++;
-			return why(d, "DECLINE not for us");
-		}
-		/* The address is in use by someone else: park it. */
-		r = leases_set(t, m->chaddr, m->requested_ip, LEASE_DECLINED,
-			       now + DHCP_DECLINE_HOLD);
-		if (r < 0)
-			return r;
-		d->leases_changed = true;
-		ipv4_format(m->requested_ip, ip);
-		return why(d, "DECLINE %s: address in use on the segment%s", ip,
-			   host && host->ip == m->requested_ip
-				   ? " (it is this machine's reservation!)"
-				   : "");
+		return full_decline(conf, t, cnt, m, host, now, d);
 	case DHCP_RELEASE:
 		l = leases_find_mac(t, m->chaddr);
 		ipv4_format(m->ciaddr, ip);
@@ -733,6 +827,30 @@ handle_full(const struct dhcp_conf *conf, struct leases *t,
 	}
 }
 
+/* The listed relay whose address is giaddr, or NULL. */
+static const struct dhcp_relay *
+relay_find(const struct dhcp_conf *conf, uint32_t giaddr)
+{
+	size_t i;
+
+	for (i = 0; i < conf->n_relays; i++)
+		if (conf->relays[i].address == giaddr)
+			return &conf->relays[i];
+	return NULL;
+}
+
+/* conf as seen from the subnet behind relay rl, into *ret. */
+static void
+relay_view(const struct dhcp_conf *conf, const struct dhcp_relay *rl,
+	   struct dhcp_conf *ret)
+{
+	*ret = *conf;
+	ret->subnet = rl->subnet;
+	ret->gateway = rl->gateway;
+	ret->has_pool = rl->has_pool;
+	ret->pool = rl->pool;
+}
+
 /* See dhcp_policy.h. */
 int
 dhcp_policy_handle(const struct dhcp_conf *conf, struct leases *t,
@@ -741,6 +859,7 @@ dhcp_policy_handle(const struct dhcp_conf *conf, struct leases *t,
 {
 	struct dhcp_decision *d = ret;
 	const struct dhcp_host *host;
+	struct dhcp_conf view;
 	bool known;
 
 	memset(d, 0, sizeof(*d));
@@ -777,6 +896,22 @@ dhcp_policy_handle(const struct dhcp_conf *conf, struct leases *t,
 		break;
 	}
 	host = dhcp_conf_host(conf, m->chaddr);
+	if (m->giaddr != 0) {
+		/* Relayed: only by a listed relay, and in its subnet. */
+		const struct dhcp_relay *rl = relay_find(conf, m->giaddr);
+		char gi[IPV4_STR_LEN];
+
+		if (rl == NULL) {
+			cnt->relay_dropped++;
+			ipv4_format(m->giaddr, gi);
+			return refuse(d, DHCP_REFUSE_RELAY,
+				      "%s relayed by %s, not a listed relay: "
+				      "dropped",
+				      dhcp_type_name(m->type), gi);
+		}
+		relay_view(conf, rl, &view);
+		conf = &view;
+	}
 	if (port == DHCP_PROXY_PORT || conf->mode == DHCP_PROXY)
 		return handle_proxy(conf, cnt, m, port, host, d);
 	if (conf->mode == DHCP_FULL)
@@ -846,6 +981,14 @@ dhcp_metrics_render(const struct dhcp_conf *conf, const struct leases *t,
 			"%llu\n"
 			"metalboot_dhcp_dropped_total{reason=\"ignored\"} "
 			"%llu\n"
+			"metalboot_dhcp_dropped_total{reason=\"relay\"} "
+			"%llu\n"
+			"metalboot_dhcp_dropped_total{reason=\"decline\"} "
+			"%llu\n"
+			"# HELP metalboot_dhcp_foreign_offers_total OFFERs of "
+			"another server seen.\n"
+			"# TYPE metalboot_dhcp_foreign_offers_total counter\n"
+			"metalboot_dhcp_foreign_offers_total %llu\n"
 			"# HELP metalboot_dhcp_leases DHCP leases by state.\n"
 			"# TYPE metalboot_dhcp_leases gauge\n"
 			"metalboot_dhcp_leases{state=\"offered\"} %zu\n"
@@ -857,6 +1000,9 @@ dhcp_metrics_render(const struct dhcp_conf *conf, const struct leases *t,
 			"metalboot_dhcp_pool_size %llu\n",
 			(unsigned long long)cnt->dropped,
 			(unsigned long long)cnt->ignored,
+			(unsigned long long)cnt->relay_dropped,
+			(unsigned long long)cnt->decline_refused,
+			(unsigned long long)cnt->foreign_offers,
 			leases_count(t, LEASE_OFFERED, now),
 			leases_count(t, LEASE_BOUND, now),
 			leases_count(t, LEASE_DECLINED, now),
@@ -874,4 +1020,50 @@ dhcp_metrics_render(const struct dhcp_conf *conf, const struct leases *t,
 out:
 	buf_done(&b);
 	return r;
+}
+
+/* See dhcp_policy.h. */
+bool
+dhcp_loglimit_allow(struct dhcp_loglimit *l, enum dhcp_refusal kind,
+		    int64_t now_ms, uint64_t *ret_suppressed)
+{
+	const uint64_t one = 60000, cap = (uint64_t)DHCP_LOG_BURST * one;
+	unsigned k = (unsigned)kind < DHCP_REFUSE_KINDS_N ? (unsigned)kind
+							  : DHCP_REFUSE_OTHER;
+	uint64_t el;
+
+	if (!l->kind[k].used) {
+		l->kind[k].used = true;
+		l->kind[k].tokens = cap;
+		l->kind[k].stamp_ms = now_ms;
+	}
+	if (now_ms > l->kind[k].stamp_ms) {
+		el = (uint64_t)(now_ms - l->kind[k].stamp_ms);
+		if (el > cap)
+			el = cap; /* a long quiet time refills it all */
+		l->kind[k].tokens += el * DHCP_LOG_PER_MIN;
+		if (l->kind[k].tokens > cap)
+			l->kind[k].tokens = cap;
+		l->kind[k].stamp_ms = now_ms;
+	}
+	if (l->kind[k].tokens < one) {
+		l->kind[k].suppressed++;
+		return false;
+	}
+	l->kind[k].tokens -= one;
+	*ret_suppressed = l->kind[k].suppressed;
+	l->kind[k].suppressed = 0;
+	return true;
+}
+
+/* See dhcp_policy.h. */
+const char *
+dhcp_refusal_name(enum dhcp_refusal kind)
+{
+	static const char *const names[DHCP_REFUSE_KINDS_N] = {
+		"none",	 "unknown", "no-boot", "pool",		 "decline",
+		"relay", "subnet",  "other",   "foreign-server",
+	};
+
+	return (unsigned)kind < DHCP_REFUSE_KINDS_N ? names[kind] : "other";
 }

@@ -27,6 +27,16 @@
  * Unknown machines get nothing (unknown = ignore) or, with unknown =
  * discover, the same chain to /boot/MAC.ipxe, where the HTTP side serves
  * a discovery script.
+ *
+ * Relays (RFC 1542): a request with a giaddr is answered only when giaddr
+ * is a relay listed in the configuration, and then in that relay's
+ * subnet: its pool, its gateway, and a reservation only when it lies in
+ * that subnet. Any other giaddr is dropped (counted, notable).
+ *
+ * DECLINE (RFC 2131 §4.3.3) parks an address only when it comes from the
+ * MAC that holds or was just offered it, and only for a pool address that
+ * no inventory machine has reserved: nobody can take another machine's
+ * lease or reservation away by declining it.
  */
 #ifndef MB_DHCP_POLICY_H
 #define MB_DHCP_POLICY_H
@@ -40,19 +50,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DHCP_OFFER_HOLD	  60	    /* s an offered address stays reserved */
-#define DHCP_DECLINE_HOLD 600	    /* s a declined address is not offered */
-#define DHCP_POOL_SCAN	  65536	    /* pool addresses used at most (a /16) */
-#define DHCP_LEASE_MIN	  60	    /* s, shortest lease we grant */
-#define DHCP_NAME_MAX	  64	    /* node names in option 12 */
-#define DHCP_PATH_MAX	  128	    /* boot file names (BOOTP file field) */
-#define DHCP_REASON_MAX	  160	    /* the decision's log line */
-#define DHCP_ARCH_DESC	  32	    /* the architecture part of the log line */
-#define DHCP_METRICS_MAX  (1 << 16) /* bytes of dhcp_metrics_render text */
-#define DHCP_IPXE_PATH	  "ipxe/"
-#define DHCP_BIOS_LOADER  "undionly.kpxe"
-#define DHCP_EFI_LOADER	  "ipxe.efi"
-#define DHCP_SNP_LOADER	  "snponly.efi"
+#define DHCP_OFFER_HOLD	    60	  /* s an offered address stays reserved */
+#define DHCP_DECLINE_HOLD   600	  /* s a declined address is not offered */
+#define DHCP_POOL_SCAN	    65536 /* pool addresses used at most (a /16) */
+#define DHCP_LEASE_MIN	    60	  /* s, shortest lease we grant */
+#define DHCP_NAME_MAX	    64	  /* node names in option 12 */
+#define DHCP_PATH_MAX	    128	  /* boot file names (BOOTP file field) */
+#define DHCP_REASON_MAX	    160	  /* the decision's log line */
+#define DHCP_ARCH_DESC	    32	  /* the architecture part of the log line */
+#define DHCP_METRICS_MAX    (1 << 16) /* bytes of dhcp_metrics_render text */
+#define DHCP_IPXE_PATH	    "ipxe/"
+#define DHCP_BIOS_LOADER    "undionly.kpxe"
+#define DHCP_EFI_LOADER	    "ipxe.efi"
+#define DHCP_SNP_LOADER	    "snponly.efi"
+#define DHCP_RELAYS_MAX	    64 /* relays listed in netboot.yaml */
+#define DHCP_LOG_BURST	    10 /* refusal lines of one kind at once */
+#define DHCP_LOG_PER_MIN    6  /* then this many a minute per kind */
+#define DHCP_REFUSE_KINDS_N 9  /* enum dhcp_refusal values */
 
 enum dhcp_unknown {
 	DHCP_UNKNOWN_IGNORE = 0,
@@ -64,6 +78,15 @@ struct dhcp_host {
 	uint8_t mac[MAC_LEN];
 	uint32_t ip;
 	char name[DHCP_NAME_MAX];
+};
+
+/* A DHCP relay agent we answer, and the subnet it relays for. */
+struct dhcp_relay {
+	uint32_t address;   /* its giaddr */
+	struct cidr subnet; /* the clients' subnet (option 1, 28) */
+	uint32_t gateway;   /* option 3; 0 = none */
+	bool has_pool;
+	struct ip_range pool; /* for machines not in the inventory */
 };
 
 /* Everything the policy needs to know; all addresses in host order. */
@@ -83,6 +106,8 @@ struct dhcp_conf {
 	char efi_arm64[DHCP_PATH_MAX]; /* TFTP path for arm64, "" = none */
 	const struct dhcp_host *hosts; /* borrowed */
 	size_t n_hosts;
+	const struct dhcp_relay *relays; /* borrowed */
+	size_t n_relays;
 };
 
 /* The kind of boot answer given, for logs and tests. */
@@ -101,10 +126,24 @@ struct dhcp_dest {
 	bool unicast_hw; /* ip has no ARP entry yet: chaddr is the MAC */
 };
 
+/* Why a request got no answer, for rate-limited logging by kind. */
+enum dhcp_refusal {
+	DHCP_REFUSE_NONE = 0,
+	DHCP_REFUSE_UNKNOWN = 1, /* not in the inventory */
+	DHCP_REFUSE_NOBOOT = 2,	 /* no loader for its architecture */
+	DHCP_REFUSE_POOL = 3,	 /* pool exhausted or lease table full */
+	DHCP_REFUSE_DECLINE = 4, /* a DECLINE not accepted */
+	DHCP_REFUSE_RELAY = 5,	 /* giaddr of a relay not listed */
+	DHCP_REFUSE_SUBNET = 6,	 /* reservation outside the relay subnet */
+	DHCP_REFUSE_OTHER = 7,	 /* malformed, not for us, errors */
+	DHCP_REFUSE_FOREIGN = 8, /* (I/O) another server's OFFER seen */
+};
+
 struct dhcp_decision {
-	bool reply;	     /* send .msg to .dest */
-	bool leases_changed; /* the table changed: save it */
-	bool notable;	     /* no answer, but an operator should know */
+	bool reply;		   /* send .msg to .dest */
+	bool leases_changed;	   /* the table changed: save it */
+	bool notable;		   /* no answer, but an operator should know */
+	enum dhcp_refusal refusal; /* with notable: the kind of refusal */
 	struct dhcp_msg msg;
 	struct dhcp_dest dest;
 	enum dhcp_boot boot;
@@ -118,7 +157,23 @@ struct dhcp_counters {
 	uint64_t received, dropped; /* dropped: malformed or not for us */
 	uint64_t discover, request, decline, release, inform;
 	uint64_t offer, ack, nak, proxy_offer, proxy_ack;
-	uint64_t ignored; /* unknown machines, other servers */
+	uint64_t ignored;	  /* unknown machines, other servers */
+	uint64_t relay_dropped;	  /* giaddr not a listed relay */
+	uint64_t decline_refused; /* DECLINE from a non-holder, or reserved */
+	uint64_t foreign_offers;  /* OFFERs of another server seen (I/O) */
+};
+
+/*
+ * Log rate limit: a token bucket per refusal kind, DHCP_LOG_BURST lines
+ * at once, then DHCP_LOG_PER_MIN a minute. Zeroed is ready.
+ */
+struct dhcp_loglimit {
+	struct {
+		int64_t stamp_ms; /* last refill */
+		uint64_t tokens;  /* one line = 60000 (a minute in ms) */
+		uint64_t suppressed;
+		bool used;
+	} kind[DHCP_REFUSE_KINDS_N];
 };
 
 /*
@@ -152,6 +207,21 @@ enum dhcp_boot dhcp_policy_bootfile(const struct dhcp_conf *conf,
 int dhcp_metrics_render(const struct dhcp_conf *conf, const struct leases *t,
 			const struct dhcp_counters *cnt, int64_t now,
 			char **ret, size_t *ret_len);
+
+/*
+ * May a line of refusal kind be logged at now_ms? true, with
+ * *ret_suppressed the lines of that kind held back since the last one
+ * logged (to report as "N similar messages suppressed"), or false (the
+ * line is counted as suppressed).
+ */
+bool dhcp_loglimit_allow(struct dhcp_loglimit *l, enum dhcp_refusal kind,
+			 int64_t now_ms, uint64_t *ret_suppressed);
+
+/*
+ * "unknown", "no-boot", "pool", "decline", "relay", "subnet", "other",
+ * "foreign-server".
+ */
+const char *dhcp_refusal_name(enum dhcp_refusal kind);
 
 /* "off", "full", "proxy". */
 const char *dhcp_mode_name(enum dhcp_mode mode);

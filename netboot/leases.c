@@ -85,6 +85,19 @@ leases_remove_mac(struct leases *t, const uint8_t mac[MAC_LEN])
 }
 
 /* See leases.h. */
+size_t
+leases_declined_by(const struct leases *t, const uint8_t mac[MAC_LEN])
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].state == LEASE_DECLINED &&
+		    memcmp(t->v[i].mac, mac, MAC_LEN) == 0)
+			n++;
+	return n;
+}
+
+/* See leases.h. */
 int
 leases_set(struct leases *t, const uint8_t mac[MAC_LEN], uint32_t ip,
 	   enum lease_state state, int64_t expires)
@@ -92,6 +105,16 @@ leases_set(struct leases *t, const uint8_t mac[MAC_LEN], uint32_t ip,
 	struct lease *l;
 	size_t i;
 
+	if (state == LEASE_DECLINED) {
+		const struct lease *old = leases_find_ip(t, ip);
+		size_t held = leases_declined_by(t, mac);
+
+		if (old != NULL && old->state == LEASE_DECLINED &&
+		    memcmp(old->mac, mac, MAC_LEN) == 0)
+			held--; /* replaced below */
+		if (held >= LEASES_PER_MAC - 1)
+			return -EDQUOT;
+	}
 	/* Whoever held ip before loses it: one address, one machine. */
 	for (i = 0; i < t->n;) {
 		if (t->v[i].ip == ip ||
@@ -261,7 +284,9 @@ parse_line(struct leases *t, const char *s, const char *end)
 	r = num_parse_u64(f, 0, INT64_MAX, &exp);
 	if (r < 0)
 		return -EINVAL;
-	return leases_set(t, mac, ip, (enum lease_state)st, (int64_t)exp);
+	r = leases_set(t, mac, ip, (enum lease_state)st, (int64_t)exp);
+	/* A file from before the cap: the surplus declines are dropped. */
+	return r == -EDQUOT ? 0 : r;
 }
 
 /* See leases.h. */

@@ -68,10 +68,12 @@ usage(FILE *f)
 		"  --state-dir DIR          leases and node states\n"
 		"  --check-dhcp IFACE       list the DHCP servers answering "
 		"on IFACE and exit\n"
+		"                           (0: none, 3: one offers "
+		"addresses, 4: only proxyDHCP)\n"
 		"  --tftp-max-transfers N   concurrent TFTP transfers "
 		"(default %d)\n"
 		"  --tftp-max-per-client N  concurrent TFTP transfers per "
-		"client address (default %d)\n" HTTP_LIMIT_USAGE
+		"client address (default %d)\n" HTTP_LIMIT_USAGE DHCP_IO_USAGE
 		"  -v, --verbose            log at debug level\n"
 		"  -h, --help               this text\n"
 		"  --version                print the version\n",
@@ -211,6 +213,7 @@ main(int argc, char **argv)
 		{ "tftp-max-transfers", required_argument, NULL, 'M' },
 		{ "tftp-max-per-client", required_argument, NULL, 'C' },
 		HTTP_LIMIT_OPTIONS,
+		DHCP_IO_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -298,6 +301,12 @@ main(int argc, char **argv)
 			if (c >= HTTP_OPT_BASE &&
 			    c < HTTP_OPT_BASE + HTTP_NOPTS) {
 				if (http_limits_option(c, optarg) < 0)
+					return 1;
+				break;
+			}
+			if (c >= DHCP_OPT_BASE &&
+			    c < DHCP_OPT_BASE + DHCP_NOPTS) {
+				if (dhcp_io_option(c, optarg) < 0)
 					return 1;
 				break;
 			}

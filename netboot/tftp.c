@@ -291,11 +291,20 @@ send_window(struct tftp_xfer *x, uint64_t now_ms, bool retransmit,
 		   out);
 }
 
-/* May a gap report restart the window now? (See on_ack.) */
+/*
+ * May a gap report restart the window now? (See on_ack.) Once the ACKs
+ * reach past the restarted window, yes; otherwise only a round trip
+ * after the last restart, and never sooner than TFTP_RTO_MIN_MS: on a
+ * fast LAN the smoothed RTT rounds to 0 ms, and a storm of duplicate gap
+ * ACKs would then restart a window every millisecond (amplification).
+ */
 static bool
 restart_allowed(struct tftp_xfer *x, uint32_t a, uint64_t now_ms)
 {
-	if (a >= x->guard_end || now_ms - x->restart_ms > (uint64_t)x->srtt_ms)
+	uint64_t gap =
+		x->srtt_ms > TFTP_RTO_MIN_MS ? x->srtt_ms : TFTP_RTO_MIN_MS;
+
+	if (a >= x->guard_end || now_ms - x->restart_ms > gap)
 		x->guard_end = 0;
 	return x->guard_end == 0;
 }

@@ -1,6 +1,7 @@
 /*
  * fuzz_netboot_dhcp.c - libFuzzer harness for the DHCP decoder, the
- * policy that reads what it decoded, the encoder of the reply, and the
+ * policy that reads what it decoded (with a listed relay, so relayed
+ * requests take the relay-subnet path), the encoder of the reply, and the
  * lease file parser.
  */
 #include <stddef.h>
@@ -20,6 +21,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
 		.ip = 0xc0a8640b,
 		.name = "cp1",
+	};
+	static const struct dhcp_relay relay = {
+		.address = 0x0a0a0a01,
+		.subnet = { 0x0a0a0a00, 24 },
+		.gateway = 0x0a0a0a01,
+		.has_pool = true,
+		.pool = { 0x0a0a0a32, 0x0a0a0a34 },
 	};
 	struct dhcp_conf conf;
 	struct dhcp_counters cnt;
@@ -50,6 +58,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.http_port = 80;
 	conf.hosts = &host;
 	conf.n_hosts = 1;
+	/* giaddr 10.10.10.1 is a listed relay; any other is dropped. */
+	conf.relays = &relay;
+	conf.n_relays = 1;
 	for (mode = DHCP_FULL; mode <= DHCP_PROXY; mode++) {
 		conf.mode = (enum dhcp_mode)mode;
 		memset(&cnt, 0, sizeof(cnt));

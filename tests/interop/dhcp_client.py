@@ -12,6 +12,12 @@ interop tests (run inside a test network namespace only).
                                       PXE boot-server REQUEST to SERVER:4011
                                       from CIADDR; prints the ACK as JSON
   dhcp_client.py raw IFACE HEXFILE    broadcast the bytes of a file to :67
+  dhcp_client.py decline IFACE MAC IP SERVER
+                                      a DECLINE of IP from MAC (forged)
+  dhcp_client.py relayed IFACE N GIADDR
+                                      N DISCOVERs (MACs 02:52:..) that say
+                                      they were relayed by GIADDR; prints
+                                      the number of replies seen
 
 Replies are asked for by broadcast (flag 0x8000), since simulated MACs do
 not exist on the link.
@@ -196,6 +202,29 @@ def raw(iface, path):
     return 0
 
 
+def decline(iface, mac, ip, server):
+    s = sock(iface)
+    mac_b = bytes.fromhex(mac.replace(":", ""))
+    pkt = encode(4, mac_b, 0x4d420001, [(50, socket.inet_aton(ip)),
+                                        (54, socket.inet_aton(server))])
+    s.sendto(pkt, ("255.255.255.255", 67))
+    return 0
+
+
+def relayed(iface, n, giaddr):
+    s = sock(iface)
+    for i in range(n):
+        mac = bytes([2, 0x52, 0, 0, i >> 8 & 255, i & 255])
+        pkt = bytearray(encode(1, mac, 0x4d520000 + i, []))
+        pkt[24:28] = socket.inet_aton(giaddr)
+        pkt[3] = 1  # hops
+        s.sendto(bytes(pkt), ("255.255.255.255", 67))
+    seen = []
+    collect(s, lambda r: seen.append(r) and False, 1.5)
+    print(len(seen))
+    return 0
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "load":
@@ -206,6 +235,10 @@ def main(argv):
         return boot(argv[2], argv[3], argv[4], argv[5], int(argv[6]))
     if cmd == "raw":
         return raw(argv[2], argv[3])
+    if cmd == "decline":
+        return decline(argv[2], argv[3], argv[4], argv[5])
+    if cmd == "relayed":
+        return relayed(argv[2], int(argv[3]), argv[4])
     print(__doc__, file=sys.stderr)
     return 2
 

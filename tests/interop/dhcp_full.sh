@@ -75,8 +75,10 @@ EOF
 n=0
 start_server() {
 	n=$((n + 1))
+	# The first start listens the default 4 s for other servers; the
+	# restarts only 300 ms (nobody else is on this veth).
 	ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" \
-		--https-port 0 \
+		--https-port 0 ${check_ms:+--dhcp-check-ms "$check_ms"} \
 		>"$work/server$n.log" 2>&1 &
 	spid=$!
 	for _ in $(seq 50); do
@@ -103,6 +105,13 @@ udhcpc_ip() {
 		-t 5 -T 1 -s "$work/udhcpc.sh" >/dev/null 2>&1 || true
 	cat "$work/ip" 2>/dev/null || echo none
 }
+
+# Nobody on the segment yet: --check-dhcp exits 0.
+rc=0
+ip netns exec "$c" "$bin" --check-dhcp cli0 >"$work/check0.out" 2>&1 || rc=$?
+[[ $rc == 0 ]] && grep -q '^0 DHCP servers answered on cli0' \
+	"$work/check0.out" || fail "check-dhcp, no server: exit $rc $(cat "$work/check0.out")"
+echo "ok: --check-dhcp with no server: exit 0"
 
 start_server
 # The check before full mode ran and found nobody else.
@@ -158,12 +167,14 @@ grep -q 'dhcp 02:00:00:00:01:01: REQUEST no arch: ACK 10.77.0.11' \
 grep -q "02:00:00:00:09:01 10.77.0.100 bound" "$work/out/state/dhcp.leases" ||
 	fail "lease not saved"
 
-# --check-dhcp from the client side lists us.
-ip netns exec "$c" "$bin" --check-dhcp cli0 >"$work/check.out" 2>&1 ||
-	fail "check-dhcp failed: $(cat "$work/check.out")"
+# --check-dhcp from the client side lists us, and says so by its exit
+# status: 3, a server that hands out addresses answered.
+rc=0
+ip netns exec "$c" "$bin" --check-dhcp cli0 >"$work/check.out" 2>&1 || rc=$?
+[[ $rc == 3 ]] || fail "check-dhcp exit $rc: $(cat "$work/check.out")"
 grep -q 'DHCP server 10.77.0.1 (from 10.77.0.1) offers' "$work/check.out" ||
 	fail "check-dhcp: $(cat "$work/check.out")"
-echo "ok: --check-dhcp: $(head -1 "$work/check.out")"
+echo "ok: --check-dhcp (exit 3): $(head -1 "$work/check.out")"
 
 # Hostile input: the server survives and still answers.
 python3 - "$work" <<'EOF'
@@ -189,10 +200,43 @@ sleep 0.5
 kill -0 "$spid" || fail "server died on hostile input"
 echo "ok: hostile packets dropped"
 
+# A forged DECLINE of cp1's bound address from another MAC: refused, cp1
+# keeps its lease (issue 14: it was dropped).
+ip netns exec "$c" python3 "$here/dhcp_client.py" decline cli0 \
+	02:00:00:00:06:66 10.77.0.11 10.77.0.1
+# 300 DISCOVERs through a relay that is not listed: no reply (our replies
+# would go to the relay, so none can come back here anyway: the log and
+# the counter tell), a counter, and a rate-limited log.
+ip netns exec "$c" python3 "$here/dhcp_client.py" relayed cli0 300 \
+	10.77.9.1 >/dev/null
+sleep 1.5 # the lease writer runs at most once a second
+grep -q "02:00:00:00:01:01 10.77.0.11 bound" "$work/out/state/dhcp.leases" ||
+	fail "cp1's lease lost to a forged DECLINE: $(cat "$work/out/state/dhcp.leases")"
+grep -q 'DECLINE 10.77.0.11: this machine.s reservation\|DECLINE 10.77.0.11: not offered to or held by this MAC, refused' \
+	"$work/server1.log" || fail "no log of the refused DECLINE"
+echo "ok: a forged DECLINE of cp1's address is refused, its lease kept"
+nrelay=$(grep -c 'not a listed relay: dropped' "$work/server1.log" || true)
+((nrelay >= 1 && nrelay <= 10)) ||
+	fail "$nrelay log lines for 300 relayed packets (want 1-10)"
+grep -q 'OFFER 10.77.9' "$work/server1.log" && fail "offered through an unlisted relay"
+if command -v curl >/dev/null; then
+	ip netns exec "$s" curl -sf http://10.77.0.1:8080/metrics \
+		>"$work/metrics" || fail "GET /metrics"
+	# Every one that reached the socket (the kernel may drop some).
+	nd=$(awk '$1 == "metalboot_dhcp_relay_dropped_total" { print $2 }' \
+		"$work/metrics")
+	((${nd:-0} >= 100 && ${nd:-0} <= 300)) ||
+		fail "metrics: $(grep relay "$work/metrics")"
+	grep -q '^metalboot_dhcp_decline_refused_total 1$' "$work/metrics" ||
+		fail "metrics: $(grep decline "$work/metrics")"
+fi
+echo "ok: 300 packets of an unlisted relay dropped, ${nd:-?} counted, $nrelay log lines"
+
 # A second instance cannot take port 67 and says so (exit 1).
 rc=0
 ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" --https-port 0 \
-	--tftp-port 6969 --http-port 8081 >"$work/second.log" 2>&1 || rc=$?
+	--tftp-port 6969 --http-port 8081 --dhcp-check-ms 300 \
+	>"$work/second.log" 2>&1 || rc=$?
 [[ $rc == 1 ]] && grep -q 'dhcp: port 67 on srv0: Address already in use' \
 	"$work/second.log" || fail "second instance: rc $rc $(cat "$work/second.log")"
 echo "ok: a second instance fails: $(grep -o 'dhcp: port 67.*' "$work/second.log")"
@@ -201,6 +245,7 @@ echo "ok: a second instance fails: $(grep -o 'dhcp: port 67.*' "$work/second.log
 kill -9 "$spid"
 wait "$spid" 2>/dev/null || true
 spid=
+check_ms=300
 start_server
 grep -q '2 leases loaded' "$work/server2.log" || fail "leases not reloaded"
 u1b=$(udhcpc_ip 02:00:00:00:09:01)
@@ -211,8 +256,27 @@ a=$(udhcpc_ip 02:00:00:00:01:01)
 [[ $a == 10.77.0.11 ]] || fail "reserved host after restart got $a"
 echo "ok: after kill -9: $u1b again, next machine $u2, reserved $a"
 
-# 500 simulated clients, 500 distinct addresses.
+# With strace, 100 clients at once: the lease file's fsyncs happen on the
+# writer thread, never on the event loop (the main thread, whose tid is
+# the pid), and a few of them, not one a burst.
 ip -n "$c" link set cli0 address 02:00:00:00:00:fe
+if command -v strace >/dev/null; then
+	strace -f -qq -e trace=fsync,fdatasync -o "$work/fsync.trace" \
+		-p "$spid" 2>/dev/null &
+	stpid=$!
+	sleep 1
+	out=$(ip netns exec "$c" python3 "$here/dhcp_client.py" load cli0 100) ||
+		fail "load under strace: $out"
+	sleep 2 # the writer runs within a second
+	kill -INT "$stpid" 2>/dev/null || true
+	wait "$stpid" 2>/dev/null || true
+	onloop=$(awk -v p="$spid" '$1 == p && /fsync/' "$work/fsync.trace" | wc -l)
+	off=$(awk -v p="$spid" '$1 != p && /fsync/' "$work/fsync.trace" | wc -l)
+	((onloop == 0 && off >= 1 && off <= 20)) ||
+		fail "fsyncs: $onloop on the loop, $off elsewhere: $(head -5 "$work/fsync.trace")"
+	echo "ok: 100 clients: lease fsyncs none on the event loop, $off on the writer thread"
+fi
+# 500 simulated clients, 500 distinct addresses.
 out=$(ip netns exec "$c" python3 "$here/dhcp_client.py" load cli0 500) ||
 	fail "load: $out"
 echo "ok: 500 clients: $out"

@@ -4,6 +4,8 @@
 # client (busybox udhcpc) gets its address from dnsmasq and nothing from
 # us; a PXE client gets dnsmasq's address offer and our proxy offer
 # (yiaddr 0, PXEClient, boot file), and our port-4011 ACK for UEFI.
+# --check-dhcp exits 3 beside dnsmasq; full mode refuses to start next to
+# it, starts with --allow-other-dhcp, and counts dnsmasq's OFFERs.
 # Needs root, dnsmasq, busybox, python3; exit 77 (skip) otherwise.
 set -euo pipefail
 build=${MB_BUILD_DIR:-$(pwd)}
@@ -152,26 +154,63 @@ grep -q 'leases' "$work/out/state/dhcp.leases" 2>/dev/null &&
 	fail "proxy mode wrote leases"
 kill -0 "$spid" || fail "server died"
 
-# --check-dhcp lists both: dnsmasq with an address, us as a proxy.
-ip netns exec "$c" "$bin" --check-dhcp cli0 >"$work/check.out" 2>&1 ||
-	fail "check-dhcp: $(cat "$work/check.out")"
+# --check-dhcp lists both: dnsmasq with an address, us as a proxy; exit 3
+# since a server hands out addresses.
+rc=0
+ip netns exec "$c" "$bin" --check-dhcp cli0 >"$work/check.out" 2>&1 || rc=$?
+[[ $rc == 3 ]] || fail "check-dhcp exit $rc: $(cat "$work/check.out")"
 grep -q '^DHCP server 10.78.0.2 (from 10.78.0.2) offers 10.78.0.' \
 	"$work/check.out" || fail "check-dhcp: $(cat "$work/check.out")"
 grep -q '^proxyDHCP server 10.78.0.1 (from 10.78.0.1) PXE' \
 	"$work/check.out" || fail "check-dhcp: $(cat "$work/check.out")"
-echo "ok: --check-dhcp lists dnsmasq and our proxy"
+echo "ok: --check-dhcp lists dnsmasq and our proxy, exit 3"
 
-# Full mode on a segment that has a DHCP server: warned before starting.
+# Full mode on a segment that has a DHCP server: refused, naming it.
 kill "$spid"
 wait "$spid" 2>/dev/null || true
+spid=
+rc=0
 ip netns exec "$b" "$bin" --config "$work/out/netboot.yaml" --dhcp full \
-	--tftp-port 0 --http-port 0 --https-port 0 >"$work/server.log" 2>&1 &
+	--tftp-port 0 --http-port 0 --https-port 0 >"$work/server.log" 2>&1 ||
+	rc=$?
+[[ $rc == 1 ]] || fail "full mode beside dnsmasq: exit $rc"
+grep -q 'dhcp: full mode on br0 refused: another DHCP server 10.78.0.2 (from 10.78.0.2) offers 10.78.0.[0-9]*; use --dhcp proxy' \
+	"$work/server.log" || fail "no refusal naming dnsmasq"
+echo "ok: full mode refused: $(grep -o 'another DHCP server 10.78.0.2[^;]*' "$work/server.log")"
+
+# --allow-other-dhcp starts anyway, warned; then the OFFERs dnsmasq makes
+# while we run are seen on the segment, logged and counted in /metrics.
+cp "$work/out/netboot.yaml" "$work/out/full.yaml"
+sed -i 's/mode: proxy/mode: full/; s/http: { port: 8080 }/http: { port: 8080 }/' \
+	"$work/out/full.yaml"
+ip netns exec "$b" "$bin" --config "$work/out/full.yaml" --allow-other-dhcp \
+	--tftp-port 0 --https-port 0 >"$work/server.log" 2>&1 &
 spid=$!
-for _ in $(seq 50); do
+for _ in $(seq 60); do
 	grep -q 'dhcp: full mode on br0' "$work/server.log" && break
+	kill -0 "$spid" 2>/dev/null || fail "server exited"
 	sleep 0.2
 done
 grep -q 'warning: dhcp: full mode on br0, but another DHCP server 10.78.0.2' \
 	"$work/server.log" || fail "no warning about dnsmasq"
-echo "ok: full mode warns: $(grep -o 'another DHCP server 10.78.0.2[^:]*' "$work/server.log")"
+echo "ok: --allow-other-dhcp: started, warned"
+# (dnsmasq pings an address before offering it: its OFFER may come after
+# the client stopped listening; the server is still there to see it.)
+ip netns exec "$c" python3 "$here/dhcp_client.py" pxe cli0 \
+	02:00:00:00:05:05 0 >"$work/offers3" || true
+for _ in $(seq 40); do
+	grep -q 'another DHCP server on br0: 10.78.0.2' "$work/server.log" &&
+		break
+	sleep 0.2
+done
+grep -q 'another DHCP server on br0: 10.78.0.2 (from 10.78.0.2) offered 10.78.0.' \
+	"$work/server.log" || fail "foreign OFFER not logged"
+if command -v curl >/dev/null; then
+	ip netns exec "$b" curl -sf http://10.78.0.1:8080/metrics \
+		>"$work/metrics" || fail "GET /metrics"
+	n=$(awk '$1 == "metalboot_dhcp_foreign_offers_total" { print $2 }' \
+		"$work/metrics")
+	((${n:-0} >= 1)) || fail "metrics: $(grep foreign "$work/metrics")"
+	echo "ok: dnsmasq's OFFER seen while running: logged, foreign_offers $n"
+fi
 echo "PASS"

@@ -173,6 +173,53 @@ def file_bytes(name):
         return f.read()
 
 
+def dup_ack_storm():
+    """A windowed transfer whose client reports a gap, then repeats the
+    same ACK 50 times, one every 0.3 ms. Counts the DATA that follow."""
+    win = 64
+    s = sock(0.3)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    except OSError:
+        pass
+    s.sendto(rrq("big", opts=[(b"blksize", b"1024"),
+                              (b"windowsize", b"%d" % win)]), (HOST, PORT))
+    data, peer = recv(s)
+    if data is None or data[1] != 6:
+        check(False, "dup-ACK storm: no OACK")
+        return
+    s.sendto(struct.pack("!HH", 4, 0), peer)
+    first = 0
+    while first < win:
+        data, _ = recv(s)
+        if data is None:
+            break
+        first += data[1] == 3
+    t0 = time.monotonic()
+    for _ in range(51):
+        s.sendto(struct.pack("!HH", 4, 10), peer)
+        end = time.monotonic() + 0.0003
+        while time.monotonic() < end:
+            pass
+    storm_ms = (time.monotonic() - t0) * 1000
+    # Collect for 60 ms: the server's retransmission timer (20 ms at
+    # first, doubling) adds at most two windows of its own meanwhile.
+    n = 0
+    s.settimeout(0.06)
+    while True:
+        data, _ = recv(s)
+        if data is None:
+            break
+        n += data[1] == 3
+    s.sendto(b"\0\5\0\0storm over\0", peer)
+    s.close()
+    # One restart for the gap, one per 20 ms of storm, two timer resends.
+    budget = win * (1 + int(storm_ms // 20) + 1 + 2)
+    check(first == win and n <= budget,
+          "dup-ACK storm: %d DATA after 51 gap ACKs in %.0f ms (at most "
+          "%d; first window %d)" % (n, storm_ms, budget, first))
+
+
 def main_checks():
     good = file_bytes("good")
 
@@ -278,6 +325,11 @@ def main_checks():
     check(data == big and resent == 0,
           "duplicate ACKs cause no resends (%d DATA, %d resent)" %
           (ndata, resent))
+
+    # A duplicate-ACK storm with a window: 50 copies of a gap ACK sent
+    # over a few milliseconds restart the window at most once per 20 ms
+    # (the RTO floor), not once per millisecond (issue 14: ~2,900 DATA).
+    dup_ack_storm()
 
     # EDK II: tsize probe refused with ERROR 8, then the real request.
     s = sock()

@@ -183,6 +183,26 @@ test_refusals(void **state)
 		  "not a MAC address" },
 		{ "version: 1\nlisten: 10.0.0.1\nnodes: { a: 1 }\n",
 		  "nodes must be a list" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { relays: [ { subnet: "
+		  "10.1.0.0/24 } ] }\n",
+		  "dhcp.relays.address is required" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { relays: [ { address: "
+		  "10.2.0.1, subnet: 10.1.0.0/24 } ] }\n",
+		  "dhcp.relays.address is not inside its subnet" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { relays: [ { address: "
+		  "10.1.0.1, subnet: 10.1.0.0/24, pool: 10.1.1.5-10.1.1.9 } ] "
+		  "}\n",
+		  "dhcp.relays.pool is not inside its subnet" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { relays: [ { address: "
+		  "10.1.0.1, subnet: 10.1.0.0/24, router: 10.1.0.1 } ] }\n",
+		  "unknown key 'router' in dhcp.relays item" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { relays: [ { address: "
+		  "10.1.0.1, subnet: 10.1.0.0/24 }, { address: 10.1.0.1, "
+		  "subnet: 10.1.0.0/24 } ] }\n",
+		  "dhcp.relays: address listed twice" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { check_wait_ms: 99999 "
+		  "}\n",
+		  "dhcp.check_wait_ms must be 0..30000" },
 		{ "- 1\n", "must be a mapping" },
 		{ "version: [1\n", "" },
 	};
@@ -199,6 +219,42 @@ test_refusals(void **state)
 				 msg, cases[i].want);
 		assert_null(cfg);
 	}
+}
+
+/* dhcp.relays and dhcp.check_wait_ms. */
+static void
+test_relays(void **state)
+{
+	static const char text[] =
+		"version: 1\nlisten: 10.0.0.1\n"
+		"dhcp:\n  mode: full\n  subnet: 10.0.0.0/24\n"
+		"  check_wait_ms: 500\n"
+		"  relays:\n"
+		"    - { address: 10.1.0.1, subnet: 10.1.0.0/24, "
+		"pool: 10.1.0.100-10.1.0.200 }\n"
+		"    - { address: 10.2.0.2, subnet: 10.2.0.0/16, "
+		"gateway: 10.2.0.1 }\n";
+	struct nb_config *cfg;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(parse(text, &cfg, msg, sizeof(msg)), 0);
+	assert_int_equal(cfg->dhcp.check_wait_ms, 500);
+	assert_int_equal(cfg->dhcp.nrelays, 2);
+	assert_int_equal(cfg->dhcp.relays[0].address, 0x0a010001);
+	assert_int_equal(cfg->dhcp.relays[0].gateway, 0x0a010001);
+	assert_true(cfg->dhcp.relays[0].has_pool);
+	assert_int_equal(cfg->dhcp.relays[0].pool.first, 0x0a010064);
+	assert_int_equal(cfg->dhcp.relays[1].subnet.prefix, 16);
+	assert_int_equal(cfg->dhcp.relays[1].gateway, 0x0a020001);
+	assert_false(cfg->dhcp.relays[1].has_pool);
+	nb_config_free(cfg);
+	assert_int_equal(
+		parse("version: 1\nlisten: 10.0.0.1\n", &cfg, msg, sizeof(msg)),
+		0);
+	assert_int_equal(cfg->dhcp.nrelays, 0);
+	assert_int_equal(cfg->dhcp.check_wait_ms, NB_CONFIG_CHECK_DFLT);
+	nb_config_free(cfg);
 }
 
 static void
@@ -255,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_loaders),
+		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_load_file),
 	};
 

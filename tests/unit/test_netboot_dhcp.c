@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -401,7 +402,44 @@ test_concatenation(void **state)
 	assert_int_equal(dhcp_decode(buf, off, &m), -EBADMSG);
 }
 
-/* Every prefix of every capture is either decoded or refused. */
+/*
+ * Where a prefix of the options of cap (len bytes) may end and still
+ * decode: right after the cookie, after a PAD, after a whole option, or
+ * anywhere from the END on. Independent of the decoder: a plain TLV walk
+ * of a capture that decodes whole. Sets ok[i] for every good length i
+ * (ok has len + 1 entries) and returns the offset of END (len if none).
+ */
+static size_t
+prefix_ends(const uint8_t *cap, size_t len, bool *ok)
+{
+	size_t i = DHCP_MIN_LEN, j;
+
+	memset(ok, 0, len + 1);
+	ok[i] = true;
+	while (i < len) {
+		if (cap[i] == DHCP_OPT_END) {
+			for (j = i; j <= len; j++)
+				ok[j] = true;
+			return i;
+		}
+		if (cap[i] == DHCP_OPT_PAD) {
+			i++;
+		} else {
+			assert_true(i + 1 < len);
+			i += 2u + cap[i + 1];
+			assert_true(i <= len);
+		}
+		ok[i] = true;
+	}
+	return len;
+}
+
+/*
+ * Every prefix of every capture: a header cut short is refused, options
+ * cut inside a TLV are refused, options cut between TLVs decode (a
+ * missing END is tolerated), and from the END on the message decodes
+ * whole, as the full capture does.
+ */
 static void
 test_all_prefixes(void **state)
 {
@@ -409,18 +447,45 @@ test_all_prefixes(void **state)
 				       "uefi_pxe_discover.bin",
 				       "uefi_ipxe_discover.bin",
 				       "uefi_http_discover.bin" };
-	struct dhcp_msg m;
-	size_t f, i, len;
+	struct dhcp_msg m, whole;
+	size_t f, i, len, end, good, bad;
 
 	(void)state;
 	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		uint8_t *p = load(files[f], &len);
+		bool *ok = calloc(len + 1, sizeof(*ok));
 
+		assert_non_null(ok);
+		assert_int_equal(dhcp_decode(p, len, &whole), 0);
+		end = prefix_ends(p, len, ok);
+		assert_true(end < len); /* every capture has its END */
+		good = bad = 0;
 		for (i = 0; i <= len; i++) {
 			int r = dhcp_decode(p, i, &m);
 
-			assert_true(r == 0 || r == -EBADMSG);
+			if (i < DHCP_MIN_LEN || !ok[i]) {
+				assert_int_equal(r, -EBADMSG);
+				bad++;
+				continue;
+			}
+			assert_int_equal(r, 0);
+			good++;
+			assert_int_equal(m.xid, whole.xid);
+			assert_memory_equal(m.chaddr, whole.chaddr, 16);
+			if (i > end) {
+				assert_int_equal(m.type, whole.type);
+				assert_int_equal(m.n_arch, whole.n_arch);
+				assert_int_equal(m.vendor_class.len,
+						 whole.vendor_class.len);
+				assert_memory_equal(m.params.data,
+						    whole.params.data,
+						    whole.params.len);
+			}
 		}
+		/* Both outcomes happened, the refusals far more often. */
+		assert_true(good > len - end);
+		assert_true(bad > DHCP_MIN_LEN);
+		free(ok);
 		free(p);
 	}
 }

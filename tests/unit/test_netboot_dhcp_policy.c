@@ -491,33 +491,97 @@ test_request_after_restart(void **state)
 	assert_int_equal(d.msg.type, DHCP_NAK);
 }
 
-/* Relayed requests are answered to the relay on port 67 (RFC 2131 4.1). */
+/*
+ * Relayed requests (RFC 1542): answered to the relay on port 67 only when
+ * giaddr is a listed relay, with an address of that relay's subnet: its
+ * pool for unknown machines, a reservation only when inside it. Any other
+ * giaddr is dropped and counted.
+ */
 static void
 test_relay(void **state)
 {
+	static const uint8_t unk[6] = { 2, 0, 0, 0, 7, 1 };
+	static struct dhcp_relay relays[1];
 	struct dhcp_msg m;
 	struct dhcp_decision d;
 
 	(void)state;
+	/* Not listed (there are no relays): dropped, whoever asks. */
 	plain(&m, hosts[0].mac, DHCP_DISCOVER, 1);
 	m.giaddr = 0x0a0a0a01;
 	m.flags = DHCP_FLAG_BCAST;
 	handle(&m, 67, NOW, &d);
+	assert_false(d.reply);
+	assert_true(d.notable);
+	assert_int_equal(d.refusal, DHCP_REFUSE_RELAY);
+	assert_int_equal(cnt.relay_dropped, 1);
+	assert_int_equal(table.n, 0);
+	/* 10.10.10.0/24 behind relay 10.10.10.1, pool .50-.60. */
+	memset(relays, 0, sizeof(relays));
+	relays[0].address = 0x0a0a0a01;
+	relays[0].subnet.addr = 0x0a0a0a00;
+	relays[0].subnet.prefix = 24;
+	relays[0].gateway = 0x0a0a0a01;
+	relays[0].has_pool = true;
+	relays[0].pool.first = 0x0a0a0a32;
+	relays[0].pool.last = 0x0a0a0a3c;
+	conf.relays = relays;
+	conf.n_relays = 1;
+	/* An unknown machine: the relay's pool, its netmask and router. */
+	plain(&m, unk, DHCP_DISCOVER, 2);
+	m.giaddr = 0x0a0a0a01;
+	handle(&m, 67, NOW, &d);
 	assert_true(d.reply);
+	assert_int_equal(d.msg.yiaddr, 0x0a0a0a32);
+	assert_int_equal(d.msg.router, 0x0a0a0a01);
+	assert_int_equal(d.msg.netmask, 0xffffff00);
 	assert_int_equal(d.msg.giaddr, 0x0a0a0a01);
 	assert_int_equal(d.dest.ip, 0x0a0a0a01);
 	assert_int_equal(d.dest.port, 67);
 	assert_false(d.dest.broadcast);
-	/* A NAK through a relay goes to the relay too. */
-	plain(&m, hosts[0].mac, DHCP_REQUEST, 2);
+	/* Its REQUEST is ACKed in that subnet. */
+	plain(&m, unk, DHCP_REQUEST, 3);
+	m.giaddr = 0x0a0a0a01;
+	m.has_server_id = true;
+	m.server_id = SERVER;
+	m.has_requested_ip = true;
+	m.requested_ip = 0x0a0a0a32;
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.msg.type, DHCP_ACK);
+	assert_int_equal(d.msg.yiaddr, 0x0a0a0a32);
+	/* cp1's reservation (192.168.100.11) is not behind it: no offer. */
+	plain(&m, hosts[0].mac, DHCP_DISCOVER, 4);
+	m.giaddr = 0x0a0a0a01;
+	handle(&m, 67, NOW, &d);
+	assert_false(d.reply);
+	assert_int_equal(d.refusal, DHCP_REFUSE_SUBNET);
+	/* ...and a REQUEST for it through that relay is NAKed there. */
+	plain(&m, hosts[0].mac, DHCP_REQUEST, 5);
 	m.giaddr = 0x0a0a0a01;
 	m.has_requested_ip = true;
-	m.requested_ip = 0xc0a86499;
+	m.requested_ip = hosts[0].ip;
 	handle(&m, 67, NOW, &d);
 	assert_int_equal(d.msg.type, DHCP_NAK);
 	assert_int_equal(d.dest.ip, 0x0a0a0a01);
 	assert_int_equal(d.dest.port, 67);
-	/* Proxy offers through a relay as well. */
+	/* A reservation inside the relay subnet is given. */
+	hosts[1].ip = 0x0a0a0a15;
+	plain(&m, hosts[1].mac, DHCP_DISCOVER, 6);
+	m.giaddr = 0x0a0a0a01;
+	handle(&m, 67, NOW, &d);
+	assert_true(d.reply);
+	assert_int_equal(d.msg.yiaddr, 0x0a0a0a15);
+	/* A local (unrelayed) client never gets a relay pool address. */
+	plain(&m, (const uint8_t *)"\x02\0\0\0\x07\x02", DHCP_DISCOVER, 7);
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.msg.yiaddr, conf.pool.first);
+	/* Another giaddr is still dropped. */
+	plain(&m, unk, DHCP_DISCOVER, 8);
+	m.giaddr = 0x0a0a0b01;
+	handle(&m, 67, NOW, &d);
+	assert_false(d.reply);
+	assert_int_equal(cnt.relay_dropped, 2);
+	/* Proxy offers through a listed relay as well, not an unlisted one. */
 	conf.mode = DHCP_PROXY;
 	load("bios_ipxe_discover.bin", &m);
 	m.giaddr = 0x0a0a0a01;
@@ -525,6 +589,179 @@ test_relay(void **state)
 	assert_true(d.reply);
 	assert_int_equal(d.dest.ip, 0x0a0a0a01);
 	assert_int_equal(d.dest.port, 67);
+	m.giaddr = 0x0a0a0b01;
+	handle(&m, 67, NOW, &d);
+	assert_false(d.reply);
+	assert_int_equal(cnt.relay_dropped, 3);
+	hosts[1].ip = 0xc0a86415;
+}
+
+/* A client's offer and its DECLINE: the request it declines. */
+static void
+offer_to(const uint8_t mac[6], uint32_t xid, int64_t now, uint32_t *ret_ip)
+{
+	struct dhcp_msg m;
+	struct dhcp_decision d;
+
+	plain(&m, mac, DHCP_DISCOVER, xid);
+	handle(&m, 67, now, &d);
+	assert_true(d.reply);
+	*ret_ip = d.msg.yiaddr;
+}
+
+static void
+decline(struct dhcp_msg *m, const uint8_t mac[6], uint32_t ip)
+{
+	plain(m, mac, DHCP_DECLINE, 99);
+	m->has_requested_ip = true;
+	m->requested_ip = ip;
+	m->has_server_id = true;
+	m->server_id = SERVER;
+}
+
+/*
+ * DECLINE only from the MAC holding or just offered the address, only
+ * for a pool address nobody reserved, and at most LEASES_PER_MAC - 1
+ * declines in force per MAC.
+ */
+static void
+test_decline_rules(void **state)
+{
+	static const uint8_t a[6] = { 2, 0, 0, 0, 0, 1 };
+	static const uint8_t evil[6] = { 2, 0, 0, 0, 6, 6 };
+	const struct lease *l;
+	struct dhcp_msg m;
+	struct dhcp_decision d;
+	uint32_t ipa, ip;
+	int i;
+
+	(void)state;
+	/* a is bound to a pool address. */
+	offer_to(a, 1, NOW, &ipa);
+	plain(&m, a, DHCP_REQUEST, 1);
+	m.has_server_id = true;
+	m.server_id = SERVER;
+	m.has_requested_ip = true;
+	m.requested_ip = ipa;
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.msg.type, DHCP_ACK);
+	/* Another MAC declines a's address: refused, a keeps it. */
+	decline(&m, evil, ipa);
+	handle(&m, 67, NOW + 1, &d);
+	assert_false(d.leases_changed);
+	assert_int_equal(d.refusal, DHCP_REFUSE_DECLINE);
+	l = leases_find_ip(&table, ipa);
+	assert_non_null(l);
+	assert_memory_equal(l->mac, a, 6);
+	assert_int_equal(l->state, LEASE_BOUND);
+	/* Another MAC declines cp1's reservation: refused, not parked. */
+	decline(&m, evil, hosts[0].ip);
+	handle(&m, 67, NOW + 1, &d);
+	assert_false(d.leases_changed);
+	assert_null(leases_find_ip(&table, hosts[0].ip));
+	/* A pool address it was never offered: refused. */
+	decline(&m, evil, conf.pool.first + 50);
+	handle(&m, 67, NOW + 1, &d);
+	assert_false(d.leases_changed);
+	assert_null(leases_find_ip(&table, conf.pool.first + 50));
+	/* cp1 declines its own reservation: noted, nothing parked. */
+	decline(&m, hosts[0].mac, hosts[0].ip);
+	handle(&m, 67, NOW + 1, &d);
+	assert_true(d.notable);
+	assert_false(d.leases_changed);
+	assert_int_equal(cnt.decline_refused, 4);
+	/* The holder declines: parked, and its next offer differs. */
+	decline(&m, a, ipa);
+	handle(&m, 67, NOW + 2, &d);
+	assert_true(d.leases_changed);
+	assert_int_equal(leases_find_ip(&table, ipa)->state, LEASE_DECLINED);
+	/* Offered and declined again and again: the cap stops it. */
+	for (i = 0; i < LEASES_PER_MAC + 2; i++) {
+		offer_to(evil, 10 + (uint32_t)i, NOW + 3, &ip);
+		decline(&m, evil, ip);
+		handle(&m, 67, NOW + 3, &d);
+		assert_int_equal(d.leases_changed, i < LEASES_PER_MAC - 1);
+	}
+	assert_int_equal(leases_declined_by(&table, evil), LEASES_PER_MAC - 1);
+	/* Declines lapse: the addresses come back. */
+	assert_true(leases_prune(&table, NOW + 3 + DHCP_DECLINE_HOLD) >=
+		    LEASES_PER_MAC);
+	assert_int_equal(leases_declined_by(&table, evil), 0);
+}
+
+/*
+ * A table filled to LEASES_MAX by a flood of offers heals by itself once
+ * they lapse: the next DISCOVER gets an offer, not an error.
+ */
+static void
+test_table_heals(void **state)
+{
+	static const uint8_t a[6] = { 2, 0, 0, 0, 0, 1 };
+	uint8_t mac[6] = { 2, 0x66, 0, 0, 0, 0 };
+	struct dhcp_msg m;
+	struct dhcp_decision d;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < LEASES_MAX; i++) {
+		mac[3] = (uint8_t)(i >> 16);
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		assert_int_equal(leases_set(&table, mac, 0x0a000000 + i,
+					    LEASE_OFFERED,
+					    NOW + DHCP_OFFER_HOLD),
+				 0);
+	}
+	assert_int_equal(leases_set(&table, a, 0x0b000000, LEASE_OFFERED, NOW),
+			 -ENOSPC);
+	/* While the offers hold, no room: no offer, a refusal. */
+	plain(&m, a, DHCP_DISCOVER, 1);
+	handle(&m, 67, NOW + 1, &d);
+	assert_false(d.reply);
+	assert_int_equal(d.refusal, DHCP_REFUSE_POOL);
+	/* Once they lapse, the table makes room by itself. */
+	handle(&m, 67, NOW + DHCP_OFFER_HOLD, &d);
+	assert_true(d.reply);
+	assert_int_equal(d.msg.yiaddr, conf.pool.first);
+	assert_int_equal(table.n, 1);
+}
+
+/*
+ * The log limit: DHCP_LOG_BURST lines of a kind at once, then one every
+ * 60 / DHCP_LOG_PER_MIN seconds, with the count held back in between;
+ * kinds do not share a budget.
+ */
+static void
+test_loglimit(void **state)
+{
+	struct dhcp_loglimit l;
+	uint64_t held = 99;
+	int64_t t = 1000000;
+	unsigned i, ok = 0;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	for (i = 0; i < 100; i++)
+		ok += dhcp_loglimit_allow(&l, DHCP_REFUSE_UNKNOWN, t, &held);
+	assert_int_equal(ok, DHCP_LOG_BURST);
+	assert_int_equal(held, 0);
+	assert_true(dhcp_loglimit_allow(&l, DHCP_REFUSE_RELAY, t, &held));
+	assert_int_equal(held, 0);
+	/* Not yet a token's worth of time. */
+	assert_false(dhcp_loglimit_allow(&l, DHCP_REFUSE_UNKNOWN,
+					 t + 60000 / DHCP_LOG_PER_MIN - 1,
+					 &held));
+	assert_true(dhcp_loglimit_allow(&l, DHCP_REFUSE_UNKNOWN,
+					t + 60000 / DHCP_LOG_PER_MIN, &held));
+	assert_int_equal(held, 100 - DHCP_LOG_BURST + 1);
+	assert_false(dhcp_loglimit_allow(&l, DHCP_REFUSE_UNKNOWN,
+					 t + 60000 / DHCP_LOG_PER_MIN, &held));
+	/* A quiet hour refills the burst, no more. */
+	t += 3600 * 1000;
+	for (ok = 0, i = 0; i < 100; i++)
+		ok += dhcp_loglimit_allow(&l, DHCP_REFUSE_UNKNOWN, t, &held);
+	assert_int_equal(ok, DHCP_LOG_BURST);
+	assert_string_equal(dhcp_refusal_name(DHCP_REFUSE_RELAY), "relay");
 }
 
 /* PXE boot-server request broadcast to 67 in proxy mode, naming us. */
@@ -624,6 +861,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_request_after_restart,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decline_rules, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_table_heals, setup,
+						teardown),
+		cmocka_unit_test(test_loglimit),
 		cmocka_unit_test_setup_teardown(test_proxy_request_on_67, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_dropped, setup, teardown),

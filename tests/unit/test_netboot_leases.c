@@ -55,6 +55,48 @@ test_unique(void **state)
 	leases_done(NULL);
 }
 
+/*
+ * One MAC holds its lease and at most LEASES_PER_MAC - 1 declined
+ * entries; a file written before the cap loads without the surplus.
+ */
+static void
+test_per_mac_cap(void **state)
+{
+	static const char file[] = "# metalboot leases 1\n"
+				   "02:00:00:00:00:01 0.0.0.1 declined 90\n"
+				   "02:00:00:00:00:01 0.0.0.2 declined 90\n"
+				   "02:00:00:00:00:01 0.0.0.3 declined 90\n"
+				   "02:00:00:00:00:01 0.0.0.4 declined 90\n"
+				   "02:00:00:00:00:01 0.0.0.5 declined 90\n"
+				   "02:00:00:00:00:01 0.0.0.9 bound 90\n"
+				   "02:00:00:00:00:02 0.0.0.6 declined 90\n";
+	struct leases t;
+	size_t line = 0;
+	uint32_t ip;
+
+	(void)state;
+	leases_init(&t);
+	assert_int_equal(leases_set(&t, m1, 50, LEASE_BOUND, 90), 0);
+	for (ip = 1; ip < LEASES_PER_MAC; ip++)
+		assert_int_equal(leases_set(&t, m1, ip, LEASE_DECLINED, 90), 0);
+	assert_int_equal(leases_set(&t, m1, 99, LEASE_DECLINED, 90), -EDQUOT);
+	assert_null(leases_find_ip(&t, 99));
+	/* The same address declined again replaces its entry. */
+	assert_int_equal(leases_set(&t, m1, 1, LEASE_DECLINED, 95), 0);
+	assert_int_equal(leases_find_ip(&t, 1)->expires, 95);
+	/* The lease itself still moves; other MACs are not limited by m1. */
+	assert_int_equal(leases_set(&t, m1, 51, LEASE_BOUND, 90), 0);
+	assert_int_equal(leases_set(&t, m2, 98, LEASE_DECLINED, 90), 0);
+	assert_int_equal(t.n, LEASES_PER_MAC + 1);
+	assert_int_equal(leases_declined_by(&t, m1), LEASES_PER_MAC - 1);
+	leases_done(&t);
+	assert_int_equal(leases_parse(&t, file, sizeof(file) - 1, &line), 0);
+	assert_int_equal(leases_declined_by(&t, m1), LEASES_PER_MAC - 1);
+	assert_int_equal(leases_find_mac(&t, m1)->ip, 9);
+	assert_int_equal(leases_declined_by(&t, m2), 1);
+	leases_done(&t);
+}
+
 static void
 test_format_parse(void **state)
 {
@@ -159,6 +201,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unique),
+		cmocka_unit_test(test_per_mac_cap),
 		cmocka_unit_test(test_format_parse),
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_save_load),

@@ -764,6 +764,57 @@ test_window_probe_and_gap_repeat(void **state)
 	assert_int_equal(out.count, 1);
 }
 
+/*
+ * A storm of duplicate gap ACKs on a fast LAN (smoothed RTT 0 ms): at
+ * most one window restart per TFTP_RTO_MIN_MS, whether the duplicates
+ * arrive at the same instant or one a millisecond (issue 14: 50 of them
+ * drew 46 windows).
+ */
+static void
+test_dup_ack_storm(void **state)
+{
+	uint8_t b[128];
+	struct tftp_xfer x;
+	struct tftp_out out;
+	uint64_t t = 1000; /* the transfer starts then (start()) */
+	unsigned i, restarts = 0;
+	size_t n;
+
+	(void)state;
+	n = mkreq(b, sizeof(b), TFTP_RRQ, "f", "octet", "windowsize", "64",
+		  NULL);
+	start(&x, &out, 512 * 1000, 1468, b, n);
+	/* OACK acknowledged at once: an RTT sample of 0 ms. */
+	tftp_xfer_input(&x, b, mkack(b, 0), t, &out);
+	assert_int_equal(x.srtt_ms, 0);
+	assert_int_equal(out.first, 1);
+	assert_int_equal(out.count, 64);
+	/* The client reports a gap after 10, then 50 duplicates at once. */
+	tftp_xfer_input(&x, b, mkack(b, 10), t, &out);
+	assert_int_equal(out.act, TFTP_ACT_SEND);
+	assert_int_equal(out.first, 11);
+	for (i = 0; i < 50; i++) {
+		tftp_xfer_input(&x, b, mkack(b, 10), t, &out);
+		if (out.act == TFTP_ACT_SEND)
+			restarts++;
+	}
+	assert_int_equal(restarts, 0);
+	/* 50 more, one a millisecond: at most one restart per 20 ms. */
+	for (i = 0; i < 50; i++) {
+		tftp_xfer_input(&x, b, mkack(b, 10), ++t, &out);
+		if (out.act == TFTP_ACT_SEND) {
+			restarts++;
+			assert_int_equal(out.first, 11);
+		}
+	}
+	assert_true(restarts >= 1);
+	assert_true(restarts <= 50 / TFTP_RTO_MIN_MS);
+	/* Real progress past the restarted window is served at once. */
+	tftp_xfer_input(&x, b, mkack(b, 74), t, &out);
+	assert_int_equal(out.act, TFTP_ACT_SEND);
+	assert_int_equal(out.first, 75);
+}
+
 static void
 test_per_block_acker(void **state)
 {
@@ -1082,6 +1133,7 @@ main(void)
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_per_block_acker),
 		cmocka_unit_test(test_window_probe_and_gap_repeat),
+		cmocka_unit_test(test_dup_ack_storm),
 		cmocka_unit_test(test_oack_ack0_and_wrong_ack),
 		cmocka_unit_test(test_oack_ignored_fallback),
 		cmocka_unit_test(test_probe_error8),
