@@ -94,14 +94,19 @@ echo "ok: cmake --install into a DESTDIR; the installed validate runs elsewhere"
 
 # ---- 3. the .deb on a fresh Debian 12 --------------------------------------
 cache=$b/cache
-base=$cache/pkgroot-bookworm-v1.tar
+base=$cache/pkgroot-bookworm-v2.tar
+# The package's dependencies are in the cached root already (and apt's
+# lists are kept), so that a rerun downloads nothing.
+pkgs=systemd,adduser,iproute2,curl,ca-certificates,man-db,ipxe
+pkgs+=,libarchive13,libcurl4,libevent-2.1-7,libevent-openssl-2.1-7
+pkgs+=,libjansson4,libssl3,libyaml-0-2
 if [[ ! -f $base ]]; then
 	mkdir -p "$cache"
 	src_list=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-	mmdebstrap --variant=minbase --format=tar \
-		--include=systemd,adduser,iproute2,curl,ca-certificates,man-db \
-		bookworm "$base.partial" ${src_list:+"$src_list"} >/dev/null 2>&1 ||
-		fail "mmdebstrap (Debian mirror reachable?)"
+	mmdebstrap --variant=minbase --format=tar --include="$pkgs" \
+		--skip=cleanup/apt/lists bookworm "$base.partial" \
+		${src_list:+"$src_list"} >"$work/mmdebstrap.log" 2>&1 ||
+		{ tail "$work/mmdebstrap.log"; fail "mmdebstrap (Debian mirror reachable?)"; }
 	mv "$base.partial" "$base"
 fi
 mkdir -p "$root"
@@ -115,8 +120,11 @@ ip -n "$ns" link set lo up
 inroot() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	HOME=/root LANG=C.UTF-8 "$@"; }
 # apt-get may fetch missing dependencies from Debian (outside the netns).
-inroot apt-get install -y -qq /tmp/metalboot.deb >"$work/apt.log" 2>&1 ||
-	{ cat "$work/apt.log"; fail "apt-get install of the .deb"; }
+if ! inroot apt-get install -y -qq /tmp/metalboot.deb >"$work/apt.log" 2>&1; then
+	inroot apt-get update -qq >>"$work/apt.log" 2>&1 || true
+	inroot apt-get install -y -qq /tmp/metalboot.deb >>"$work/apt.log" 2>&1 ||
+		{ cat "$work/apt.log"; fail "apt-get install of the .deb"; }
+fi
 inroot getent passwd metalboot >/dev/null || fail "no metalboot system user"
 [[ $(inroot stat -c '%U %a' /var/lib/metalboot) == "metalboot 750" ]] ||
 	fail "/var/lib/metalboot: $(inroot stat -c '%U %a' /var/lib/metalboot)"
