@@ -145,9 +145,9 @@ apt_repo_usage(const char *arg)
 
 /* Exit code for a build/iso result: 0, 1 (the input), 2 (internal). */
 static int
-exit_code(int r, struct diags *d)
+exit_code(int r, struct diags *d, bool quiet)
 {
-	diags_print(d, stderr);
+	diags_print_filtered(d, stderr, quiet);
 	if (r == 0)
 		return 0;
 	if (r == -EINVAL && d->errors > 0)
@@ -168,17 +168,22 @@ cmd_build(int argc, char **argv)
 		{ "rotate", no_argument, NULL, 'R' },
 		{ "apt-repo", required_argument, NULL, 'A' },
 		{ "profiles", required_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool quiet = false;
 	struct build_opts o;
 	struct diags d;
 	int c, r;
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:j:qh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'q':
+			quiet = true;
+			break;
 		case 'o':
 			o.out = optarg;
 			break;
@@ -234,7 +239,7 @@ cmd_build(int argc, char **argv)
 	o.inventory = argv[optind];
 	diags_init(&d);
 	r = build_run(&o, &d);
-	r = exit_code(r, &d);
+	r = exit_code(r, &d, quiet);
 	diags_done(&d);
 	return r;
 }
@@ -247,19 +252,23 @@ cmd_iso(int argc, char **argv)
 		{ "from", required_argument, NULL, 'F' },
 		{ "apt-repo", required_argument, NULL, 'A' },
 		{ "profiles", required_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *from = NULL, *profiles = NULL;
 	const char *apt_repo = NULL;
 	struct diags d;
-	bool fresh = false;
+	bool fresh = false, quiet = false;
 	time_t epoch;
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'q':
+			quiet = true;
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -303,7 +312,7 @@ cmd_iso(int argc, char **argv)
 			"metalboot-build: warning: no --from OUT: this ISO "
 			"holds new cluster secrets that no other node "
 			"shares\n");
-	r = exit_code(r, &d);
+	r = exit_code(r, &d, quiet);
 	diags_done(&d);
 	return r;
 }

@@ -85,6 +85,12 @@ diag_cmp(const void *a, const void *b)
 void
 diags_print(struct diags *d, FILE *f)
 {
+	diags_print_filtered(d, f, false);
+}
+
+void
+diags_print_filtered(struct diags *d, FILE *f, bool errors_only)
+{
 	size_t i;
 
 	if (d->n > 1)
@@ -94,6 +100,8 @@ diags_print(struct diags *d, FILE *f)
 		const char *sev =
 			it->severity == DIAG_ERROR ? "error" : "warning";
 
+		if (errors_only && it->severity != DIAG_ERROR)
+			continue;
 		if (it->line > 0)
 			fprintf(f, "%s:%u:%u: %s: %s\n", it->file, it->line,
 				it->col, sev, it->msg);

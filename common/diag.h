@@ -6,6 +6,7 @@
 #ifndef MB_DIAG_H
 #define MB_DIAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -39,5 +40,7 @@ void diags_add(struct diags *d, enum diag_severity sev, const char *file,
 
 /* Sort by file, line, column (stable) and print each on its own line. */
 void diags_print(struct diags *d, FILE *f);
+/* The same, with only the errors when errors_only (for --quiet). */
+void diags_print_filtered(struct diags *d, FILE *f, bool errors_only);
 
 #endif
