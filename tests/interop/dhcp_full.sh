@@ -75,7 +75,7 @@ EOF
 n=0
 start_server() {
 	n=$((n + 1))
-	ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" \
+	ip netns exec "$s" "$bin" --user root --config "$work/out/netboot.yaml" \
 		--https-port 0 \
 		>"$work/server$n.log" 2>&1 &
 	spid=$!
@@ -191,7 +191,7 @@ echo "ok: hostile packets dropped"
 
 # A second instance cannot take port 67 and says so (exit 1).
 rc=0
-ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" --https-port 0 \
+ip netns exec "$s" "$bin" --user root --config "$work/out/netboot.yaml" --https-port 0 \
 	--tftp-port 6969 --http-port 8081 >"$work/second.log" 2>&1 || rc=$?
 [[ $rc == 1 ]] && grep -q 'dhcp: port 67 on srv0: Address already in use' \
 	"$work/second.log" || fail "second instance: rc $rc $(cat "$work/second.log")"

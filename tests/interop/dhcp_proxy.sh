@@ -77,7 +77,7 @@ paths: { public: public, boot: boot, nodes: nodes, state: state }
 nodes:
   - { name: cp1, mac: "02:00:00:00:01:01", ip: 10.78.0.11, role: control-plane }
 EOF
-ip netns exec "$b" "$bin" --config "$work/out/netboot.yaml" -v \
+ip netns exec "$b" "$bin" --user root --config "$work/out/netboot.yaml" -v \
 	--tftp-port 0 --http-port 0 --https-port 0 >"$work/server.log" 2>&1 &
 spid=$!
 for _ in $(seq 50); do
@@ -164,7 +164,7 @@ echo "ok: --check-dhcp lists dnsmasq and our proxy"
 # Full mode on a segment that has a DHCP server: warned before starting.
 kill "$spid"
 wait "$spid" 2>/dev/null || true
-ip netns exec "$b" "$bin" --config "$work/out/netboot.yaml" --dhcp full \
+ip netns exec "$b" "$bin" --user root --config "$work/out/netboot.yaml" --dhcp full \
 	--tftp-port 0 --http-port 0 --https-port 0 >"$work/server.log" 2>&1 &
 spid=$!
 for _ in $(seq 50); do
