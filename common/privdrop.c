@@ -532,7 +532,8 @@ privdrop_own_tree(const char *dir, uid_t uid, gid_t gid, char *bad,
 	for (pass = 0; pass < 2; pass++) {
 		w.apply = pass == 1;
 		w.seen = 0;
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* dir itself may be a link (the operator's choice). */
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return own_fail(&w, dir, -errno);
 		if (fstat(fd, &st) < 0) {

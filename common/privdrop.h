@@ -121,7 +121,8 @@ int privdrop_apply(const struct privdrop_conf *c, struct privdrop_report *ret);
 
 /*
  * Give uid:gid every entry of the tree at dir (dir included), never
- * following a symbolic link: a daemon's state dir made or left by root.
+ * following a symbolic link below dir: a daemon's state dir made or left
+ * by root.
  * The tree is checked first and nothing is changed when it holds anything
  * but directories and regular files, is deeper than PRIVDROP_TREE_DEPTH
  * or larger than PRIVDROP_TREE_MAX (not a state dir: -EINVAL, -ELOOP or

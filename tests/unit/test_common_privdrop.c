@@ -222,6 +222,14 @@ test_own_tree(void **state)
 	assert_int_equal(
 		privdrop_own_tree(dir, to, gto, bad, sizeof(bad), &changed), 0);
 	assert_int_equal(changed, 0);
+
+	/* The state dir itself may be a link to the real one. */
+	snprintf(p, sizeof(p), "%s.link", dir);
+	assert_int_equal(symlink(dir, p), 0);
+	assert_int_equal(
+		privdrop_own_tree(p, to, gto, bad, sizeof(bad), &changed), 0);
+	assert_int_equal(changed, 0);
+	assert_int_equal(unlink(p), 0);
 	rm_tree(dir);
 }
 
