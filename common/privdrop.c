@@ -9,7 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -404,6 +407,244 @@ drop_caps(const struct privdrop_conf *c, struct privdrop_report *rep)
 	return 0;
 }
 
+/*
+ * System calls a daemon that has dropped its privileges never makes:
+ * running programs, tracing, namespaces and mounts, kernel modules, keys,
+ * BPF, clocks, changing ids again, io_uring (whose operations seccomp
+ * does not see). ptrace comes last: sanitizer builds need it.
+ */
+static const int seccomp_denied[] = {
+#ifdef SYS_execve
+	SYS_execve,
+#endif
+#ifdef SYS_execveat
+	SYS_execveat,
+#endif
+#ifdef SYS_mount
+	SYS_mount,
+#endif
+#ifdef SYS_umount2
+	SYS_umount2,
+#endif
+#ifdef SYS_pivot_root
+	SYS_pivot_root,
+#endif
+#ifdef SYS_chroot
+	SYS_chroot,
+#endif
+#ifdef SYS_setns
+	SYS_setns,
+#endif
+#ifdef SYS_unshare
+	SYS_unshare,
+#endif
+#ifdef SYS_fsopen
+	SYS_fsopen,
+#endif
+#ifdef SYS_fsmount
+	SYS_fsmount,
+#endif
+#ifdef SYS_move_mount
+	SYS_move_mount,
+#endif
+#ifdef SYS_open_tree
+	SYS_open_tree,
+#endif
+#ifdef SYS_kexec_load
+	SYS_kexec_load,
+#endif
+#ifdef SYS_kexec_file_load
+	SYS_kexec_file_load,
+#endif
+#ifdef SYS_init_module
+	SYS_init_module,
+#endif
+#ifdef SYS_finit_module
+	SYS_finit_module,
+#endif
+#ifdef SYS_delete_module
+	SYS_delete_module,
+#endif
+#ifdef SYS_bpf
+	SYS_bpf,
+#endif
+#ifdef SYS_perf_event_open
+	SYS_perf_event_open,
+#endif
+#ifdef SYS_process_vm_readv
+	SYS_process_vm_readv,
+#endif
+#ifdef SYS_process_vm_writev
+	SYS_process_vm_writev,
+#endif
+#ifdef SYS_keyctl
+	SYS_keyctl,
+#endif
+#ifdef SYS_add_key
+	SYS_add_key,
+#endif
+#ifdef SYS_request_key
+	SYS_request_key,
+#endif
+#ifdef SYS_userfaultfd
+	SYS_userfaultfd,
+#endif
+#ifdef SYS_io_uring_setup
+	SYS_io_uring_setup,
+#endif
+#ifdef SYS_reboot
+	SYS_reboot,
+#endif
+#ifdef SYS_swapon
+	SYS_swapon,
+#endif
+#ifdef SYS_swapoff
+	SYS_swapoff,
+#endif
+#ifdef SYS_acct
+	SYS_acct,
+#endif
+#ifdef SYS_settimeofday
+	SYS_settimeofday,
+#endif
+#ifdef SYS_clock_settime
+	SYS_clock_settime,
+#endif
+#ifdef SYS_adjtimex
+	SYS_adjtimex,
+#endif
+#ifdef SYS_clock_adjtime
+	SYS_clock_adjtime,
+#endif
+#ifdef SYS_syslog
+	SYS_syslog,
+#endif
+#ifdef SYS_quotactl
+	SYS_quotactl,
+#endif
+#ifdef SYS_open_by_handle_at
+	SYS_open_by_handle_at,
+#endif
+#ifdef SYS_iopl
+	SYS_iopl,
+#endif
+#ifdef SYS_ioperm
+	SYS_ioperm,
+#endif
+#ifdef SYS_setuid
+	SYS_setuid,
+#endif
+#ifdef SYS_setgid
+	SYS_setgid,
+#endif
+#ifdef SYS_setreuid
+	SYS_setreuid,
+#endif
+#ifdef SYS_setregid
+	SYS_setregid,
+#endif
+#ifdef SYS_setresuid
+	SYS_setresuid,
+#endif
+#ifdef SYS_setresgid
+	SYS_setresgid,
+#endif
+#ifdef SYS_setgroups
+	SYS_setgroups,
+#endif
+#ifdef SYS_setfsuid
+	SYS_setfsuid,
+#endif
+#ifdef SYS_setfsgid
+	SYS_setfsgid,
+#endif
+#ifdef SYS_capset
+	SYS_capset,
+#endif
+#ifdef SYS_ptrace
+	SYS_ptrace,
+#endif
+};
+
+#define NSECCOMP_DENIED (sizeof(seccomp_denied) / sizeof(seccomp_denied[0]))
+
+#if defined(__x86_64__)
+#define PD_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define PD_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* See privdrop.h. */
+int
+privdrop_seccomp_filter(bool allow_ptrace, struct sock_filter *out, size_t cap,
+			size_t *ret_len)
+{
+#ifdef PD_AUDIT_ARCH
+	size_t n = 0, i, ndeny = NSECCOMP_DENIED;
+	struct sock_filter *f = out;
+
+#ifdef SYS_ptrace
+	if (allow_ptrace)
+		ndeny--; /* the last entry */
+#else
+	(void)allow_ptrace;
+#endif
+	if (cap < ndeny + 7)
+		return -ENOSPC;
+	/* Another architecture's calls (i386 on x86_64): kill. */
+	f[n++] = (struct sock_filter)BPF_STMT(
+		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+					      PD_AUDIT_ARCH, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      SECCOMP_RET_KILL_PROCESS);
+	f[n++] = (struct sock_filter)BPF_STMT(
+		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	/* x32 numbers on x86_64 carry bit 30: refused. */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K,
+					      0x40000000u, (uint8_t)(ndeny + 1),
+					      0);
+	for (i = 0; i < ndeny; i++)
+		f[n++] = (struct sock_filter)BPF_JUMP(
+			BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)seccomp_denied[i],
+			(uint8_t)(ndeny - i), 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(
+		BPF_RET | BPF_K,
+		SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+	*ret_len = n;
+	return 0;
+#else
+	(void)allow_ptrace;
+	(void)out;
+	(void)cap;
+	(void)ret_len;
+	return -ENOSYS;
+#endif
+}
+
+/* Install the filter; 0 and the number of calls denied, or -errno. */
+static int
+seccomp_install(bool allow_ptrace, size_t *ret_denied)
+{
+	struct sock_filter f[PRIVDROP_SECCOMP_MAX];
+	struct sock_fprog prog;
+	size_t len = 0;
+	int r;
+
+	r = privdrop_seccomp_filter(allow_ptrace, f, PRIVDROP_SECCOMP_MAX,
+				    &len);
+	if (r < 0)
+		return r;
+	prog.len = (unsigned short)len;
+	prog.filter = f;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+		return -errno;
+	*ret_denied = len - 7;
+	return 0;
+}
+
 /* See privdrop.h. */
 int
 privdrop_apply(const struct privdrop_conf *c, struct privdrop_report *ret)
@@ -431,6 +672,11 @@ privdrop_apply(const struct privdrop_conf *c, struct privdrop_report *ret)
 	    syscall(SYS_landlock_restrict_self, rfd, 0) < 0)
 		r = -errno;
 #endif
+	if (r == 0 && c->seccomp) {
+		r = seccomp_install(c->dumpable, &rep.seccomp_denied);
+		if (r == -ENOSYS) /* an architecture without a list */
+			r = 0;
+	}
 	if (rfd >= 0)
 		close(rfd);
 	if (r < 0)

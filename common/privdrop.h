@@ -13,6 +13,7 @@
 #define MB_PRIVDROP_H
 
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #define PRIVDROP_TREE_MAX     200000 /* entries in that tree */
 #define PRIVDROP_CAPS_STR     256    /* "cap_net_admin,cap_net_raw" */
 #define PRIVDROP_PATHS_MAX    16     /* trees given to privdrop_apply */
+#define PRIVDROP_SECCOMP_MAX  128    /* instructions of the filter */
 
 /* What a daemon still does after the drop; privdrop_caps_for() maps. */
 enum privdrop_need {
@@ -92,27 +94,43 @@ struct privdrop_conf {
 	/* Trees readable, and readable and writable; NULL entries skipped. */
 	const char *ro[PRIVDROP_PATHS_MAX];
 	const char *rw[PRIVDROP_PATHS_MAX];
-	bool dumpable; /* keep the process dumpable (sanitizer builds) */
+	bool dumpable; /* keep the process dumpable, ptrace allowed
+			  (sanitizer builds: LeakSanitizer) */
+	bool seccomp;  /* install privdrop_seccomp_filter() */
 };
 
 /* What privdrop_apply() did. */
 struct privdrop_report {
-	int landlock_abi;     /* ABI enforced; 0: Landlock unavailable */
-	int landlock_errno;   /* why not, when unavailable (positive) */
-	uint64_t landlock_fs; /* accesses Landlock handles */
-	bool landlock_net;    /* TCP bind refused (ABI 4) */
-	bool landlock_scoped; /* signals, abstract sockets scoped (ABI 6) */
-	size_t skipped;	      /* paths in conf that do not exist */
-	uint64_t caps;	      /* effective capabilities afterwards */
-	bool bounding;	      /* the bounding set was reduced too */
+	int landlock_abi;      /* ABI enforced; 0: Landlock unavailable */
+	int landlock_errno;    /* why not, when unavailable (positive) */
+	uint64_t landlock_fs;  /* accesses Landlock handles */
+	bool landlock_net;     /* TCP bind refused (ABI 4) */
+	bool landlock_scoped;  /* signals, abstract sockets scoped (ABI 6) */
+	size_t skipped;	       /* paths in conf that do not exist */
+	uint64_t caps;	       /* effective capabilities afterwards */
+	bool bounding;	       /* the bounding set was reduced too */
+	size_t seccomp_denied; /* system calls refused; 0: no filter */
 };
+
+/*
+ * The seccomp filter privdrop_apply() installs into out (cap
+ * instructions): calls of another architecture kill the process; exec,
+ * ptrace (unless allow_ptrace), mount and namespace calls, module, key,
+ * BPF, clock and id changes, io_uring and a few more fail with EPERM;
+ * everything else is allowed (a deny list: an unforeseen call in a
+ * library must not kill the daemon). Returns 0 and *ret_len, -ENOSPC, or
+ * -ENOSYS on an architecture without a list (x86_64 and arm64 have one).
+ */
+int privdrop_seccomp_filter(bool allow_ptrace, struct sock_filter *out,
+			    size_t cap, size_t *ret_len);
 
 /*
  * Drop: reduce the bounding set to keep_caps (when CAP_SETPCAP allows),
  * clear the ambient set, switch ids when asked (supplementary groups
  * cleared), keep only keep_caps (those the process holds), set
  * no_new_privs, then confine the filesystem with Landlock when the kernel
- * has it (its absence is not an error: the report says so). File
+ * has it (its absence is not an error: the report says so), and install
+ * the seccomp filter when asked. File
  * descriptors opened before stay usable. Returns 0 with *ret filled, or a
  * negative errno from the first step that failed (the process must then
  * exit: it may be half-dropped).

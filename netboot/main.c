@@ -402,6 +402,12 @@ priv_log(const struct nb_priv *p, const struct privdrop_report *rep)
 		log_warn("privileges: no Landlock (%s): files are guarded by "
 			 "their owner and mode only",
 			 strerror(rep->landlock_errno));
+	if (rep->seccomp_denied > 0)
+		log_info("privileges: seccomp: %zu system calls refused "
+			 "(exec, mount, namespaces, modules, ids%s)",
+			 rep->seccomp_denied,
+			 NB_SANITIZED ? "; ptrace left for LeakSanitizer"
+				      : ", ptrace");
 }
 
 /*
@@ -430,6 +436,7 @@ priv_drop(const struct nb_priv *p, const struct netboot *nb)
 	c.keep_caps = privdrop_caps_for(
 		nb->dhcp_server != NULL ? PRIVDROP_NEED_ARP : 0);
 	c.dumpable = NB_SANITIZED;
+	c.seccomp = true;
 	priv_paths(nb, &c);
 	tzset(); /* /etc/localtime is out of reach afterwards */
 	r = privdrop_apply(&c, &rep);

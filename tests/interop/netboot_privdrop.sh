@@ -6,10 +6,10 @@
 #  - an OUT still owned by root (0600 payloads): exit 1 naming the file;
 #  - --user root: served, with a warning;
 #  - --user USER: /proc/PID/status shows USER's ids, only CAP_NET_ADMIN
-#    (effective, permitted and bounding), no_new_privs; DHCP (udhcpc gets
-#    its reservation by unicast, which needs the ARP entry only
-#    CAP_NET_ADMIN may set), TFTP, HTTP and pinned HTTPS (a 0600 payload)
-#    still serve; the state dir's files belong to USER;
+#    (effective, permitted and bounding), no_new_privs, a seccomp filter;
+#    DHCP (udhcpc gets its reservation by unicast, which needs the ARP
+#    entry only CAP_NET_ADMIN may set), TFTP, HTTP and pinned HTTPS (a
+#    0600 payload) still serve; the state dir's files belong to USER;
 #  - Landlock: once STATE/nodes is a symbolic link to a directory USER
 #    owns outside OUT, node state is not written there (USER's file
 #    permissions alone would allow it).
@@ -153,11 +153,12 @@ for k in CapInh CapAmb; do
 	[[ $(field $k) == 0000000000000000 ]] || fail "$k: $(field $k)"
 done
 [[ $(field NoNewPrivs) == 1 ]] || fail "NoNewPrivs: $(field NoNewPrivs)"
+[[ $(field Seccomp) == 2 ]] || fail "Seccomp: $(field Seccomp)" # filter mode
 grep -q "privileges: uid $uid gid $gid ($user), capabilities cap_net_admin (bounding set too)" \
 	"$work/server$n.log" || fail "no privileges line"
 grep -q 'privileges: Landlock ABI [0-9]*: files only under OUT' \
 	"$work/server$n.log" || landlock=0
-echo "ok: uid/gid $uid/$gid, CapEff=CapPrm=CapBnd=cap_net_admin, no_new_privs"
+echo "ok: uid/gid $uid/$gid, CapEff=CapPrm=CapBnd=cap_net_admin, no_new_privs, seccomp"
 echo "    $(grep -o 'privileges: Landlock.*\|privileges: no Landlock.*' "$work/server$n.log")"
 
 # DHCP: udhcpc takes unicast replies, for which the server sets an ARP

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/seccomp.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -250,6 +253,7 @@ apply_child(const char *ro, const char *rw, bool as_root)
 	c.ro[0] = ro;
 	c.ro[1] = "/nonexistent-privdrop-test";
 	c.rw[0] = rw;
+	c.seccomp = true;
 	if (privdrop_apply(&c, &rep) < 0)
 		return 10;
 	if (as_root && (getuid() != 65534 || geteuid() != 65534 ||
@@ -259,6 +263,20 @@ apply_child(const char *ro, const char *rw, bool as_root)
 		return 12;
 	if (rep.skipped != 1)
 		return 13;
+#if defined(__x86_64__) || defined(__aarch64__)
+	{
+		char *const argv[] = { "true", NULL };
+
+		if (rep.seccomp_denied < 40)
+			return 20;
+		if (execve("/bin/true", argv, NULL) == 0 || errno != EPERM)
+			return 21;
+		if (unshare(CLONE_NEWUTS) == 0 || errno != EPERM)
+			return 22;
+		if (getpid() <= 0)
+			return 23;
+	}
+#endif
 	snprintf(p, sizeof(p), "%s/f", ro);
 	fd = open(p, O_RDONLY);
 	if (fd < 0)
@@ -314,6 +332,44 @@ test_apply(void **state)
 	rm_tree(rw);
 }
 
+/* The filter's shape: a deny list with both exits, ptrace optional. */
+static void
+test_seccomp_filter(void **state)
+{
+	struct sock_filter f[PRIVDROP_SECCOMP_MAX], g[PRIVDROP_SECCOMP_MAX];
+	size_t n = 0, m = 0, i;
+	bool has_execve = false;
+
+	(void)state;
+#if defined(__x86_64__) || defined(__aarch64__)
+	assert_int_equal(privdrop_seccomp_filter(false, f, 8, &n), -ENOSPC);
+	assert_int_equal(
+		privdrop_seccomp_filter(false, f, PRIVDROP_SECCOMP_MAX, &n), 0);
+	assert_int_equal(
+		privdrop_seccomp_filter(true, g, PRIVDROP_SECCOMP_MAX, &m), 0);
+	assert_int_equal(m + 1, n); /* ptrace allowed: one check less */
+	assert_int_equal(f[n - 2].code, BPF_RET | BPF_K);
+	assert_int_equal(f[n - 2].k, SECCOMP_RET_ALLOW);
+	assert_int_equal(f[n - 1].k, SECCOMP_RET_ERRNO | EPERM);
+	assert_int_equal(f[2].k, SECCOMP_RET_KILL_PROCESS);
+	for (i = 5; i < n - 2; i++) {
+		/* Every check jumps to the EPERM exit. */
+		assert_int_equal(i + 1 + f[i].jt, n - 1);
+		if (f[i].k == SYS_execve)
+			has_execve = true;
+	}
+	assert_true(has_execve);
+	assert_int_equal(f[n - 3].k, SYS_ptrace);
+	assert_int_not_equal(g[m - 3].k, SYS_ptrace);
+#else
+	assert_int_equal(privdrop_seccomp_filter(false, f, 128, &n), -ENOSYS);
+	(void)g;
+	(void)m;
+	(void)i;
+	(void)has_execve;
+#endif
+}
+
 int
 main(void)
 {
@@ -321,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_landlock_masks),
+		cmocka_unit_test(test_seccomp_filter),
 		cmocka_unit_test(test_can_read),
 		cmocka_unit_test(test_own_tree),
 		cmocka_unit_test(test_apply),
