@@ -53,7 +53,7 @@ run() { # NAME
 	wait "$pid" 2>/dev/null || true
 	pid=
 }
-ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" --tftp-port 0 \
+ip netns exec "$s" "$bin" --user root --config "$work/out/netboot.yaml" --tftp-port 0 \
 	--http-port 0 --https-port 0 >"$work/mb.log" 2>&1 &
 pid=$!
 sleep 4.5 # the check for other servers before full mode starts

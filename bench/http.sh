@@ -72,7 +72,7 @@ ng_pid=$!
 nb_port=$(port)
 # wrk's 50 connections come from one address: lift the per-address cap
 # (nginx has none by default).
-"$nb" --root "$root" --dhcp off --listen 127.0.0.1 --http-port "$nb_port" \
+"$nb" --user root --root "$root" --dhcp off --listen 127.0.0.1 --http-port "$nb_port" \
 	--tftp-port "$(port)" --http-max-per-ip 1000 2>"$work/nb.log" &
 nb_pid=$!
 

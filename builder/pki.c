@@ -312,6 +312,12 @@ pki_pair_new(const char *cn, const char *org, const char *usage,
 	    ASN1_TIME_adj(X509_getm_notAfter(pp.cert), now, (int)days, 0) ==
 		    NULL)
 		goto out;
+	/* A leaf never outlives its issuer: it would not verify anyway. */
+	if (issuer != NULL &&
+	    ASN1_TIME_compare(X509_get0_notAfter(issuer->cert),
+			      X509_get0_notAfter(pp.cert)) < 0 &&
+	    !X509_set1_notAfter(pp.cert, X509_get0_notAfter(issuer->cert)))
+		goto out;
 	X509V3_set_ctx(&ctx, issuer ? issuer->cert : pp.cert, pp.cert, NULL,
 		       NULL, 0);
 	r = add_ext(pp.cert, &ctx, NID_subject_key_identifier, "hash");

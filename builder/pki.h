@@ -29,11 +29,11 @@
 #include <stddef.h>
 #include <time.h>
 
-#define PKI_TOKEN_LEN	 23 /* "abcdef.0123456789abcdef" */
-#define PKI_CERT_KEY_LEN 64 /* hex of 32 bytes */
-#define PKI_HASH_STR_LEN 72 /* "sha256:" + 64 hex + NUL */
-#define PKI_CA_DAYS	 3650
-#define PKI_LEAF_DAYS	 3650
+#define PKI_TOKEN_LEN	 23   /* "abcdef.0123456789abcdef" */
+#define PKI_CERT_KEY_LEN 64   /* hex of 32 bytes */
+#define PKI_HASH_STR_LEN 72   /* "sha256:" + 64 hex + NUL */
+#define PKI_CA_DAYS	 3650 /* kubeadm's CAs: 10 years */
+#define PKI_LEAF_DAYS	 365  /* kubeadm's leaves: 1 year, never past the CA */
 #define PKI_RENEW_MARGIN                                                       \
 	(30 * 86400)	  /* reissue leaves this close to expiry               \
 			   */
@@ -105,7 +105,9 @@ bool pki_cert_key_valid(const char *s);
  * Generate an ECDSA P-256 key and a certificate for it. issuer/issuer_key
  * NULL make a self-signed CA. usage: "ca", "server", "client" or "peer"
  * (server+client). dns and ips (host order) become subjectAltNames.
- * Returns 0 with *ret filled (owned; pki_pair_done), or a negative errno.
+ * Valid from now - PKI_BACKDATE to now + days, but a certificate with an
+ * issuer never past the issuer's notAfter. Returns 0 with *ret filled (owned;
+ * pki_pair_done), or a negative errno.
  */
 int pki_pair_new(const char *cn, const char *org, const char *usage,
 		 const struct pki_pair *issuer, const char *const *dns,

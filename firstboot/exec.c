@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,94 +86,218 @@ fb_have(const char *prog)
 	return false;
 }
 
+/*
+ * Start argv[0] from PATH in its own process group (so that a timeout
+ * reaches whatever it started), stdin from /dev/null, stdout and stderr
+ * into wfd. 0 and *ret_pid, or a negative errno.
+ */
+static int
+run_spawn(char *const argv[], int wfd, pid_t *ret_pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	pid_t pid;
+	int r;
+
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0)
+		return -r;
+	r = posix_spawnattr_init(&at);
+	if (r != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, wfd, 1);
+	posix_spawn_file_actions_adddup2(&fa, wfd, 2);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&at, 0);
+	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return -r;
+	*ret_pid = pid;
+	return 0;
+}
+
+/*
+ * True once pid has ended. It is not reaped (WNOWAIT): while it is a
+ * zombie its pid, and so its process group id, cannot be reused, which
+ * makes kill(-pid) safe.
+ */
+static bool
+run_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return errno != EINTR; /* ECHILD: nothing left to wait for */
+	return si.si_pid == pid;
+}
+
+/*
+ * Milliseconds to the next look at the child, at most until end: a pidfd
+ * wakes poll() when the child ends; without one (kernels before 5.3), a
+ * short slice.
+ */
+static int
+run_slice(double end, int pidfd)
+{
+	double left = end - fb_now();
+	double cap = pidfd >= 0 ? 1.0 : 0.05;
+
+	if (left <= 0)
+		return 0;
+	return (int)((left < cap ? left : cap) * 1000) + 1;
+}
+
+/*
+ * Read what the pipe already holds without waiting: the output a child
+ * wrote just before it ended. Bounded, since a daemon it started may go
+ * on writing.
+ */
+static void
+run_drain(int rfd, struct buf *out)
+{
+	size_t total = 0;
+
+	while (rfd >= 0 && total < FB_RUN_OUTPUT_MAX) {
+		struct pollfd pfd = { .fd = rfd, .events = POLLIN };
+		char chunk[4096];
+		ssize_t n;
+
+		if (poll(&pfd, 1, 0) <= 0)
+			return;
+		n = read(rfd, chunk, sizeof(chunk));
+		if (n <= 0)
+			return;
+		total += (size_t)n;
+		if (out != NULL)
+			(void)buf_append(out, chunk, (size_t)n);
+	}
+}
+
+/*
+ * Copy the child's output into out until the child ends or end passes;
+ * the pipe may close first (the program closed it) or stay open after
+ * (a daemon it started holds it). Returns 0 when the child has ended,
+ * -ETIMEDOUT at the deadline.
+ */
+static int
+run_collect(pid_t pid, int pidfd, int *rfd, double end, struct buf *out)
+{
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = *rfd, .events = POLLIN },
+					 { .fd = pidfd, .events = POLLIN } };
+		char chunk[4096];
+		ssize_t n;
+		int r;
+
+		if (run_exited(pid)) {
+			run_drain(*rfd, out);
+			return 0;
+		}
+		if (fb_now() >= end)
+			return -ETIMEDOUT;
+		r = poll(pfd, 2, run_slice(end, pidfd));
+		if (r <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP)))
+			continue;
+		n = read(*rfd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* EOF: the deadline still holds until it ends. */
+			close(*rfd);
+			*rfd = -1;
+			continue;
+		}
+		/* Past the cap the output is dropped, the program goes on. */
+		if (out != NULL)
+			(void)buf_append(out, chunk, (size_t)n);
+	}
+}
+
+/*
+ * The deadline passed: SIGTERM the child's whole process group, give it
+ * FB_RUN_GRACE seconds to end, then SIGKILL the group. The child is not
+ * reaped yet, so its process group id is still ours to signal.
+ */
+static void
+run_kill_group(pid_t pid, int pidfd)
+{
+	double end = fb_now() + FB_RUN_GRACE;
+
+	(void)kill(-pid, SIGTERM);
+	while (!run_exited(pid) && fb_now() < end) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		(void)poll(&pfd, 1, run_slice(end, pidfd));
+	}
+	(void)kill(-pid, SIGKILL);
+}
+
+/* The pidfd of pid, or -1 when the kernel has none (callers poll). */
+static int
+run_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	long fd = syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd >= 0) {
+		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		return (int)fd;
+	}
+#endif
+	(void)pid;
+	return -1;
+}
+
+/*
+ * See exec.h. The deadline holds until the child is reaped, whether or
+ * not it still holds its output pipe; on timeout its process group is
+ * terminated (run_kill_group).
+ */
 int
 fb_run(char *const argv[], unsigned timeout_s, struct buf *out, int *ret_status)
 {
-	posix_spawn_file_actions_t fa;
 	int pipefd[2] = { -1, -1 };
 	double end = fb_now() + timeout_s;
-	bool killed = false, reaped = false;
 	pid_t pid = -1;
-	int r, status;
+	int r, status, pidfd = -1;
 
 	if (!fb_have(argv[0]))
 		return -ENOENT;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
-	r = posix_spawn_file_actions_init(&fa);
-	if (r != 0) {
-		r = -r;
-		goto out;
-	}
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
-		r = -r;
-		pid = -1;
-		goto out;
-	}
+	r = run_spawn(argv, pipefd[1], &pid);
 	close(pipefd[1]);
-	pipefd[1] = -1;
-	for (;;) {
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		double left = end - fb_now();
-		char chunk[4096];
-		ssize_t n;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			killed = true;
-			break;
-		}
-		r = poll(&pfd, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0) {
-			/*
-			 * A daemon the program started may hold the pipe
-			 * open after the program itself has exited.
-			 */
-			if (waitpid(pid, &status, WNOHANG) == pid) {
-				reaped = true;
-				break;
-			}
-			continue;
-		}
-		if (r < 0)
-			continue;
-		n = read(pipefd[0], chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		/* Past the cap the output is dropped, the program goes on. */
-		if (out != NULL)
-			(void)buf_append(out, chunk, (size_t)n);
+	if (r < 0) {
+		close(pipefd[0]);
+		return r;
 	}
-	while (!reaped && waitpid(pid, &status, 0) < 0) {
+	pidfd = run_pidfd(pid);
+	r = run_collect(pid, pidfd, &pipefd[0], end, out);
+	if (r == -ETIMEDOUT)
+		run_kill_group(pid, pidfd);
+	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			r = -errno;
 			goto out;
 		}
 	}
-	pid = -1;
-	if (killed) {
-		r = -ETIMEDOUT;
+	if (r < 0)
 		goto out;
-	}
 	if (WIFEXITED(status))
 		*ret_status = WEXITSTATUS(status);
 	else
 		*ret_status = 128 + WTERMSIG(status);
-	r = 0;
 out:
+	if (pidfd >= 0)
+		close(pidfd);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
 	return r;
 }
 

@@ -23,10 +23,11 @@
 
 #define FB_RUN_OUTPUT_MAX  (256u << 10) /* bytes of a program's output */
 #define FB_RUN_TIMEOUT	   300		/* seconds, most programs */
-#define FB_KUBEADM_TIMEOUT 3600		/* seconds */
-#define FB_MANIFEST_MAX	   (16u << 20)	/* bytes of a CNI manifest */
-#define FB_REPORT_TIMEOUT  10		/* seconds per event POST */
-#define FB_REPORT_FINAL	   60		/* seconds to flush at the end */
+#define FB_RUN_GRACE	   5	/* seconds from SIGTERM to SIGKILL on timeout */
+#define FB_KUBEADM_TIMEOUT 3600 /* seconds */
+#define FB_MANIFEST_MAX	   (16u << 20) /* bytes of a CNI manifest */
+#define FB_REPORT_TIMEOUT  10	       /* seconds per event POST */
+#define FB_REPORT_FINAL	   60	       /* seconds to flush at the end */
 #define FB_MSG_LEN	   512
 
 /* Where events go; absent (url NULL) with --config and no --server. */
@@ -58,7 +59,12 @@ int fb_path(const struct fb_exec *x, const char *abs, char *buf);
 /*
  * Run argv[0] found on PATH with argv, stdin from /dev/null, stdout and
  * stderr captured together into out (may be NULL; capped at
- * FB_RUN_OUTPUT_MAX). The program is killed after timeout_s seconds.
+ * FB_RUN_OUTPUT_MAX). The program runs in its own process group. The
+ * deadline of timeout_s seconds holds until the program has ended, even
+ * after it closes its output; then its whole process group (whatever it
+ * started and left behind included) gets SIGTERM and, FB_RUN_GRACE
+ * seconds later, SIGKILL, and -ETIMEDOUT is returned. A program that ends
+ * in time leaves what it started running (a daemon it launched).
  * Returns 0 with *ret_status (the exit status, 128+N for signal N),
  * -ENOENT when the program is not on PATH, or another negative errno.
  */

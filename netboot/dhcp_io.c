@@ -72,7 +72,9 @@ struct lease_writer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool running, quit;
+	bool ready;   /* mu, cv and path set up (a state directory) */
+	bool running; /* the thread was started (by the first snapshot) */
+	bool quit;
 	char *text; /* the pending snapshot (owned), NULL when none */
 	size_t len;
 	int err; /* the last write's result, for the loop to log */
@@ -375,7 +377,13 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Start the writer for dir/LEASES_FILE. 0 or a negative errno. */
+/*
+ * Set up the writer for dir/LEASES_FILE. The thread itself starts with
+ * the first snapshot (writer_spawn), from the loop, so after the daemon
+ * dropped its privileges: capabilities, no_new_privs, Landlock and
+ * seccomp apply per thread, and a thread made before the drop would keep
+ * what the rest lost. 0 or a negative errno.
+ */
 static int
 writer_start(struct lease_writer *w, const char *dir)
 {
@@ -390,12 +398,21 @@ writer_start(struct lease_writer *w, const char *dir)
 		pthread_mutex_destroy(&w->mu);
 		return -ENOMEM;
 	}
+	w->ready = true;
+	return 0;
+}
+
+/* Start the writer's thread unless it runs. 0 or a negative errno. */
+static int
+writer_spawn(struct lease_writer *w)
+{
+	int r;
+
+	if (w->running)
+		return 0;
 	r = -pthread_create(&w->thread, NULL, writer_main, w);
-	if (r < 0) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
+	if (r < 0)
 		return r;
-	}
 	w->running = true;
 	return 0;
 }
@@ -407,21 +424,24 @@ writer_start(struct lease_writer *w, const char *dir)
 static int
 writer_stop(struct lease_writer *w)
 {
-	int r;
+	int r = 0;
 
-	if (!w->running)
+	if (!w->ready)
 		return 0;
-	pthread_mutex_lock(&w->mu);
-	w->quit = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	r = w->err;
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		w->quit = true;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		r = w->err;
+		w->running = false;
+	}
 	free(w->text);
 	w->text = NULL;
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
-	w->running = false;
+	w->ready = false;
 	return r;
 }
 
@@ -437,7 +457,9 @@ lease_snapshot(struct dhcp_server *s)
 	size_t len = 0;
 	int r, err;
 
-	r = leases_format(&s->leases, &text, &len);
+	r = writer_spawn(w);
+	if (r == 0)
+		r = leases_format(&s->leases, &text, &len);
 	if (r < 0) {
 		log_limited(s, DHCP_REFUSE_OTHER, r, "dhcp: lease snapshot");
 		return; /* still dirty: tried again at the next tick */
@@ -479,7 +501,7 @@ lease_dirty(struct dhcp_server *s)
 	struct timeval tv = { DHCP_SAVE_MS / 1000,
 			      (DHCP_SAVE_MS % 1000) * 1000 };
 
-	if (!s->writer.running)
+	if (!s->writer.ready)
 		return; /* no state directory */
 	s->dirty = true;
 	if (s->ev_save != NULL && !evtimer_pending(s->ev_save, NULL))
@@ -1201,7 +1223,7 @@ stop_writer(struct dhcp_server *s)
 {
 	int r;
 
-	if (!s->writer.running)
+	if (!s->writer.ready)
 		return;
 	r = writer_stop(&s->writer);
 	if (r < 0)

@@ -11,21 +11,26 @@
 #include "config.h"
 #include "dhcp_io.h"
 #include "diag.h"
+#include "fsutil.h"
 #include "http_io.h"
 #include "log.h"
 #include "net.h"
 #include "num.h"
+#include "privdrop.h"
 #include "server.h"
 #include "tftp_io.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -48,6 +53,7 @@ usage(FILE *f)
 		"[--listen ADDR] [--dhcp full|proxy|off]\n"
 		"                         [--tftp-port N] [--http-port N] "
 		"[--https-port N] [--state-dir DIR]\n"
+		"                         [--user NAME]\n"
 		"       metalboot-netboot --root DIR [--listen ADDR] "
 		"[--tftp-port N] [--http-port N] --dhcp off\n"
 		"       metalboot-netboot --check-dhcp IFACE\n"
@@ -66,6 +72,10 @@ usage(FILE *f)
 		"  --https-port N           HTTPS port (default 443 with "
 		"--config; 0 disables)\n"
 		"  --state-dir DIR          leases and node states\n"
+		"  --user NAME              run as NAME once the ports are "
+		"bound (default " PRIVDROP_USER_DEFAULT ";\n"
+		"                           root: stay root, with a "
+		"warning)\n"
 		"  --check-dhcp IFACE       list the DHCP servers answering "
 		"on IFACE and exit\n"
 		"                           (0: none, 3: one offers "
@@ -197,6 +207,249 @@ apply_overrides(struct netboot *nb, const struct overrides *o)
 	return 0;
 }
 
+/*
+ * Privilege drop (privdrop.h). Started as root, the daemon binds its
+ * ports, then runs as --user (PRIVDROP_USER_DEFAULT): its state dir given
+ * to that user, its files confined by Landlock to OUT (read) and the
+ * state dir (read-write), and only the capability DHCP still needs.
+ */
+struct nb_priv {
+	const char *user; /* --user, else PRIVDROP_USER_DEFAULT */
+	bool explicit;	  /* --user given */
+	enum privdrop_mode mode;
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * LeakSanitizer reads /proc/self/maps and ptraces the process at exit:
+ * sanitizer builds (tests only) keep /proc readable and the process
+ * dumpable.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define NB_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NB_SANITIZED 1
+#endif
+#endif
+#ifndef NB_SANITIZED
+#define NB_SANITIZED 0
+#endif
+
+/*
+ * Before anything is bound: find the user, or say how to make it. Returns
+ * 0, or 1 (the exit status) after a message.
+ */
+static int
+priv_resolve(struct nb_priv *p)
+{
+	struct passwd *pw;
+	int r;
+
+	errno = 0;
+	pw = getpwnam(p->user);
+	r = privdrop_plan(geteuid(), p->explicit, pw, &p->mode);
+	if (r == -ENOENT) {
+		fprintf(stderr,
+			"metalboot-netboot: user '%s' does not exist; create "
+			"it (useradd --system --no-create-home --home-dir "
+			"/nonexistent --shell /usr/sbin/nologin %s) and give "
+			"it OUT and the state dir (chown -R %s: OUT STATE), "
+			"or name another with --user NAME (--user root stays "
+			"root)\n",
+			p->user, p->user, p->user);
+		return 1;
+	}
+	if (r == -EPERM) {
+		fprintf(stderr,
+			"metalboot-netboot: user '%s' is uid 0: no privilege "
+			"would be dropped; give --user root to mean it\n",
+			p->user);
+		return 1;
+	}
+	if (pw != NULL) {
+		p->uid = pw->pw_uid;
+		p->gid = pw->pw_gid;
+	}
+	if (p->mode == PRIVDROP_MODE_ROOT)
+		log_warn("running as root for the whole run (--user root): "
+			 "a flaw in DHCP, TFTP or HTTP handling would give "
+			 "the host away");
+	return 0;
+}
+
+/* nftw() context of priv_check_tree (nftw has no user pointer). */
+static struct {
+	uid_t uid;
+	gid_t gid;
+	char bad[PATH_MAX];
+	struct stat st;
+} priv_walk;
+
+static int
+priv_walk_one(const char *path, const struct stat *st, int type,
+	      struct FTW *ftw)
+{
+	(void)type;
+	(void)ftw;
+	if (privdrop_can_read(st, priv_walk.uid, priv_walk.gid))
+		return 0;
+	snprintf(priv_walk.bad, sizeof(priv_walk.bad), "%s", path);
+	priv_walk.st = *st;
+	return 1;
+}
+
+/*
+ * The node payloads (0600, written by the builder) must be readable by
+ * the user once root is gone. 0, or 1 after a message naming the file.
+ */
+static int
+priv_check_tree(const struct nb_priv *p, const char *dir)
+{
+	struct stat st;
+
+	if (dir == NULL || stat(dir, &st) < 0)
+		return 0;
+	priv_walk.uid = p->uid;
+	priv_walk.gid = p->gid;
+	if (nftw(dir, priv_walk_one, 16, FTW_PHYS) != 1)
+		return 0;
+	fprintf(stderr,
+		"metalboot-netboot: %s: not readable by user %s (owner uid "
+		"%u, mode %03o); give OUT to it: chown -R %s: OUT\n",
+		priv_walk.bad, p->user, (unsigned)priv_walk.st.st_uid,
+		(unsigned)(priv_walk.st.st_mode & 0777), p->user);
+	return 1;
+}
+
+/*
+ * The state dir is the daemon's: create it, and give it (and what the
+ * services wrote there at start) to the user. 0, or 1 after a message.
+ */
+static int
+priv_own_state(const struct nb_priv *p, const char *state_dir)
+{
+	char bad[PATH_MAX];
+	size_t changed = 0;
+	int r;
+
+	if (state_dir == NULL)
+		return 0;
+	r = mkdir_p(state_dir, 0700);
+	if (r == 0)
+		r = privdrop_own_tree(state_dir, p->uid, p->gid, bad,
+				      sizeof(bad), &changed);
+	if (r == -EINVAL || r == -ELOOP || r == -EFBIG) {
+		fprintf(stderr,
+			"metalboot-netboot: %s: %s; the state dir %s does not "
+			"look like metalboot-netboot's own (give --state-dir "
+			"a directory of its own)\n",
+			bad,
+			r == -EINVAL ? "neither a directory nor a file"
+				     : "too deep or too large",
+			state_dir);
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "metalboot-netboot: state dir %s: %s\n",
+			state_dir, strerror(-r));
+		return 1;
+	}
+	if (changed > 0)
+		log_info("state dir %s: %zu entries given to %s", state_dir,
+			 changed, p->user);
+	return 0;
+}
+
+/* Fill c's paths: OUT (or --root DIR) read-only, the state dir read-write. */
+static void
+priv_paths(const struct netboot *nb, struct privdrop_conf *c)
+{
+	size_t n = 0;
+
+	c->ro[n++] = nb->root_dir;
+	if (nb->cfg != NULL) {
+		c->ro[n++] = nb->cfg->dir;
+		c->ro[n++] = nb->cfg->public_dir;
+		c->ro[n++] = nb->cfg->boot_dir;
+		c->ro[n++] = nb->cfg->nodes_dir;
+	}
+	if (NB_SANITIZED)
+		c->ro[n++] = "/proc";
+	c->rw[0] = nb->state_dir;
+}
+
+static void
+priv_log(const struct nb_priv *p, const struct privdrop_report *rep)
+{
+	char caps[PRIVDROP_CAPS_STR];
+
+	(void)privdrop_caps_format(rep->caps, caps, sizeof(caps));
+	log_info("privileges: uid %u gid %u (%s), capabilities %s%s",
+		 (unsigned)getuid(), (unsigned)getgid(),
+		 p->mode == PRIVDROP_MODE_USER ? p->user : "unchanged", caps,
+		 rep->bounding ? " (bounding set too)" : "");
+	if (rep->landlock_abi > 0)
+		log_info("privileges: Landlock ABI %d: files only under OUT "
+			 "(read) and the state dir (read-write)%s%s%s",
+			 rep->landlock_abi,
+			 rep->landlock_net ? "; no TCP bind" : "",
+			 rep->landlock_scoped
+				 ? "; signals and abstract sockets scoped"
+				 : "",
+			 NB_SANITIZED ? "; /proc readable (sanitizer build)"
+				      : "");
+	else
+		log_warn("privileges: no Landlock (%s): files are guarded by "
+			 "their owner and mode only",
+			 strerror(rep->landlock_errno));
+	if (rep->seccomp_denied > 0)
+		log_info("privileges: seccomp: %zu system calls refused "
+			 "(exec, mount, namespaces, modules, ids%s)",
+			 rep->seccomp_denied,
+			 NB_SANITIZED ? "; ptrace left for LeakSanitizer"
+				      : ", ptrace");
+}
+
+/*
+ * After every service has bound its sockets and read its files: drop.
+ * Returns 0, or the exit status after a message.
+ */
+static int
+priv_drop(const struct nb_priv *p, const struct netboot *nb)
+{
+	struct privdrop_conf c;
+	struct privdrop_report rep;
+	int r;
+
+	if (p->mode == PRIVDROP_MODE_ROOT)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	if (p->mode == PRIVDROP_MODE_USER) {
+		if (priv_own_state(p, nb->state_dir) != 0 ||
+		    priv_check_tree(p, nb->cfg ? nb->cfg->nodes_dir : NULL))
+			return 1;
+		c.switch_ids = true;
+		c.uid = p->uid;
+		c.gid = p->gid;
+	}
+	/* SIOCSARP, to unicast to a client without an address yet. */
+	c.keep_caps = privdrop_caps_for(
+		nb->dhcp_server != NULL ? PRIVDROP_NEED_ARP : 0);
+	c.dumpable = NB_SANITIZED;
+	c.seccomp = true;
+	priv_paths(nb, &c);
+	tzset(); /* /etc/localtime is out of reach afterwards */
+	r = privdrop_apply(&c, &rep);
+	if (r < 0) {
+		log_warn_r(r, "privileges: cannot drop them");
+		return 2;
+	}
+	priv_log(p, &rep);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -210,6 +463,7 @@ main(int argc, char **argv)
 		{ "https-port", required_argument, NULL, 'P' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "check-dhcp", required_argument, NULL, 'D' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "tftp-max-transfers", required_argument, NULL, 'M' },
 		{ "tftp-max-per-client", required_argument, NULL, 'C' },
 		HTTP_LIMIT_OPTIONS,
@@ -221,6 +475,8 @@ main(int argc, char **argv)
 	};
 	struct netboot nb;
 	struct overrides o;
+	struct nb_priv priv = { PRIVDROP_USER_DEFAULT, false,
+				PRIVDROP_MODE_NONROOT, 0, 0 };
 	const char *config = NULL, *root = NULL;
 	size_t started = 0, i;
 	int c, r, status = 2;
@@ -288,6 +544,10 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			return dhcp_io_check_cli(optarg);
+		case 'U':
+			priv.user = optarg;
+			priv.explicit = true;
+			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
@@ -329,6 +589,9 @@ main(int argc, char **argv)
 				"it needs --dhcp off\n");
 		return 1;
 	}
+
+	if (priv_resolve(&priv) != 0)
+		return 1;
 
 	if (config != NULL) {
 		r = load_config(&nb, config);
@@ -385,6 +648,11 @@ main(int argc, char **argv)
 			services[started].stop(&nb);
 			goto out;
 		}
+	}
+	r = priv_drop(&priv, &nb);
+	if (r != 0) {
+		status = r;
+		goto out;
 	}
 	log_info("serving %s", nb.root_dir);
 	if (event_base_dispatch(nb.base) < 0) {

@@ -77,7 +77,7 @@ start_server() {
 	n=$((n + 1))
 	# The first start listens the default 4 s for other servers; the
 	# restarts only 300 ms (nobody else is on this veth).
-	ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" \
+	ip netns exec "$s" "$bin" --user root --config "$work/out/netboot.yaml" \
 		--https-port 0 ${check_ms:+--dhcp-check-ms "$check_ms"} \
 		>"$work/server$n.log" 2>&1 &
 	spid=$!
@@ -234,7 +234,7 @@ echo "ok: 300 packets of an unlisted relay dropped, ${nd:-?} counted, $nrelay lo
 
 # A second instance cannot take port 67 and says so (exit 1).
 rc=0
-ip netns exec "$s" "$bin" --config "$work/out/netboot.yaml" --https-port 0 \
+ip netns exec "$s" "$bin" --user root --config "$work/out/netboot.yaml" --https-port 0 \
 	--tftp-port 6969 --http-port 8081 --dhcp-check-ms 300 \
 	>"$work/second.log" 2>&1 || rc=$?
 [[ $rc == 1 ]] && grep -q 'dhcp: port 67 on srv0: Address already in use' \

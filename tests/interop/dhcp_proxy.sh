@@ -79,7 +79,7 @@ paths: { public: public, boot: boot, nodes: nodes, state: state }
 nodes:
   - { name: cp1, mac: "02:00:00:00:01:01", ip: 10.78.0.11, role: control-plane }
 EOF
-ip netns exec "$b" "$bin" --config "$work/out/netboot.yaml" -v \
+ip netns exec "$b" "$bin" --user root --config "$work/out/netboot.yaml" -v \
 	--tftp-port 0 --http-port 0 --https-port 0 >"$work/server.log" 2>&1 &
 spid=$!
 for _ in $(seq 50); do
@@ -170,7 +170,7 @@ kill "$spid"
 wait "$spid" 2>/dev/null || true
 spid=
 rc=0
-ip netns exec "$b" "$bin" --config "$work/out/netboot.yaml" --dhcp full \
+ip netns exec "$b" "$bin" --user root --config "$work/out/netboot.yaml" --dhcp full \
 	--tftp-port 0 --http-port 0 --https-port 0 >"$work/server.log" 2>&1 ||
 	rc=$?
 [[ $rc == 1 ]] || fail "full mode beside dnsmasq: exit $rc"
@@ -183,7 +183,7 @@ echo "ok: full mode refused: $(grep -o 'another DHCP server 10.78.0.2[^;]*' "$wo
 cp "$work/out/netboot.yaml" "$work/out/full.yaml"
 sed -i 's/mode: proxy/mode: full/; s/http: { port: 8080 }/http: { port: 8080 }/' \
 	"$work/out/full.yaml"
-ip netns exec "$b" "$bin" --config "$work/out/full.yaml" --allow-other-dhcp \
+ip netns exec "$b" "$bin" --user root --config "$work/out/full.yaml" --allow-other-dhcp \
 	--tftp-port 0 --https-port 0 >"$work/server.log" 2>&1 &
 spid=$!
 for _ in $(seq 60); do

@@ -81,7 +81,7 @@ EOF
 }
 server() {
 	: >"$work/server.log"
-	ip netns exec "$ns" "$bin" --config "$work/out/netboot.yaml" \
+	ip netns exec "$ns" "$bin" --user root --config "$work/out/netboot.yaml" \
 		--https-port 0 >"$work/server.log" 2>&1 &
 	spid=$!
 	for _ in $(seq 50); do

@@ -25,7 +25,7 @@ free_port() {
 
 # nb_start ARGS...: start the server, wait until HTTP answers.
 nb_start() {
-	"$nb_bin" "$@" >>"$nb_log" 2>&1 &
+	"$nb_bin" --user "${NB_USER:-root}" "$@" >>"$nb_log" 2>&1 &
 	nb_pid=$!
 	for _ in $(seq 100); do
 		if curl -s -o /dev/null "http://127.0.0.1:$http_port/metrics"; then

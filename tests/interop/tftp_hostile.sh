@@ -32,7 +32,7 @@ if [[ $(id -u) == 0 ]] && ip netns add "$ns" 2>/dev/null; then
 	trap 'ip netns del "$ns" 2>/dev/null; tftp_cleanup' EXIT
 	ip -n "$ns" link set lo up
 	ip -n "$ns" link set lo mtu 9000
-	ip netns exec "$ns" "$NETBOOT" --root "$root" --tftp-port "$port" \
+	ip netns exec "$ns" "$NETBOOT" --user root --root "$root" --tftp-port "$port" \
 		--http-port 0 >>"$TFTP_WORK/server.log" 2>&1 &
 	SERVER_PID=$!
 	TFTP_PIDS+=("$SERVER_PID")

@@ -67,7 +67,7 @@ PY
 tftp_start() {
 	local root=$1 port=$2 i
 	shift 2
-	"$NETBOOT" --root "$root" --listen 127.0.0.1 --tftp-port "$port" \
+	"$NETBOOT" --user root --root "$root" --listen 127.0.0.1 --tftp-port "$port" \
 		--http-port 0 "$@" >>"$TFTP_WORK/server.log" 2>&1 &
 	SERVER_PID=$!
 	TFTP_PIDS+=("$SERVER_PID")

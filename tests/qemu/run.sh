@@ -159,7 +159,7 @@ if [[ $dhcp == proxy ]]; then
 		--pid-file="$work/dnsmasq.pid" >"$work/dnsmasq.log" 2>&1 &
 	pids+=($!)
 fi
-ip netns exec "$ns" "$build/netboot/metalboot-netboot" \
+ip netns exec "$ns" "$build/netboot/metalboot-netboot" --user root \
 	--config "$work/out/netboot.yaml" --dhcp "$dhcp" \
 	--state-dir "$work/state" >"$work/netboot.log" 2>&1 &
 netboot_pid=$!

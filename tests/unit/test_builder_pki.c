@@ -317,6 +317,65 @@ test_netboot_cert_follows_server_ip(void **state)
 	inventory_free(inv2);
 }
 
+/* Seconds from a certificate's notBefore to its notAfter. */
+static long
+lifetime(const struct pki_pair *pp)
+{
+	int days = 0, secs = 0;
+
+	assert_non_null(pp->cert);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs,
+					X509_get0_notBefore(pp->cert),
+					X509_get0_notAfter(pp->cert)),
+			 1);
+	return days * 86400L + secs;
+}
+
+/*
+ * As kubeadm: CAs for 10 years, leaves for 1 year (both from an hour
+ * back), and a leaf never past its CA's end.
+ */
+static void
+test_validity(void **state)
+{
+	struct inventory *inv = load_inv(inv_text);
+	const long ca_life = 3650 * 86400L + 3600,
+		   leaf_life = 365 * 86400L + 3600;
+	struct pki_pair old_ca = { 0 }, leaf = { 0 };
+	struct pki p;
+	struct diags d;
+	time_t now = time(NULL);
+
+	(void)state;
+	diags_init(&d);
+	assert_int_equal(pki_prepare(&p, inv, NULL, false, now, &d), 0);
+	assert_int_equal(lifetime(&p.ca), ca_life);
+	assert_int_equal(lifetime(&p.front_proxy_ca), ca_life);
+	assert_int_equal(lifetime(&p.etcd_ca), ca_life);
+	assert_int_equal(lifetime(&p.prov_ca), ca_life);
+	assert_int_equal(lifetime(&p.netboot), leaf_life);
+	assert_int_equal(lifetime(&p.etcd_client), leaf_life);
+	assert_int_equal(lifetime(&p.etcd_server[0]), leaf_life);
+	assert_int_equal(lifetime(&p.etcd_peer[0]), leaf_life);
+	pki_done(&p);
+
+	/* A CA with 100 days left signs a leaf that ends with it. */
+	assert_int_equal(pki_pair_new("old-ca", NULL, "ca", NULL, NULL, 0, NULL,
+				      0, now, 100, &old_ca),
+			 0);
+	assert_int_equal(pki_pair_new("n", NULL, "server", &old_ca, NULL, 0,
+				      NULL, 0, now, PKI_LEAF_DAYS, &leaf),
+			 0);
+	assert_int_equal(ASN1_TIME_compare(X509_get0_notAfter(leaf.cert),
+					   X509_get0_notAfter(old_ca.cert)),
+			 0);
+	assert_int_equal(lifetime(&leaf), 100 * 86400L + 3600);
+	pki_pair_done(&leaf);
+	pki_pair_done(&old_ca);
+	diags_done(&d);
+	inventory_free(inv);
+}
+
 int
 main(void)
 {
@@ -327,6 +386,7 @@ main(void)
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_prepare_and_reuse),
 		cmocka_unit_test(test_netboot_cert_follows_server_ip),
+		cmocka_unit_test(test_validity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
