@@ -130,8 +130,10 @@ route_ui(const char *p, struct http_route *rt)
 		rt->kind = HTTP_ROUTE_UI;
 		snprintf(rt->path, sizeof(rt->path), "%s", UI_INDEX);
 	} else if (eat(p, "/ui/", &rest) && ui_name_ok(rest)) {
+		/* At most UI_NAME_MAX bytes: ui_name_ok checked. */
+		_Static_assert(UI_NAME_MAX < sizeof(rt->path), "UI_NAME_MAX");
 		rt->kind = HTTP_ROUTE_UI;
-		snprintf(rt->path, sizeof(rt->path), "%s", rest);
+		memcpy(rt->path, rest, strlen(rest) + 1);
 	} else if (strcmp(p, "/v1/events") == 0) {
 		rt->kind = HTTP_ROUTE_EVENTS;
 	} else if (strcmp(p, "/v1/cluster") == 0) {
