@@ -7,11 +7,13 @@
 //   3. the timeline draws one bar per recorded phase of every node;
 //   4. no request leaves for another host (all are intercepted);
 // and that admin actions appear only with the admin token, which never
-// shows in the page; the page over HTTPS gets its stream too. Writes a
+// shows in the page; the page over HTTPS gets its stream too; a page
+// refused a stream (too many open) polls instead. Writes a
 // screenshot. Exits 0 when every check passed.
 //
 // Environment: UI_BASE (http://127.0.0.1:PORT), UI_TLS_BASE (https://...),
-// UI_POST_FAILED (a command that posts the failed event), UI_TOKEN,
+// UI_POST_FAILED (a command that posts the failed event), UI_POST_W2 (one
+// that makes w2 provisioning), UI_TOKEN,
 // UI_SHOT (screenshot path), UI_PROFILE (a fresh user data directory).
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
@@ -171,6 +173,41 @@ async function checkTls(context) {
   await page.close();
 }
 
+// With every stream of this address taken (the page holds one, we take
+// the rest), a new page is refused its stream and polls: it still shows
+// the fleet and follows it.
+async function checkPolling(context) {
+  const held = [];
+  // Twice, a second apart: a stream of a page just closed may still be
+  // counted the first time.
+  for (let round = 0; round < 2; round++) {
+    while (held.length < 8) {
+      const ac = new AbortController();
+      const r = await fetch(base + '/v1/events', { signal: ac.signal });
+      if (r.status !== 200) break;
+      held.push(ac);
+    }
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+  const page = await context.newPage();
+  await page.goto(base + '/');
+  await page
+    .waitForFunction(() => document.querySelector('#live')?.textContent.startsWith('polling'), null, {
+      timeout: 10000,
+    })
+    .catch(() => null);
+  const live = await page.$eval('#live', (e) => e.textContent);
+  check('refused a stream, the page polls', live.startsWith('polling'), live + ', ' + held.length + ' held');
+  execFileSync('bash', ['-c', process.env.UI_POST_W2], { stdio: 'inherit' });
+  await page
+    .waitForSelector('#fleet tbody tr[data-state=provisioning]', { timeout: 10000 })
+    .catch(() => null);
+  const got = await rowStates(page);
+  check('polling follows the fleet', got.w2 === 'provisioning', JSON.stringify(got));
+  for (const ac of held) ac.abort();
+  await page.close();
+}
+
 async function main() {
   const context = await chromium.launchPersistentContext(process.env.UI_PROFILE, {
     executablePath: '/usr/bin/chromium',
@@ -203,6 +240,7 @@ async function main() {
     await page.screenshot({ path: process.env.UI_SHOT, fullPage: true });
     await checkAdmin(page);
     await checkTls(context);
+    await checkPolling(context);
   } finally {
     await context.close();
   }
