@@ -280,7 +280,7 @@ function renderTimeline(rows) {
   const step = tickStep(span);
   axis.replaceChildren();
   for (let t = 0; t <= span; t += step) {
-    const tick = el('span', 'tick', t ? '+' + fmtDuration(t) : '0s');
+    const tick = el('span', 'tick', t ? '+' + (t < 60000 ? t / 1000 + 's' : fmtDuration(t)) : '0s');
     tick.style.left = pct(t0 + t);
     axis.append(tick);
   }
