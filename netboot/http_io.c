@@ -135,9 +135,10 @@ struct conn {
 	uint32_t peer_ip;    /* host order; 0 when not IPv4 */
 	char peer[PEER_STR_LEN];
 	bool attached;
-	bool busy;		      /* a request is being answered */
-	bool over_limit;	      /* answer 503 and close */
-	struct sse_io_stream *stream; /* GET /v1/events running on it */
+	bool busy;	 /* a request is being answered */
+	bool over_limit; /* answer 503 and close */
+	/* The GET /v1/events stream running on it, if any. */
+	struct sse_io_stream *stream;
 	TAILQ_ENTRY(conn) link;
 };
 
@@ -1031,7 +1032,7 @@ page_headers(struct ctx *x)
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 }
 
-/* Answer 200 with len bytes at data (not copied: static or in out). */
+/* Answer 200 with a copy of the len bytes at data. */
 static void
 reply_bytes(struct ctx *x, const void *data, size_t len, const char *ctype)
 {
