@@ -274,8 +274,9 @@ function renderTimeline(rows) {
     lanes.replaceChildren(el('p', 'muted', 'no node has reported anything yet'));
     return;
   }
-  const t0 = Math.min(...starts);
-  const span = Math.max(1000, Math.max(...ends) - t0);
+  // reduce, not Math.min(...): a big fleet has more bars than arguments.
+  const t0 = starts.reduce((a, b) => Math.min(a, b));
+  const span = Math.max(1000, ends.reduce((a, b) => Math.max(a, b)) - t0);
   const pct = (t) => ((t - t0) / span) * 100 + '%';
   const step = tickStep(span);
   axis.replaceChildren();
