@@ -1400,6 +1400,7 @@ render_netboot(const struct render_ctx *c, struct buf *out)
 	yemit_map_start(y, false);
 	yemit_kv_u64(y, "version", 1);
 	yemit_kv_str(y, "cluster", inv->cluster.name);
+	yemit_kv_str(y, "kubernetes_version", inv->cluster.kubernetes_version);
 	ipv4_format(inv->network.server_ip, ip);
 	yemit_kv_str(y, "listen", ip);
 	yemit_kv_str_or_null(y, "interface", inv->network.interface);

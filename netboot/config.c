@@ -447,10 +447,12 @@ dir_of(const char *file)
 static void
 load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 {
-	static const char *const keys[] = { "version",	 "cluster", "listen",
-					    "interface", "dhcp",    "tftp",
-					    "http",	 "paths",   "nodes",
-					    NULL };
+	static const char *const keys[] = {
+		"version", "cluster",	"kubernetes_version",
+		"listen",  "interface", "dhcp",
+		"tftp",	   "http",	"paths",
+		"nodes",   NULL
+	};
 	static const char *const tftp_keys[] = { "port", NULL };
 	const struct ynode *n;
 	const char *s;
@@ -462,6 +464,10 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 	s = ys_get_scalar(c, root, "cluster", "cluster", 0, NULL);
 	if (s != NULL)
 		cfg->cluster = ys_strdup(c, s);
+	s = ys_get_scalar(c, root, "kubernetes_version", "kubernetes_version",
+			  0, NULL);
+	if (s != NULL)
+		cfg->kubernetes_version = ys_strdup(c, s);
 	ys_get_ip(c, root, "listen", "listen", YS_REQUIRED, &cfg->listen);
 	s = ys_get_scalar(c, root, "interface", "interface", 0, NULL);
 	if (s != NULL)
@@ -588,6 +594,7 @@ nb_config_free(struct nb_config *cfg)
 	free(cfg->file);
 	free(cfg->dir);
 	free(cfg->cluster);
+	free(cfg->kubernetes_version);
 	free(cfg->interface);
 	free(cfg->dhcp.efi_arm64);
 	free(cfg->cert);

@@ -47,6 +47,8 @@ struct nb_config {
 	char *file; /* as given (owned) */
 	char *dir;  /* its directory (owned) */
 	char *cluster;
+	/* kubernetes_version, for the fleet page; NULL when absent. */
+	char *kubernetes_version;
 	uint32_t listen; /* host order; server_ip */
 	char *interface; /* NULL: chosen by address */
 

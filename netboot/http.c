@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include "num.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,6 +118,34 @@ route_node(enum http_method method, const char *p, struct http_route *rt)
 	return method == HTTP_GET || method == HTTP_HEAD ? 0 : -EOPNOTSUPP;
 }
 
+/*
+ * The fleet page and its API: "/", "/ui", "/ui/" (the page),
+ * "/ui/NAME" (its files), "/v1/events" and "/v1/cluster". 0 or -ENOENT.
+ */
+static int
+route_ui(const char *p, struct http_route *rt)
+{
+	const char *rest = NULL;
+
+	if (strcmp(p, "/") == 0 || strcmp(p, "/ui") == 0 ||
+	    strcmp(p, "/ui/") == 0) {
+		rt->kind = HTTP_ROUTE_UI;
+		snprintf(rt->path, sizeof(rt->path), "%s", UI_INDEX);
+	} else if (eat(p, "/ui/", &rest) && ui_name_ok(rest)) {
+		/* At most UI_NAME_MAX bytes: ui_name_ok checked. */
+		_Static_assert(UI_NAME_MAX < sizeof(rt->path), "UI_NAME_MAX");
+		rt->kind = HTTP_ROUTE_UI;
+		memcpy(rt->path, rest, strlen(rest) + 1);
+	} else if (strcmp(p, "/v1/events") == 0) {
+		rt->kind = HTTP_ROUTE_EVENTS;
+	} else if (strcmp(p, "/v1/cluster") == 0) {
+		rt->kind = HTTP_ROUTE_CLUSTER;
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int
 http_route(enum http_method method, const char *target, size_t len,
 	   struct http_route *ret)
@@ -187,7 +216,11 @@ http_route(enum http_method method, const char *target, size_t len,
 		if (!get)
 			return -EOPNOTSUPP;
 	} else {
-		return -ENOENT;
+		r = route_ui(dec, &rt);
+		if (r < 0)
+			return r;
+		if (!get)
+			return -EOPNOTSUPP;
 	}
 	*ret = rt;
 	return 0;

@@ -44,6 +44,9 @@ enum http_route_kind {
 	HTTP_ROUTE_NODE_REARM,	   /* POST /v1/nodes/MAC/rearm */
 	HTTP_ROUTE_NODES,	   /* /v1/nodes */
 	HTTP_ROUTE_METRICS,	   /* /metrics */
+	HTTP_ROUTE_UI,		   /* /, /ui, /ui/, /ui/NAME: the fleet page */
+	HTTP_ROUTE_EVENTS,	   /* GET /v1/events: the page's stream */
+	HTTP_ROUTE_CLUSTER,	   /* /v1/cluster: name, version, time */
 };
 
 struct http_route {
@@ -52,7 +55,8 @@ struct http_route {
 	/*
 	 * FILE: the decoded path relative to the served root, checked with
 	 * path_check_rel. NODE_CLOUDINIT: "user-data", "meta-data" or
-	 * "network-config".
+	 * "network-config". UI: the page's file, "index.html" for the
+	 * page itself (ui_name_ok holds).
 	 */
 	char path[PATH_REQ_MAX + 1];
 };

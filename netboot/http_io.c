@@ -12,6 +12,8 @@
 #include "net.h"
 #include "num.h"
 #include "path.h"
+#include "sse_io.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -135,6 +137,8 @@ struct conn {
 	bool attached;
 	bool busy;	 /* a request is being answered */
 	bool over_limit; /* answer 503 and close */
+	/* The GET /v1/events stream running on it, if any. */
+	struct sse_io_stream *stream;
 	TAILQ_ENTRY(conn) link;
 };
 
@@ -153,6 +157,7 @@ struct http_srv {
 	size_t nconns;
 	struct event *sweep;
 	struct http_limits lim;
+	struct sse_io *sse; /* the fleet page's event streams */
 };
 
 static void conn_free(struct conn *c);
@@ -195,6 +200,8 @@ conn_free(struct conn *c)
 {
 	struct http_srv *srv = c->srv;
 
+	/* Before evhttp frees the request under a stream. */
+	sse_io_gone(c->stream, c->evcon != NULL);
 	if (c->evcon != NULL)
 		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	TAILQ_REMOVE(&srv->conns, c, link);
@@ -1009,6 +1016,190 @@ handle_metrics(struct ctx *x)
 	evbuffer_free(b);
 }
 
+/* --- The fleet page ----------------------------------------------------- */
+
+/*
+ * What every answer of the page carries: it may load nothing from
+ * anywhere but here, and it is never framed by another site.
+ */
+static void
+page_headers(struct ctx *x)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+
+	evhttp_add_header(h, "Content-Security-Policy",
+			  "default-src 'none'; script-src 'self'; "
+			  "style-src 'self'; img-src 'self' data:; "
+			  "connect-src 'self'; base-uri 'none'; "
+			  "form-action 'none'; frame-ancestors 'none'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+}
+
+/* Answer 200 with a copy of the len bytes at data. */
+static void
+reply_bytes(struct ctx *x, const void *data, size_t len, const char *ctype)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	struct evbuffer *b = evbuffer_new();
+	char num[24];
+
+	if (b == NULL || (len > 0 && evbuffer_add(b, data, len) < 0)) {
+		if (b != NULL)
+			evbuffer_free(b);
+		reply_status(x, 500);
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", ctype);
+	if (x->method == HTTP_HEAD) {
+		snprintf(num, sizeof(num), "%zu", len);
+		evhttp_add_header(h, "Content-Length", num);
+	}
+	reply(x, 200, b);
+	evbuffer_free(b);
+}
+
+/* GET / and /ui/NAME: the page's files, compiled in. */
+static void
+handle_ui(struct ctx *x, const struct http_route *rt)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(x->req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	const struct ui_asset *a = ui_asset_find(rt->path);
+
+	if (a == NULL) {
+		reply_status(x, 404);
+		return;
+	}
+	page_headers(x);
+	evhttp_add_header(h, "ETag", a->etag);
+	/* Revalidated on every load: a new binary brings a new page. */
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	if (http_not_modified(evhttp_find_header(in, "If-None-Match"), NULL,
+			      a->etag, 0)) {
+		reply(x, 304, NULL);
+		return;
+	}
+	reply_bytes(x, a->data, a->len, ui_content_type(a->name));
+}
+
+static int
+render_cluster(const struct http_srv *srv, struct buf *out)
+{
+	const struct nb_config *cfg = srv->nb->cfg;
+	char now[NODES_TIME_STR_LEN];
+
+	nodes_time_format(nodes_now_ms(), now);
+	return ui_cluster_json(cfg ? cfg->cluster : NULL,
+			       cfg ? cfg->kubernetes_version : NULL, now, out);
+}
+
+/* GET /v1/cluster: what the page shows above the fleet. */
+static void
+handle_cluster(struct ctx *x)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	struct buf out;
+
+	buf_init(&out, UI_CLUSTER_MAX);
+	if (render_cluster(x->srv, &out) < 0) {
+		buf_done(&out);
+		reply_status(x, 500);
+		return;
+	}
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	reply_bytes(x, out.data, out.len, "application/json");
+	buf_done(&out);
+}
+
+/*
+ * The first events of a stream: the reconnection delay, the cluster and
+ * the whole fleet (the /v1/cluster and /v1/nodes documents), so that a
+ * page that (re)connects is whole without asking anything else.
+ */
+static int
+events_hello(const struct http_srv *srv, struct buf *out)
+{
+	struct buf doc;
+	int r;
+
+	buf_init(&doc, NODES_JSON_MAX);
+	r = sse_retry(out, SSE_RETRY_MS);
+	if (r == 0)
+		r = render_cluster(srv, &doc);
+	if (r == 0)
+		r = sse_frame(out, "cluster", doc.data, doc.len);
+	buf_done(&doc);
+	if (r == 0)
+		r = nodes_render_json(srv->nodes, &doc);
+	while (doc.len > 0 && doc.data[doc.len - 1] == '\n')
+		doc.len--;
+	if (r == 0)
+		r = sse_frame(out, "nodes", doc.data, doc.len);
+	buf_done(&doc);
+	return r;
+}
+
+/* GET /v1/events: the page's live stream (docs/netboot.md). */
+static void
+handle_events(struct ctx *x)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	struct buf hello;
+	int r;
+
+	if (x->method == HTTP_HEAD) {
+		evhttp_add_header(h, "Content-Type", "text/event-stream");
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		reply(x, 200, NULL);
+		return;
+	}
+	/* A stream must be on a tracked connection: its close ends it. */
+	if (x->c == NULL || x->c->over_limit || x->c->stream != NULL) {
+		reply_status(x, 503);
+		return;
+	}
+	buf_init(&hello, NODES_JSON_MAX + 2 * UI_CLUSTER_MAX);
+	r = events_hello(x->srv, &hello);
+	if (r == 0)
+		r = sse_io_open(x->srv->sse, x->req, x->peer_ip, &hello,
+				&x->c->stream);
+	buf_done(&hello);
+	if (r == -EMFILE || r == -EUSERS) {
+		log_info("http %s: event stream refused: %s", x->peer,
+			 r == -EMFILE ? "too many streams open"
+				      : "too many streams from this address");
+		reply_status(x, 503);
+		return;
+	}
+	if (r < 0) {
+		log_warn_r(r, "http %s: event stream", x->peer);
+		reply_status(x, 500);
+		return;
+	}
+	metrics_count(&x->srv->m, 200);
+	log_request(x, 200);
+}
+
+/* The node store changed: tell the streams. */
+static void
+node_changed(void *arg, const struct node *nd)
+{
+	struct http_srv *srv = arg;
+	struct buf b;
+	int r;
+
+	if (sse_io_count(srv->sse) == 0)
+		return;
+	buf_init(&b, NODES_JSON_MAX);
+	r = nodes_render_node_json(nd, &b);
+	if (r == 0)
+		sse_io_publish(srv->sse, "node", b.data, b.len);
+	else
+		log_warn_r(r, "http: node %s: event for the streams", nd->name);
+	buf_done(&b);
+}
+
 static void
 request_done_cb(struct evhttp_request *req, void *arg)
 {
@@ -1131,6 +1322,15 @@ request_cb(struct evhttp_request *req, void *arg)
 		break;
 	case HTTP_ROUTE_METRICS:
 		handle_metrics(&x);
+		break;
+	case HTTP_ROUTE_UI:
+		handle_ui(&x, &rt);
+		break;
+	case HTTP_ROUTE_CLUSTER:
+		handle_cluster(&x);
+		break;
+	case HTTP_ROUTE_EVENTS:
+		handle_events(&x);
 		break;
 	}
 }
@@ -1328,6 +1528,10 @@ http_io_start(struct netboot *nb)
 	r = build_nodes(srv);
 	if (r < 0)
 		return r;
+	srv->sse = sse_io_new(nb->base, &sse_limits, srv->lim.idle_timeout);
+	if (srv->sse == NULL)
+		return -ENOMEM;
+	nodes_set_observer(srv->nodes, node_changed, srv);
 	if (nb->state_dir != NULL) {
 		r = load_token(srv, nb->state_dir);
 		if (r < 0)
@@ -1372,6 +1576,7 @@ http_io_stop(struct netboot *nb)
 		evhttp_free(srv->plain.http);
 	if (srv->tls.http != NULL)
 		evhttp_free(srv->tls.http);
+	sse_io_free(srv->sse);
 	while (!TAILQ_EMPTY(&srv->conns)) {
 		struct conn *c = TAILQ_FIRST(&srv->conns);
 

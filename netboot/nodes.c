@@ -139,6 +139,13 @@ nodes_add(struct nodes *ns, const char *name, const uint8_t mac[MAC_LEN],
 }
 
 void
+nodes_set_observer(struct nodes *ns, nodes_change_fn fn, void *ctx)
+{
+	ns->changed = fn;
+	ns->changed_ctx = ctx;
+}
+
+void
 nodes_set_lookup(struct nodes *ns, nodes_lookup_fn fn, void *ctx)
 {
 	ns->lookup = fn;
@@ -320,6 +327,8 @@ commit(const struct nodes *ns, struct node *nd, struct node *tmp)
 	}
 	free(nd->timeline);
 	*nd = *tmp;
+	if (ns->changed != NULL)
+		ns->changed(ns->changed_ctx, nd);
 	return 0;
 }
 
@@ -610,6 +619,23 @@ nodes_render_json(const struct nodes *ns, struct buf *out)
 out:
 	free(text);
 	json_decref(root);
+	return r;
+}
+
+int
+nodes_render_node_json(const struct node *nd, struct buf *out)
+{
+	json_t *o = node_public_json(nd);
+	char *text = NULL;
+	int r = -ENOMEM;
+
+	if (o == NULL)
+		return -ENOMEM;
+	text = json_dumps(o, JSON_COMPACT);
+	if (text != NULL)
+		r = buf_puts(out, text);
+	free(text);
+	json_decref(o);
 	return r;
 }
 

@@ -71,12 +71,20 @@ struct node {
 typedef int (*nodes_lookup_fn)(void *ctx, const uint8_t mac[MAC_LEN],
 			       uint32_t *ret_ip);
 
+/*
+ * Told after every change of a node that was persisted (mark, event,
+ * re-arm), with the node as it now is: the fleet page's event stream.
+ */
+typedef void (*nodes_change_fn)(void *ctx, const struct node *nd);
+
 struct nodes {
 	struct node *v; /* owned */
 	size_t n, cap;
 	char *dir; /* owned: STATE_DIR/nodes, or NULL: nothing persisted */
 	nodes_lookup_fn lookup;
 	void *lookup_ctx; /* borrowed */
+	nodes_change_fn changed;
+	void *changed_ctx; /* borrowed */
 };
 
 /*
@@ -106,6 +114,9 @@ int nodes_load(struct nodes *ns, char ret_bad[MAC_STR_LEN]);
 
 /* Install the lease lookup (fn may be NULL). ctx is borrowed. */
 void nodes_set_lookup(struct nodes *ns, nodes_lookup_fn fn, void *ctx);
+
+/* Install the change observer (fn may be NULL). ctx is borrowed. */
+void nodes_set_observer(struct nodes *ns, nodes_change_fn fn, void *ctx);
 
 /* Find a node by MAC or by reserved/leased address; NULL when absent. */
 struct node *nodes_find(struct nodes *ns, const uint8_t mac[MAC_LEN]);
@@ -164,6 +175,12 @@ int nodes_payload_fetch(struct node *nd, enum node_payload which,
 
 /* Append the GET /v1/nodes document. 0, -E2BIG or -ENOMEM. */
 int nodes_render_json(const struct nodes *ns, struct buf *out);
+
+/*
+ * Append one node's object of that document (no newline). 0, -E2BIG or
+ * -ENOMEM.
+ */
+int nodes_render_node_json(const struct node *nd, struct buf *out);
 
 /* Count nodes per state into counts[NODE_STATE_COUNT]. */
 void nodes_count_states(const struct nodes *ns,

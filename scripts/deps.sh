@@ -18,6 +18,9 @@ PKGS=(
 	libarchive-tools cpio xorriso iproute2 procps psmisc tshark
 	qemu-system-x86 qemu-utils ipxe-qemu ovmf ipxe isc-dhcp-client udhcpc
 	zstd python3 python3-yaml kmod file e2fsprogs time strace
+	# the fleet page's browser test (tests/interop/ui_browser.sh):
+	# playwright-core comes from the npm registry, the browser from Debian
+	chromium nodejs npm
 	# bench anchors
 	tftpd-hpa dnsmasq nginx wrk cloud-image-utils hyperfine
 )
@@ -25,6 +28,9 @@ PKGS=(
 missing=()
 for p in "${PKGS[@]}"; do
 	[[ $p == \#* ]] && continue
+	# A nodejs from elsewhere (NodeSource) carries its own npm and
+	# conflicts with Debian's package: the command is what we need.
+	[[ $p == npm ]] && command -v npm >/dev/null && continue
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		grep -q 'install ok installed'; then
 		missing+=("$p")

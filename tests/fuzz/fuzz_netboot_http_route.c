@@ -2,11 +2,12 @@
  * fuzz_netboot_http_route.c - the router and percent-decoder on arbitrary
  * request-targets. Input: one method byte, then the target. Invariants:
  * a file route's path passes path_check_rel and holds no backslash and no
- * ".." component, whatever the encoding; escaping for logs stays in its
- * buffer and printable.
+ * ".." component, whatever the encoding; a fleet page file is a plain
+ * name (ui_name_ok); escaping for logs stays in its buffer and printable.
  */
 #include "http.h"
 #include "path.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -38,6 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (len >= 3 && strcmp(rt.path + len - 3, "/..") == 0))
 			abort();
 	}
+	if (r == 0 && rt.kind == HTTP_ROUTE_UI && !ui_name_ok(rt.path))
+		abort();
 	(void)http_pct_decode((const char *)data, size, dec, sizeof(dec), &n);
 	http_escape((const char *)data, size, esc, sizeof(esc));
 	for (i = 0; esc[i] != '\0'; i++)

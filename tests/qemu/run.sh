@@ -28,6 +28,10 @@
 #   MB_CACHE          where the test base is cached (default BUILD/qemu-cache)
 #   MB_QEMU_LIVE=1    redraw a table of the fleet while it boots (the demo)
 #   MB_QEMU_KEEP=1    keep the work directory for inspection
+#   MB_QEMU_UI_PORT   forward 127.0.0.1:PORT on the host to the server's
+#                     HTTP port in the namespace: the fleet page (the demo)
+#   MB_QEMU_HOLD=1    at the end, keep everything up until Enter is pressed
+#                     (with a terminal on stdin), so the page can be read
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -171,6 +175,20 @@ for _ in $(seq 50); do
 	kill -0 "$netboot_pid" 2>/dev/null || { cat "$work/netboot.log" >&2; exit 1; }
 	sleep 0.2
 done
+ui_url=
+if [[ -n ${MB_QEMU_UI_PORT:-} ]]; then
+	# The fleet page from the host: the two halves of ui_forward.py meet
+	# on a Unix socket, a file both namespaces see.
+	ip netns exec "$ns" python3 "$here/ui_forward.py" inner "$work/ui.sock" \
+		"$server_ip" "$http_port" &
+	pids+=($!)
+	for _ in $(seq 50); do [[ -S $work/ui.sock ]] && break; sleep 0.1; done
+	python3 "$here/ui_forward.py" outer "$MB_QEMU_UI_PORT" "$work/ui.sock" &
+	pids+=($!)
+	ui_url="http://127.0.0.1:$MB_QEMU_UI_PORT/"
+	log "the fleet page: $ui_url"
+fi
+export ui_url
 
 # 4. The machines, booted in parallel. power_on NAME SERIAL starts one.
 declare -A started qpid
@@ -231,7 +249,9 @@ try:
     nodes = json.load(open(sys.argv[1]))["nodes"]
 except Exception:
     nodes = []
-print("\033[H\033[2J" + "metalboot fleet, %ss after power-on  (GET /v1/nodes)\n" % sys.argv[2])
+import os
+page = os.environ.get("ui_url")
+print("\033[H\033[2J" + "metalboot fleet, %ss after power-on  (GET /v1/nodes)%s\n" % (sys.argv[2], "\nin a browser: " + page if page else ""))
 print("%-8s %-18s %-15s %-14s %s" % ("NODE", "MAC", "IP", "STATE", "LAST EVENT"))
 for n in nodes:
     ev = n.get("last_event") or {}
@@ -318,5 +338,8 @@ fi
 if [[ -n ${MB_QEMU_CHECK:-} ]]; then
 	export work ns api
 	bash "$MB_QEMU_CHECK" || rc=1
+fi
+if [[ -n $ui_url && ${MB_QEMU_HOLD:-0} == 1 && -t 0 ]]; then
+	read -r -p "the fleet page stays up at $ui_url until you press Enter " _ || true
 fi
 exit "$rc"

@@ -416,6 +416,9 @@ check_example(const char *example)
 	assert_int_equal(render_netboot(&f.rc, &b), 0);
 	doc = parse("netboot.yaml", b.data, b.len);
 	assert_string_equal(str_at(doc->root, "version"), "1");
+	assert_string_equal(str_at(doc->root, "cluster"), f.inv->cluster.name);
+	assert_string_equal(str_at(doc->root, "kubernetes_version"),
+			    f.inv->cluster.kubernetes_version);
 	assert_string_equal(str_at(doc->root, "http.cert"), "pki/netboot.crt");
 	assert_int_equal(ynode_get(doc->root, "nodes")->n, f.inv->nnodes);
 	assert_true(ynode_is_null(ynode_get(doc->root, "interface")));

@@ -21,6 +21,7 @@
 static const char example[] =
 	"version: 1\n"
 	"cluster: lab\n"
+	"kubernetes_version: v1.30.2\n"
 	"listen: 192.168.100.1\n"
 	"interface: null\n"
 	"dhcp:\n"
@@ -75,6 +76,7 @@ test_example(void **state)
 	(void)state;
 	assert_int_equal(parse(example, &cfg, msg, sizeof(msg)), 0);
 	assert_string_equal(cfg->cluster, "lab");
+	assert_string_equal(cfg->kubernetes_version, "v1.30.2");
 	assert_int_equal(cfg->listen, 0xc0a86401);
 	assert_null(cfg->interface);
 	assert_int_equal(cfg->dhcp.mode, DHCP_FULL);

@@ -168,10 +168,43 @@ test_route_api(void **state)
 	assert_int_equal(route(HTTP_GET, "/metrics", &rt), 0);
 	assert_int_equal(rt.kind, HTTP_ROUTE_METRICS);
 	assert_int_equal(route(HTTP_POST, "/metrics", &rt), -EOPNOTSUPP);
-	assert_int_equal(route(HTTP_GET, "/", &rt), -ENOENT);
 	assert_int_equal(route(HTTP_GET, "/v1/nodes/zz/firstboot", &rt),
 			 -ENOENT);
 	assert_int_equal(route(HTTP_GET, "/metricsx", &rt), -ENOENT);
+}
+
+static void
+test_route_ui(void **state)
+{
+	static const char *const page[] = { "/",     "/ui",    "/ui/",
+					    "/?x=1", "/ui/?y", "/%75i/" };
+	static const char *const absent[] = {
+		"/ui/..",	"/ui/.hidden",	"/ui/a/b.js", "/ui/A.js",
+		"/ui/%2e%2e",	"/ui//",	"/uix",	      "/v1/event",
+		"/v1/events/x", "/v1/clusters",
+	};
+	struct http_route rt;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(page) / sizeof(page[0]); i++) {
+		memset(&rt, 0, sizeof(rt));
+		assert_int_equal(route(HTTP_GET, page[i], &rt), 0);
+		assert_int_equal(rt.kind, HTTP_ROUTE_UI);
+		assert_string_equal(rt.path, "index.html");
+	}
+	assert_int_equal(route(HTTP_HEAD, "/ui/app.js", &rt), 0);
+	assert_int_equal(rt.kind, HTTP_ROUTE_UI);
+	assert_string_equal(rt.path, "app.js");
+	for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		assert_int_equal(route(HTTP_GET, absent[i], &rt), -ENOENT);
+	assert_int_equal(route(HTTP_GET, "/v1/events", &rt), 0);
+	assert_int_equal(rt.kind, HTTP_ROUTE_EVENTS);
+	assert_int_equal(route(HTTP_GET, "/v1/cluster?t=1", &rt), 0);
+	assert_int_equal(rt.kind, HTTP_ROUTE_CLUSTER);
+	assert_int_equal(route(HTTP_POST, "/", &rt), -EOPNOTSUPP);
+	assert_int_equal(route(HTTP_POST, "/v1/events", &rt), -EOPNOTSUPP);
+	assert_int_equal(route(HTTP_OTHER, "/ui/app.js", &rt), -EOPNOTSUPP);
 }
 
 static void
@@ -344,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_route_traversal),
 		cmocka_unit_test(test_route_long),
 		cmocka_unit_test(test_route_api),
+		cmocka_unit_test(test_route_ui),
 		cmocka_unit_test(test_pct_decode),
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_dates),
