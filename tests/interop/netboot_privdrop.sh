@@ -195,7 +195,13 @@ ip netns exec "$c" curl -sf --cacert "$out/pki/provisioning-ca.crt" \
 cmp -s "$work/got.fb" "$out/nodes/cp1/firstboot.yaml" || fail "payload differs"
 echo "ok: TFTP, HTTP and HTTPS (a 0600 payload) serve after the drop"
 
-# The state the daemon wrote is USER's.
+# The state the daemon wrote is USER's. The lease file is written by the
+# lease writer's thread (started after the drop), at most a second after
+# the ACK.
+for _ in $(seq 50); do
+	[[ -e $out/state/dhcp.leases ]] && break
+	sleep 0.1
+done
 for f in dhcp.leases admin-token; do
 	[[ $(stat -c %u "$out/state/$f") == "$uid" ]] ||
 		fail "state/$f owned by $(stat -c %U "$out/state/$f")"
