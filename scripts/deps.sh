@@ -15,7 +15,7 @@ PKGS=(
 	tftp-hpa atftp busybox-static curl wget openssl cloud-init genisoimage
 	libarchive-tools cpio xorriso iproute2 procps psmisc tshark
 	qemu-system-x86 qemu-utils ipxe-qemu ovmf ipxe isc-dhcp-client udhcpc
-	zstd python3 python3-yaml kmod file e2fsprogs time
+	zstd python3 python3-yaml kmod file e2fsprogs time keepalived haproxy
 	# bench anchors
 	tftpd-hpa dnsmasq nginx wrk cloud-image-utils hyperfine
 )
