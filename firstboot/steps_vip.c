@@ -139,6 +139,10 @@ fb_step_vip(struct fb_exec *x)
 		       ifname);
 		return 0;
 	}
+	if (!fb_have("haproxy") || !fb_have("keepalived"))
+		return fb_msg(x, -ENOENT,
+			      "haproxy or keepalived is not installed: the "
+			      "base needs both packages");
 	r = systemctl(x, "enable", "haproxy", "keepalived");
 	if (r == 0)
 		r = systemctl(x, "restart", "haproxy", NULL);

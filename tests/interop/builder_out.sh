@@ -119,7 +119,7 @@ grep -Eq 'apiServerEndpoint: "?192.168.100.10:8443"?$' "$v/nodes/w1/kubeadm.yaml
 	fail "ha-vip: w1 does not join through the VIP"
 grep -Eq 'controlPlaneEndpoint: "?192.168.100.10:8443"?$' "$v/nodes/cp1/kubeadm.yaml" ||
 	fail "ha-vip: the VIP is not the endpoint"
-grep -A3 'certSANs' "$v/nodes/cp1/kubeadm.yaml" | grep -q '192.168.100.10' ||
+[[ $(grep -A3 'certSANs' "$v/nodes/cp1/kubeadm.yaml") == *192.168.100.10* ]] ||
 	fail "ha-vip: the VIP is not an API server SAN"
 grep -q "auth_pass $(cat "$v/secrets/vrrp-auth-pass")" \
 	"$v/nodes/cp3/firstboot.yaml" || fail "ha-vip: cp3's auth_pass"

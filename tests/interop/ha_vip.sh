@@ -208,8 +208,9 @@ done
 holders() { # the control planes holding the VIP, e.g. "cp1 "
 	local i out=""
 	for i in 0 1 2; do
-		if ip -n "${ns[$i]}" -4 -o addr show dev eth0 |
-			grep -q " $vip/32 "; then
+		# No "| grep -q" under pipefail: ip could die of SIGPIPE.
+		if [[ $(ip -n "${ns[$i]}" -4 -o addr show dev eth0) == \
+			*" $vip/32 "* ]]; then
 			out+="cp$((i + 1)) "
 		fi
 	done

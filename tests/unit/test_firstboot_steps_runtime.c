@@ -411,6 +411,21 @@ test_vip_helpers(void **state)
 	assert_int_equal(fb_tcp_wait(0x7f000001, port, 0, 1), -ETIMEDOUT);
 }
 
+/* An executable that does nothing, named prog, on the test's PATH. */
+static void
+stand_in(const struct env *e, const char *prog)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", e->bin, prog);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\nexit 0\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
 #define VIP_PAYLOAD(ip, action, port)                                          \
 	HEAD "node: { name: cp1, role: control-plane, mac: "                   \
 	     "\"52:54:00:00:01:01\", ip: " ip " }\n"                           \
@@ -442,6 +457,15 @@ test_vip_step(void **state)
 	snprintf(yaml, sizeof(yaml), VIP_PAYLOAD("127.0.0.1", "init", "%s"),
 		 portstr);
 	env_setup(&e, yaml, true);
+	/* The packages missing: a clear failure, nothing started. */
+	assert_int_equal(fb_step_vip(&e.x), -ENOENT);
+	assert_non_null(strstr(e.x.msg, "haproxy or keepalived is not "
+					"installed"));
+	got = calls(&e);
+	assert_string_equal(got, "");
+	free(got);
+	stand_in(&e, "haproxy");
+	stand_in(&e, "keepalived");
 	assert_int_equal(fb_step_vip(&e.x), 0);
 	got = root_file(&e, "/etc/keepalived/metalboot-interface.conf");
 	assert_non_null(got);
