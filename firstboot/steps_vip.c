@@ -139,10 +139,11 @@ fb_step_vip(struct fb_exec *x)
 		       ifname);
 		return 0;
 	}
-	if (!fb_have("haproxy") || !fb_have("keepalived"))
+	/* keepalived's check script asks haproxy with curl. */
+	if (!fb_have("haproxy") || !fb_have("keepalived") || !fb_have("curl"))
 		return fb_msg(x, -ENOENT,
-			      "haproxy or keepalived is not installed: the "
-			      "base needs both packages");
+			      "haproxy, keepalived or curl is not installed: "
+			      "the base needs the three packages");
 	r = systemctl(x, "enable", "haproxy", "keepalived");
 	if (r == 0)
 		r = systemctl(x, "restart", "haproxy", NULL);

@@ -78,12 +78,12 @@ static void
 test_examples(void **state)
 {
 	static const char *names[] = { "single", "lab", "ha-stacked",
-				       "ha-external-etcd" };
-	static const size_t nodes[] = { 1, 3, 5, 8 };
+				       "ha-external-etcd", "ha-vip" };
+	static const size_t nodes[] = { 1, 3, 5, 8, 5 };
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		char path[512];
 		struct inventory *inv = NULL;
 		struct diags d;

@@ -459,13 +459,15 @@ test_vip_step(void **state)
 	env_setup(&e, yaml, true);
 	/* The packages missing: a clear failure, nothing started. */
 	assert_int_equal(fb_step_vip(&e.x), -ENOENT);
-	assert_non_null(strstr(e.x.msg, "haproxy or keepalived is not "
+	assert_non_null(strstr(e.x.msg, "haproxy, keepalived or curl is not "
 					"installed"));
 	got = calls(&e);
 	assert_string_equal(got, "");
 	free(got);
 	stand_in(&e, "haproxy");
 	stand_in(&e, "keepalived");
+	assert_int_equal(fb_step_vip(&e.x), -ENOENT);
+	stand_in(&e, "curl");
 	assert_int_equal(fb_step_vip(&e.x), 0);
 	got = root_file(&e, "/etc/keepalived/metalboot-interface.conf");
 	assert_non_null(got);
