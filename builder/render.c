@@ -823,6 +823,14 @@ struct vip_bufs {
 };
 
 static void
+vip_bufs_init(struct vip_bufs *vb)
+{
+	buf_init(&vb->keepalived, RENDER_SMALL_MAX);
+	buf_init(&vb->haproxy, RENDER_SMALL_MAX);
+	buf_init(&vb->check, RENDER_SMALL_MAX);
+}
+
+static void
 vip_bufs_done(struct vip_bufs *vb)
 {
 	buf_done_secure(&vb->keepalived);
@@ -832,7 +840,7 @@ vip_bufs_done(struct vip_bufs *vb)
 
 /*
  * The VIP's files of node n, appended to f after node_pki_files' (vb
- * initialised here, released with vip_bufs_done even on failure).
+ * from vip_bufs_init, released with vip_bufs_done even on failure).
  * keepalived.conf carries the VRRP password: it belongs with the keys and
  * travels wherever they do. Returns 0 or a negative errno.
  */
@@ -842,9 +850,6 @@ node_vip_files(const struct render_ctx *c, size_t n, struct pfile *f, size_t *k,
 {
 	int r;
 
-	buf_init(&vb->keepalived, RENDER_SMALL_MAX);
-	buf_init(&vb->haproxy, RENDER_SMALL_MAX);
-	buf_init(&vb->check, RENDER_SMALL_MAX);
 	if (!vip_node(c, n))
 		return 0;
 	r = render_keepalived_conf(c, n, &vb->keepalived);
@@ -1026,6 +1031,7 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	yemit_map_end(y);
 
 	nf = node_pki_files(c, n, files);
+	vip_bufs_init(&vb);
 	r = node_vip_files(c, n, files, &nf, &vb);
 	if (r < 0) {
 		vip_bufs_done(&vb);
@@ -1375,10 +1381,8 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	int r;
 
 	buf_init(&b, RENDER_SMALL_MAX);
-	nf = node_pki_files(c, n, files);
-	r = node_vip_files(c, n, files, &nf, &vb);
-	if (r == 0)
-		r = buf_puts(out, "#cloud-config\n");
+	vip_bufs_init(&vb);
+	r = buf_puts(out, "#cloud-config\n");
 	if (r < 0)
 		goto out;
 	y = yemit_new(out);
@@ -1437,6 +1441,10 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	buf_done(&b);
 	if (r == 0)
 		r = runtime_files(y, c, p);
+	if (r < 0)
+		goto out;
+	nf = node_pki_files(c, n, files);
+	r = node_vip_files(c, n, files, &nf, &vb);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < nf; i++)
