@@ -112,6 +112,24 @@ pki_cert_key_valid(const char *s)
 	       all_of(s, PKI_CERT_KEY_LEN, "0123456789abcdef");
 }
 
+/* keepalived's VRRP password. */
+int
+pki_vrrp_pass_new(char ret[PKI_VRRP_PASS_LEN + 1])
+{
+	int r = rand_chars(ret, PKI_VRRP_PASS_LEN);
+
+	ret[PKI_VRRP_PASS_LEN] = '\0';
+	return r;
+}
+
+/* True for [a-z0-9]{8}. */
+bool
+pki_vrrp_pass_valid(const char *s)
+{
+	return strlen(s) == PKI_VRRP_PASS_LEN &&
+	       all_of(s, PKI_VRRP_PASS_LEN, token_chars);
+}
+
 /* kubeadm's pin over the DER SubjectPublicKeyInfo. */
 int
 pki_discovery_hash(X509 *cert, char ret[PKI_HASH_STR_LEN])
@@ -682,6 +700,17 @@ pki_prepare(struct pki *p, const struct inventory *inv, const char *old_dir,
 	}
 	if (r < 0)
 		goto out;
+	if (inv->cluster.vip.set) {
+		r = secret_prepare(old, "secrets/vrrp-auth-pass", p->vrrp_pass,
+				   sizeof(p->vrrp_pass), pki_vrrp_pass_valid,
+				   d);
+		if (r == 1) {
+			p->created = true;
+			r = pki_vrrp_pass_new(p->vrrp_pass);
+		}
+		if (r < 0)
+			goto out;
+	}
 	r = pki_discovery_hash(p->ca.cert, p->discovery_hash);
 out:
 	if (r < 0)
@@ -756,6 +785,11 @@ pki_write(const struct pki *p, const struct inventory *inv, const char *dir)
 		r = tree_write(&t, "secrets/certificate-key", line,
 			       strlen(line), 0600, false);
 	}
+	if (r == 0 && p->vrrp_pass[0] != '\0') {
+		snprintf(line, sizeof(line), "%s\n", p->vrrp_pass);
+		r = tree_write(&t, "secrets/vrrp-auth-pass", line, strlen(line),
+			       0600, false);
+	}
 	OPENSSL_cleanse(line, sizeof(line));
 	tree_done(&t);
 	return r;
@@ -785,5 +819,6 @@ pki_done(struct pki *p)
 	free(p->sa_pub_pem);
 	OPENSSL_cleanse(p->token, sizeof(p->token));
 	OPENSSL_cleanse(p->cert_key, sizeof(p->cert_key));
+	OPENSSL_cleanse(p->vrrp_pass, sizeof(p->vrrp_pass));
 	memset(p, 0, sizeof(*p));
 }

@@ -14,7 +14,8 @@
  * has a name for them): ca.{crt,key} front-proxy-ca.{crt,key} sa.{key,pub}
  * etcd/ca.{crt,key} apiserver-etcd-client.{crt,key}
  * etcd/NODE/{server,peer}.{crt,key} provisioning-ca.{crt,key}
- * netboot.{crt,key}; secrets/bootstrap-token and secrets/certificate-key.
+ * netboot.{crt,key}; secrets/bootstrap-token and secrets/certificate-key,
+ * and with cluster.control_plane_vip secrets/vrrp-auth-pass.
  * Keys and secrets are written 0600. Non-logging: problems go to a diags.
  */
 #ifndef MB_PKI_H
@@ -29,11 +30,12 @@
 #include <stddef.h>
 #include <time.h>
 
-#define PKI_TOKEN_LEN	 23   /* "abcdef.0123456789abcdef" */
-#define PKI_CERT_KEY_LEN 64   /* hex of 32 bytes */
-#define PKI_HASH_STR_LEN 72   /* "sha256:" + 64 hex + NUL */
-#define PKI_CA_DAYS	 3650 /* kubeadm's CAs: 10 years */
-#define PKI_LEAF_DAYS	 365  /* kubeadm's leaves: 1 year, never past the CA */
+#define PKI_TOKEN_LEN	  23   /* "abcdef.0123456789abcdef" */
+#define PKI_CERT_KEY_LEN  64   /* hex of 32 bytes */
+#define PKI_VRRP_PASS_LEN 8    /* keepalived's auth_pass: 8 characters */
+#define PKI_HASH_STR_LEN  72   /* "sha256:" + 64 hex + NUL */
+#define PKI_CA_DAYS	  3650 /* kubeadm's CAs: 10 years */
+#define PKI_LEAF_DAYS	  365  /* kubeadm's leaves: 1 year, never past the CA */
 #define PKI_RENEW_MARGIN                                                       \
 	(30 * 86400)	  /* reissue leaves this close to expiry               \
 			   */
@@ -57,6 +59,8 @@ struct pki {
 	char *sa_pub_pem;
 	char token[PKI_TOKEN_LEN + 1];	     /* secret */
 	char cert_key[PKI_CERT_KEY_LEN + 1]; /* secret */
+	/* keepalived's VRRP password; "" without cluster.control_plane_vip */
+	char vrrp_pass[PKI_VRRP_PASS_LEN + 1]; /* secret */
 	char discovery_hash[PKI_HASH_STR_LEN];
 	bool created; /* anything was generated rather than reused */
 };
@@ -100,6 +104,10 @@ int pki_cert_key_new(char ret[PKI_CERT_KEY_LEN + 1]);
 
 /* True when s is 64 lowercase hex digits. */
 bool pki_cert_key_valid(const char *s);
+/* A new VRRP password, [a-z0-9]{8}. 0 or -EIO. */
+int pki_vrrp_pass_new(char ret[PKI_VRRP_PASS_LEN + 1]);
+/* True when s is 8 characters [a-z0-9]. */
+bool pki_vrrp_pass_valid(const char *s);
 
 /*
  * Generate an ECDSA P-256 key and a certificate for it. issuer/issuer_key

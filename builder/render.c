@@ -582,7 +582,7 @@ struct pfile {
 	const char *content;
 };
 
-#define MAX_PFILES 12
+#define MAX_PFILES 16 /* 9 PKI files and 3 of the VIP at most */
 
 static size_t
 node_pki_files(const struct render_ctx *c, size_t n, struct pfile *f)
@@ -641,6 +641,233 @@ node_pki_files(const struct render_ctx *c, size_t n, struct pfile *f)
 	return k;
 }
 
+/* ---- control-plane VIP: keepalived and haproxy --------------------------- */
+
+/* True when node n runs the VIP: a control plane of an inventory with one. */
+static bool
+vip_node(const struct render_ctx *c, size_t n)
+{
+	return c->inv->cluster.vip.set && n < c->inv->nnodes &&
+	       c->inv->nodes[n].role == ROLE_CONTROL_PLANE;
+}
+
+/*
+ * keepalived's priority for control plane n: the first control plane
+ * holds the VIP for kubeadm init, the others follow in inventory order.
+ * Every priority is at least RENDER_VRRP_PRIO_MIN, so a node whose check
+ * fails (minus RENDER_VRRP_WEIGHT) ranks below every healthy one.
+ */
+static unsigned
+vrrp_priority(const struct inventory *inv, size_t n)
+{
+	size_t i, rank = 0;
+
+	for (i = 0; i < n; i++)
+		rank += inv->nodes[i].role == ROLE_CONTROL_PLANE;
+	if (rank > RENDER_VRRP_PRIO_FIRST - RENDER_VRRP_PRIO_MIN)
+		return RENDER_VRRP_PRIO_MIN;
+	return RENDER_VRRP_PRIO_FIRST - (unsigned)rank;
+}
+
+/* unicast_src_ip and unicast_peer: every other control plane. */
+static int
+vrrp_unicast(const struct inventory *inv, size_t n, struct buf *out)
+{
+	char ip[IPV4_STR_LEN];
+	size_t i;
+	int r;
+
+	r = buf_printf(out, "\tunicast_src_ip %s\n\tunicast_peer {\n",
+		       node_ip(&inv->nodes[n], ip));
+	for (i = 0; r == 0 && i < inv->nnodes; i++)
+		if (i != n && inv->nodes[i].role == ROLE_CONTROL_PLANE)
+			r = buf_printf(out, "\t\t%s\n",
+				       node_ip(&inv->nodes[i], ip));
+	return r == 0 ? buf_puts(out, "\t}\n") : r;
+}
+
+/* keepalived.conf for control plane n (render.h). */
+int
+render_keepalived_conf(const struct render_ctx *c, size_t n, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_vip *v = &inv->cluster.vip;
+	char vip[IPV4_STR_LEN];
+	int r;
+
+	if (!vip_node(c, n) || c->pki->vrrp_pass[0] == '\0')
+		return -EINVAL;
+	ipv4_format(v->address, vip);
+	r = buf_printf(out,
+		       "# metalboot: keepalived holds the control-plane VIP "
+		       "%s (docs/builder.md).\n"
+		       "# It holds the VRRP password: keep it 0600.\n"
+		       "global_defs {\n"
+		       "\trouter_id %s\n"
+		       "\tscript_user root\n"
+		       "\tenable_script_security\n"
+		       "}\n\n"
+		       "vrrp_script metalboot_haproxy {\n"
+		       "\tscript \"" RENDER_VIP_CHECK "\"\n"
+		       "\tinterval 2\n"
+		       "\ttimeout 3\n"
+		       "\trise 2\n"
+		       "\tfall 2\n"
+		       "\tweight -%d\n"
+		       "}\n\n"
+		       "vrrp_instance metalboot_api {\n"
+		       "\tstate BACKUP\n"
+		       "\tinclude " RENDER_VIP_IFACE_FILE "\n"
+		       "\tvirtual_router_id %u\n"
+		       "\tpriority %u\n"
+		       "\tadvert_int 1\n",
+		       vip, inv->nodes[n].name, RENDER_VRRP_WEIGHT,
+		       v->router_id, vrrp_priority(inv, n));
+	if (r == 0 && !v->multicast)
+		r = vrrp_unicast(inv, n, out);
+	if (r == 0)
+		r = buf_printf(out,
+			       "\tauthentication {\n"
+			       "\t\tauth_type PASS\n"
+			       "\t\tauth_pass %s\n"
+			       "\t}\n"
+			       "\tvirtual_ipaddress {\n"
+			       "\t\t%s/32\n"
+			       "\t}\n"
+			       "\ttrack_script {\n"
+			       "\t\tmetalboot_haproxy\n"
+			       "\t}\n"
+			       "}\n",
+			       c->pki->vrrp_pass, vip);
+	return r;
+}
+
+/* haproxy.cfg, the same on every control plane (render.h). */
+int
+render_haproxy_cfg(const struct render_ctx *c, struct buf *out)
+{
+	const struct inventory *inv = c->inv;
+	char ip[IPV4_STR_LEN];
+	size_t i;
+	int r;
+
+	if (!inv->cluster.vip.set)
+		return -EINVAL;
+	r = buf_printf(
+		out,
+		"# metalboot: haproxy in front of every control plane's API "
+		"server\n"
+		"# (docs/builder.md): TCP on the VIP's port, /readyz checked "
+		"over TLS.\n"
+		"global\n"
+		"\tlog /dev/log local0\n"
+		"\tstats socket " RENDER_HAPROXY_SOCK " mode 600 level admin\n"
+		"\tstats timeout 30s\n\n"
+		"defaults\n"
+		"\tmode tcp\n"
+		"\tlog global\n"
+		"\toption tcplog\n"
+		"\toption dontlognull\n"
+		"\tretries 1\n"
+		"\ttimeout connect 5s\n"
+		"\ttimeout client 1h\n"
+		"\ttimeout server 1h\n"
+		"\ttimeout check 5s\n\n"
+		"frontend metalboot-api\n"
+		"\tbind :%u\n"
+		"\tdefault_backend metalboot-api\n\n"
+		"backend metalboot-api\n"
+		"\tbalance roundrobin\n"
+		"\toption httpchk GET /readyz\n"
+		"\thttp-check expect status 200\n"
+		"\tdefault-server check check-ssl verify required "
+		"ca-file " RENDER_PKI_DIR "/ca.crt inter 2s fall 2 rise 2\n",
+		(unsigned)inv->cluster.vip.port);
+	for (i = 0; r == 0 && i < inv->nnodes; i++)
+		if (inv->nodes[i].role == ROLE_CONTROL_PLANE)
+			r = buf_printf(
+				out, "\tserver %s %s:%d\n", inv->nodes[i].name,
+				node_ip(&inv->nodes[i], ip), RENDER_API_PORT);
+	return r;
+}
+
+/* keepalived's check script (render.h). */
+int
+render_vip_check(const struct render_ctx *c, struct buf *out)
+{
+	const struct inv_vip *v = &c->inv->cluster.vip;
+	char vip[IPV4_STR_LEN];
+
+	if (!v->set)
+		return -EINVAL;
+	ipv4_format(v->address, vip);
+	return buf_printf(out,
+			  "#!/bin/sh\n"
+			  "# metalboot: keepalived's check of the local "
+			  "haproxy (docs/builder.md):\n"
+			  "# it passes when haproxy hands a TLS request for "
+			  "the VIP to an API server\n"
+			  "# whose /readyz answers 200, verified with the "
+			  "cluster CA.\n"
+			  "exec curl -fsS --max-time 2 -o /dev/null --cacert "
+			  "%s/ca.crt \\\n"
+			  "\t--connect-to %s:%u:127.0.0.1:%u "
+			  "https://%s:%u/readyz\n",
+			  RENDER_PKI_DIR, vip, (unsigned)v->port,
+			  (unsigned)v->port, vip, (unsigned)v->port);
+}
+
+struct vip_bufs {
+	struct buf keepalived; /* secret: the VRRP password */
+	struct buf haproxy, check;
+};
+
+static void
+vip_bufs_init(struct vip_bufs *vb)
+{
+	buf_init(&vb->keepalived, RENDER_SMALL_MAX);
+	buf_init(&vb->haproxy, RENDER_SMALL_MAX);
+	buf_init(&vb->check, RENDER_SMALL_MAX);
+}
+
+static void
+vip_bufs_done(struct vip_bufs *vb)
+{
+	buf_done_secure(&vb->keepalived);
+	buf_done(&vb->haproxy);
+	buf_done(&vb->check);
+}
+
+/*
+ * The VIP's files of node n, appended to f after node_pki_files' (vb
+ * from vip_bufs_init, released with vip_bufs_done even on failure).
+ * keepalived.conf carries the VRRP password: it belongs with the keys and
+ * travels wherever they do. Returns 0 or a negative errno.
+ */
+static int
+node_vip_files(const struct render_ctx *c, size_t n, struct pfile *f, size_t *k,
+	       struct vip_bufs *vb)
+{
+	int r;
+
+	if (!vip_node(c, n))
+		return 0;
+	r = render_keepalived_conf(c, n, &vb->keepalived);
+	if (r == 0)
+		r = render_vip_check(c, &vb->check);
+	if (r == 0)
+		r = render_haproxy_cfg(c, &vb->haproxy);
+	if (r < 0)
+		return r;
+	f[*k] = (struct pfile){ RENDER_KEEPALIVED_CONF, "0600",
+				vb->keepalived.data };
+	f[*k + 1] = (struct pfile){ RENDER_VIP_CHECK, "0755", vb->check.data };
+	f[*k + 2] =
+		(struct pfile){ RENDER_HAPROXY_CFG, "0644", vb->haproxy.data };
+	*k += 3;
+	return 0;
+}
+
 /* ---- firstboot.yaml ----------------------------------------------------- */
 
 static void
@@ -679,6 +906,24 @@ format_port(const struct port_range *pr, char *buf, size_t sz)
 			 (unsigned)pr->last);
 }
 
+/*
+ * firstboot.yaml's control_plane_vip: what the agent's vip step needs
+ * beyond the files (docs/formats.md).
+ */
+static void
+emit_vip(struct yemit *y, const struct inventory *inv)
+{
+	char ip[IPV4_STR_LEN];
+
+	ipv4_format(inv->cluster.vip.address, ip);
+	yemit_str(y, "control_plane_vip");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "address", ip);
+	yemit_kv_u64(y, "port", inv->cluster.vip.port);
+	yemit_kv_str(y, "interface_file", RENDER_VIP_IFACE_FILE);
+	yemit_map_end(y);
+}
+
 /* firstboot.yaml for node n (docs/formats.md). */
 int
 render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
@@ -689,6 +934,7 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	const struct role_profile *p = &inv->roles[node->role];
 	const char *action = render_action(c, n);
 	struct pfile files[MAX_PFILES];
+	struct vip_bufs vb;
 	char mac[MAC_STR_LEN], ip[IPV4_STR_LEN], cidr[32], s[300];
 	struct yemit *y;
 	size_t i, nf;
@@ -760,6 +1006,14 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 		yemit_kv_str(y, "proto", p->ports[i].udp ? "udp" : "tcp");
 		yemit_map_end(y);
 	}
+	if (vip_node(c, n)) {
+		/* haproxy's port, on every control plane. */
+		snprintf(s, sizeof(s), "%u", (unsigned)inv->cluster.vip.port);
+		yemit_map_start(y, true);
+		yemit_kv_str(y, "port", s);
+		yemit_kv_str(y, "proto", "tcp");
+		yemit_map_end(y);
+	}
 	yemit_seq_end(y);
 
 	yemit_str(y, "container_runtime");
@@ -777,6 +1031,13 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	yemit_map_end(y);
 
 	nf = node_pki_files(c, n, files);
+	vip_bufs_init(&vb);
+	r = node_vip_files(c, n, files, &nf, &vb);
+	if (r < 0) {
+		vip_bufs_done(&vb);
+		yemit_free(y);
+		return r;
+	}
 	yemit_str(y, "files");
 	yemit_seq_start(y, false);
 	for (i = 0; i < nf; i++) {
@@ -788,6 +1049,8 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 		yemit_map_end(y);
 	}
 	yemit_seq_end(y);
+	if (vip_node(c, n))
+		emit_vip(y, inv);
 
 	yemit_str(y, "kubeadm");
 	yemit_map_start(y, false);
@@ -817,7 +1080,9 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	}
 	yemit_kv_u64(y, "ready_timeout", RENDER_READY_TIMEOUT);
 	yemit_map_end(y);
-	return finish(y);
+	r = finish(y);
+	vip_bufs_done(&vb);
+	return r;
 }
 
 /* ---- cloud-init NoCloud -------------------------------------------------- */
@@ -1029,6 +1294,52 @@ static const char sh_etcd_wait[] =
 static const char sh_sha[] =
 	"echo \"$0  /var/lib/metalboot/cni.yaml\" | sha256sum -c -";
 
+/*
+ * keepalived.conf includes the interface that holds the node's address
+ * ($0), written to $1 at boot: interface names differ between machines.
+ */
+static const char sh_vip_iface[] =
+	"ifc=$(ip -o -4 addr show to \"$0\" | awk '{print $2; exit}'); "
+	"[ -n \"$ifc\" ] || exit 1; printf 'interface %s\\n' \"$ifc\" > "
+	"\"$1\"";
+/*
+ * Before kubeadm init, the first control plane waits (at most $1 seconds)
+ * until the VIP's URL $0 takes connections: keepalived placed it and
+ * haproxy listens. curl's 7 and 28 mean no connection; anything else, even
+ * a TLS failure while no API server is behind haproxy yet, means up.
+ */
+static const char sh_vip_wait[] =
+	"i=0; while :; do curl -sk --max-time 3 -o /dev/null \"$0\"; rc=$?; "
+	"if [ \"$rc\" -ne 7 ] && [ \"$rc\" -ne 28 ]; then exit 0; fi; "
+	"i=$((i+3)); if [ \"$i\" -ge \"$1\" ]; then exit 1; fi; sleep 3; "
+	"done";
+
+/* keepalived and haproxy on a control plane of a VIP, before kubeadm. */
+static void
+emit_vip_start(struct yemit *y, const struct inv_node *node)
+{
+	char ip[IPV4_STR_LEN];
+
+	cmd(y, (const char *[]){ "sh", "-c", sh_vip_iface, node_ip(node, ip),
+				 RENDER_VIP_IFACE_FILE, NULL });
+	cmd(y, (const char *[]){ "systemctl", "enable", "haproxy", "keepalived",
+				 NULL });
+	cmd(y, (const char *[]){ "systemctl", "restart", "haproxy", NULL });
+	cmd(y, (const char *[]){ "systemctl", "restart", "keepalived", NULL });
+}
+
+static void
+emit_vip_wait(struct yemit *y, const struct inventory *inv)
+{
+	char ip[IPV4_STR_LEN], url[64], t[16];
+
+	ipv4_format(inv->cluster.vip.address, ip);
+	snprintf(url, sizeof(url), "https://%s:%u/", ip,
+		 (unsigned)inv->cluster.vip.port);
+	snprintf(t, sizeof(t), "%u", RENDER_VIP_WAIT);
+	cmd(y, (const char *[]){ "sh", "-c", sh_vip_wait, url, t, NULL });
+}
+
 /* The first control plane's wait for a healthy external etcd. */
 static void
 emit_etcd_wait(struct yemit *y, const struct inventory *inv)
@@ -1062,6 +1373,7 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	const struct role_profile *p = &inv->roles[node->role];
 	const char *action = render_action(c, n);
 	struct pfile files[MAX_PFILES];
+	struct vip_bufs vb;
 	struct yemit *y = NULL;
 	struct buf b;
 	char s[1024], ver[16], repo[RENDER_APT_REPO_MAX + 1];
@@ -1069,6 +1381,7 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	int r;
 
 	buf_init(&b, RENDER_SMALL_MAX);
+	vip_bufs_init(&vb);
 	r = buf_puts(out, "#cloud-config\n");
 	if (r < 0)
 		goto out;
@@ -1091,6 +1404,10 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	yemit_str(y, "apt-transport-https");
 	yemit_str(y, inv->cluster.runtime == RUNTIME_DOCKER ? "docker.io"
 							    : "containerd");
+	if (vip_node(c, n)) {
+		yemit_str(y, "keepalived");
+		yemit_str(y, "haproxy");
+	}
 	yemit_seq_end(y);
 
 	yemit_str(y, "write_files");
@@ -1127,6 +1444,9 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	if (r < 0)
 		goto out;
 	nf = node_pki_files(c, n, files);
+	r = node_vip_files(c, n, files, &nf, &vb);
+	if (r < 0)
+		goto out;
 	for (i = 0; i < nf; i++)
 		wf(y, files[i].path, files[i].mode, files[i].content,
 		   strlen(files[i].content));
@@ -1166,6 +1486,11 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 			/* firewalld writes ranges as N-M too. */
 			yemit_str(y, s);
 		}
+		if (vip_node(c, n)) {
+			snprintf(s, sizeof(s), "%u/tcp",
+				 (unsigned)inv->cluster.vip.port);
+			yemit_str(y, s);
+		}
 		yemit_seq_end(y);
 	}
 	/*
@@ -1187,6 +1512,8 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 				 "kubectl", NULL });
 	cmd(y, (const char *[]){ "systemctl", "enable", "--now", "kubelet",
 				 NULL });
+	if (vip_node(c, n))
+		emit_vip_start(y, node);
 	if (strncmp(action, "join", 4) == 0) {
 		char t[16];
 
@@ -1203,6 +1530,8 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 					 "local", "--config",
 					 RENDER_KUBEADM_PATH, NULL });
 	} else {
+		if (vip_node(c, n))
+			emit_vip_wait(y, inv);
 		if (inv->cluster.etcd == ETCD_EXTERNAL)
 			emit_etcd_wait(y, inv);
 		cmd(y, (const char *[]){ "kubeadm", "init", "--config",
@@ -1232,6 +1561,7 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 out:
 	yemit_free(y);
 	buf_done(&b);
+	vip_bufs_done(&vb);
 	return r;
 }
 

@@ -29,6 +29,22 @@
 #define RENDER_PKI_DIR	     "/etc/kubernetes/pki"
 #define RENDER_APT_REPO_MAX  512
 
+/*
+ * cluster.control_plane_vip: what every control plane runs (docs/builder.md,
+ * "Control-plane VIP"). keepalived.conf holds the VRRP password (0600) and
+ * includes RENDER_VIP_IFACE_FILE, which the agent or cloud-init writes at
+ * boot ("interface NAME" of the interface holding the node's address).
+ */
+#define RENDER_KEEPALIVED_CONF "/etc/keepalived/keepalived.conf"
+#define RENDER_VIP_IFACE_FILE  "/etc/keepalived/metalboot-interface.conf"
+#define RENDER_VIP_CHECK       "/etc/keepalived/metalboot-check-haproxy.sh"
+#define RENDER_HAPROXY_CFG     "/etc/haproxy/haproxy.cfg"
+#define RENDER_HAPROXY_SOCK    "/run/haproxy/admin.sock"
+#define RENDER_VIP_WAIT	       120 /* seconds init waits for the VIP */
+#define RENDER_VRRP_PRIO_FIRST 200 /* the first control plane's priority */
+#define RENDER_VRRP_PRIO_MIN   101 /* every healthy node's is above */
+#define RENDER_VRRP_WEIGHT     100 /* a failed check takes off this much */
+
 struct render_ctx {
 	const struct inventory *inv;
 	const struct pki *pki;
@@ -83,6 +99,21 @@ int render_network_config(const struct render_ctx *c, size_t n,
 			  struct buf *out);
 int render_ipxe(const struct render_ctx *c, size_t n, struct buf *out);
 int render_netboot(const struct render_ctx *c, struct buf *out);
+
+/*
+ * The VIP's files for control plane n (cluster.control_plane_vip set):
+ * keepalived.conf (VRRP unicast to the other control planes unless
+ * multicast, the generated password, the VIP, a priority falling with the
+ * node's rank among the control planes, and the haproxy check),
+ * haproxy.cfg (TCP on the VIP's port over every API server's 6443, checked
+ * with GET /readyz over TLS verified with the cluster CA) and the check
+ * script keepalived runs. Each appends to out and returns 0, -ENOMEM,
+ * -E2BIG or -EINVAL (no VIP, or n not a control plane).
+ */
+int render_keepalived_conf(const struct render_ctx *c, size_t n,
+			   struct buf *out);
+int render_haproxy_cfg(const struct render_ctx *c, struct buf *out);
+int render_vip_check(const struct render_ctx *c, struct buf *out);
 
 /*
  * True when url can serve as apt_repo: http:// or https://, ending in '/',

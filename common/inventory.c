@@ -477,7 +477,10 @@ static const char *const cluster_keys[] = { "name",
 					    "token_ttl",
 					    "etcd",
 					    "apiserver_cert_sans",
+					    "control_plane_vip",
 					    NULL };
+static const char *const vip_keys[] = { "address",   "port", "router_id",
+					"multicast", "mode", NULL };
 static const char *const cni_keys[] = { "name", "manifest", "sha256", NULL };
 static const char *const network_keys[] = {
 	"server_ip", "subnet",	  "gateway",	"dns", "dhcp",
@@ -599,6 +602,68 @@ parse_version(const char *s, unsigned *maj, unsigned *min, unsigned *pat)
 	*min = (unsigned)b;
 	*pat = (unsigned)z;
 	return 0;
+}
+
+/*
+ * cluster.control_plane_vip, its shape only: validate_vip() checks it
+ * against the network and the nodes once everything is parsed.
+ */
+static void
+parse_vip(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
+{
+	struct inv_vip *v = &inv->cluster.vip;
+	const struct ynode *vn;
+	const char *s;
+	uint64_t u;
+	char b[80];
+	bool bv;
+
+	if (m == NULL || ynode_is_null(m) ||
+	    !ys_want_type(c, m, YNODE_MAP, "cluster.control_plane_vip"))
+		return;
+	ys_check_keys(c, m, "control_plane_vip", vip_keys);
+	v->set = true;
+	v->line = m->line;
+	v->col = m->col;
+	v->port = INV_VIP_PORT_DEFAULT;
+	v->router_id = INV_VIP_ROUTER_ID_DEFAULT;
+	ys_get_ip(c, m, "address", "control_plane_vip.address", YS_REQUIRED,
+		  &v->address);
+	s = ys_get_scalar(c, m, "port", "control_plane_vip.port", 0, &vn);
+	if (s != NULL) {
+		if (num_parse_u64(s, 1, 65535, &u) < 0)
+			ys_err(c, vn,
+			       "control_plane_vip.port '%s' must be a "
+			       "port, 1-65535",
+			       ys_qnode(vn, b, sizeof(b)));
+		else
+			v->port = (uint16_t)u;
+	}
+	s = ys_get_scalar(c, m, "router_id", "control_plane_vip.router_id", 0,
+			  &vn);
+	if (s != NULL) {
+		if (num_parse_u64(s, 1, 255, &u) < 0)
+			ys_err(c, vn,
+			       "control_plane_vip.router_id '%s' must be a "
+			       "VRRP router id, 1-255, unique on the "
+			       "network",
+			       ys_qnode(vn, b, sizeof(b)));
+		else
+			v->router_id = (unsigned)u;
+	}
+	if (ys_get_bool(c, m, "multicast", "control_plane_vip.multicast", 0,
+			&bv))
+		v->multicast = bv;
+	s = ys_get_scalar(c, m, "mode", "control_plane_vip.mode", 0, &vn);
+	if (s != NULL && strcmp(s, "static-pods") == 0)
+		ys_err(c, vn,
+		       "control_plane_vip.mode static-pods is not "
+		       "implemented: keepalived and haproxy run from the "
+		       "base's packages (mode: packages)");
+	else if (s != NULL && strcmp(s, "packages") != 0)
+		ys_err(c, vn,
+		       "control_plane_vip.mode must be packages "
+		       "(keepalived and haproxy from the base's packages)");
 }
 
 static void
@@ -733,6 +798,7 @@ parse_cluster(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 	}
 	get_strlist(c, m, "apiserver_cert_sans", "apiserver_cert_sans",
 		    &inv->cluster.cert_sans, check_san);
+	parse_vip(c, ynode_get(m, "control_plane_vip"), inv);
 
 	cni = ynode_get(m, "cni");
 	if (cni != NULL && !ynode_is_null(cni) &&
@@ -1059,6 +1125,151 @@ parse_nodes(struct ys_ctx *c, const struct ynode *seq, struct inventory *inv)
 	}
 }
 
+/*
+ * The VIP's address against the network, the server and the nodes.
+ * Returns true when it is fit to be the endpoint.
+ */
+static bool
+check_vip_address(struct ys_ctx *c, const struct ynode *an,
+		  const struct inventory *inv, bool subnet_ok, bool server_ok)
+{
+	const struct cidr *net = &inv->network.subnet;
+	uint32_t ip = inv->cluster.vip.address;
+	const char *s = an->str;
+	size_t i, before = c->d->errors;
+
+	if (subnet_ok && !cidr_contains(net, ip))
+		ys_err(c, an,
+		       "control_plane_vip.address %s is outside "
+		       "network.subnet: VRRP moves it between hosts of one "
+		       "network",
+		       s);
+	else if (subnet_ok && (ip == net->addr || ip == cidr_last(net)))
+		ys_err(c, an,
+		       "control_plane_vip.address %s is the network or "
+		       "broadcast address",
+		       s);
+	if (server_ok && ip == inv->network.server_ip)
+		ys_err(c, an,
+		       "control_plane_vip.address %s is network.server_ip", s);
+	if (inv->network.has_gateway && ip == inv->network.gateway)
+		ys_err(c, an, "control_plane_vip.address %s is network.gateway",
+		       s);
+	if (inv->network.has_pool && ip >= inv->network.pool.first &&
+	    ip <= inv->network.pool.last)
+		ys_err(c, an,
+		       "control_plane_vip.address %s is inside network.pool "
+		       "(a machine could lease it)",
+		       s);
+	for (i = 0; i < inv->nnodes; i++)
+		if (inv->nodes[i].ip == ip)
+			ys_err(c, an,
+			       "control_plane_vip.address %s is node '%s''s "
+			       "address (line %u): the VIP must be free",
+			       s, inv->nodes[i].name, inv->nodes[i].line);
+	return c->d->errors == before;
+}
+
+/*
+ * haproxy listens on the VIP's port on every control plane, next to the
+ * API server's 6443 and the other control-plane ports: none may be it.
+ */
+static void
+check_vip_port(struct ys_ctx *c, const struct ynode *at,
+	       const struct inventory *inv)
+{
+	const struct role_profile *p = &inv->roles[ROLE_CONTROL_PLANE];
+	unsigned port = inv->cluster.vip.port;
+	size_t i;
+
+	if (port == 6443) {
+		ys_err(c, at,
+		       "control_plane_vip.port 6443 is the API server's own "
+		       "port on every control plane: haproxy listens on "
+		       "another (default %d) and forwards to 6443",
+		       INV_VIP_PORT_DEFAULT);
+		return;
+	}
+	for (i = 0; i < p->nports; i++) {
+		const struct port_range *pr = &p->ports[i];
+
+		if (pr->udp || port < pr->first || port > pr->last)
+			continue;
+		ys_err(c, at,
+		       "control_plane_vip.port %u is a control-plane port "
+		       "(%s) in the control-plane role profile",
+		       port, pr->what != NULL ? pr->what : "firewall");
+		return;
+	}
+}
+
+/* The VIP becomes the endpoint and one of the API server's SANs. */
+static void
+vip_endpoint(struct ys_ctx *c, const struct ynode *cl, struct inventory *inv)
+{
+	const struct inv_vip *v = &inv->cluster.vip;
+	struct strlist *sans = &inv->cluster.cert_sans;
+	char ip[IPV4_STR_LEN];
+	char **nv;
+	size_t i;
+
+	ipv4_format(v->address, ip);
+	if (inv->cluster.endpoint_set &&
+	    (strcmp(inv->cluster.endpoint_host, ip) != 0 ||
+	     inv->cluster.endpoint_port != v->port)) {
+		ys_err(c, ynode_get(cl, "control_plane_endpoint"),
+		       "control_plane_endpoint %s:%u differs from "
+		       "control_plane_vip %s:%u, which is the endpoint "
+		       "(remove control_plane_endpoint)",
+		       inv->cluster.endpoint_host,
+		       (unsigned)inv->cluster.endpoint_port, ip,
+		       (unsigned)v->port);
+		return;
+	}
+	set_str(c, &inv->cluster.endpoint_host, ip);
+	inv->cluster.endpoint_port = v->port;
+	inv->cluster.endpoint_set = true;
+	for (i = 0; i < sans->n; i++)
+		if (strcmp(sans->v[i], ip) == 0)
+			return;
+	nv = realloc(sans->v, (sans->n + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		c->oom = 1;
+		return;
+	}
+	sans->v = nv;
+	sans->v[sans->n] = ys_strdup(c, ip);
+	if (sans->v[sans->n] != NULL)
+		sans->n++;
+}
+
+/* cluster.control_plane_vip against everything else. */
+static void
+validate_vip(struct ys_ctx *c, const struct ynode *cl, struct inventory *inv,
+	     bool subnet_ok, bool server_ok, size_t ncp)
+{
+	const struct ynode *vn = ynode_get(cl, "control_plane_vip");
+	const struct ynode *an = ynode_get(vn, "address");
+	const struct ynode *pn = ynode_get(vn, "port");
+	uint32_t ip;
+
+	if (!inv->cluster.vip.set)
+		return;
+	if (ncp < 2)
+		ys_err(c, vn,
+		       "control_plane_vip needs at least 2 control-plane "
+		       "nodes (there %s %zu): with one, its own address is "
+		       "the endpoint",
+		       ncp == 1 ? "is" : "are", ncp);
+	/* An address that did not parse is reported already. */
+	if (an == NULL || an->type != YNODE_SCALAR ||
+	    ipv4_parse(an->str, &ip) < 0)
+		return;
+	check_vip_port(c, pn != NULL ? pn : vn, inv);
+	if (check_vip_address(c, an, inv, subnet_ok, server_ok))
+		vip_endpoint(c, cl, inv);
+}
+
 /* Cross-field rules, run once everything parsed. */
 static void
 validate(struct ys_ctx *c, const struct ynode *root, struct inventory *inv,
@@ -1198,9 +1409,10 @@ validate(struct ys_ctx *c, const struct ynode *root, struct inventory *inv,
 		ys_err(c, nodes,
 		       "no node has role control-plane: a cluster "
 		       "needs at least one");
+	validate_vip(c, cl, inv, subnet_ok, server_ok, ncp);
 
 	/* The endpoint: default to the first control plane; HA needs a VIP. */
-	if (!inv->cluster.endpoint_set && ncp > 1)
+	if (!inv->cluster.endpoint_set && ncp > 1 && !inv->cluster.vip.set)
 		ys_err(c, cl,
 		       "control_plane_endpoint is required with more "
 		       "than one control-plane node (a load balancer "

@@ -17,15 +17,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INV_MAX_NODES	       10000
-#define INV_MAX_LIST	       256 /* items in any list but nodes */
+#define INV_MAX_NODES		  10000
+#define INV_MAX_LIST		  256 /* items in any list but nodes */
 /*
  * kubelet's CRI endpoint unless cluster.cri_socket says otherwise: the
  * containerd socket, for both runtimes (Debian's docker.io runs on
  * Debian's containerd, whose CRI plugin is enabled; dockershim is gone
  * since Kubernetes 1.24).
  */
-#define INV_CRI_SOCKET_DEFAULT "unix:///var/run/containerd/containerd.sock"
+#define INV_CRI_SOCKET_DEFAULT	  "unix:///var/run/containerd/containerd.sock"
+/*
+ * cluster.control_plane_vip: haproxy listens on this port on every control
+ * plane (the VIP's port) and balances over the API servers' own 6443, the
+ * port split of kubeadm's HA guide; 51 is keepalived's usual router id.
+ */
+#define INV_VIP_PORT_DEFAULT	  8443
+#define INV_VIP_ROUTER_ID_DEFAULT 51
 
 enum node_role {
 	ROLE_CONTROL_PLANE,
@@ -93,6 +100,20 @@ struct role_profile {
 	struct runtime_cfg runtime;
 };
 
+/*
+ * cluster.control_plane_vip: a virtual IP that keepalived (VRRP) moves
+ * between the control planes, each running haproxy in front of every API
+ * server. When set, it is the control_plane_endpoint.
+ */
+struct inv_vip {
+	bool set;
+	uint32_t address;   /* inside network.subnet, no node's */
+	uint16_t port;	    /* haproxy's; never the API server's 6443 */
+	unsigned router_id; /* VRRP virtual_router_id, 1-255 */
+	bool multicast;	    /* false: unicast to the other control planes */
+	unsigned line, col; /* where control_plane_vip is declared */
+};
+
 struct inv_node {
 	char *name;
 	uint8_t mac[MAC_LEN];
@@ -128,6 +149,7 @@ struct inventory {
 		uint64_t token_ttl; /* seconds */
 		enum etcd_mode etcd;
 		struct strlist cert_sans;
+		struct inv_vip vip;
 	} cluster;
 
 	struct {

@@ -526,6 +526,8 @@ step_function(enum fb_step_kind kind)
 		return fb_step_runtime;
 	case FB_STEP_PKI:
 		return fb_step_pki;
+	case FB_STEP_VIP:
+		return fb_step_vip;
 	case FB_STEP_KUBELET:
 		return fb_step_kubelet;
 	case FB_STEP_WAIT_API:

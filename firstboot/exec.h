@@ -128,6 +128,22 @@ int fb_exec_run(struct fb_exec *x, const struct fb_plan *plan);
 void fb_exec_init(struct fb_exec *x);
 void fb_exec_done(struct fb_exec *x);
 
+#define FB_IFNAME_LEN 16 /* IFNAMSIZ */
+
+/*
+ * The name of the interface holding the IPv4 address ip (host order) into
+ * ret. Returns 0, -ENOENT when no interface holds it, or a negative errno.
+ */
+int fb_vip_iface(uint32_t ip, char ret[FB_IFNAME_LEN]);
+
+/*
+ * Wait until ip:port (host order) takes a TCP connection, trying for at
+ * least timeout_s seconds with backoff from poll_ms. Returns 0 or
+ * -ETIMEDOUT.
+ */
+int fb_tcp_wait(uint32_t ip, unsigned port, unsigned timeout_s,
+		unsigned poll_ms);
+
 /* The step functions (steps_*.c); each returns 0 or sets x->msg. */
 int fb_step_hostname(struct fb_exec *x);
 int fb_step_hosts(struct fb_exec *x);
@@ -138,6 +154,7 @@ int fb_step_selinux(struct fb_exec *x);
 int fb_step_firewall(struct fb_exec *x);
 int fb_step_runtime(struct fb_exec *x);
 int fb_step_pki(struct fb_exec *x);
+int fb_step_vip(struct fb_exec *x);
 int fb_step_kubelet(struct fb_exec *x);
 int fb_step_wait_api(struct fb_exec *x);
 int fb_step_kubeadm(struct fb_exec *x);

@@ -1027,6 +1027,48 @@ parse_cni(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 }
 
 static int
+parse_vip(struct pctx *c, const struct ynode *root, struct fb_payload *p)
+{
+	static const char *const keys[] = { "address", "port", "interface_file",
+					    NULL };
+	const struct ynode *m = ynode_get(root, "control_plane_vip"), *n;
+
+	if (m == NULL || ynode_is_null(m))
+		return 0;
+	if (want(c, m, YNODE_MAP, "control_plane_vip") < 0 ||
+	    check_keys(c, m, "control_plane_vip", keys) < 0)
+		return -EINVAL;
+	if (p->node.role != FB_ROLE_CONTROL_PLANE)
+		return perr(c, m,
+			    "control_plane_vip is only for control-plane "
+			    "nodes");
+	if (get_scalar(c, m, "address", "control_plane_vip.address", true, &n) <
+	    0)
+		return -EINVAL;
+	if (ipv4_parse(n->str, &p->vip.ip) < 0)
+		return perr(c, n,
+			    "control_plane_vip.address is not an IPv4 "
+			    "address");
+	if (dup_str(c, n, &p->vip.address) < 0)
+		return -ENOMEM;
+	if (get_scalar(c, m, "port", "control_plane_vip.port", true, &n) < 0 ||
+	    get_uint(c, m, "port", "control_plane_vip.port", 1, 65535, 0,
+		     &p->vip.port) < 0)
+		return -EINVAL;
+	if (get_scalar(c, m, "interface_file",
+		       "control_plane_vip.interface_file", true, &n) < 0)
+		return -EINVAL;
+	if (!abs_path_ok(n->str))
+		return perr(c, n,
+			    "control_plane_vip.interface_file must be "
+			    "absolute, without '.' or '..' components");
+	if (dup_str(c, n, &p->vip.interface_file) < 0)
+		return -ENOMEM;
+	p->has_vip = true;
+	return 0;
+}
+
+static int
 parse_root(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 {
 	static const char *const keys[] = {
@@ -1042,6 +1084,7 @@ parse_root(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 		"firewall",
 		"container_runtime",
 		"files",
+		"control_plane_vip",
 		"kubeadm",
 		"cni",
 		"ready_timeout",
@@ -1073,8 +1116,8 @@ parse_root(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 		return -EINVAL;
 	p->selinux = (enum fb_selinux)sel;
 	if (parse_firewall(c, root, p) < 0 || parse_runtime(c, root, p) < 0 ||
-	    parse_files(c, root, p) < 0 || parse_kubeadm(c, root, p) < 0 ||
-	    parse_cni(c, root, p) < 0)
+	    parse_files(c, root, p) < 0 || parse_vip(c, root, p) < 0 ||
+	    parse_kubeadm(c, root, p) < 0 || parse_cni(c, root, p) < 0)
 		return -EINVAL;
 	if (get_uint(c, root, "ready_timeout", "ready_timeout", 1,
 		     FB_MAX_TIMEOUT, FB_DEFAULT_READY, &p->ready_timeout) < 0)
@@ -1194,6 +1237,8 @@ fb_payload_free(struct fb_payload *p)
 	}
 	free(p->files);
 	free_secret(p->kubeadm.config, p->kubeadm.config_len);
+	free(p->vip.address);
+	free(p->vip.interface_file);
 	free(p->kubeadm.wait_url);
 	free(p->kubeadm.wait_ca);
 	free_strv(p->kubeadm.etcd_endpoints, p->kubeadm.netcd);

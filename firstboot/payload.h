@@ -29,6 +29,7 @@
 #define FB_MAX_URL_LEN	      2048
 #define FB_MAX_TIMEOUT	      (7 * 24 * 3600) /* seconds */
 #define FB_DEFAULT_WAIT	      1800
+#define FB_VIP_WAIT	      120 /* seconds init waits for the VIP */
 #define FB_DEFAULT_READY      600
 #define FB_DEFAULT_LOG_FILES  5
 /* kubelet's CRI endpoint when container_runtime.cri_socket is absent. */
@@ -140,6 +141,18 @@ struct fb_payload {
 		size_t netcd;
 		char *etcd_ca, *etcd_cert, *etcd_key;
 	} kubeadm;
+	/*
+	 * control_plane_vip (control planes of a cluster with a VIP): the
+	 * vip step writes "interface NAME" to interface_file (absolute),
+	 * starts haproxy and keepalived, and for init waits for address:port.
+	 */
+	bool has_vip;
+	struct {
+		char *address; /* dotted IPv4 */
+		uint32_t ip;   /* host order */
+		unsigned port;
+		char *interface_file;
+	} vip;
 	bool has_cni;
 	struct {
 		char *name;

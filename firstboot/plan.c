@@ -9,9 +9,9 @@
 #include <string.h>
 
 static const char *const step_names[FB_STEP_COUNT] = {
-	"fetch",   "hostname",	 "hosts",   "modules", "sysctls", "swap",
-	"selinux", "firewall",	 "runtime", "pki",     "kubelet", "wait-api",
-	"kubeadm", "kubeconfig", "cni",	    "ready",   "done",
+	"fetch",    "hostname", "hosts",      "modules", "sysctls", "swap",
+	"selinux",  "firewall", "runtime",    "pki",	 "vip",	    "kubelet",
+	"wait-api", "kubeadm",	"kubeconfig", "cni",	 "ready",   "done",
 };
 
 const char *
@@ -188,6 +188,28 @@ plan_runtime(struct builder *b, const struct fb_payload *p)
 		       "present)");
 }
 
+/*
+ * vip: keepalived and haproxy, installed as files by pki, start before
+ * kubeadm; the first control plane waits for the VIP before init.
+ */
+static void
+plan_vip(struct builder *b, const struct fb_payload *p)
+{
+	struct fb_step *s = add_step(b, FB_STEP_VIP);
+
+	detail(b, s, "write %s: the interface holding %s",
+	       p->vip.interface_file, p->node.ip);
+	detail(b, s,
+	       "run systemctl enable haproxy keepalived; systemctl restart "
+	       "haproxy; systemctl restart keepalived (when systemctl is "
+	       "present)");
+	if (p->kubeadm.action == FB_ACTION_INIT)
+		detail(b, s,
+		       "wait up to %us for the VIP %s:%u to take "
+		       "connections",
+		       FB_VIP_WAIT, p->vip.address, p->vip.port);
+}
+
 static void
 plan_kube(struct builder *b, const struct fb_payload *p)
 {
@@ -201,6 +223,8 @@ plan_kube(struct builder *b, const struct fb_payload *p)
 			detail(b, s, "install %s (mode %04o)", p->files[i].path,
 			       (unsigned)p->files[i].mode);
 	}
+	if (p->has_vip)
+		plan_vip(b, p);
 	s = add_step(b, FB_STEP_KUBELET);
 	if (p->kubeadm.action == FB_ACTION_ETCD) {
 		detail(b, s, "write " FB_ETCD_KUBELET " and " FB_ETCD_DROPIN);

@@ -17,7 +17,7 @@ PKGS=(
 	tftp-hpa atftp busybox-static curl wget openssl cloud-init genisoimage
 	libarchive-tools cpio xorriso iproute2 procps psmisc tshark
 	qemu-system-x86 qemu-utils ipxe-qemu ovmf ipxe isc-dhcp-client udhcpc
-	zstd python3 python3-yaml kmod file e2fsprogs time strace
+	zstd python3 python3-yaml kmod file e2fsprogs time strace keepalived haproxy
 	# the fleet page's browser test (tests/interop/ui_browser.sh):
 	# playwright-core comes from the npm registry, the browser from Debian
 	chromium nodejs npm

@@ -43,6 +43,9 @@ shared_pki(void)
 			    NULL, &inv, &d) < 0 ||
 	    pki_prepare(&p, inv, NULL, false, time(NULL), &d) < 0)
 		abort();
+	/* The VRRP password too, for inventories with a control-plane VIP. */
+	if (pki_vrrp_pass_new(p.vrrp_pass) < 0)
+		abort();
 	inventory_free(inv);
 	diags_done(&d);
 	ready = 1;

@@ -26,7 +26,7 @@ pin() { # CA certificate -> kubeadm's pin, by the documented recipe
 
 mode() { stat -c %a "$1"; }
 
-for ex in single lab ha-stacked ha-external-etcd; do
+for ex in single lab ha-stacked ha-external-etcd ha-vip; do
 	out=$T/$ex
 	"$build" build "$src/profiles/examples/$ex.yaml" -o "$out" --jobs 2 ||
 		fail "$ex: build failed"
@@ -109,6 +109,24 @@ for ex in single lab ha-stacked ha-external-etcd; do
 	done
 	[[ $have_cloudinit == 1 ]] || echo "note: cloud-init missing, schema not checked"
 done
+
+# The VIP: its password is a secret of its own; it is the endpoint workers
+# join through and an API server SAN; only control planes run keepalived.
+v=$T/ha-vip
+grep -Eq '^[a-z0-9]{8}$' "$v/secrets/vrrp-auth-pass" ||
+	fail "ha-vip: malformed vrrp-auth-pass"
+grep -Eq 'apiServerEndpoint: "?192.168.100.10:8443"?$' "$v/nodes/w1/kubeadm.yaml" ||
+	fail "ha-vip: w1 does not join through the VIP"
+grep -Eq 'controlPlaneEndpoint: "?192.168.100.10:8443"?$' "$v/nodes/cp1/kubeadm.yaml" ||
+	fail "ha-vip: the VIP is not the endpoint"
+[[ $(grep -A3 'certSANs' "$v/nodes/cp1/kubeadm.yaml") == *192.168.100.10* ]] ||
+	fail "ha-vip: the VIP is not an API server SAN"
+grep -q "auth_pass $(cat "$v/secrets/vrrp-auth-pass")" \
+	"$v/nodes/cp3/firstboot.yaml" || fail "ha-vip: cp3's auth_pass"
+! grep -q 'keepalived' "$v/nodes/w1/firstboot.yaml" \
+	"$v/nodes/w1/cloud-init/user-data" || fail "ha-vip: keepalived on w1"
+! grep -rq "$(cat "$v/secrets/vrrp-auth-pass")" "$v/public" "$v/boot" \
+	"$v/netboot.yaml" || fail "ha-vip: the VRRP password is public"
 
 # Workers hold no private key.
 for fb in "$T"/lab/nodes/w*/firstboot.yaml; do

@@ -11,7 +11,7 @@ BUILDER=$BUILD/builder/metalboot-build
 [[ -x $BUILDER ]] || { echo "SKIP: metalboot-build not built"; exit 77; }
 SRC=${MB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 
-for inv in single lab ha-stacked ha-external-etcd; do
+for inv in single lab ha-stacked ha-external-etcd ha-vip; do
 	echo "== $inv"
 	out=$WORK/out-$inv
 	if ! "$BUILDER" build "$SRC/profiles/examples/$inv.yaml" -o "$out" \
@@ -30,6 +30,18 @@ for inv in single lab ha-stacked ha-external-etcd; do
 			{ cat "$WORK/plan"; fail "$inv/$node: the agent refused its payload"; }
 		[[ $(snapshot "$R") == "$before" ]] || fail "$inv/$node: dry run wrote"
 		plan=$(cat "$WORK/plan")
+		# With a VIP every control plane starts keepalived and haproxy
+		# before kubeadm; init waits for the VIP first.
+		if [[ $inv == ha-vip && $node == cp* ]]; then
+			[[ $plan == *" vip"*"systemctl restart keepalived"*" kubeadm"* ]] ||
+				fail "$inv/$node: no vip step before kubeadm"
+			if [[ $plan == *"kubeadm init --config"* ]]; then
+				[[ $plan == *"for the VIP 192.168.100.10:8443"* ]] ||
+					fail "$inv/$node: init does not wait for the VIP"
+			fi
+		elif [[ $plan == *" vip"$'\n'* ]]; then
+			fail "$inv/$node: a vip step without a VIP"
+		fi
 		case $plan in
 		*"kubeadm init --config"*)
 			inits=$((inits + 1))

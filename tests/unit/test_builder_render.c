@@ -249,6 +249,7 @@ check_kubeadm(struct fixture *f, size_t n)
 }
 
 static const char *const fb_keys[] = { "version",
+				       "control_plane_vip",
 				       "node",
 				       "cluster",
 				       "server",
@@ -957,6 +958,225 @@ test_external_etcd_wait(void **state)
 	fixture_done(&f);
 }
 
+static void
+test_ha_vip(void **state)
+{
+	(void)state;
+	check_example("ha-vip");
+}
+
+/* keepalived.conf of ha-vip.yaml's control plane n (cp1..cp3). */
+static void
+check_keepalived(struct fixture *f, size_t n)
+{
+	static const char *const ips[] = { "192.168.100.11", "192.168.100.12",
+					   "192.168.100.13" };
+	struct buf b;
+	char want[128];
+	size_t i;
+	const char *peers;
+
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_keepalived_conf(&f->rc, n, &b), 0);
+	snprintf(want, sizeof(want), "\tpriority %zu\n", 200 - n);
+	assert_non_null(strstr(b.data, want));
+	snprintf(want, sizeof(want), "\tunicast_src_ip %s\n", ips[n]);
+	assert_non_null(strstr(b.data, want));
+	/* The peers: the other control planes, not the node, no worker. */
+	peers = strstr(b.data, "\tunicast_peer {\n");
+	assert_non_null(peers);
+	for (i = 0; i < 3; i++) {
+		snprintf(want, sizeof(want), "\t\t%s\n", ips[i]);
+		if (i == n)
+			assert_null(strstr(peers, want));
+		else
+			assert_non_null(strstr(peers, want));
+	}
+	assert_null(strstr(b.data, "192.168.100.21"));
+	snprintf(want, sizeof(want), "\t\tauth_pass %s\n", f->pki.vrrp_pass);
+	assert_non_null(strstr(b.data, want));
+	assert_non_null(strstr(b.data, "\tvirtual_router_id 51\n"));
+	assert_non_null(strstr(b.data, "\t\t192.168.100.10/32\n"));
+	assert_non_null(
+		strstr(b.data, "\tinclude " RENDER_VIP_IFACE_FILE "\n"));
+	assert_non_null(strstr(b.data, "\tscript \"" RENDER_VIP_CHECK "\"\n"));
+	assert_non_null(strstr(b.data, "\tweight -100\n"));
+	assert_non_null(strstr(b.data, "\tstate BACKUP\n"));
+	buf_done_secure(&b);
+}
+
+/* What firstboot.yaml and user-data carry for node n of ha-vip.yaml. */
+static void
+check_vip_payloads(struct fixture *f, size_t n, const struct buf *kconf)
+{
+	bool cp = f->inv->nodes[n].role == ROLE_CONTROL_PLANE;
+	bool init = strcmp(render_action(&f->rc, n), "init") == 0;
+	const struct ynode *files, *fw, *runcmd, *pk;
+	struct buf k, b, ud;
+	struct ydoc *doc;
+	size_t i, iface, restart, wait, kubeadm;
+	char ip[IPV4_STR_LEN];
+	bool found = false, has_pk = false;
+
+	buf_init(&k, RENDER_MAX_PAYLOAD);
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	buf_init(&ud, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f->rc, n, &k), 0);
+	assert_int_equal(render_firstboot(&f->rc, n, k.data, k.len, &b), 0);
+	doc = parse("firstboot.yaml", b.data, b.len);
+	files = ynode_get(doc->root, "files");
+	for (i = 0; i < files->n; i++) {
+		if (strcmp(str_at(files->items[i], "path"),
+			   RENDER_KEEPALIVED_CONF) != 0)
+			continue;
+		found = true;
+		assert_string_equal(str_at(files->items[i], "mode"), "0600");
+		assert_string_equal(str_at(files->items[i], "content"),
+				    kconf->data);
+	}
+	assert_int_equal(found, cp);
+	fw = ynode_get(doc->root, "firewall");
+	if (cp) {
+		assert_string_equal(
+			str_at(doc->root, "control_plane_vip.address"),
+			"192.168.100.10");
+		assert_string_equal(str_at(doc->root, "control_plane_vip.port"),
+				    "8443");
+		assert_string_equal(
+			str_at(doc->root, "control_plane_vip.interface_file"),
+			RENDER_VIP_IFACE_FILE);
+		assert_string_equal(str_at(fw->items[fw->n - 1], "port"),
+				    "8443");
+	} else {
+		assert_null(ynode_get(doc->root, "control_plane_vip"));
+		assert_null(strstr(b.data, "keepalived"));
+	}
+	assert_string_equal(str_at(doc->root, "cluster.endpoint"),
+			    "192.168.100.10:8443");
+	ydoc_free(doc);
+
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len, &ud), 0);
+	doc = parse("user-data", ud.data, ud.len);
+	pk = ynode_get(doc->root, "packages");
+	for (i = 0; i < pk->n; i++)
+		has_pk = has_pk || strcmp(pk->items[i]->str, "keepalived") == 0;
+	assert_int_equal(has_pk, cp);
+	runcmd = ynode_get(doc->root, "runcmd");
+	iface = runcmd_find(runcmd, "ip -o -4 addr show",
+			    RENDER_VIP_IFACE_FILE);
+	restart = runcmd_find(runcmd, "restart", "keepalived");
+	wait = runcmd_find(runcmd, "-ne 28", "https://192.168.100.10:8443/");
+	kubeadm = runcmd_find(runcmd, "kubeadm", init ? "init" : "join");
+	assert_true(kubeadm != SIZE_MAX);
+	if (cp) {
+		assert_string_equal(
+			wf_content(doc->root, RENDER_KEEPALIVED_CONF),
+			kconf->data);
+		assert_non_null(wf_content(doc->root, RENDER_HAPROXY_CFG));
+		assert_non_null(wf_content(doc->root, RENDER_VIP_CHECK));
+		assert_true(iface < restart && restart < kubeadm);
+		/* The node's address is an argument, not script. */
+		ipv4_format(f->inv->nodes[n].ip, ip);
+		assert_string_equal(runcmd->items[iface]->items[3]->str, ip);
+		if (init)
+			assert_true(restart < wait && wait < kubeadm);
+		else
+			assert_true(wait == SIZE_MAX);
+	} else {
+		assert_null(wf_content(doc->root, RENDER_KEEPALIVED_CONF));
+		assert_true(iface == SIZE_MAX && restart == SIZE_MAX &&
+			    wait == SIZE_MAX);
+	}
+	ydoc_free(doc);
+	buf_done_secure(&k);
+	buf_done_secure(&b);
+	buf_done_secure(&ud);
+}
+
+/*
+ * The control-plane VIP (ha-vip.yaml): each control plane's keepalived.conf
+ * (priority by rank, the other control planes as unicast peers, the stored
+ * password), haproxy.cfg (the VIP's port over every API server's 6443 with
+ * TLS /readyz checks) and the check script; the files ride with the keys in
+ * firstboot.yaml and user-data, keepalived.conf 0600; workers get none;
+ * cloud-init starts both before kubeadm, and init waits for the VIP.
+ */
+static void
+test_vip(void **state)
+{
+	static const char multicast[] =
+		"cluster:\n  name: m\n  kubernetes_version: v1.30.2\n"
+		"  control_plane_vip: {address: 10.0.0.10, multicast: true, "
+		"port: 9443, router_id: 9}\n"
+		"network: {server_ip: 10.0.0.1, subnet: 10.0.0.0/24}\n"
+		"nodes:\n"
+		"  - {name: a, mac: \"52:54:00:00:01:01\", ip: 10.0.0.11, "
+		"role: control-plane}\n"
+		"  - {name: b, mac: \"52:54:00:00:01:02\", ip: 10.0.0.12, "
+		"role: control-plane}\n";
+	struct fixture f;
+	struct buf b, kc;
+	size_t n;
+
+	(void)state;
+	fixture_load(&f, "ha-vip");
+	assert_int_equal(strlen(f.pki.vrrp_pass), PKI_VRRP_PASS_LEN);
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	for (n = 0; n < f.inv->nnodes; n++) {
+		buf_init(&kc, RENDER_MAX_PAYLOAD);
+		if (f.inv->nodes[n].role == ROLE_CONTROL_PLANE) {
+			check_keepalived(&f, n);
+			assert_int_equal(render_keepalived_conf(&f.rc, n, &kc),
+					 0);
+		} else {
+			assert_int_equal(render_keepalived_conf(&f.rc, n, &kc),
+					 -EINVAL);
+		}
+		check_vip_payloads(&f, n, &kc);
+		buf_done_secure(&kc);
+	}
+	assert_int_equal(render_haproxy_cfg(&f.rc, &b), 0);
+	assert_non_null(strstr(b.data, "\tbind :8443\n"));
+	assert_non_null(strstr(b.data, "\tserver cp1 192.168.100.11:6443\n"
+				       "\tserver cp2 192.168.100.12:6443\n"
+				       "\tserver cp3 192.168.100.13:6443\n"));
+	assert_null(strstr(b.data, "192.168.100.21"));
+	assert_non_null(strstr(b.data, "\tmode tcp\n"));
+	assert_non_null(strstr(b.data, "\toption httpchk GET /readyz\n"));
+	assert_non_null(strstr(b.data, "check-ssl verify required ca-file "
+				       "/etc/kubernetes/pki/ca.crt"));
+	assert_non_null(strstr(b.data, "stats socket " RENDER_HAPROXY_SOCK));
+	buf_done(&b);
+	assert_int_equal(render_vip_check(&f.rc, &b), 0);
+	assert_int_equal(strncmp(b.data, "#!/bin/sh\n", 10), 0);
+	assert_non_null(strstr(b.data, "--connect-to "
+				       "192.168.100.10:8443:127.0.0.1:8443 "
+				       "https://192.168.100.10:8443/readyz\n"));
+	buf_done(&b);
+	fixture_done(&f);
+
+	/* Multicast: no unicast peers; the port and router id given. */
+	fixture_from_text(&f, "m.yaml", multicast, strlen(multicast));
+	assert_int_equal(render_keepalived_conf(&f.rc, 1, &b), 0);
+	assert_null(strstr(b.data, "unicast"));
+	assert_non_null(strstr(b.data, "\tvirtual_router_id 9\n"));
+	assert_non_null(strstr(b.data, "\tpriority 199\n"));
+	buf_done_secure(&b);
+	assert_int_equal(render_haproxy_cfg(&f.rc, &b), 0);
+	assert_non_null(strstr(b.data, "\tbind :9443\n"));
+	buf_done(&b);
+	fixture_done(&f);
+
+	/* Without a VIP there is nothing to render, and no secret. */
+	fixture_load(&f, "ha-stacked");
+	assert_string_equal(f.pki.vrrp_pass, "");
+	assert_int_equal(render_keepalived_conf(&f.rc, 0, &b), -EINVAL);
+	assert_int_equal(render_haproxy_cfg(&f.rc, &b), -EINVAL);
+	assert_int_equal(render_vip_check(&f.rc, &b), -EINVAL);
+	buf_done(&b);
+	fixture_done(&f);
+}
+
 int
 main(void)
 {
@@ -965,6 +1185,8 @@ main(void)
 		cmocka_unit_test(test_lab),
 		cmocka_unit_test(test_ha_stacked),
 		cmocka_unit_test(test_ha_external),
+		cmocka_unit_test(test_ha_vip),
+		cmocka_unit_test(test_vip),
 		cmocka_unit_test(test_ipxe),
 		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_apt_repo),

@@ -105,12 +105,12 @@ static void
 test_examples(void **state)
 {
 	static const char *names[] = { "single", "lab", "ha-stacked",
-				       "ha-external-etcd" };
-	static const size_t nodes[] = { 1, 3, 5, 8 };
+				       "ha-external-etcd", "ha-vip" };
+	static const size_t nodes[] = { 1, 3, 5, 8, 5 };
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		char path[512];
 		struct inventory *inv = NULL;
 		struct diags d;
@@ -447,6 +447,141 @@ test_cri_socket(void **state)
 		     4, 3, "did you mean 'cri_socket'");
 }
 
+/* Three control planes; the VIP block goes between HEAD and NET3. */
+#define VIP                                                                    \
+	"  control_plane_vip:\n"                                               \
+	"    address: 10.0.0.10\n"
+#define NET3                                                                   \
+	NET "nodes:\n" CP1 "  - {name: cp2, mac: \"52:54:00:00:01:02\", ip: "  \
+	    "10.0.0.12, role: control-plane}\n"                                \
+	    "  - {name: cp3, mac: \"52:54:00:00:01:03\", ip: 10.0.0.13, "      \
+	    "role: control-plane}\n"
+
+/* How many errors loading yaml reports. */
+static size_t
+count_errors(const char *yaml)
+{
+	struct inventory *inv = NULL;
+	struct diags d;
+	size_t n;
+
+	diags_init(&d);
+	assert_int_equal(inventory_parse("t.yaml", yaml, strlen(yaml), PROFILES,
+					 &inv, &d),
+			 -EINVAL);
+	n = d.errors;
+	diags_done(&d);
+	return n;
+}
+
+static void
+test_vip(void **state)
+{
+	struct inventory *inv;
+	struct diags d;
+
+	(void)state;
+	/* The VIP is the endpoint (haproxy's port) and an API server SAN. */
+	inv = load_ok(HEAD VIP NET3, &d);
+	assert_true(inv->cluster.vip.set);
+	assert_int_equal(inv->cluster.vip.address, 0x0a00000a);
+	assert_int_equal(inv->cluster.vip.port, 8443);
+	assert_int_equal(inv->cluster.vip.router_id, 51);
+	assert_false(inv->cluster.vip.multicast);
+	assert_int_equal(inv->cluster.vip.line, 5);
+	assert_string_equal(inv->cluster.endpoint_host, "10.0.0.10");
+	assert_int_equal(inv->cluster.endpoint_port, 8443);
+	assert_int_equal(inv->cluster.cert_sans.n, 1);
+	assert_string_equal(inv->cluster.cert_sans.v[0], "10.0.0.10");
+	inventory_free(inv);
+	diags_done(&d);
+
+	/* Every key; the same endpoint given twice; the SAN not repeated. */
+	inv = load_ok(HEAD "  control_plane_endpoint: 10.0.0.10:9443\n"
+			   "  apiserver_cert_sans: [api.example, 10.0.0.10]\n"
+			   "  control_plane_vip: {address: 10.0.0.10, port: "
+			   "9443, router_id: 7, multicast: true, mode: "
+			   "packages}\n" NET3,
+		      &d);
+	assert_int_equal(inv->cluster.vip.port, 9443);
+	assert_int_equal(inv->cluster.vip.router_id, 7);
+	assert_true(inv->cluster.vip.multicast);
+	assert_int_equal(inv->cluster.endpoint_port, 9443);
+	assert_int_equal(inv->cluster.cert_sans.n, 2);
+	inventory_free(inv);
+	diags_done(&d);
+	/* Without a VIP nothing changes. */
+	inv = load_ok(HEAD "  control_plane_endpoint: 10.0.0.10:6443\n" NET3,
+		      &d);
+	assert_false(inv->cluster.vip.set);
+	assert_int_equal(inv->cluster.cert_sans.n, 0);
+	inventory_free(inv);
+	diags_done(&d);
+
+	/* HA needs two control planes at least. */
+	expect_error(HEAD VIP NET "nodes:\n" CP1, 5, 5,
+		     "control_plane_vip needs at least 2 control-plane nodes "
+		     "(there is 1)");
+	/* The address: free, on the network, nobody else's. */
+	expect_error(HEAD "  control_plane_vip:\n    address: 10.0.1.10\n" NET3,
+		     5, 14, "10.0.1.10 is outside network.subnet");
+	expect_error(HEAD
+		     "  control_plane_vip:\n    address: 10.0.0.255\n" NET3,
+		     5, 14, "network or broadcast address");
+	expect_error(HEAD "  control_plane_vip:\n    address: 10.0.0.12\n" NET3,
+		     5, 14, "10.0.0.12 is node 'cp2''s address (line 11)");
+	/* ... and nothing else: a VIP refused does not become the endpoint. */
+	assert_int_equal(count_errors(HEAD "  control_plane_vip:\n    address: "
+					   "10.0.0.12\n" NET3),
+			 1);
+	assert_int_equal(count_errors(HEAD "  control_plane_vip:\n    address: "
+					   "10.0.0.300\n" NET3),
+			 1);
+	expect_error(HEAD "  control_plane_vip:\n    address: 10.0.0.1\n" NET3,
+		     5, 14, "is network.server_ip");
+	expect_error(HEAD VIP NET "  gateway: 10.0.0.10\nnodes:\n" CP1
+				  "  - {name: cp2, mac: \"52:54:00:00:01:02\", "
+				  "ip: 10.0.0.12, role: control-plane}\n",
+		     5, 14, "is network.gateway");
+	expect_error(HEAD VIP NET "  pool: 10.0.0.5-10.0.0.10\nnodes:\n" CP1
+				  "  - {name: cp2, mac: \"52:54:00:00:01:02\", "
+				  "ip: 10.0.0.12, role: control-plane}\n",
+		     5, 14, "is inside network.pool");
+	expect_error(HEAD
+		     "  control_plane_vip:\n    address: 10.0.0.300\n" NET3,
+		     5, 14, "control_plane_vip.address: '10.0.0.300' is not");
+	expect_error(HEAD "  control_plane_vip:\n    port: 8443\n" NET3, 5, 5,
+		     "control_plane_vip.address is required");
+	/* The port: never the API server's own, nor another of its ports. */
+	expect_error(HEAD VIP "    port: 6443\n" NET3, 6, 11,
+		     "6443 is the API server's own port");
+	expect_error(HEAD VIP "    port: 2380\n" NET3, 6, 11,
+		     "2380 is a control-plane port (etcd");
+	expect_error(HEAD VIP "    port: 70000\n" NET3, 6, 11,
+		     "must be a port, 1-65535");
+	expect_error(HEAD VIP "    router_id: 0\n" NET3, 6, 16,
+		     "router_id '0' must be a VRRP router id, 1-255");
+	expect_error(HEAD VIP "    multicast: maybe\n" NET3, 6, 16,
+		     "must be true or false");
+	/* Another endpoint contradicts the VIP. */
+	expect_error(HEAD "  control_plane_endpoint: 10.0.0.10:6443\n" VIP NET3,
+		     4, 27,
+		     "control_plane_endpoint 10.0.0.10:6443 differs from "
+		     "control_plane_vip 10.0.0.10:8443");
+	expect_error(HEAD
+		     "  control_plane_endpoint: api.example:8443\n" VIP NET3,
+		     4, 27, "differs from control_plane_vip");
+	/* Static pods are not implemented, and said so. */
+	expect_error(HEAD VIP "    mode: static-pods\n" NET3, 6, 11,
+		     "mode static-pods is not implemented");
+	expect_error(HEAD VIP "    mode: docker\n" NET3, 6, 11,
+		     "control_plane_vip.mode must be packages");
+	expect_error(HEAD VIP "    adress: 10.0.0.10\n" NET3, 6, 5,
+		     "did you mean 'address'");
+	expect_error(HEAD "  control_plane_vip: 10.0.0.10\n" NET3, 4, 22,
+		     "must be a mapping");
+}
+
 static void
 test_unknown_keys(void **state)
 {
@@ -566,6 +701,7 @@ main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_etcd),
 		cmocka_unit_test(test_cri_socket),
+		cmocka_unit_test(test_vip),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_types_and_enums),
 		cmocka_unit_test(test_all_problems_reported),

@@ -231,6 +231,65 @@ test_cri_socket(void **state)
 	free(text);
 }
 
+#define VIP_IN                                                                 \
+	"control_plane_vip: { address: 192.168.100.10, port: 8443, "           \
+	"interface_file: /etc/keepalived/metalboot-interface.conf }\n"
+
+/* control_plane_vip: what the vip step needs, checked like the rest. */
+static void
+test_vip(void **state)
+{
+	static const struct bad vbads[] = {
+		{ "address: 192.168.100.10", "address: 192.168.100.300", 0, 0,
+		  "control_plane_vip.address is not an IPv4" },
+		{ "port: 8443", "port: 0", 0, 0,
+		  "control_plane_vip.port must be a number from 1 to 65535" },
+		{ "interface_file: /etc/keepalived/",
+		  "interface_file: etc/keepalived/", 0, 0,
+		  "interface_file must be absolute" },
+		{ "interface_file: /etc/keepalived/",
+		  "interface_file: /etc/../keepalived/", 0, 0,
+		  "interface_file must be absolute" },
+		{ "port: 8443, ", "", 0, 0,
+		  "control_plane_vip.port is required" },
+		{ "port: 8443", "port: 8443, vrid: 5", 0, 0,
+		  "unknown key 'vrid'" },
+		{ "role: control-plane", "role: worker", 0, 0,
+		  "only for control-plane nodes" },
+	};
+	char *text = replace(full, "kubeadm:\n", VIP_IN "kubeadm:\n");
+	struct fb_payload *p = NULL;
+	struct fb_perror err;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(fb_payload_parse("f", text, strlen(text), &p, &err),
+			 0);
+	assert_true(p->has_vip);
+	assert_string_equal(p->vip.address, "192.168.100.10");
+	assert_int_equal(p->vip.ip, 0xc0a8640a);
+	assert_int_equal(p->vip.port, 8443);
+	assert_string_equal(p->vip.interface_file,
+			    "/etc/keepalived/metalboot-interface.conf");
+	fb_payload_free(p);
+	p = NULL;
+	for (i = 0; i < sizeof(vbads) / sizeof(vbads[0]); i++) {
+		char *t = replace(text, vbads[i].from, vbads[i].to);
+		int r = fb_payload_parse("f", t, strlen(t), &p, &err);
+
+		if (r != -EINVAL || strstr(err.msg, vbads[i].msg) == NULL)
+			fail_msg("vip case %zu: %d '%s'", i, r, err.msg);
+		assert_null(p);
+		free(t);
+	}
+	free(text);
+	/* Without the key: no VIP. */
+	assert_int_equal(fb_payload_parse("f", full, strlen(full), &p, &err),
+			 0);
+	assert_false(p->has_vip);
+	fb_payload_free(p);
+}
+
 static void
 test_refused(void **state)
 {
@@ -340,6 +399,7 @@ main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_cri_socket),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_vip),
 		cmocka_unit_test(test_joiner_wait_for),
 		cmocka_unit_test(test_empty_and_garbage),
 	};

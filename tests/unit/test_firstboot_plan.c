@@ -461,6 +461,14 @@ payload_for(const struct inventory *inv, size_t n)
 		   rp->runtime.log_max_files, rp->runtime.storage_driver);
 	buf_printf(&b, "files:\n  - { path: /etc/kubernetes/pki/ca.crt, "
 		       "mode: \"0644\", content: \"x\" }\n");
+	if (inv->cluster.vip.set && node->role == ROLE_CONTROL_PLANE) {
+		ipv4_format(inv->cluster.vip.address, ip);
+		buf_printf(&b,
+			   "control_plane_vip: { address: %s, port: %u, "
+			   "interface_file: "
+			   "/etc/keepalived/metalboot-interface.conf }\n",
+			   ip, (unsigned)inv->cluster.vip.port);
+	}
 	buf_printf(&b, "kubeadm:\n  action: %s\n  config: \"x\"\n", action);
 	if (strncmp(action, "join", 4) == 0)
 		buf_printf(&b, "%s", wait_for);
@@ -518,6 +526,31 @@ check_inventory(const char *name)
 			assert_null(fb_plan_find(plan, FB_STEP_KUBECONFIG));
 			assert_null(fb_plan_find(plan, FB_STEP_CNI));
 		}
+		/*
+		 * With a VIP, each control plane starts keepalived and haproxy
+		 * after their files are installed and before it waits for the
+		 * API (through the VIP) or runs kubeadm; init waits for the
+		 * VIP.
+		 */
+		if (inv->cluster.vip.set && node->role == ROLE_CONTROL_PLANE) {
+			const struct fb_step *v =
+				fb_plan_find(plan, FB_STEP_VIP);
+
+			assert_non_null(v);
+			assert_true(fb_plan_find(plan, FB_STEP_PKI) < v);
+			assert_true(v < fb_plan_find(plan, FB_STEP_KUBEADM));
+			if (joiner)
+				assert_true(v < fb_plan_find(plan,
+							     FB_STEP_WAIT_API));
+			assert_true(has_detail(plan, FB_STEP_VIP,
+					       "systemctl restart keepalived"));
+			assert_int_equal(
+				has_detail(plan, FB_STEP_VIP,
+					   "for the VIP 192.168.100.10:8443"),
+				p->kubeadm.action == FB_ACTION_INIT);
+		} else {
+			assert_null(fb_plan_find(plan, FB_STEP_VIP));
+		}
 		/* etcd nodes are not Kubernetes nodes: no readiness. */
 		assert_int_equal(fb_plan_find(plan, FB_STEP_READY) == NULL,
 				 node->role == ROLE_ETCD);
@@ -567,6 +600,13 @@ test_inventory_ha_external(void **state)
 	check_inventory("ha-external-etcd.yaml");
 }
 
+static void
+test_inventory_ha_vip(void **state)
+{
+	(void)state;
+	check_inventory("ha-vip.yaml");
+}
+
 int
 main(void)
 {
@@ -583,6 +623,7 @@ main(void)
 		cmocka_unit_test(test_inventory_lab),
 		cmocka_unit_test(test_inventory_ha_stacked),
 		cmocka_unit_test(test_inventory_ha_external),
+		cmocka_unit_test(test_inventory_ha_vip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * nothing): the files each container runtime kind gets, the services
  * restarted and in which order, and the standalone kubelet configuration
  * of an external etcd member, byte for byte, with the CRI endpoint the
- * payload names.
+ * payload names; the vip step (keepalived's interface, haproxy and
+ * keepalived restarted, init's wait for the VIP) and its helpers.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -367,10 +372,140 @@ test_etcd_kubelet_cri_socket(void **state)
 	env_done(&e);
 }
 
+/* A TCP listener on 127.0.0.1 (any port); its port into *ret_port. */
+static int
+listener(unsigned *ret_port)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*ret_port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* The interface of an address, and the wait for a port that listens. */
+static void
+test_vip_helpers(void **state)
+{
+	char name[FB_IFNAME_LEN];
+	unsigned port;
+	int fd;
+
+	(void)state;
+	assert_int_equal(fb_vip_iface(0x7f000001, name), 0);
+	assert_string_equal(name, "lo");
+	/* 203.0.113.7 (TEST-NET-3) is on no interface here. */
+	assert_int_equal(fb_vip_iface(0xcb007107, name), -ENOENT);
+	fd = listener(&port);
+	assert_int_equal(fb_tcp_wait(0x7f000001, port, 0, 1), 0);
+	close(fd);
+	/* Closed now: one refused attempt, and no time left to wait. */
+	assert_int_equal(fb_tcp_wait(0x7f000001, port, 0, 1), -ETIMEDOUT);
+}
+
+/* An executable that does nothing, named prog, on the test's PATH. */
+static void
+stand_in(const struct env *e, const char *prog)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", e->bin, prog);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\nexit 0\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+#define VIP_PAYLOAD(ip, action, port)                                          \
+	HEAD "node: { name: cp1, role: control-plane, mac: "                   \
+	     "\"52:54:00:00:01:01\", ip: " ip " }\n"                           \
+	     "container_runtime: { kind: containerd, cgroup_driver: systemd "  \
+	     "}\n"                                                             \
+	     "control_plane_vip: { address: 127.0.0.1, port: " port ", "       \
+	     "interface_file: /etc/keepalived/metalboot-interface.conf }\n"    \
+	     "kubeadm: { action: " action ", config: x }\n"
+
+/*
+ * vip: keepalived's interface file names the interface holding the
+ * node's address; haproxy and keepalived are enabled and restarted, in
+ * that order; init returns once the VIP takes connections; without
+ * systemctl nothing is started, with a note; a node whose address is on
+ * no interface fails the step.
+ */
+static void
+test_vip_step(void **state)
+{
+	char yaml[1024], portstr[16];
+	struct env e;
+	unsigned port;
+	char *got;
+	int fd;
+
+	(void)state;
+	fd = listener(&port);
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	snprintf(yaml, sizeof(yaml), VIP_PAYLOAD("127.0.0.1", "init", "%s"),
+		 portstr);
+	env_setup(&e, yaml, true);
+	/* The packages missing: a clear failure, nothing started. */
+	assert_int_equal(fb_step_vip(&e.x), -ENOENT);
+	assert_non_null(strstr(e.x.msg, "haproxy, keepalived or curl is not "
+					"installed"));
+	got = calls(&e);
+	assert_string_equal(got, "");
+	free(got);
+	stand_in(&e, "haproxy");
+	stand_in(&e, "keepalived");
+	assert_int_equal(fb_step_vip(&e.x), -ENOENT);
+	stand_in(&e, "curl");
+	assert_int_equal(fb_step_vip(&e.x), 0);
+	got = root_file(&e, "/etc/keepalived/metalboot-interface.conf");
+	assert_non_null(got);
+	assert_string_equal(got, "interface lo\n");
+	free(got);
+	got = calls(&e);
+	assert_string_equal(got, "enable haproxy keepalived\n"
+				 "restart haproxy\n"
+				 "restart keepalived\n");
+	free(got);
+	assert_non_null(strstr(e.x.msg, "the VIP answers"));
+	env_done(&e);
+	close(fd);
+
+	env_setup(&e, VIP_PAYLOAD("127.0.0.1", "init", "8443"), false);
+	assert_int_equal(fb_step_vip(&e.x), 0);
+	assert_non_null(strstr(e.x.msg, "no systemctl"));
+	got = calls(&e);
+	assert_string_equal(got, "");
+	free(got);
+	env_done(&e);
+
+	env_setup(&e, VIP_PAYLOAD("203.0.113.7", "init", "8443"), true);
+	assert_int_equal(fb_step_vip(&e.x), -ENOENT);
+	assert_non_null(strstr(e.x.msg, "no interface holds 203.0.113.7"));
+	assert_null(root_file(&e, "/etc/keepalived/metalboot-interface.conf"));
+	got = calls(&e);
+	assert_string_equal(got, "");
+	free(got);
+	env_done(&e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vip_helpers),
+		cmocka_unit_test(test_vip_step),
 		cmocka_unit_test(test_etcd_kubelet),
 		cmocka_unit_test(test_etcd_kubelet_swap_on),
 		cmocka_unit_test(test_etcd_kubelet_cri_socket),
