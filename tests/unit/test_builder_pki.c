@@ -317,6 +317,74 @@ test_netboot_cert_follows_server_ip(void **state)
 	inventory_free(inv2);
 }
 
+/*
+ * keepalived's VRRP password: generated only for an inventory with a
+ * control-plane VIP, written 0600 to secrets/vrrp-auth-pass, reused by a
+ * rebuild, renewed by --rotate, and a malformed one is refused.
+ */
+static void
+test_vrrp_pass(void **state)
+{
+	static const char vip_text[] =
+		"cluster: { name: t, kubernetes_version: v1.31.1,\n"
+		"  control_plane_vip: { address: 10.0.0.10 } }\n"
+		"network: { server_ip: 10.0.0.1, subnet: 10.0.0.0/24 }\n"
+		"nodes:\n"
+		"  - { name: c1, mac: '52:54:00:00:00:01', ip: 10.0.0.11, "
+		"role: control-plane }\n"
+		"  - { name: c2, mac: '52:54:00:00:00:02', ip: 10.0.0.12, "
+		"role: control-plane }\n";
+	struct inventory *inv = load_inv(vip_text), *plain = load_inv(inv_text);
+	char *dir = mkdtemp_dir(), path[PATH_MAX];
+	time_t now = time(NULL);
+	struct pki a, b;
+	struct diags d;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	assert_true(pki_vrrp_pass_valid("abcd1234"));
+	assert_false(pki_vrrp_pass_valid("abcd123"));
+	assert_false(pki_vrrp_pass_valid("abcd12345"));
+	assert_false(pki_vrrp_pass_valid("ABCD1234"));
+	assert_false(pki_vrrp_pass_valid("abcd 234"));
+	diags_init(&d);
+	/* No VIP, no password. */
+	assert_int_equal(pki_prepare(&a, plain, NULL, false, now, &d), 0);
+	assert_string_equal(a.vrrp_pass, "");
+	pki_done(&a);
+
+	assert_int_equal(pki_prepare(&a, inv, NULL, false, now, &d), 0);
+	assert_true(pki_vrrp_pass_valid(a.vrrp_pass));
+	assert_int_equal(pki_write(&a, inv, dir), 0);
+	snprintf(path, sizeof(path), "%s/secrets/vrrp-auth-pass", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, PKI_VRRP_PASS_LEN + 1);
+	assert_int_equal(pki_prepare(&b, inv, dir, false, now, &d), 0);
+	assert_false(b.created);
+	assert_string_equal(a.vrrp_pass, b.vrrp_pass);
+	pki_done(&b);
+	assert_int_equal(pki_prepare(&b, inv, dir, true, now, &d), 0);
+	assert_true(pki_vrrp_pass_valid(b.vrrp_pass));
+	assert_string_not_equal(a.vrrp_pass, b.vrrp_pass);
+	pki_done(&b);
+	assert_int_equal(d.errors, 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("short\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(pki_prepare(&b, inv, dir, false, now, &d), -EINVAL);
+	assert_true(d.errors > 0);
+
+	pki_done(&a);
+	diags_done(&d);
+	rm_tree(dir);
+	free(dir);
+	inventory_free(inv);
+	inventory_free(plain);
+}
+
 /* Seconds from a certificate's notBefore to its notAfter. */
 static long
 lifetime(const struct pki_pair *pp)
@@ -374,91 +442,21 @@ test_validity(void **state)
 	pki_pair_done(&old_ca);
 	diags_done(&d);
 	inventory_free(inv);
-	/*
-	 * keepalived's VRRP password: generated only for an inventory with a
-	 * control-plane VIP, written 0600 to secrets/vrrp-auth-pass, reused by
-	 * a rebuild, renewed by --rotate, and a malformed one is refused.
-	 */
-	static void test_vrrp_pass(void **state)
-	{
-		static const char vip_text[] =
-			"cluster: { name: t, kubernetes_version: v1.31.1,\n"
-			"  control_plane_vip: { address: 10.0.0.10 } }\n"
-			"network: { server_ip: 10.0.0.1, subnet: 10.0.0.0/24 "
-			"}\n"
-			"nodes:\n"
-			"  - { name: c1, mac: '52:54:00:00:00:01', ip: "
-			"10.0.0.11, "
-			"role: control-plane }\n"
-			"  - { name: c2, mac: '52:54:00:00:00:02', ip: "
-			"10.0.0.12, "
-			"role: control-plane }\n";
-		struct inventory *inv = load_inv(vip_text),
-				 *plain = load_inv(inv_text);
-		char *dir = mkdtemp_dir(), path[PATH_MAX];
-		time_t now = time(NULL);
-		struct pki a, b;
-		struct diags d;
-		struct stat st;
-		FILE *f;
+}
 
-		(void)state;
-		assert_true(pki_vrrp_pass_valid("abcd1234"));
-		assert_false(pki_vrrp_pass_valid("abcd123"));
-		assert_false(pki_vrrp_pass_valid("abcd12345"));
-		assert_false(pki_vrrp_pass_valid("ABCD1234"));
-		assert_false(pki_vrrp_pass_valid("abcd 234"));
-		diags_init(&d);
-		/* No VIP, no password. */
-		assert_int_equal(pki_prepare(&a, plain, NULL, false, now, &d),
-				 0);
-		assert_string_equal(a.vrrp_pass, "");
-		pki_done(&a);
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_token_format),
+		cmocka_unit_test(test_cert_key),
+		cmocka_unit_test(test_vrrp_pass),
+		cmocka_unit_test(test_discovery_hash_vector),
+		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_prepare_and_reuse),
+		cmocka_unit_test(test_netboot_cert_follows_server_ip),
+		cmocka_unit_test(test_validity),
+	};
 
-		assert_int_equal(pki_prepare(&a, inv, NULL, false, now, &d), 0);
-		assert_true(pki_vrrp_pass_valid(a.vrrp_pass));
-		assert_int_equal(pki_write(&a, inv, dir), 0);
-		snprintf(path, sizeof(path), "%s/secrets/vrrp-auth-pass", dir);
-		assert_int_equal(stat(path, &st), 0);
-		assert_int_equal(st.st_mode & 0777, 0600);
-		assert_int_equal(st.st_size, PKI_VRRP_PASS_LEN + 1);
-		assert_int_equal(pki_prepare(&b, inv, dir, false, now, &d), 0);
-		assert_false(b.created);
-		assert_string_equal(a.vrrp_pass, b.vrrp_pass);
-		pki_done(&b);
-		assert_int_equal(pki_prepare(&b, inv, dir, true, now, &d), 0);
-		assert_true(pki_vrrp_pass_valid(b.vrrp_pass));
-		assert_string_not_equal(a.vrrp_pass, b.vrrp_pass);
-		pki_done(&b);
-		assert_int_equal(d.errors, 0);
-		f = fopen(path, "w");
-		assert_non_null(f);
-		fputs("short\n", f);
-		assert_int_equal(fclose(f), 0);
-		assert_int_equal(pki_prepare(&b, inv, dir, false, now, &d),
-				 -EINVAL);
-		assert_true(d.errors > 0);
-
-		pki_done(&a);
-		diags_done(&d);
-		rm_tree(dir);
-		free(dir);
-		inventory_free(inv);
-		inventory_free(plain);
-	}
-
-	int main(void)
-	{
-		const struct CMUnitTest tests[] = {
-			cmocka_unit_test(test_token_format),
-			cmocka_unit_test(test_cert_key),
-			cmocka_unit_test(test_vrrp_pass),
-			cmocka_unit_test(test_discovery_hash_vector),
-			cmocka_unit_test(test_chain),
-			cmocka_unit_test(test_prepare_and_reuse),
-			cmocka_unit_test(test_netboot_cert_follows_server_ip),
-			cmocka_unit_test(test_validity),
-		};
-
-		return cmocka_run_group_tests(tests, NULL, NULL);
-	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
