@@ -18,11 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NB_CONFIG_MAX_NODES  INV_MAX_NODES
-#define NB_CONFIG_MAX_DNS    16
-#define NB_CONFIG_LEASE_MIN  60
-#define NB_CONFIG_LEASE_MAX  (365u * 24 * 3600)
-#define NB_CONFIG_LEASE_DFLT 3600
+#define NB_CONFIG_MAX_NODES	     INV_MAX_NODES
+#define NB_CONFIG_MAX_DNS	     16
+#define NB_CONFIG_LEASE_MIN	     60
+#define NB_CONFIG_LEASE_MAX	     (365u * 24 * 3600)
+#define NB_CONFIG_LEASE_DFLT	     3600
+#define NB_CONFIG_SECRET_WINDOW_DFLT 1800u /* http.secret_window: 30m */
+#define NB_CONFIG_SECRET_WINDOW_MAX  (7u * 24 * 3600) /* a week */
 
 struct nb_config_node {
 	char *name; /* owned */
@@ -59,6 +61,12 @@ struct nb_config {
 	uint16_t https_port;
 	char *cert; /* resolved path or NULL */
 	char *key;  /* resolved path or NULL */
+	/*
+	 * http.secret_window, seconds: how long after a node's first
+	 * successful fetch of a secret payload (firstboot.yaml, secrets.tar)
+	 * they are served, before 410 until re-armed.
+	 */
+	uint64_t secret_window;
 
 	/* Resolved against dir. */
 	char *public_dir;

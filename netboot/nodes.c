@@ -75,6 +75,7 @@ nodes_new(const char *state_dir)
 	ns = calloc(1, sizeof(*ns));
 	if (ns == NULL)
 		return NULL;
+	ns->secret_window_ms = NODES_SECRET_WINDOW_DFLT_MS;
 	if (state_dir != NULL) {
 		if (path_join(dir, sizeof(dir), state_dir, "nodes") < 0) {
 			free(ns);
@@ -218,16 +219,25 @@ node_state_json(const struct node *nd)
 	tl = json_array();
 	if (o == NULL || tl == NULL)
 		goto fail;
+	if (nd->secrets_since > 0 &&
+	    json_object_set_new(o, "secrets_since",
+				json_integer(nd->secrets_since)) < 0)
+		goto fail;
 	if (nd->has_event &&
 	    json_object_set_new(o, "last_event",
 				event_json(&nd->last_event, nd->last_time)) < 0)
 		goto fail;
 	for (i = 0; i < nd->ntimeline; i++) {
-		if (json_array_append_new(
-			    tl, json_pack("{s:s, s:I}", "event",
-					  nd->timeline[i].event, "time",
-					  (json_int_t)nd->timeline[i].time)) <
-		    0)
+		const struct node_mark *m = &nd->timeline[i];
+		json_t *e = json_pack("{s:s, s:I}", "event", m->event, "time",
+				      (json_int_t)m->time);
+
+		if (e != NULL && m->milestone &&
+		    json_object_set_new(e, "milestone", json_true()) < 0) {
+			json_decref(e);
+			goto fail;
+		}
+		if (json_array_append_new(tl, e) < 0)
 			goto fail;
 	}
 	if (json_object_set_new(o, "timeline", tl) < 0) {
@@ -242,7 +252,7 @@ fail:
 }
 
 static int
-persist(const struct nodes *ns, const struct node *nd)
+persist(struct nodes *ns, const struct node *nd)
 {
 	char path[PATH_MAX];
 	json_t *o = NULL;
@@ -266,6 +276,8 @@ persist(const struct nodes *ns, const struct node *nd)
 		goto out;
 	}
 	r = atomic_write(path, text, strlen(text), 0600);
+	if (r == 0)
+		ns->writes++;
 out:
 	free(text);
 	json_decref(o);
@@ -288,50 +300,185 @@ node_clone(const struct node *nd, struct node *ret)
 	return 0;
 }
 
-/* Append to a clone's timeline, dropping the oldest entry when full. */
+/* Remove timeline entry i. */
 static void
-timeline_push(struct node *nd, const char *event, int64_t now)
+timeline_drop(struct node *nd, size_t i)
 {
+	memmove(nd->timeline + i, nd->timeline + i + 1,
+		(nd->ntimeline - i - 1) * sizeof(*nd->timeline));
+	nd->ntimeline--;
+}
+
+/*
+ * Append to a clone's timeline. When it is full, an agent event drops
+ * the oldest entry; a milestone drops the oldest milestone, or, when
+ * there is none, is itself dropped (false): milestones come from
+ * unauthenticated requests and must not push the agent's events out.
+ */
+static bool
+timeline_push(struct node *nd, const char *event, int64_t now, bool milestone)
+{
+	size_t i = 0;
+
 	if (nd->ntimeline >= NODES_TIMELINE_MAX) {
-		memmove(nd->timeline, nd->timeline + 1,
-			(nd->ntimeline - 1) * sizeof(*nd->timeline));
-		nd->ntimeline--;
+		if (milestone) {
+			while (i < nd->ntimeline && !nd->timeline[i].milestone)
+				i++;
+			if (i == nd->ntimeline)
+				return false;
+		}
+		timeline_drop(nd, i);
 	}
 	snprintf(nd->timeline[nd->ntimeline].event,
 		 sizeof(nd->timeline[0].event), "%s", event);
 	nd->timeline[nd->ntimeline].time = now;
+	nd->timeline[nd->ntimeline].milestone = milestone;
 	nd->ntimeline++;
+	return true;
 }
 
-/* Persist the clone tmp; on success it replaces nd, else it is dropped. */
+/*
+ * The clone tmp replaces nd. now: written first (if that fails tmp is
+ * dropped and nd is as it was); otherwise nd is marked dirty for the next
+ * nodes_flush().
+ */
 static int
-commit(const struct nodes *ns, struct node *nd, struct node *tmp)
+commit(struct nodes *ns, struct node *nd, struct node *tmp, bool now)
 {
 	int r;
 
-	r = persist(ns, tmp);
-	if (r < 0) {
-		free(tmp->timeline);
-		return r;
+	if (now) {
+		r = persist(ns, tmp);
+		if (r < 0) {
+			free(tmp->timeline);
+			return r;
+		}
+		tmp->dirty = false;
+	} else {
+		tmp->dirty = ns->dir != NULL;
 	}
 	free(nd->timeline);
 	*nd = *tmp;
 	return 0;
 }
 
-int
-nodes_mark(struct nodes *ns, struct node *nd, const char *event, int64_t now)
+/* Take a token from nd's milestone bucket; false when it is empty. */
+static bool
+mark_allowed(struct node *nd, int64_t now)
+{
+	if (!nd->mark_primed || now < nd->mark_refill) {
+		/* First use, or the clock went back: start afresh. */
+		nd->mark_primed = true;
+		nd->mark_tokens = NODES_MARK_BURST;
+		nd->mark_refill = now;
+	} else if (nd->mark_tokens >= NODES_MARK_BURST) {
+		nd->mark_refill = now; /* full: nothing accrues */
+	} else {
+		int64_t add = (now - nd->mark_refill) / NODES_MARK_REFILL_MS;
+
+		if (add > 0) {
+			nd->mark_tokens =
+				add >= NODES_MARK_BURST
+					? NODES_MARK_BURST
+					: nd->mark_tokens + (unsigned)add;
+			if (nd->mark_tokens > NODES_MARK_BURST)
+				nd->mark_tokens = NODES_MARK_BURST;
+			nd->mark_refill += add * NODES_MARK_REFILL_MS;
+		}
+	}
+	if (nd->mark_tokens == 0)
+		return false;
+	nd->mark_tokens--;
+	return true;
+}
+
+/* A rate-limited milestone; advance: a pending node becomes booting. */
+static int
+mark_limited(struct nodes *ns, struct node *nd, const char *event, int64_t now,
+	     bool advance)
 {
 	struct node tmp;
 	int r;
 
+	if (!mark_allowed(nd, now)) {
+		ns->marks_dropped++;
+		return 0;
+	}
 	r = node_clone(nd, &tmp);
 	if (r < 0)
 		return r;
-	timeline_push(&tmp, event, now);
-	if (tmp.state == NODE_PENDING)
+	if (!timeline_push(&tmp, event, now, true)) {
+		free(tmp.timeline);
+		ns->marks_dropped++;
+		return 0;
+	}
+	if (advance && tmp.state == NODE_PENDING)
 		tmp.state = NODE_BOOTING;
-	return commit(ns, nd, &tmp);
+	return commit(ns, nd, &tmp, false);
+}
+
+int
+nodes_mark(struct nodes *ns, struct node *nd, const char *event, int64_t now)
+{
+	return mark_limited(ns, nd, event, now, true);
+}
+
+int
+nodes_secret_refused(struct nodes *ns, struct node *nd, int64_t now)
+{
+	return mark_limited(ns, nd, "secret-refused", now, false);
+}
+
+void
+nodes_set_secret_window(struct nodes *ns, int64_t ms)
+{
+	if (ms > 0)
+		ns->secret_window_ms = ms;
+}
+
+int
+nodes_secret_check(const struct nodes *ns, const struct node *nd, int64_t now)
+{
+	if (nd->locked)
+		return -ESTALE;
+	if (nd->secrets_since > 0 &&
+	    now - nd->secrets_since >= ns->secret_window_ms)
+		return -ESTALE;
+	return 0;
+}
+
+int
+nodes_secret_served(struct nodes *ns, struct node *nd, int64_t now)
+{
+	struct node tmp;
+	int r;
+
+	if (nd->secrets_since > 0)
+		return 0;
+	r = node_clone(nd, &tmp);
+	if (r < 0)
+		return r;
+	timeline_push(&tmp, "secrets", now, false);
+	tmp.secrets_since = now > 0 ? now : 1;
+	return commit(ns, nd, &tmp, true);
+}
+
+int
+nodes_flush(struct nodes *ns)
+{
+	size_t i;
+	int r, first = 0;
+
+	for (i = 0; i < ns->n; i++) {
+		if (!ns->v[i].dirty)
+			continue;
+		r = persist(ns, &ns->v[i]);
+		if (r == 0)
+			ns->v[i].dirty = false;
+		else if (first == 0)
+			first = r;
+	}
+	return first;
 }
 
 const char *
@@ -373,7 +520,7 @@ nodes_event(struct nodes *ns, struct node *nd, const struct node_event *ev,
 		return r;
 	snprintf(name, sizeof(name), "%s:%s", ev->step,
 		 event_status_name(ev->status));
-	timeline_push(&tmp, name, now);
+	timeline_push(&tmp, name, now, false);
 	tmp.has_event = true;
 	tmp.last_event = *ev;
 	tmp.last_time = now;
@@ -385,7 +532,8 @@ nodes_event(struct nodes *ns, struct node *nd, const struct node_event *ev,
 	} else {
 		tmp.state = NODE_PROVISIONING;
 	}
-	return commit(ns, nd, &tmp);
+	/* The lock guards secrets: on disk before the agent hears "ok". */
+	return commit(ns, nd, &tmp, tmp.locked && !nd->locked);
 }
 
 int
@@ -397,10 +545,11 @@ nodes_rearm(struct nodes *ns, struct node *nd, int64_t now)
 	r = node_clone(nd, &tmp);
 	if (r < 0)
 		return r;
-	timeline_push(&tmp, "rearm", now);
+	timeline_push(&tmp, "rearm", now, false);
 	tmp.locked = false;
 	tmp.fetched = 0;
-	return commit(ns, nd, &tmp);
+	tmp.secrets_since = 0;
+	return commit(ns, nd, &tmp, true);
 }
 
 int
@@ -437,7 +586,7 @@ restore_time(json_t *t, json_int_t version)
 static int
 node_restore(struct node *nd, json_t *o)
 {
-	json_t *state, *locked, *ev, *tl, *item;
+	json_t *state, *locked, *ev, *tl, *item, *since;
 	json_int_t version;
 	struct node tmp;
 	size_t i;
@@ -446,6 +595,7 @@ node_restore(struct node *nd, json_t *o)
 	locked = json_object_get(o, "locked");
 	ev = json_object_get(o, "last_event");
 	tl = json_object_get(o, "timeline");
+	since = json_object_get(o, "secrets_since");
 	/* Version 1 kept whole seconds; 2 keeps milliseconds. */
 	version = json_integer_value(json_object_get(o, "version"));
 	if (!json_is_object(o) || (version != 1 && version != 2) ||
@@ -456,6 +606,12 @@ node_restore(struct node *nd, json_t *o)
 	if (node_state_parse(json_string_value(state), &tmp.state) < 0)
 		return -EBADMSG;
 	tmp.locked = json_is_true(locked);
+	if (since != NULL) {
+		/* Optional (absent: no secret served since armed). */
+		tmp.secrets_since = restore_time(since, version);
+		if (tmp.secrets_since < 0)
+			return -EBADMSG;
+	}
 	if (ev != NULL) {
 		json_t *step = json_object_get(ev, "step");
 		json_t *status = json_object_get(ev, "status");
@@ -482,19 +638,22 @@ node_restore(struct node *nd, json_t *o)
 	json_array_foreach(tl, i, item)
 	{
 		json_t *e = json_object_get(item, "event");
+		json_t *ms = json_object_get(item, "milestone");
 		int64_t t =
 			restore_time(json_object_get(item, "time"), version);
 
 		if (!json_is_string(e) || t < 0 ||
-		    json_string_length(e) >= NODES_EVENT_NAME_MAX) {
+		    json_string_length(e) >= NODES_EVENT_NAME_MAX ||
+		    (ms != NULL && !json_is_boolean(ms))) {
 			free(tmp.timeline);
 			return -EBADMSG;
 		}
-		timeline_push(&tmp, json_string_value(e), t);
+		timeline_push(&tmp, json_string_value(e), t, json_is_true(ms));
 	}
 	free(nd->timeline);
 	nd->state = tmp.state;
 	nd->locked = tmp.locked;
+	nd->secrets_since = tmp.secrets_since;
 	nd->has_event = tmp.has_event;
 	nd->last_event = tmp.last_event;
 	nd->last_time = tmp.last_time;
