@@ -168,6 +168,38 @@ check "rearm local token" 200 \
 check "firstboot after local rearm" 200 "$(code "${ca[@]}" "$tls/v1/nodes/$cp1/firstboot")"
 check "rearm GET" 405 "$(code "$base/v1/nodes/$cp1/rearm")"
 
+# Node states are written in batches: 300 events cost a few writes (one
+# per node per second at most), none is lost at a clean stop (SIGTERM
+# right after the last one), and a restart reads them back.
+writes() { curl -s "$base/metrics" | sed -n 's/^metalboot_node_state_writes_total //p'; }
+w0=$(writes)
+t0=$(date +%s)
+python3 - "$http_port" <<'PY'
+import http.client, socket, sys
+class Src(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.create_connection((self.host, self.port),
+                                             source_address=("127.0.0.2", 0))
+c = Src("127.0.0.1", int(sys.argv[1]))
+for i in range(300):
+    c.request("POST", "/v1/nodes/52:54:00:00:02:01/events",
+              body='{"step":"s%d","status":"running"}' % i)
+    r = c.getresponse()
+    r.read()
+    assert r.status == 200, r.status
+PY
+t1=$(date +%s)
+w1n=$(writes)
+if [[ -n $w0 && -n $w1n ]] && ((w1n - w0 <= t1 - t0 + 2)); then
+	echo "ok: 300 events, $((w1n - w0)) state writes in $((t1 - t0 + 1)) s"
+else
+	echo "FAIL: 300 events cost $((w1n - w0)) state writes"; fails=$((fails + 1))
+fi
+nb_stop
+nb_start --config "$out/netboot.yaml"
+check "last event after a clean restart" "s299 running" \
+	"$(curl -s "$base/v1/nodes" | python3 -c 'import json,sys; e=json.load(sys.stdin)["nodes"][1]["last_event"]; print(e["step"], e["status"])')"
+
 # Secrets never in the log.
 nb_stop
 check "secret not logged" 0 "$(grep -c -- "$secret" "$nb_log")"
