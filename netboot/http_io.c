@@ -672,15 +672,32 @@ serve_fd(struct ctx *x, int fd, const struct stat *st, const char *ctype,
 	return status;
 }
 
-/* Open path under dirfd and serve it; errors become their status. */
+/*
+ * Open path under dirfd and serve it; errors become their status.
+ * public: the file is for anyone (/files/, /boot/), so one that others
+ * may not read (the builder writes keys and payloads holding secrets 0600,
+ * and --root might be pointed at OUT rather than OUT/public) is refused
+ * with 403 rather than sent in clear.
+ */
 static int
 serve_path(struct ctx *x, int dirfd, const char *path, bool no_store,
-	   bool *ret_first_byte)
+	   bool public, bool *ret_first_byte)
 {
 	struct stat st;
 	int fd = -1, r;
 
 	r = path_open_under(dirfd, path, &fd, &st);
+	if (r == 0 && public && (st.st_mode & S_IROTH) == 0) {
+		char p[LOG_URI_LEN];
+
+		close(fd);
+		http_escape(path, strlen(path), p, sizeof(p));
+		if (x->srv->m.payload_refused++ % LOG_EVERY == 0)
+			log_warn("http %s: \"%s\" refused: not readable by "
+				 "others (mode %03o), so not public",
+				 x->peer, p, (unsigned)(st.st_mode & 0777));
+		r = -EACCES;
+	}
 	if (r < 0) {
 		int status = http_status_for_errno(r);
 
@@ -714,7 +731,8 @@ handle_file(struct ctx *x, const struct http_route *rt)
 	struct node *nd;
 	int status;
 
-	status = serve_path(x, x->srv->nb->root_fd, rt->path, false, &first);
+	status = serve_path(x, x->srv->nb->root_fd, rt->path, false, true,
+			    &first);
 	if (milestone == NULL || x->method != HTTP_GET || !first ||
 	    (status != 200 && status != 206))
 		return;
@@ -734,7 +752,7 @@ handle_boot(struct ctx *x, struct node *nd)
 		return;
 	}
 	snprintf(name, sizeof(name), "%s.ipxe", nd->name);
-	status = serve_path(x, x->srv->boot_fd, name, true, NULL);
+	status = serve_path(x, x->srv->boot_fd, name, true, true, NULL);
 	if (status == 200 && x->method == HTTP_GET)
 		mark(x, nd, "boot-script");
 }
@@ -918,7 +936,7 @@ handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
 		reply_status(x, 410);
 		return;
 	}
-	serve_path(x, x->srv->nodes_fd, path, true, NULL);
+	serve_path(x, x->srv->nodes_fd, path, true, false, NULL);
 }
 
 static void
