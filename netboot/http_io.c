@@ -439,7 +439,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	r = nodes_flush(srv->nodes);
+	r = nodes_flush_some(srv->nodes, NODES_FLUSH_MAX);
 	if (r < 0 && !srv->flush_failing)
 		log_warn_r(r, "http: cannot save node states in %s",
 			   srv->nb->state_dir ? srv->nb->state_dir : "?");

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,21 +465,32 @@ nodes_secret_served(struct nodes *ns, struct node *nd, int64_t now)
 }
 
 int
-nodes_flush(struct nodes *ns)
+nodes_flush_some(struct nodes *ns, size_t max)
 {
-	size_t i;
+	size_t k, done = 0;
 	int r, first = 0;
 
-	for (i = 0; i < ns->n; i++) {
+	for (k = 0; k < ns->n && done < max; k++) {
+		size_t i = (ns->flush_next + k) % ns->n;
+
 		if (!ns->v[i].dirty)
 			continue;
+		done++;
 		r = persist(ns, &ns->v[i]);
 		if (r == 0)
 			ns->v[i].dirty = false;
 		else if (first == 0)
 			first = r;
 	}
+	if (ns->n > 0)
+		ns->flush_next = (ns->flush_next + k) % ns->n;
 	return first;
+}
+
+int
+nodes_flush(struct nodes *ns)
+{
+	return nodes_flush_some(ns, SIZE_MAX);
 }
 
 const char *

@@ -40,6 +40,7 @@
 #define NODES_MARK_BURST	    32	  /* milestones in a burst, per node */
 #define NODES_MARK_REFILL_MS	    60000 /* one more milestone per minute */
 #define NODES_FLUSH_INTERVAL_MS	    1000  /* dirty nodes written this often */
+#define NODES_FLUSH_MAX		    64 /* dirty nodes written per tick, at most */
 #define NODES_SECRET_WINDOW_DFLT_MS (30 * 60 * 1000) /* 30 minutes */
 
 enum node_state {
@@ -108,6 +109,7 @@ struct nodes {
 	int64_t secret_window_ms; /* NODES_SECRET_WINDOW_DFLT_MS */
 	uint64_t writes;	  /* state files written (for tests, metrics) */
 	uint64_t marks_dropped;	  /* milestones refused by the rate limit */
+	size_t flush_next;	  /* where nodes_flush_some() goes on */
 };
 
 /*
@@ -221,6 +223,14 @@ int nodes_secret_served(struct nodes *ns, struct node *nd, int64_t now);
  * the first error; a node that failed stays dirty for the next flush.
  */
 int nodes_flush(struct nodes *ns);
+
+/*
+ * The same for at most max dirty nodes, taken round-robin from where the
+ * last call stopped, so that one timer tick never stalls the loop on
+ * thousands of fsyncs (the rest wait for the next tick). For the timer;
+ * nodes_flush() at shutdown.
+ */
+int nodes_flush_some(struct nodes *ns, size_t max);
 
 /*
  * Account a payload fetch. Returns -ESTALE when the node is locked (410),
