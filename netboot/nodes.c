@@ -675,13 +675,26 @@ node_restore(struct node *nd, json_t *o)
 }
 
 int
+nodes_parse_state(struct node *nd, const char *text, size_t len)
+{
+	json_error_t jerr;
+	json_t *o;
+	int r;
+
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL)
+		return -EBADMSG;
+	r = node_restore(nd, o);
+	json_decref(o);
+	return r;
+}
+
+int
 nodes_load(struct nodes *ns, char ret_bad[MAC_STR_LEN])
 {
 	char path[PATH_MAX];
 	size_t i, len = 0;
 	char *data = NULL;
-	json_error_t jerr;
-	json_t *o;
 	int r;
 
 	if (ns->dir == NULL)
@@ -695,15 +708,9 @@ nodes_load(struct nodes *ns, char ret_bad[MAC_STR_LEN])
 			continue;
 		if (r < 0)
 			goto bad;
-		o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+		r = nodes_parse_state(&ns->v[i], data, len);
 		free(data);
 		data = NULL;
-		if (o == NULL) {
-			r = -EBADMSG;
-			goto bad;
-		}
-		r = node_restore(&ns->v[i], o);
-		json_decref(o);
 		if (r < 0)
 			goto bad;
 	}

@@ -137,6 +137,13 @@ int nodes_add(struct nodes *ns, const char *name, const uint8_t mac[MAC_LEN],
  */
 int nodes_load(struct nodes *ns, char ret_bad[MAC_STR_LEN]);
 
+/*
+ * Restore nd's persisted state from the state file text (len bytes, need
+ * not be NUL-terminated). 0, -EBADMSG for anything but a valid state file
+ * (nd is then as it was), or -ENOMEM. Pure; nodes_load() reads the files.
+ */
+int nodes_parse_state(struct node *nd, const char *text, size_t len);
+
 /* Install the lease lookup (fn may be NULL). ctx is borrowed. */
 void nodes_set_lookup(struct nodes *ns, nodes_lookup_fn fn, void *ctx);
 
