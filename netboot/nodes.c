@@ -378,12 +378,12 @@ mark_allowed(struct node *nd, int64_t now)
 		int64_t add = (now - nd->mark_refill) / NODES_MARK_REFILL_MS;
 
 		if (add > 0) {
-			nd->mark_tokens =
-				add >= NODES_MARK_BURST
-					? NODES_MARK_BURST
-					: nd->mark_tokens + (unsigned)add;
-			if (nd->mark_tokens > NODES_MARK_BURST)
-				nd->mark_tokens = NODES_MARK_BURST;
+			/* Below the burst, so the sum is at most 2^62 + 32. */
+			uint64_t t = (uint64_t)nd->mark_tokens + (uint64_t)add;
+
+			nd->mark_tokens = t > NODES_MARK_BURST
+						  ? NODES_MARK_BURST
+						  : (unsigned)t;
 			nd->mark_refill += add * NODES_MARK_REFILL_MS;
 		}
 	}
