@@ -1463,6 +1463,11 @@ http_io_start(struct netboot *nb)
 	r = build_nodes(srv);
 	if (r < 0)
 		return r;
+	/* The timer's writes and fsyncs on a thread of their own. */
+	r = nodes_writer_start(srv->nodes);
+	if (r < 0)
+		log_warn_r(r, "http: no writer thread; node states are "
+			      "written on the loop");
 	if (nb->state_dir != NULL) {
 		r = load_token(srv, nb->state_dir);
 		if (r < 0)

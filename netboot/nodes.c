@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,8 @@ nodes_new(const char *state_dir)
 	return ns;
 }
 
+static void writer_stop(struct nodes *ns);
+
 struct nodes *
 nodes_free(struct nodes *ns)
 {
@@ -98,6 +101,7 @@ nodes_free(struct nodes *ns)
 
 	if (ns == NULL)
 		return NULL;
+	writer_stop(ns);
 	for (i = 0; i < ns->n; i++)
 		free(ns->v[i].timeline);
 	free(ns->v);
@@ -252,37 +256,246 @@ fail:
 	return NULL;
 }
 
+/* nd's state file: its path and its text (*ret_text owned). */
 static int
-persist(struct nodes *ns, const struct node *nd)
+state_file(const struct nodes *ns, const struct node *nd, char *path, size_t n,
+	   char **ret_text)
 {
-	char path[PATH_MAX];
-	json_t *o = NULL;
-	char *text = NULL;
+	json_t *o;
+	char *text;
 	int r;
 
-	if (ns->dir == NULL)
-		return 0;
-	r = node_path(ns, nd, path, sizeof(path));
-	if (r < 0)
-		return r;
-	r = mkdir_p(ns->dir, 0700);
+	r = node_path(ns, nd, path, n);
 	if (r < 0)
 		return r;
 	o = node_state_json(nd);
 	if (o == NULL)
 		return -ENOMEM;
 	text = json_dumps(o, JSON_COMPACT);
-	if (text == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = atomic_write(path, text, strlen(text), 0600);
+	json_decref(o);
+	if (text == NULL)
+		return -ENOMEM;
+	*ret_text = text;
+	return 0;
+}
+
+/* Write one state file: temp + fsync + rename (atomic_write). Any thread. */
+static int
+write_state(const char *dir, const char *path, const char *text)
+{
+	int r = mkdir_p(dir, 0700);
+
+	return r < 0 ? r : atomic_write(path, text, strlen(text), 0600);
+}
+
+static int
+persist(struct nodes *ns, const struct node *nd)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	int r;
+
+	if (ns->dir == NULL)
+		return 0;
+	r = state_file(ns, nd, path, sizeof(path), &text);
+	if (r < 0)
+		return r;
+	r = write_state(ns->dir, path, text);
 	if (r == 0)
 		ns->writes++;
-out:
 	free(text);
-	json_decref(o);
 	return r;
+}
+
+/* --- The writer thread (nodes_writer_start) ------------------------------ */
+
+struct nodes_job {
+	size_t node; /* index into ns->v */
+	char path[PATH_MAX];
+	char *text; /* owned */
+	int r;	    /* the write's outcome */
+};
+
+/*
+ * One batch at a time: the loop hands jobs over (busy, !done), the thread
+ * writes them and sets done, the loop collects them and clears busy. The
+ * jobs belong to whoever the flags say; they change under mu.
+ */
+struct nodes_writer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *dir; /* ns->dir, which never changes */
+	struct nodes_job *jobs;
+	size_t njobs;
+	bool busy, done, stop;
+};
+
+static void *
+writer_main(void *arg)
+{
+	struct nodes_writer *w = arg;
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && !(w->busy && !w->done))
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!(w->busy && !w->done))
+			break; /* stopped, nothing pending */
+		pthread_mutex_unlock(&w->mu);
+		for (i = 0; i < w->njobs; i++)
+			w->jobs[i].r = write_state(w->dir, w->jobs[i].path,
+						   w->jobs[i].text);
+		pthread_mutex_lock(&w->mu);
+		w->done = true;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * Collect a finished batch (wait: wait for it first). Nodes whose write
+ * failed are dirty again. 0, or the first failed write's error.
+ */
+static int
+writer_collect(struct nodes *ns, bool wait)
+{
+	struct nodes_writer *w = ns->writer;
+	bool ready;
+	size_t i;
+	int first = 0;
+
+	if (w == NULL)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	while (wait && w->busy && !w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	ready = w->busy && w->done;
+	pthread_mutex_unlock(&w->mu);
+	if (!ready)
+		return 0;
+	for (i = 0; i < w->njobs; i++) {
+		if (w->jobs[i].r < 0) {
+			ns->v[w->jobs[i].node].dirty = true;
+			if (first == 0)
+				first = w->jobs[i].r;
+		} else {
+			ns->writes++;
+		}
+		free(w->jobs[i].text);
+	}
+	free(w->jobs);
+	pthread_mutex_lock(&w->mu);
+	w->jobs = NULL;
+	w->njobs = 0;
+	w->busy = false;
+	pthread_mutex_unlock(&w->mu);
+	return first;
+}
+
+int
+nodes_writer_wait(struct nodes *ns)
+{
+	return writer_collect(ns, true);
+}
+
+int
+nodes_writer_start(struct nodes *ns)
+{
+	struct nodes_writer *w;
+	int r;
+
+	if (ns->writer != NULL || ns->dir == NULL)
+		return 0;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->dir = ns->dir;
+	if (pthread_mutex_init(&w->mu, NULL) != 0) {
+		free(w);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return -ENOMEM;
+	}
+	r = pthread_create(&w->th, NULL, writer_main, w);
+	if (r != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return -r;
+	}
+	ns->writer = w;
+	return 0;
+}
+
+/* Wait for the thread's last batch, stop it and free it. */
+static void
+writer_stop(struct nodes *ns)
+{
+	struct nodes_writer *w = ns->writer;
+
+	if (w == NULL)
+		return;
+	writer_collect(ns, true);
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	ns->writer = NULL;
+}
+
+/* Hand at most max dirty nodes to the thread (none in flight). */
+static int
+writer_hand_over(struct nodes *ns, size_t max)
+{
+	struct nodes_writer *w = ns->writer;
+	struct nodes_job *jobs;
+	size_t k, n = 0, cap = max < ns->n ? max : ns->n;
+	int r, first = 0;
+
+	if (cap == 0)
+		return 0;
+	jobs = calloc(cap, sizeof(*jobs));
+	if (jobs == NULL)
+		return -ENOMEM;
+	for (k = 0; k < ns->n && n < cap; k++) {
+		size_t i = (ns->flush_next + k) % ns->n;
+
+		if (!ns->v[i].dirty)
+			continue;
+		r = state_file(ns, &ns->v[i], jobs[n].path,
+			       sizeof(jobs[n].path), &jobs[n].text);
+		if (r < 0) {
+			if (first == 0)
+				first = r; /* stays dirty */
+			continue;
+		}
+		jobs[n].node = i;
+		ns->v[i].dirty = false;
+		n++;
+	}
+	ns->flush_next = (ns->flush_next + k) % ns->n;
+	if (n == 0) {
+		free(jobs);
+		return first;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->jobs = jobs;
+	w->njobs = n;
+	w->busy = true;
+	w->done = false;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return first;
 }
 
 /* Copy nd with room for one more timeline entry into *ret. */
@@ -349,6 +562,8 @@ commit(struct nodes *ns, struct node *nd, struct node *tmp, bool now)
 	int r;
 
 	if (now) {
+		/* After the batch in flight, which may hold an older nd. */
+		writer_collect(ns, true);
 		r = persist(ns, tmp);
 		if (r < 0) {
 			free(tmp->timeline);
@@ -470,6 +685,19 @@ nodes_flush_some(struct nodes *ns, size_t max)
 	size_t k, done = 0;
 	int r, first = 0;
 
+	if (ns->writer != NULL) {
+		bool busy;
+
+		first = writer_collect(ns, false);
+		pthread_mutex_lock(&ns->writer->mu);
+		busy = ns->writer->busy;
+		pthread_mutex_unlock(&ns->writer->mu);
+		if (busy)
+			return first; /* the thread is still at it */
+		r = writer_hand_over(ns, max);
+		return first != 0 ? first : r;
+	}
+
 	for (k = 0; k < ns->n && done < max; k++) {
 		size_t i = (ns->flush_next + k) % ns->n;
 
@@ -490,7 +718,15 @@ nodes_flush_some(struct nodes *ns, size_t max)
 int
 nodes_flush(struct nodes *ns)
 {
-	return nodes_flush_some(ns, SIZE_MAX);
+	struct nodes_writer *w = ns->writer;
+	int r, first;
+
+	/* On the caller, after the batch in flight: never an older file. */
+	first = writer_collect(ns, true);
+	ns->writer = NULL;
+	r = nodes_flush_some(ns, SIZE_MAX);
+	ns->writer = w;
+	return first != 0 ? first : r;
 }
 
 const char *

@@ -6,11 +6,13 @@
  * callers log.
  *
  * Persistence is batched: a change marks its node dirty and the owner of
- * the loop calls nodes_flush() once per NODES_FLUSH_INTERVAL_MS (and at a
- * clean shutdown), so a flood of events costs one write per node per
- * interval, not an fsync per event. The changes that guard secrets (the
- * lock at "done", the start of the secret window, a re-arm) are written
- * before the call returns, so that a crash never re-opens a window.
+ * the loop calls nodes_flush_some() once per NODES_FLUSH_INTERVAL_MS (the
+ * writes then run on the writer thread, nodes_writer_start) and
+ * nodes_flush() at a clean shutdown, so a flood of events costs one write
+ * per node per interval, off the loop, not an fsync per event on it. The
+ * changes that guard secrets (the lock at "done", the start of the secret
+ * window, a re-arm) are written before the call returns, so that a crash never
+ * re-opens a window.
  *
  * Boot milestones (nodes_mark) come from unauthenticated requests (DHCP,
  * TFTP, boot scripts), so they are rate-limited per node (a token bucket
@@ -100,6 +102,8 @@ struct node {
 typedef int (*nodes_lookup_fn)(void *ctx, const uint8_t mac[MAC_LEN],
 			       uint32_t *ret_ip);
 
+struct nodes_writer;
+
 struct nodes {
 	struct node *v; /* owned */
 	size_t n, cap;
@@ -110,6 +114,7 @@ struct nodes {
 	uint64_t writes;	  /* state files written (for tests, metrics) */
 	uint64_t marks_dropped;	  /* milestones refused by the rate limit */
 	size_t flush_next;	  /* where nodes_flush_some() goes on */
+	struct nodes_writer *writer; /* NULL: every write on the caller */
 };
 
 /*
@@ -238,6 +243,22 @@ int nodes_flush(struct nodes *ns);
  * nodes_flush() at shutdown.
  */
 int nodes_flush_some(struct nodes *ns, size_t max);
+
+/*
+ * Move the timer's writes off the loop: start a writer thread. From then
+ * on nodes_flush_some() serialises at most max dirty nodes on the loop
+ * (cheap) and hands them to the thread, which writes and fsyncs them; the
+ * next call collects the outcome (a node whose write failed is dirty
+ * again, and the error is returned then). One batch is in flight at a
+ * time, and the writes that must be on disk before returning (the lock,
+ * the window, a re-arm) and nodes_flush() first wait for it, so a file
+ * never goes back to an older state. nodes_free() stops the thread.
+ * 0, or a negative errno (nothing changed: writes stay on the loop).
+ */
+int nodes_writer_start(struct nodes *ns);
+
+/* Wait for the batch in flight, if any, and collect it. 0 or its error. */
+int nodes_writer_wait(struct nodes *ns);
 
 /*
  * Account a payload fetch. Returns -ESTALE when the node is locked (410),

@@ -275,6 +275,63 @@ test_flush_batched(void **state)
 }
 
 /*
+ * With the writer thread the timer's writes leave the loop: a flush hands
+ * a batch over, the next flush (or a wait) collects it; a write that must
+ * be on disk at once waits for the batch in flight first, so the newer
+ * state is what stays on disk.
+ */
+static void
+test_flush_writer(void **state)
+{
+	struct nodes *ns = fleet(dir), *again;
+	struct node *nd = nodes_find(ns, mac1);
+	struct node_event e = ev("kubeadm", EVENT_RUNNING, "");
+	char path[512], bad[MAC_STR_LEN];
+	struct stat st;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nodes/52-54-00-00-01-01.json", dir);
+	assert_int_equal(nodes_writer_start(ns), 0);
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(nodes_event(ns, nd, &e, 100 + i), 0);
+		assert_int_equal(
+			nodes_mark(ns, nodes_find(ns, mac2), "dhcp", 100 + i),
+			0);
+	}
+	assert_int_equal(nodes_flush_some(ns, NODES_FLUSH_MAX), 0);
+	assert_false(nd->dirty);
+	assert_int_equal(nodes_writer_wait(ns), 0);
+	assert_int_equal(ns->writes, 2);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* Nothing dirty: nothing handed over. */
+	assert_int_equal(nodes_flush_some(ns, NODES_FLUSH_MAX), 0);
+	assert_int_equal(nodes_writer_wait(ns), 0);
+	assert_int_equal(ns->writes, 2);
+	/* A batch in flight with nd's older state, then the window. */
+	assert_int_equal(nodes_event(ns, nd, &e, 2000), 0);
+	assert_int_equal(nodes_flush_some(ns, NODES_FLUSH_MAX), 0);
+	assert_int_equal(nodes_secret_served(ns, nd, 5000), 0);
+	assert_int_equal(ns->writes, 4);
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, bad), 0);
+	assert_int_equal(nodes_find(again, mac1)->secrets_since, 5000);
+	nodes_free(again);
+	/* Freed with a batch in flight: it is written, then the thread ends. */
+	assert_int_equal(nodes_event(ns, nd, &e, 6000), 0);
+	assert_int_equal(nodes_flush_some(ns, NODES_FLUSH_MAX), 0);
+	nodes_free(ns);
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, bad), 0);
+	assert_int_equal(nodes_find(again, mac1)->last_time, 6000);
+	nodes_free(again);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/nodes/52-54-00-00-02-01.json", dir);
+	unlink(path);
+}
+
+/*
  * Secrets are served once: from the first fetch, for the window; never
  * after "done"; again after a re-arm. The window survives a restart.
  */
@@ -541,6 +598,7 @@ main(void)
 		cmocka_unit_test(test_timeline_cap),
 		cmocka_unit_test(test_mark_flood),
 		cmocka_unit_test(test_flush_batched),
+		cmocka_unit_test(test_flush_writer),
 		cmocka_unit_test(test_secret_window),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_persist),
