@@ -912,7 +912,9 @@ handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
 		reply_status(x, 404);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/cloud-init/%s", nd->name, rt->path);
+	/* rt->path is one of the three names (http_route). */
+	snprintf(path, sizeof(path), "%s/cloud-init/%.*s", nd->name,
+		 HTTP_CLOUDINIT_NAME_MAX, rt->path);
 	which = strcmp(rt->path, "user-data") == 0 ? NODE_PAYLOAD_USER_DATA
 		: strcmp(rt->path, "meta-data") == 0
 			? NODE_PAYLOAD_META_DATA
