@@ -1,6 +1,8 @@
 /* build.c - the OUT tree, built aside and swapped in (see build.h). */
 #include "build.h"
 
+#include "bundle.h"
+
 #include "buf.h"
 #include "fsutil.h"
 #include "images.h"
@@ -168,7 +170,10 @@ build_find_agent(char *buf, size_t sz)
 /* ---- per node ------------------------------------------------------------ */
 
 struct node_bufs {
-	struct buf kubeadm, firstboot, user_data, meta_data, net, iso, ipxe;
+	/* user_data: the ISO's (secrets inline); user_data_net: NoCloud-net's
+	 * (public data only); secrets: the bundle it fetches over HTTPS. */
+	struct buf kubeadm, firstboot, user_data, user_data_net, secrets,
+		meta_data, net, iso, ipxe;
 };
 
 static void
@@ -177,6 +182,8 @@ node_bufs_init(struct node_bufs *b)
 	buf_init(&b->kubeadm, RENDER_MAX_PAYLOAD);
 	buf_init(&b->firstboot, RENDER_MAX_PAYLOAD);
 	buf_init(&b->user_data, RENDER_MAX_PAYLOAD);
+	buf_init(&b->user_data_net, RENDER_MAX_PAYLOAD);
+	buf_init(&b->secrets, BUNDLE_MAX_SIZE);
 	buf_init(&b->meta_data, RENDER_MAX_PAYLOAD);
 	buf_init(&b->net, RENDER_MAX_PAYLOAD);
 	buf_init(&b->iso, ISO_MAX_SIZE);
@@ -189,6 +196,8 @@ node_bufs_reset(struct node_bufs *b)
 	buf_reset(&b->kubeadm);
 	buf_reset(&b->firstboot);
 	buf_reset(&b->user_data);
+	buf_reset(&b->user_data_net);
+	buf_reset(&b->secrets);
 	buf_reset(&b->meta_data);
 	buf_reset(&b->net);
 	buf_reset(&b->iso);
@@ -201,6 +210,8 @@ node_bufs_done(struct node_bufs *b)
 	buf_done_secure(&b->kubeadm);
 	buf_done_secure(&b->firstboot);
 	buf_done_secure(&b->user_data);
+	buf_done(&b->user_data_net);
+	buf_done_secure(&b->secrets);
 	buf_done(&b->meta_data);
 	buf_done(&b->net);
 	buf_done_secure(&b->iso);
@@ -209,11 +220,13 @@ node_bufs_done(struct node_bufs *b)
 
 /*
  * Render the NoCloud files of node n into b (kubeadm first, which
- * user-data holds). The instance-id changes with the payload, so that
- * cloud-init treats a changed seed as a new instance.
+ * user-data holds): the ISO's user-data, NoCloud-net's and its secret
+ * bundle. The instance-id changes with the payload (either user-data), so
+ * that cloud-init treats a changed seed as a new instance.
  */
 static int
-render_nocloud(const struct render_ctx *rc, size_t n, struct node_bufs *b)
+render_nocloud(const struct render_ctx *rc, size_t n, time_t epoch,
+	       struct node_bufs *b)
 {
 	uint8_t d[SHA256_DIGEST_LENGTH];
 	char tag[2 * SHA256_DIGEST_LENGTH + 1];
@@ -221,7 +234,13 @@ render_nocloud(const struct render_ctx *rc, size_t n, struct node_bufs *b)
 	int r, ok;
 
 	r = render_user_data(rc, n, b->kubeadm.data, b->kubeadm.len,
-			     &b->user_data);
+			     RENDER_SEED_LOCAL, &b->user_data);
+	if (r == 0)
+		r = render_user_data(rc, n, b->kubeadm.data, b->kubeadm.len,
+				     RENDER_SEED_NET, &b->user_data_net);
+	if (r == 0)
+		r = render_secret_bundle(rc, n, b->kubeadm.data, b->kubeadm.len,
+					 epoch, &b->secrets);
 	if (r == 0)
 		r = render_network_config(rc, n, &b->net);
 	if (r < 0)
@@ -231,6 +250,8 @@ render_nocloud(const struct render_ctx *rc, size_t n, struct node_bufs *b)
 		return -ENOMEM;
 	ok = EVP_DigestInit_ex(sc, EVP_sha256(), NULL) &&
 	     EVP_DigestUpdate(sc, b->user_data.data, b->user_data.len) &&
+	     EVP_DigestUpdate(sc, b->user_data_net.data,
+			      b->user_data_net.len) &&
 	     EVP_DigestUpdate(sc, b->net.data, b->net.len) &&
 	     EVP_DigestFinal_ex(sc, d, NULL);
 	EVP_MD_CTX_free(sc);
@@ -267,7 +288,7 @@ node_build(const struct render_ctx *rc, struct tree *t, size_t n, time_t epoch,
 		r = render_firstboot(rc, n, b->kubeadm.data, b->kubeadm.len,
 				     &b->firstboot);
 	if (r == 0)
-		r = render_nocloud(rc, n, b);
+		r = render_nocloud(rc, n, epoch, b);
 	if (r == 0)
 		r = make_iso(b, epoch);
 	if (r == 0)
@@ -283,7 +304,8 @@ node_build(const struct render_ctx *rc, struct tree *t, size_t n, time_t epoch,
 	} while (0)
 	PUT("nodes/%s/kubeadm.yaml", &b->kubeadm, 0600);
 	PUT("nodes/%s/firstboot.yaml", &b->firstboot, 0600);
-	PUT("nodes/%s/cloud-init/user-data", &b->user_data, 0600);
+	PUT("nodes/%s/cloud-init/user-data", &b->user_data_net, 0600);
+	PUT("nodes/%s/secrets.tar", &b->secrets, 0600);
 	PUT("nodes/%s/cloud-init/meta-data", &b->meta_data, 0644);
 	PUT("nodes/%s/cloud-init/network-config", &b->net, 0644);
 	PUT("nodes/%s/seed.iso", &b->iso, 0600);
@@ -905,7 +927,8 @@ build_iso(const char *inventory, const char *profiles, const char *node,
 	if (r == 0)
 		r = render_kubeadm(&rc, n, &b.kubeadm);
 	if (r == 0)
-		r = render_nocloud(&rc, n, &b);
+		r = render_nocloud(&rc, n, epoch ? *epoch : pki_epoch(&pki),
+				   &b);
 	if (r == 0)
 		r = make_iso(&b, epoch ? *epoch : pki_epoch(&pki));
 	if (r < 0) {

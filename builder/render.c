@@ -4,6 +4,8 @@
  */
 #include "render.h"
 
+#include "bundle.h"
+
 #include "yemit.h"
 
 #include <errno.h>
@@ -574,16 +576,31 @@ render_kubeadm(const struct render_ctx *c, size_t n, struct buf *out)
 	return finish(y);
 }
 
-/* ---- which PKI files a node gets ---------------------------------------- */
+/* ---- which files a node gets --------------------------------------------- */
 
+/*
+ * A file a node gets besides kubeadm.yaml. secret marks a private key, a
+ * token or anything else that must never cross the wire in clear: the
+ * agent gets it in firstboot.yaml (HTTPS only), the NoCloud ISO inline
+ * (local media), and the NoCloud-net user-data (plain HTTP) not at all:
+ * it goes into the node's secret bundle (render_secret_bundle), which the
+ * user-data fetches over HTTPS pinned to the provisioning CA.
+ */
 struct pfile {
 	const char *path; /* absolute, on the node */
 	const char *mode;
 	const char *content;
+	bool secret;
 };
 
 #define MAX_PFILES 16 /* 9 PKI files and 3 of the VIP at most */
 
+/*
+ * The files of node n into f (MAX_PFILES entries). To give a role another
+ * file (a keepalived.conf, say), add it here with PF(path, mode, content,
+ * secret); a file holding a password or a key is secret = true (and mode
+ * 0600), and then it reaches NoCloud-net nodes only through the bundle.
+ */
 static size_t
 node_pki_files(const struct render_ctx *c, size_t n, struct pfile *f)
 {
@@ -593,51 +610,54 @@ node_pki_files(const struct render_ctx *c, size_t n, struct pfile *f)
 
 	/* A pair the PKI does not hold (a PKI made for another inventory)
 	 * is left out rather than written empty. */
-#define ADD(P, M, C)                                                           \
+#define PF(P, M, C, S)                                                         \
 	do {                                                                   \
-		if ((C) != NULL) {                                             \
-			f[k].path = RENDER_PKI_DIR "/" P;                      \
+		if ((C) != NULL && k < MAX_PFILES) {                           \
+			f[k].path = P;                                         \
 			f[k].mode = M;                                         \
 			f[k].content = C;                                      \
+			f[k].secret = S;                                       \
 			k++;                                                   \
 		}                                                              \
 	} while (0)
+#define CERT(P, C) PF(RENDER_PKI_DIR "/" P, "0644", C, false)
+#define KEY(P, C)  PF(RENDER_PKI_DIR "/" P, "0600", C, true)
 
 	switch (node->role) {
 	case ROLE_CONTROL_PLANE:
-		ADD("ca.crt", "0644", p->ca.cert_pem);
-		ADD("ca.key", "0600", p->ca.key_pem);
-		ADD("front-proxy-ca.crt", "0644", p->front_proxy_ca.cert_pem);
-		ADD("front-proxy-ca.key", "0600", p->front_proxy_ca.key_pem);
-		ADD("sa.key", "0600", p->sa_key_pem);
-		ADD("sa.pub", "0644", p->sa_pub_pem);
-		ADD("etcd/ca.crt", "0644", p->etcd_ca.cert_pem);
+		CERT("ca.crt", p->ca.cert_pem);
+		KEY("ca.key", p->ca.key_pem);
+		CERT("front-proxy-ca.crt", p->front_proxy_ca.cert_pem);
+		KEY("front-proxy-ca.key", p->front_proxy_ca.key_pem);
+		KEY("sa.key", p->sa_key_pem);
+		CERT("sa.pub", p->sa_pub_pem);
+		CERT("etcd/ca.crt", p->etcd_ca.cert_pem);
 		if (c->inv->cluster.etcd == ETCD_EXTERNAL) {
-			ADD("apiserver-etcd-client.crt", "0644",
-			    p->etcd_client.cert_pem);
-			ADD("apiserver-etcd-client.key", "0600",
+			CERT("apiserver-etcd-client.crt",
+			     p->etcd_client.cert_pem);
+			KEY("apiserver-etcd-client.key",
 			    p->etcd_client.key_pem);
 		} else {
-			ADD("etcd/ca.key", "0600", p->etcd_ca.key_pem);
+			KEY("etcd/ca.key", p->etcd_ca.key_pem);
 		}
 		break;
 	case ROLE_ETCD:
-		ADD("etcd/ca.crt", "0644", p->etcd_ca.cert_pem);
-		ADD("etcd/ca.key", "0600", p->etcd_ca.key_pem);
+		CERT("etcd/ca.crt", p->etcd_ca.cert_pem);
+		KEY("etcd/ca.key", p->etcd_ca.key_pem);
 		if (p->etcd_server != NULL && n < p->nnodes) {
-			ADD("etcd/server.crt", "0644",
-			    p->etcd_server[n].cert_pem);
-			ADD("etcd/server.key", "0600",
-			    p->etcd_server[n].key_pem);
-			ADD("etcd/peer.crt", "0644", p->etcd_peer[n].cert_pem);
-			ADD("etcd/peer.key", "0600", p->etcd_peer[n].key_pem);
+			CERT("etcd/server.crt", p->etcd_server[n].cert_pem);
+			KEY("etcd/server.key", p->etcd_server[n].key_pem);
+			CERT("etcd/peer.crt", p->etcd_peer[n].cert_pem);
+			KEY("etcd/peer.key", p->etcd_peer[n].key_pem);
 		}
 		break;
 	default:
-		ADD("ca.crt", "0644", p->ca.cert_pem);
+		CERT("ca.crt", p->ca.cert_pem);
 		break;
 	}
-#undef ADD
+#undef KEY
+#undef CERT
+#undef PF
 	return k;
 }
 
@@ -859,11 +879,13 @@ node_vip_files(const struct render_ctx *c, size_t n, struct pfile *f, size_t *k,
 		r = render_haproxy_cfg(c, &vb->haproxy);
 	if (r < 0)
 		return r;
+	/* keepalived.conf holds the VRRP password: a secret. */
 	f[*k] = (struct pfile){ RENDER_KEEPALIVED_CONF, "0600",
-				vb->keepalived.data };
-	f[*k + 1] = (struct pfile){ RENDER_VIP_CHECK, "0755", vb->check.data };
-	f[*k + 2] =
-		(struct pfile){ RENDER_HAPROXY_CFG, "0644", vb->haproxy.data };
+				vb->keepalived.data, true };
+	f[*k + 1] = (struct pfile){ RENDER_VIP_CHECK, "0755", vb->check.data,
+				    false };
+	f[*k + 2] = (struct pfile){ RENDER_HAPROXY_CFG, "0644",
+				    vb->haproxy.data, false };
 	*k += 3;
 	return 0;
 }
@@ -1363,10 +1385,75 @@ emit_etcd_wait(struct yemit *y, const struct inventory *inv)
 	yemit_seq_end(y);
 }
 
+/*
+ * NoCloud-net's user-data travels over plain HTTP, so it carries no secret:
+ * this step fetches the node's secret bundle from $0 over HTTPS, trusting
+ * the provisioning CA alone (which write_files installed), and unpacks it
+ * at / with 0600 files. curl comes with packages: (cloud-init's config
+ * stage, before runcmd), but a failed install must end here with a clear
+ * message, not in a confusing kubeadm error. curl does not retry a 403 or
+ * a 410: those are final (wrong address, served once already).
+ */
+static const char sh_secrets[] =
+	"set -e; umask 077; command -v curl >/dev/null 2>&1 || { echo "
+	"'metalboot: curl is not installed: cannot fetch the node secrets' "
+	">&2; exit 1; }; t=$(mktemp); trap 'rm -f \"$t\"' EXIT; "
+	"curl -fsS --retry 30 --retry-delay 5 --retry-connrefused "
+	"--connect-timeout 10 --max-time 120 --cacert " RENDER_PROV_CA_PATH
+	" -o \"$t\" \"$0\"; tar -x -f \"$t\" -C /";
+
+/* The URL of node n's secret bundle on the server. */
+static void
+secrets_url(const struct render_ctx *c, size_t n, char *buf, size_t sz)
+{
+	char ip[IPV4_STR_LEN], mac[MAC_STR_LEN];
+
+	ipv4_format(c->inv->network.server_ip, ip);
+	mac_format(c->inv->nodes[n].mac, mac);
+	snprintf(buf, sz, "https://%s:%u/v1/nodes/%s/secrets", ip,
+		 RENDER_HTTPS_PORT, mac);
+}
+
+int
+render_secret_bundle(const struct render_ctx *c, size_t n, const char *kubeadm,
+		     size_t kubeadm_len, time_t mtime, struct buf *out)
+{
+	struct pfile files[MAX_PFILES];
+	struct bundle_file bf[MAX_PFILES + 1];
+	struct vip_bufs vb;
+	size_t i, nf, k = 0;
+	int r;
+
+	vip_bufs_init(&vb);
+	nf = node_pki_files(c, n, files);
+	r = node_vip_files(c, n, files, &nf, &vb);
+	if (r < 0) {
+		vip_bufs_done(&vb);
+		return r;
+	}
+	for (i = 0; i < nf; i++) {
+		if (!files[i].secret)
+			continue;
+		bf[k].path = files[i].path;
+		bf[k].data = files[i].content;
+		bf[k].len = strlen(files[i].content);
+		bf[k].mode = 0600;
+		k++;
+	}
+	bf[k].path = RENDER_KUBEADM_PATH;
+	bf[k].data = kubeadm;
+	bf[k].len = kubeadm_len;
+	bf[k].mode = 0600;
+	k++;
+	r = bundle_write(bf, k, mtime, out);
+	vip_bufs_done(&vb);
+	return r;
+}
+
 /* user-data (#cloud-config) for node n. */
 int
 render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
-		 size_t kubeadm_len, struct buf *out)
+		 size_t kubeadm_len, enum render_seed seed, struct buf *out)
 {
 	const struct inventory *inv = c->inv;
 	const struct inv_node *node = &inv->nodes[n];
@@ -1448,9 +1535,14 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	if (r < 0)
 		goto out;
 	for (i = 0; i < nf; i++)
-		wf(y, files[i].path, files[i].mode, files[i].content,
-		   strlen(files[i].content));
-	wf(y, RENDER_KUBEADM_PATH, "0600", kubeadm, kubeadm_len);
+		if (seed == RENDER_SEED_LOCAL || !files[i].secret)
+			wf(y, files[i].path, files[i].mode, files[i].content,
+			   strlen(files[i].content));
+	if (seed == RENDER_SEED_LOCAL)
+		wf(y, RENDER_KUBEADM_PATH, "0600", kubeadm, kubeadm_len);
+	else
+		wf(y, RENDER_PROV_CA_PATH, "0644", c->pki->prov_ca.cert_pem,
+		   strlen(c->pki->prov_ca.cert_pem));
 	if (node->role == ROLE_ETCD) {
 		r = etcd_kubelet_files(y, c, p);
 		if (r < 0)
@@ -1460,6 +1552,11 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 
 	yemit_str(y, "runcmd");
 	yemit_seq_start(y, false);
+	if (seed == RENDER_SEED_NET) {
+		/* First: everything after it may need a key or the token. */
+		secrets_url(c, n, s, sizeof(s));
+		cmd(y, (const char *[]){ "sh", "-c", sh_secrets, s, NULL });
+	}
 	if (p->swap_off) {
 		cmd(y, (const char *[]){ "swapoff", "-a", NULL });
 		cmd(y, (const char *[]){ "sed", "-i", "/\\sswap\\s/ s/^#*/#/",

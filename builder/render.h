@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define RENDER_HTTP_PORT     80
 #define RENDER_HTTPS_PORT    443
@@ -27,6 +28,7 @@
 #define RENDER_MAX_PAYLOAD   (64u << 20)
 #define RENDER_KUBEADM_PATH  "/var/lib/metalboot/kubeadm.yaml"
 #define RENDER_PKI_DIR	     "/etc/kubernetes/pki"
+#define RENDER_PROV_CA_PATH  "/var/lib/metalboot/provisioning-ca.crt"
 #define RENDER_APT_REPO_MAX  512
 
 /*
@@ -90,8 +92,30 @@ void render_ctx_done(struct render_ctx *c);
 int render_kubeadm(const struct render_ctx *c, size_t n, struct buf *out);
 int render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 		     size_t kubeadm_len, struct buf *out);
+/*
+ * Where user-data goes: RENDER_SEED_LOCAL for the NoCloud ISO (local
+ * media: every file inline, keys and kubeadm.yaml included), and
+ * RENDER_SEED_NET for NoCloud-net, served over plain HTTP: public data
+ * only (certificates, the provisioning CA at RENDER_PROV_CA_PATH) and a
+ * first runcmd step that fetches the node's secret bundle from
+ * https://SERVER/v1/nodes/MAC/secrets with curl --cacert and unpacks it.
+ */
+enum render_seed {
+	RENDER_SEED_LOCAL,
+	RENDER_SEED_NET,
+};
 int render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
-		     size_t kubeadm_len, struct buf *out);
+		     size_t kubeadm_len, enum render_seed seed,
+		     struct buf *out);
+/*
+ * Node n's secret bundle (builder/bundle.h): every file that
+ * node_pki_files marks secret, and kubeadm.yaml, 0600, at their paths on
+ * the node, all stamped mtime. What RENDER_SEED_NET's user-data leaves
+ * out, exactly.
+ */
+int render_secret_bundle(const struct render_ctx *c, size_t n,
+			 const char *kubeadm, size_t kubeadm_len, time_t mtime,
+			 struct buf *out);
 /* instance_tag: a short hex string that changes with the payload. */
 int render_meta_data(const struct render_ctx *c, size_t n,
 		     const char *instance_tag, struct buf *out);

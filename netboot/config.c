@@ -304,10 +304,25 @@ load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 static void
 load_http(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
-	static const char *const keys[] = { "port", "https_port", "cert", "key",
-					    NULL };
+	static const char *const keys[] = { "port", "https_port",    "cert",
+					    "key",  "secret_window", NULL };
+	const struct ynode *n = NULL;
+	const char *s;
+	uint64_t v = 0;
 
 	ys_check_keys(c, m, "http", keys);
+	s = ys_get_scalar(c, m, "secret_window", "http.secret_window", 0, &n);
+	if (s != NULL) {
+		if (num_parse_duration(s, NB_CONFIG_SECRET_WINDOW_MAX, &v) <
+			    0 ||
+		    v == 0)
+			ys_err(c, n,
+			       "http.secret_window must be a duration such as "
+			       "30m, 1s..%us",
+			       NB_CONFIG_SECRET_WINDOW_MAX);
+		else
+			cfg->secret_window = v;
+	}
 	get_port(c, m, "port", "http.port", &cfg->http_port);
 	get_port(c, m, "https_port", "http.https_port", &cfg->https_port);
 	get_path(c, m, "cert", "http.cert", cfg->dir, &cfg->cert);
@@ -499,6 +514,7 @@ set_defaults(struct ys_ctx *c, struct nb_config *cfg)
 	cfg->tftp_port = 69;
 	cfg->http_port = 80;
 	cfg->https_port = 443;
+	cfg->secret_window = NB_CONFIG_SECRET_WINDOW_DFLT;
 	cfg->public_dir = resolve(c, cfg->dir, "public");
 	cfg->boot_dir = resolve(c, cfg->dir, "boot");
 	cfg->nodes_dir = resolve(c, cfg->dir, "nodes");

@@ -35,6 +35,8 @@ struct nb_config_relay {
 	struct ip_range pool;
 	bool has_pool;
 };
+#define NB_CONFIG_SECRET_WINDOW_DFLT 1800u /* http.secret_window: 30m */
+#define NB_CONFIG_SECRET_WINDOW_MAX  (7u * 24 * 3600) /* a week */
 
 struct nb_config_node {
 	char *name; /* owned */
@@ -76,6 +78,12 @@ struct nb_config {
 	uint16_t https_port;
 	char *cert; /* resolved path or NULL */
 	char *key;  /* resolved path or NULL */
+	/*
+	 * http.secret_window, seconds: how long after a node's first
+	 * successful fetch of a secret payload (firstboot.yaml, secrets.tar)
+	 * they are served, before 410 until re-armed.
+	 */
+	uint64_t secret_window;
 
 	/* Resolved against dir. */
 	char *public_dir;

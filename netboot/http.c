@@ -98,6 +98,8 @@ route_node(enum http_method method, const char *p, struct http_route *rt)
 	rest++;
 	if (strcmp(rest, "firstboot") == 0) {
 		rt->kind = HTTP_ROUTE_NODE_FIRSTBOOT;
+	} else if (strcmp(rest, "secrets") == 0) {
+		rt->kind = HTTP_ROUTE_NODE_SECRETS;
 	} else if (strcmp(rest, "events") == 0) {
 		rt->kind = HTTP_ROUTE_NODE_EVENTS;
 		return method == HTTP_POST ? 0 : -EOPNOTSUPP;

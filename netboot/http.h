@@ -40,6 +40,7 @@ enum http_route_kind {
 	HTTP_ROUTE_BOOT,	   /* /boot/MAC.ipxe */
 	HTTP_ROUTE_NODE_FIRSTBOOT, /* /v1/nodes/MAC/firstboot */
 	HTTP_ROUTE_NODE_CLOUDINIT, /* /v1/nodes/MAC/cloud-init/NAME */
+	HTTP_ROUTE_NODE_SECRETS,   /* /v1/nodes/MAC/secrets (HTTPS only) */
 	HTTP_ROUTE_NODE_EVENTS,	   /* POST /v1/nodes/MAC/events */
 	HTTP_ROUTE_NODE_REARM,	   /* POST /v1/nodes/MAC/rearm */
 	HTTP_ROUTE_NODES,	   /* /v1/nodes */

@@ -156,6 +156,9 @@ struct http_srv {
 	struct conn_list conns;
 	size_t nconns;
 	struct event *sweep;
+	struct event *flush; /* nodes_flush every NODES_FLUSH_INTERVAL_MS */
+	bool flush_failing;  /* warned about a failing flush */
+	bool writer_tried;   /* nodes_writer_start was called */
 	struct http_limits lim;
 	struct sse_io *sse; /* the fleet page's event streams */
 };
@@ -237,10 +240,18 @@ conn_refuse(struct conn *c)
 				  "503 too many connections";
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
+	char sink[4096];
+	int i;
+
 	/* Best effort: the socket buffer of a new connection has room. */
 	if (!c->port->tls && fd >= 0 &&
 	    send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("http %s: 503 not sent", c->peer);
+	/* Unread input would turn the close into a reset, which can
+	 * discard the 503 before the client reads it. */
+	for (i = 0; fd >= 0 && i < 4; i++)
+		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			break;
 	evhttp_connection_free(c->evcon); /* calls conn_closed_cb */
 }
 
@@ -306,13 +317,21 @@ conn_attach(struct conn *c, struct evhttp_connection *evcon, bool in_request)
 	}
 	if (!c->over_limit && c->peer_ip != 0 &&
 	    conns_from(srv, c->peer_ip) > srv->lim.max_per_ip) {
-		/* Answered with a 503 at its request, or timed out. */
-		c->over_limit = true;
 		if (srv->m.rejected_ip_limit++ % LOG_EVERY == 0)
 			log_warn("http %s: over the per-address limit of %u "
 				 "connections (%llu refused so far)",
 				 c->peer, srv->lim.max_per_ip,
 				 (unsigned long long)srv->m.rejected_ip_limit);
+		/*
+		 * Closed at once, before a byte is parsed: kept until its
+		 * deadline, it would hold a slot of the global cap, and one
+		 * address could take them all.
+		 */
+		if (!in_request) {
+			conn_refuse(c);
+			return false;
+		}
+		c->over_limit = true; /* evhttp owns the request: 503 */
 	}
 	conn_arm(c, srv->lim.header_timeout);
 	return true;
@@ -415,6 +434,40 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Write the node states the last interval changed (nodes.h: the store
+ * batches its writes). A failure is warned about once until a flush
+ * succeeds again; the nodes stay dirty and are tried every interval.
+ */
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_srv *srv = arg;
+	int r;
+
+	(void)fd;
+	(void)what;
+	/*
+	 * The writes and fsyncs go on a thread of their own, started here,
+	 * on the loop, after the daemon dropped its privileges (they apply
+	 * per thread: one made before the drop would keep them).
+	 */
+	if (!srv->writer_tried) {
+		srv->writer_tried = true;
+		r = nodes_writer_start(srv->nodes);
+		if (r < 0)
+			log_warn_r(r, "http: no writer thread; node states "
+				      "are written on the loop");
+	}
+	r = nodes_flush_some(srv->nodes, NODES_FLUSH_MAX);
+	if (r < 0 && !srv->flush_failing)
+		log_warn_r(r, "http: cannot save node states in %s",
+			   srv->nb->state_dir ? srv->nb->state_dir : "?");
+	else if (r == 0 && srv->flush_failing)
+		log_info("http: node states saved again");
+	srv->flush_failing = r < 0;
+}
+
 /* --- Responses ---------------------------------------------------------- */
 
 struct ctx {
@@ -425,6 +478,7 @@ struct ctx {
 	const char *uri;
 	char peer[PEER_STR_LEN];
 	uint32_t peer_ip;
+	bool tls; /* the request came in on the HTTPS port */
 };
 
 static void
@@ -496,6 +550,7 @@ content_type(const char *path)
 		{ ".txt", "text/plain" },
 		{ ".iso", "application/x-iso9660-image" },
 		{ ".sha256", "text/plain" },
+		{ ".tar", "application/x-tar" },
 	};
 	size_t i, n = strlen(path);
 
@@ -637,15 +692,32 @@ serve_fd(struct ctx *x, int fd, const struct stat *st, const char *ctype,
 	return status;
 }
 
-/* Open path under dirfd and serve it; errors become their status. */
+/*
+ * Open path under dirfd and serve it; errors become their status.
+ * public: the file is for anyone (/files/, /boot/), so one that others
+ * may not read (the builder writes keys and payloads holding secrets 0600,
+ * and --root might be pointed at OUT rather than OUT/public) is refused
+ * with 403 rather than sent in clear.
+ */
 static int
 serve_path(struct ctx *x, int dirfd, const char *path, bool no_store,
-	   bool *ret_first_byte)
+	   bool public, bool *ret_first_byte)
 {
 	struct stat st;
 	int fd = -1, r;
 
 	r = path_open_under(dirfd, path, &fd, &st);
+	if (r == 0 && public && (st.st_mode & S_IROTH) == 0) {
+		char p[LOG_URI_LEN];
+
+		close(fd);
+		http_escape(path, strlen(path), p, sizeof(p));
+		if (x->srv->m.payload_refused++ % LOG_EVERY == 0)
+			log_warn("http %s: \"%s\" refused: not readable by "
+				 "others (mode %03o), so not public",
+				 x->peer, p, (unsigned)(st.st_mode & 0777));
+		r = -EACCES;
+	}
 	if (r < 0) {
 		int status = http_status_for_errno(r);
 
@@ -679,7 +751,8 @@ handle_file(struct ctx *x, const struct http_route *rt)
 	struct node *nd;
 	int status;
 
-	status = serve_path(x, x->srv->nb->root_fd, rt->path, false, &first);
+	status = serve_path(x, x->srv->nb->root_fd, rt->path, false, true,
+			    &first);
 	if (milestone == NULL || x->method != HTTP_GET || !first ||
 	    (status != 200 && status != 206))
 		return;
@@ -699,7 +772,7 @@ handle_boot(struct ctx *x, struct node *nd)
 		return;
 	}
 	snprintf(name, sizeof(name), "%s.ipxe", nd->name);
-	status = serve_path(x, x->srv->boot_fd, name, true, NULL);
+	status = serve_path(x, x->srv->boot_fd, name, true, true, NULL);
 	if (status == 200 && x->method == HTTP_GET)
 		mark(x, nd, "boot-script");
 }
@@ -757,50 +830,119 @@ peer_is_node(struct ctx *x, struct node *nd, const char *what)
 	return false;
 }
 
+/*
+ * Refuse a secret payload of nd with status (403 or 410): counted, on the
+ * node's timeline as "secret-refused" (rate-limited there), logged with
+ * why (the 1st, 101st, ... refusal of a flood), and never the body.
+ */
 static void
-handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
+refuse_secret(struct ctx *x, struct node *nd, const char *what, int status,
+	      const char *why)
 {
-	char path[HOST_NAME_MAX_LEN + 64];
-	enum node_payload which = NODE_PAYLOAD_FIRSTBOOT;
-	bool repeat = false;
-	int r, w;
+	int r = nodes_secret_refused(x->srv->nodes, nd, nodes_now_ms());
 
-	if (!peer_is_node(x, nd, "payload"))
+	if (r < 0)
+		log_warn_r(r, "node %s: cannot record secret-refused",
+			   nd->name);
+	if (x->srv->m.payload_refused++ % LOG_EVERY == 0)
+		log_warn("http %s: %s of node %s refused (%d): %s", x->peer,
+			 what, nd->name, status, why);
+	reply_status(x, status);
+}
+
+/*
+ * The payloads that hold secrets: firstboot.yaml (the agent's) and
+ * secrets.tar (what NoCloud-net's user-data fetches). Only to the node's
+ * address, only over HTTPS (whether or not HTTPS is configured: plain
+ * HTTP never carries them), and only until the node is done or its
+ * secret window has passed (410 until re-armed).
+ */
+static void
+handle_secret(struct ctx *x, const struct http_route *rt, struct node *nd)
+{
+	bool fb = rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT;
+	const char *what = fb ? "firstboot" : "secrets";
+	int64_t now = nodes_now_ms();
+	char path[HOST_NAME_MAX_LEN + 64];
+	bool repeat = false;
+	struct stat st;
+	int fd = -1, r;
+
+	if (!nodes_addr_allowed(x->srv->nodes, nd, x->peer_ip)) {
+		refuse_secret(x, nd, what, 403, "not the node's address");
 		return;
-	/*
-	 * The agent's payload holds keys and the join token: when HTTPS is
-	 * up it is served only there. cloud-init's NoCloud-net files stay on
-	 * plain HTTP, which stock cloud images can fetch without our CA.
-	 */
-	if (rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT && x->srv->tls.http != NULL &&
-	    (x->c == NULL || !x->c->port->tls)) {
-		x->srv->m.payload_refused++;
-		log_warn(
-			"http %s: firstboot of node %s refused over plain HTTP "
-			"(it holds secrets: use HTTPS)",
-			x->peer, nd->name);
-		reply_status(x, 403);
+	}
+	if (!x->tls) {
+		refuse_secret(x, nd, what, 403,
+			      "plain HTTP (secrets go over HTTPS only)");
+		return;
+	}
+	if (nodes_secret_check(x->srv->nodes, nd, now) < 0) {
+		refuse_secret(x, nd, what, 410,
+			      nd->locked ? "the node is done; re-arm it to "
+					   "serve it again"
+					 : "its secret window has passed; "
+					   "re-arm it to serve it again");
 		return;
 	}
 	if (x->srv->nodes_fd < 0) {
 		reply_status(x, 404);
 		return;
 	}
-	if (rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT) {
-		w = snprintf(path, sizeof(path), "%s/firstboot.yaml", nd->name);
-	} else {
-		w = snprintf(path, sizeof(path), "%s/cloud-init/%s", nd->name,
-			     rt->path);
-		which = strcmp(rt->path, "user-data") == 0
-				? NODE_PAYLOAD_USER_DATA
-			: strcmp(rt->path, "meta-data") == 0
-				? NODE_PAYLOAD_META_DATA
-				: NODE_PAYLOAD_NETWORK_CONFIG;
-	}
-	if (w < 0 || (size_t)w >= sizeof(path)) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", nd->name,
+			     fb ? "firstboot.yaml" : "secrets.tar") >=
+	    sizeof(path)) {
 		reply_status(x, 404);
 		return;
 	}
+	r = path_open_under(x->srv->nodes_fd, path, &fd, &st);
+	if (r < 0) {
+		reply_status(x, http_status_for_errno(r));
+		return;
+	}
+	if (x->method == HTTP_GET) {
+		/* The window opens on disk before a byte goes out. */
+		r = nodes_secret_served(x->srv->nodes, nd, now);
+		if (r < 0) {
+			log_warn_r(r, "node %s: cannot record its %s fetch",
+				   nd->name, what);
+			close(fd);
+			reply_status(x, 500);
+			return;
+		}
+		nodes_payload_fetch(
+			nd, fb ? NODE_PAYLOAD_FIRSTBOOT : NODE_PAYLOAD_SECRETS,
+			&repeat);
+		if (repeat)
+			log_warn("http %s: %s of node %s fetched again "
+				 "before the node finished",
+				 x->peer, what, nd->name);
+	}
+	serve_fd(x, fd, &st, content_type(path), true, NULL);
+}
+
+/* cloud-init's NoCloud-net files: public data, the node's address only. */
+static void
+handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
+{
+	char path[HOST_NAME_MAX_LEN + 64];
+	enum node_payload which;
+	bool repeat = false;
+	int r;
+
+	if (!peer_is_node(x, nd, "payload"))
+		return;
+	if (x->srv->nodes_fd < 0) {
+		reply_status(x, 404);
+		return;
+	}
+	/* rt->path is one of the three names (http_route). */
+	snprintf(path, sizeof(path), "%s/cloud-init/%.*s", nd->name,
+		 HTTP_CLOUDINIT_NAME_MAX, rt->path);
+	which = strcmp(rt->path, "user-data") == 0 ? NODE_PAYLOAD_USER_DATA
+		: strcmp(rt->path, "meta-data") == 0
+			? NODE_PAYLOAD_META_DATA
+			: NODE_PAYLOAD_NETWORK_CONFIG;
 	if (x->method == HTTP_GET) {
 		r = nodes_payload_fetch(nd, which, &repeat);
 		if (r == -ESTALE) {
@@ -815,16 +957,12 @@ handle_payload(struct ctx *x, const struct http_route *rt, struct node *nd)
 		if (repeat)
 			log_warn("http %s: payload %s of node %s fetched again "
 				 "before the node finished",
-				 x->peer,
-				 rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT
-					 ? "firstboot"
-					 : rt->path,
-				 nd->name);
+				 x->peer, rt->path, nd->name);
 	} else if (nd->locked) {
 		reply_status(x, 410);
 		return;
 	}
-	serve_path(x, x->srv->nodes_fd, path, true, NULL);
+	serve_path(x, x->srv->nodes_fd, path, true, false, NULL);
 }
 
 static void
@@ -903,17 +1041,19 @@ admin_token_ok(struct ctx *x)
 	return CRYPTO_memcmp(auth, x->srv->token, n) == 0;
 }
 
+/*
+ * Re-arming re-opens a node's secrets, so it always takes the admin
+ * token, from any address: a local reverse proxy makes every client
+ * look local.
+ */
 static void
 handle_rearm(struct ctx *x, struct node *nd)
 {
-	/* Localhost is 127.0.0.1 only: other loopback addresses stand in
-	 * for remote peers in tests. */
-	bool local = x->peer_ip == 0x7f000001;
 	int r;
 
-	if (!local && !admin_token_ok(x)) {
-		log_warn("http %s: re-arm of node %s refused: not local and "
-			 "no valid admin token",
+	if (!admin_token_ok(x)) {
+		log_warn("http %s: re-arm of node %s refused: no valid admin "
+			 "token",
 			 x->peer, nd->name);
 		reply_status(x, 403);
 		return;
@@ -987,6 +1127,12 @@ handle_metrics(struct ctx *x)
 		  k->tftp_errors_sent },
 		{ "tftp_active_transfers", "TFTP transfers in flight.", true,
 		  k->tftp_active },
+		{ "node_state_writes_total",
+		  "Node state files written (batched per interval).", false,
+		  x->srv->nodes->writes },
+		{ "node_marks_dropped_total",
+		  "Boot milestones refused by the per-node rate limit.", false,
+		  x->srv->nodes->marks_dropped },
 	};
 	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
 	struct metric_sample
@@ -1241,6 +1387,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	memset(&x, 0, sizeof(x));
 	x.srv = srv;
 	x.req = req;
+	x.tls = hp->tls;
 	x.method = method_of(req);
 	x.uri = evhttp_request_get_uri(req);
 	if (x.uri == NULL)
@@ -1286,6 +1433,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	if (rt.kind == HTTP_ROUTE_BOOT ||
 	    rt.kind == HTTP_ROUTE_NODE_FIRSTBOOT ||
 	    rt.kind == HTTP_ROUTE_NODE_CLOUDINIT ||
+	    rt.kind == HTTP_ROUTE_NODE_SECRETS ||
 	    rt.kind == HTTP_ROUTE_NODE_EVENTS ||
 	    rt.kind == HTTP_ROUTE_NODE_REARM) {
 		nd = nodes_find(srv->nodes, rt.mac);
@@ -1308,6 +1456,9 @@ request_cb(struct evhttp_request *req, void *arg)
 		handle_boot(&x, nd);
 		break;
 	case HTTP_ROUTE_NODE_FIRSTBOOT:
+	case HTTP_ROUTE_NODE_SECRETS:
+		handle_secret(&x, &rt, nd);
+		break;
 	case HTTP_ROUTE_NODE_CLOUDINIT:
 		handle_payload(&x, &rt, nd);
 		break;
@@ -1479,6 +1630,7 @@ build_nodes(struct http_srv *srv)
 		return -ENOMEM;
 	if (cfg == NULL)
 		return 0;
+	nodes_set_secret_window(srv->nodes, (int64_t)cfg->secret_window * 1000);
 	for (i = 0; i < cfg->nnodes; i++) {
 		r = nodes_add(srv->nodes, cfg->nodes[i].name, cfg->nodes[i].mac,
 			      cfg->nodes[i].ip, role_name(cfg->nodes[i].role));
@@ -1513,6 +1665,8 @@ http_io_start(struct netboot *nb)
 {
 	struct http_srv *srv;
 	struct timeval tv = { HTTP_SWEEP_INTERVAL, 0 };
+	struct timeval ftv = { NODES_FLUSH_INTERVAL_MS / 1000,
+			       (NODES_FLUSH_INTERVAL_MS % 1000) * 1000 };
 	int r;
 
 	if (nb->http_port == 0 && nb->https_port == 0)
@@ -1536,12 +1690,15 @@ http_io_start(struct netboot *nb)
 		r = load_token(srv, nb->state_dir);
 		if (r < 0)
 			log_warn_r(r,
-				   "http: admin token in %s; re-arm works "
-				   "from localhost only",
+				   "http: admin token in %s; re-arm is "
+				   "refused without it",
 				   nb->state_dir);
 	}
 	srv->sweep = event_new(nb->base, -1, EV_PERSIST, sweep_cb, srv);
 	if (srv->sweep == NULL || event_add(srv->sweep, &tv) < 0)
+		return -ENOMEM;
+	srv->flush = event_new(nb->base, -1, EV_PERSIST, flush_cb, srv);
+	if (srv->flush == NULL || event_add(srv->flush, &ftv) < 0)
 		return -ENOMEM;
 	if (nb->http_port != 0) {
 		r = bind_port(srv, &srv->plain, nb->http_port);
@@ -1585,6 +1742,16 @@ http_io_stop(struct netboot *nb)
 	}
 	if (srv->sweep != NULL)
 		event_free(srv->sweep);
+	if (srv->flush != NULL)
+		event_free(srv->flush);
+	/* A clean shutdown writes what the last interval changed. */
+	if (srv->nodes != NULL) {
+		int r = nodes_flush(srv->nodes);
+
+		if (r < 0)
+			log_warn_r(r, "http: node states in %s not saved",
+				   nb->state_dir ? nb->state_dir : "?");
+	}
 	SSL_CTX_free(srv->ssl);
 	if (srv->boot_fd >= 0)
 		close(srv->boot_fd);

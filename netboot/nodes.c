@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,7 @@ nodes_new(const char *state_dir)
 	ns = calloc(1, sizeof(*ns));
 	if (ns == NULL)
 		return NULL;
+	ns->secret_window_ms = NODES_SECRET_WINDOW_DFLT_MS;
 	if (state_dir != NULL) {
 		if (path_join(dir, sizeof(dir), state_dir, "nodes") < 0) {
 			free(ns);
@@ -93,6 +96,8 @@ nodes_new(const char *state_dir)
 	return ns;
 }
 
+static void writer_stop(struct nodes *ns);
+
 struct nodes *
 nodes_free(struct nodes *ns)
 {
@@ -100,6 +105,7 @@ nodes_free(struct nodes *ns)
 
 	if (ns == NULL)
 		return NULL;
+	writer_stop(ns);
 	for (i = 0; i < ns->n; i++)
 		free(ns->v[i].timeline);
 	free(ns->v);
@@ -229,16 +235,25 @@ node_state_json(const struct node *nd)
 	tl = json_array();
 	if (o == NULL || tl == NULL)
 		goto fail;
+	if (nd->secrets_since > 0 &&
+	    json_object_set_new(o, "secrets_since",
+				json_integer(nd->secrets_since)) < 0)
+		goto fail;
 	if (nd->has_event &&
 	    json_object_set_new(o, "last_event",
 				event_json(&nd->last_event, nd->last_time)) < 0)
 		goto fail;
 	for (i = 0; i < nd->ntimeline; i++) {
-		if (json_array_append_new(
-			    tl, json_pack("{s:s, s:I}", "event",
-					  nd->timeline[i].event, "time",
-					  (json_int_t)nd->timeline[i].time)) <
-		    0)
+		const struct node_mark *m = &nd->timeline[i];
+		json_t *e = json_pack("{s:s, s:I}", "event", m->event, "time",
+				      (json_int_t)m->time);
+
+		if (e != NULL && m->milestone &&
+		    json_object_set_new(e, "milestone", json_true()) < 0) {
+			json_decref(e);
+			goto fail;
+		}
+		if (json_array_append_new(tl, e) < 0)
 			goto fail;
 	}
 	if (json_object_set_new(o, "timeline", tl) < 0) {
@@ -252,35 +267,246 @@ fail:
 	return NULL;
 }
 
+/* nd's state file: its path and its text (*ret_text owned). */
 static int
-persist(const struct nodes *ns, const struct node *nd)
+state_file(const struct nodes *ns, const struct node *nd, char *path, size_t n,
+	   char **ret_text)
 {
-	char path[PATH_MAX];
-	json_t *o = NULL;
-	char *text = NULL;
+	json_t *o;
+	char *text;
 	int r;
 
-	if (ns->dir == NULL)
-		return 0;
-	r = node_path(ns, nd, path, sizeof(path));
-	if (r < 0)
-		return r;
-	r = mkdir_p(ns->dir, 0700);
+	r = node_path(ns, nd, path, n);
 	if (r < 0)
 		return r;
 	o = node_state_json(nd);
 	if (o == NULL)
 		return -ENOMEM;
 	text = json_dumps(o, JSON_COMPACT);
-	if (text == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = atomic_write(path, text, strlen(text), 0600);
-out:
-	free(text);
 	json_decref(o);
+	if (text == NULL)
+		return -ENOMEM;
+	*ret_text = text;
+	return 0;
+}
+
+/* Write one state file: temp + fsync + rename (atomic_write). Any thread. */
+static int
+write_state(const char *dir, const char *path, const char *text)
+{
+	int r = mkdir_p(dir, 0700);
+
+	return r < 0 ? r : atomic_write(path, text, strlen(text), 0600);
+}
+
+static int
+persist(struct nodes *ns, const struct node *nd)
+{
+	char path[PATH_MAX];
+	char *text = NULL;
+	int r;
+
+	if (ns->dir == NULL)
+		return 0;
+	r = state_file(ns, nd, path, sizeof(path), &text);
+	if (r < 0)
+		return r;
+	r = write_state(ns->dir, path, text);
+	if (r == 0)
+		ns->writes++;
+	free(text);
 	return r;
+}
+
+/* --- The writer thread (nodes_writer_start) ------------------------------ */
+
+struct nodes_job {
+	size_t node; /* index into ns->v */
+	char path[PATH_MAX];
+	char *text; /* owned */
+	int r;	    /* the write's outcome */
+};
+
+/*
+ * One batch at a time: the loop hands jobs over (busy, !done), the thread
+ * writes them and sets done, the loop collects them and clears busy. The
+ * jobs belong to whoever the flags say; they change under mu.
+ */
+struct nodes_writer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *dir; /* ns->dir, which never changes */
+	struct nodes_job *jobs;
+	size_t njobs;
+	bool busy, done, stop;
+};
+
+static void *
+writer_main(void *arg)
+{
+	struct nodes_writer *w = arg;
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && !(w->busy && !w->done))
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!(w->busy && !w->done))
+			break; /* stopped, nothing pending */
+		pthread_mutex_unlock(&w->mu);
+		for (i = 0; i < w->njobs; i++)
+			w->jobs[i].r = write_state(w->dir, w->jobs[i].path,
+						   w->jobs[i].text);
+		pthread_mutex_lock(&w->mu);
+		w->done = true;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * Collect a finished batch (wait: wait for it first). Nodes whose write
+ * failed are dirty again. 0, or the first failed write's error.
+ */
+static int
+writer_collect(struct nodes *ns, bool wait)
+{
+	struct nodes_writer *w = ns->writer;
+	bool ready;
+	size_t i;
+	int first = 0;
+
+	if (w == NULL)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	while (wait && w->busy && !w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	ready = w->busy && w->done;
+	pthread_mutex_unlock(&w->mu);
+	if (!ready)
+		return 0;
+	for (i = 0; i < w->njobs; i++) {
+		if (w->jobs[i].r < 0) {
+			ns->v[w->jobs[i].node].dirty = true;
+			if (first == 0)
+				first = w->jobs[i].r;
+		} else {
+			ns->writes++;
+		}
+		free(w->jobs[i].text);
+	}
+	free(w->jobs);
+	pthread_mutex_lock(&w->mu);
+	w->jobs = NULL;
+	w->njobs = 0;
+	w->busy = false;
+	pthread_mutex_unlock(&w->mu);
+	return first;
+}
+
+int
+nodes_writer_wait(struct nodes *ns)
+{
+	return writer_collect(ns, true);
+}
+
+int
+nodes_writer_start(struct nodes *ns)
+{
+	struct nodes_writer *w;
+	int r;
+
+	if (ns->writer != NULL || ns->dir == NULL)
+		return 0;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->dir = ns->dir;
+	if (pthread_mutex_init(&w->mu, NULL) != 0) {
+		free(w);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return -ENOMEM;
+	}
+	r = pthread_create(&w->th, NULL, writer_main, w);
+	if (r != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return -r;
+	}
+	ns->writer = w;
+	return 0;
+}
+
+/* Wait for the thread's last batch, stop it and free it. */
+static void
+writer_stop(struct nodes *ns)
+{
+	struct nodes_writer *w = ns->writer;
+
+	if (w == NULL)
+		return;
+	writer_collect(ns, true);
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	ns->writer = NULL;
+}
+
+/* Hand at most max dirty nodes to the thread (none in flight). */
+static int
+writer_hand_over(struct nodes *ns, size_t max)
+{
+	struct nodes_writer *w = ns->writer;
+	struct nodes_job *jobs;
+	size_t k, n = 0, cap = max < ns->n ? max : ns->n;
+	int r, first = 0;
+
+	if (cap == 0)
+		return 0;
+	jobs = calloc(cap, sizeof(*jobs));
+	if (jobs == NULL)
+		return -ENOMEM;
+	for (k = 0; k < ns->n && n < cap; k++) {
+		size_t i = (ns->flush_next + k) % ns->n;
+
+		if (!ns->v[i].dirty)
+			continue;
+		r = state_file(ns, &ns->v[i], jobs[n].path,
+			       sizeof(jobs[n].path), &jobs[n].text);
+		if (r < 0) {
+			if (first == 0)
+				first = r; /* stays dirty */
+			continue;
+		}
+		jobs[n].node = i;
+		ns->v[i].dirty = false;
+		n++;
+	}
+	ns->flush_next = (ns->flush_next + k) % ns->n;
+	if (n == 0) {
+		free(jobs);
+		return first;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->jobs = jobs;
+	w->njobs = n;
+	w->busy = true;
+	w->done = false;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return first;
 }
 
 /* Copy nd with room for one more timeline entry into *ret. */
@@ -299,31 +525,64 @@ node_clone(const struct node *nd, struct node *ret)
 	return 0;
 }
 
-/* Append to a clone's timeline, dropping the oldest entry when full. */
+/* Remove timeline entry i. */
 static void
-timeline_push(struct node *nd, const char *event, int64_t now)
+timeline_drop(struct node *nd, size_t i)
 {
+	memmove(nd->timeline + i, nd->timeline + i + 1,
+		(nd->ntimeline - i - 1) * sizeof(*nd->timeline));
+	nd->ntimeline--;
+}
+
+/*
+ * Append to a clone's timeline. When it is full, an agent event drops
+ * the oldest entry; a milestone drops the oldest milestone, or, when
+ * there is none, is itself dropped (false): milestones come from
+ * unauthenticated requests and must not push the agent's events out.
+ */
+static bool
+timeline_push(struct node *nd, const char *event, int64_t now, bool milestone)
+{
+	size_t i = 0;
+
 	if (nd->ntimeline >= NODES_TIMELINE_MAX) {
-		memmove(nd->timeline, nd->timeline + 1,
-			(nd->ntimeline - 1) * sizeof(*nd->timeline));
-		nd->ntimeline--;
+		if (milestone) {
+			while (i < nd->ntimeline && !nd->timeline[i].milestone)
+				i++;
+			if (i == nd->ntimeline)
+				return false;
+		}
+		timeline_drop(nd, i);
 	}
 	snprintf(nd->timeline[nd->ntimeline].event,
 		 sizeof(nd->timeline[0].event), "%s", event);
 	nd->timeline[nd->ntimeline].time = now;
+	nd->timeline[nd->ntimeline].milestone = milestone;
 	nd->ntimeline++;
+	return true;
 }
 
-/* Persist the clone tmp; on success it replaces nd, else it is dropped. */
+/*
+ * The clone tmp replaces nd. now: written first (if that fails tmp is
+ * dropped and nd is as it was); otherwise nd is marked dirty for the next
+ * nodes_flush().
+ */
 static int
-commit(const struct nodes *ns, struct node *nd, struct node *tmp)
+commit(struct nodes *ns, struct node *nd, struct node *tmp, bool now)
 {
 	int r;
 
-	r = persist(ns, tmp);
-	if (r < 0) {
-		free(tmp->timeline);
-		return r;
+	if (now) {
+		/* After the batch in flight, which may hold an older nd. */
+		writer_collect(ns, true);
+		r = persist(ns, tmp);
+		if (r < 0) {
+			free(tmp->timeline);
+			return r;
+		}
+		tmp->dirty = false;
+	} else {
+		tmp->dirty = ns->dir != NULL;
 	}
 	free(nd->timeline);
 	*nd = *tmp;
@@ -332,19 +591,155 @@ commit(const struct nodes *ns, struct node *nd, struct node *tmp)
 	return 0;
 }
 
-int
-nodes_mark(struct nodes *ns, struct node *nd, const char *event, int64_t now)
+/* Take a token from nd's milestone bucket; false when it is empty. */
+static bool
+mark_allowed(struct node *nd, int64_t now)
+{
+	if (!nd->mark_primed || now < nd->mark_refill) {
+		/* First use, or the clock went back: start afresh. */
+		nd->mark_primed = true;
+		nd->mark_tokens = NODES_MARK_BURST;
+		nd->mark_refill = now;
+	} else if (nd->mark_tokens >= NODES_MARK_BURST) {
+		nd->mark_refill = now; /* full: nothing accrues */
+	} else {
+		int64_t add = (now - nd->mark_refill) / NODES_MARK_REFILL_MS;
+
+		if (add > 0) {
+			/* Below the burst, so the sum is at most 2^62 + 32. */
+			uint64_t t = (uint64_t)nd->mark_tokens + (uint64_t)add;
+
+			nd->mark_tokens = t > NODES_MARK_BURST
+						  ? NODES_MARK_BURST
+						  : (unsigned)t;
+			nd->mark_refill += add * NODES_MARK_REFILL_MS;
+		}
+	}
+	if (nd->mark_tokens == 0)
+		return false;
+	nd->mark_tokens--;
+	return true;
+}
+
+/* A rate-limited milestone; advance: a pending node becomes booting. */
+static int
+mark_limited(struct nodes *ns, struct node *nd, const char *event, int64_t now,
+	     bool advance)
 {
 	struct node tmp;
 	int r;
 
+	if (!mark_allowed(nd, now)) {
+		ns->marks_dropped++;
+		return 0;
+	}
 	r = node_clone(nd, &tmp);
 	if (r < 0)
 		return r;
-	timeline_push(&tmp, event, now);
-	if (tmp.state == NODE_PENDING)
+	if (!timeline_push(&tmp, event, now, true)) {
+		free(tmp.timeline);
+		ns->marks_dropped++;
+		return 0;
+	}
+	if (advance && tmp.state == NODE_PENDING)
 		tmp.state = NODE_BOOTING;
-	return commit(ns, nd, &tmp);
+	return commit(ns, nd, &tmp, false);
+}
+
+int
+nodes_mark(struct nodes *ns, struct node *nd, const char *event, int64_t now)
+{
+	return mark_limited(ns, nd, event, now, true);
+}
+
+int
+nodes_secret_refused(struct nodes *ns, struct node *nd, int64_t now)
+{
+	return mark_limited(ns, nd, "secret-refused", now, false);
+}
+
+void
+nodes_set_secret_window(struct nodes *ns, int64_t ms)
+{
+	if (ms > 0)
+		ns->secret_window_ms = ms;
+}
+
+int
+nodes_secret_check(const struct nodes *ns, const struct node *nd, int64_t now)
+{
+	if (nd->locked)
+		return -ESTALE;
+	if (nd->secrets_since > 0 &&
+	    now - nd->secrets_since >= ns->secret_window_ms)
+		return -ESTALE;
+	return 0;
+}
+
+int
+nodes_secret_served(struct nodes *ns, struct node *nd, int64_t now)
+{
+	struct node tmp;
+	int r;
+
+	if (nd->secrets_since > 0)
+		return 0;
+	r = node_clone(nd, &tmp);
+	if (r < 0)
+		return r;
+	timeline_push(&tmp, "secrets", now, false);
+	tmp.secrets_since = now > 0 ? now : 1;
+	return commit(ns, nd, &tmp, true);
+}
+
+int
+nodes_flush_some(struct nodes *ns, size_t max)
+{
+	size_t k, done = 0;
+	int r, first = 0;
+
+	if (ns->writer != NULL) {
+		bool busy;
+
+		first = writer_collect(ns, false);
+		pthread_mutex_lock(&ns->writer->mu);
+		busy = ns->writer->busy;
+		pthread_mutex_unlock(&ns->writer->mu);
+		if (busy)
+			return first; /* the thread is still at it */
+		r = writer_hand_over(ns, max);
+		return first != 0 ? first : r;
+	}
+
+	for (k = 0; k < ns->n && done < max; k++) {
+		size_t i = (ns->flush_next + k) % ns->n;
+
+		if (!ns->v[i].dirty)
+			continue;
+		done++;
+		r = persist(ns, &ns->v[i]);
+		if (r == 0)
+			ns->v[i].dirty = false;
+		else if (first == 0)
+			first = r;
+	}
+	if (ns->n > 0)
+		ns->flush_next = (ns->flush_next + k) % ns->n;
+	return first;
+}
+
+int
+nodes_flush(struct nodes *ns)
+{
+	struct nodes_writer *w = ns->writer;
+	int r, first;
+
+	/* On the caller, after the batch in flight: never an older file. */
+	first = writer_collect(ns, true);
+	ns->writer = NULL;
+	r = nodes_flush_some(ns, SIZE_MAX);
+	ns->writer = w;
+	return first != 0 ? first : r;
 }
 
 const char *
@@ -386,7 +781,7 @@ nodes_event(struct nodes *ns, struct node *nd, const struct node_event *ev,
 		return r;
 	snprintf(name, sizeof(name), "%s:%s", ev->step,
 		 event_status_name(ev->status));
-	timeline_push(&tmp, name, now);
+	timeline_push(&tmp, name, now, false);
 	tmp.has_event = true;
 	tmp.last_event = *ev;
 	tmp.last_time = now;
@@ -398,7 +793,8 @@ nodes_event(struct nodes *ns, struct node *nd, const struct node_event *ev,
 	} else {
 		tmp.state = NODE_PROVISIONING;
 	}
-	return commit(ns, nd, &tmp);
+	/* The lock guards secrets: on disk before the agent hears "ok". */
+	return commit(ns, nd, &tmp, tmp.locked && !nd->locked);
 }
 
 int
@@ -410,10 +806,11 @@ nodes_rearm(struct nodes *ns, struct node *nd, int64_t now)
 	r = node_clone(nd, &tmp);
 	if (r < 0)
 		return r;
-	timeline_push(&tmp, "rearm", now);
+	timeline_push(&tmp, "rearm", now, false);
 	tmp.locked = false;
 	tmp.fetched = 0;
-	return commit(ns, nd, &tmp);
+	tmp.secrets_since = 0;
+	return commit(ns, nd, &tmp, true);
 }
 
 int
@@ -450,7 +847,7 @@ restore_time(json_t *t, json_int_t version)
 static int
 node_restore(struct node *nd, json_t *o)
 {
-	json_t *state, *locked, *ev, *tl, *item;
+	json_t *state, *locked, *ev, *tl, *item, *since;
 	json_int_t version;
 	struct node tmp;
 	size_t i;
@@ -459,6 +856,7 @@ node_restore(struct node *nd, json_t *o)
 	locked = json_object_get(o, "locked");
 	ev = json_object_get(o, "last_event");
 	tl = json_object_get(o, "timeline");
+	since = json_object_get(o, "secrets_since");
 	/* Version 1 kept whole seconds; 2 keeps milliseconds. */
 	version = json_integer_value(json_object_get(o, "version"));
 	if (!json_is_object(o) || (version != 1 && version != 2) ||
@@ -469,6 +867,12 @@ node_restore(struct node *nd, json_t *o)
 	if (node_state_parse(json_string_value(state), &tmp.state) < 0)
 		return -EBADMSG;
 	tmp.locked = json_is_true(locked);
+	if (since != NULL) {
+		/* Optional (absent: no secret served since armed). */
+		tmp.secrets_since = restore_time(since, version);
+		if (tmp.secrets_since < 0)
+			return -EBADMSG;
+	}
 	if (ev != NULL) {
 		json_t *step = json_object_get(ev, "step");
 		json_t *status = json_object_get(ev, "status");
@@ -495,19 +899,22 @@ node_restore(struct node *nd, json_t *o)
 	json_array_foreach(tl, i, item)
 	{
 		json_t *e = json_object_get(item, "event");
+		json_t *ms = json_object_get(item, "milestone");
 		int64_t t =
 			restore_time(json_object_get(item, "time"), version);
 
 		if (!json_is_string(e) || t < 0 ||
-		    json_string_length(e) >= NODES_EVENT_NAME_MAX) {
+		    json_string_length(e) >= NODES_EVENT_NAME_MAX ||
+		    (ms != NULL && !json_is_boolean(ms))) {
 			free(tmp.timeline);
 			return -EBADMSG;
 		}
-		timeline_push(&tmp, json_string_value(e), t);
+		timeline_push(&tmp, json_string_value(e), t, json_is_true(ms));
 	}
 	free(nd->timeline);
 	nd->state = tmp.state;
 	nd->locked = tmp.locked;
+	nd->secrets_since = tmp.secrets_since;
 	nd->has_event = tmp.has_event;
 	nd->last_event = tmp.last_event;
 	nd->last_time = tmp.last_time;
@@ -517,13 +924,26 @@ node_restore(struct node *nd, json_t *o)
 }
 
 int
+nodes_parse_state(struct node *nd, const char *text, size_t len)
+{
+	json_error_t jerr;
+	json_t *o;
+	int r;
+
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL)
+		return -EBADMSG;
+	r = node_restore(nd, o);
+	json_decref(o);
+	return r;
+}
+
+int
 nodes_load(struct nodes *ns, char ret_bad[MAC_STR_LEN])
 {
 	char path[PATH_MAX];
 	size_t i, len = 0;
 	char *data = NULL;
-	json_error_t jerr;
-	json_t *o;
 	int r;
 
 	if (ns->dir == NULL)
@@ -537,15 +957,9 @@ nodes_load(struct nodes *ns, char ret_bad[MAC_STR_LEN])
 			continue;
 		if (r < 0)
 			goto bad;
-		o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+		r = nodes_parse_state(&ns->v[i], data, len);
 		free(data);
 		data = NULL;
-		if (o == NULL) {
-			r = -EBADMSG;
-			goto bad;
-		}
-		r = node_restore(&ns->v[i], o);
-		json_decref(o);
 		if (r < 0)
 			goto bad;
 	}

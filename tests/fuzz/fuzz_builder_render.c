@@ -107,7 +107,13 @@ check_node(const struct render_ctx *rc, size_t n)
 		abort();
 	ydoc_free(doc);
 	buf_done(&b);
-	if (render_user_data(rc, n, k.data, k.len, &b) < 0)
+	if (render_user_data(rc, n, k.data, k.len, RENDER_SEED_LOCAL, &b) < 0)
+		abort();
+	ydoc_free(must_parse(&b, 0));
+	buf_done(&b);
+	/* NoCloud-net's user-data goes out in clear: never a key. */
+	if (render_user_data(rc, n, k.data, k.len, RENDER_SEED_NET, &b) < 0 ||
+	    strstr(b.data, "PRIVATE KEY") != NULL)
 		abort();
 	ydoc_free(must_parse(&b, 0));
 	buf_done(&b);

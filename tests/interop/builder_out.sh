@@ -61,7 +61,7 @@ for ex in single lab ha-stacked ha-external-etcd ha-vip; do
 		[[ $(mode "$f") == 600 ]] || fail "$f is $(mode "$f"), not 600"
 	done < <(find "$out/pki" -name '*.key'; find "$out/secrets" -type f
 		find "$out/nodes" -name firstboot.yaml -o -name kubeadm.yaml \
-			-o -name user-data -o -name seed.iso)
+			-o -name user-data -o -name seed.iso -o -name secrets.tar)
 	[[ $(mode "$out/pki/ca.crt") == 644 ]] || fail "ca.crt mode"
 	grep -Eq '^[a-z0-9]{6}\.[a-z0-9]{16}$' "$out/secrets/bootstrap-token" ||
 		fail "$ex: malformed bootstrap token"
@@ -95,7 +95,46 @@ for ex in single lab ha-stacked ha-external-etcd ha-vip; do
 			fail "$name: seed.iso has no Joliet"
 		isoinfo -d -i "$iso" | grep -q 'Rock Ridge' ||
 			fail "$name: seed.iso has no Rock Ridge"
-		for f in user-data meta-data network-config; do
+		# NoCloud-net's user-data goes out over plain HTTP: no key,
+		# no token, no certificate key, no kubeadm.yaml; it fetches
+		# the rest over HTTPS pinned to the provisioning CA.
+		! grep -Eq 'PRIVATE KEY|kubeadm.k8s.io|bootstrapToken' "$ud" ||
+			fail "$ex/$name: NoCloud-net user-data holds a secret"
+		! grep -Fq -e "$(cat "$out/secrets/bootstrap-token")" \
+			-e "$(cat "$out/secrets/certificate-key")" "$ud" ||
+			fail "$ex/$name: NoCloud-net user-data holds the token"
+		grep -q -- "--cacert /var/lib/metalboot/provisioning-ca.crt" "$ud" ||
+			fail "$ex/$name: user-data does not pin the provisioning CA"
+		# The bundle: the keys and kubeadm.yaml, 0600, as root, and
+		# exactly the files the ISO's user-data holds beyond the net one.
+		tar -tvf "$node/secrets.tar" >"$T/tv" ||
+			fail "$ex/$name: secrets.tar is not a tar archive"
+		awk '$1 != "-rw-------" || $2 != "root/root" { exit 1 }' "$T/tv" ||
+			fail "$ex/$name: secrets.tar holds a file not 0600 root"
+		grep -q ' var/lib/metalboot/kubeadm.yaml$' "$T/tv" ||
+			fail "$ex/$name: secrets.tar lacks kubeadm.yaml"
+		isoinfo -R -i "$iso" -x /user-data >"$T/iso-ud"
+		grep -q 'PRIVATE KEY\|kubeadm.k8s.io' "$T/iso-ud" ||
+			fail "$ex/$name: the ISO's user-data is not self-contained"
+		if ((have_cloudinit)); then
+			cloud-init schema --config-file "$T/iso-ud" >/dev/null ||
+				fail "$ex/$name: cloud-init schema rejects the ISO's user-data"
+		fi
+		mkdir -p "$T/unpack/$name"
+		tar -xf "$node/secrets.tar" -C "$T/unpack/$name"
+		python3 - "$T/iso-ud" "$ud" "$T/unpack/$name" <<'PY' ||
+import os, sys, yaml
+local = {f["path"]: f["content"] for f in yaml.safe_load(open(sys.argv[1]))["write_files"]}
+net = {f["path"] for f in yaml.safe_load(open(sys.argv[2]))["write_files"]}
+for path, content in local.items():
+    if path in net:
+        continue
+    got = open(sys.argv[3] + path).read()
+    assert got == content, path
+    assert os.stat(sys.argv[3] + path).st_mode & 0o777 == 0o600, path
+PY
+			fail "$ex/$name: a file of the ISO's user-data is in neither"
+		for f in meta-data network-config; do
 			isoinfo -J -i "$iso" -x "/$f" >"$T/x"
 			cmp -s "$T/x" "$node/cloud-init/$f" ||
 				fail "$name: Joliet /$f differs from the payload"
@@ -127,6 +166,13 @@ grep -q "auth_pass $(cat "$v/secrets/vrrp-auth-pass")" \
 	"$v/nodes/w1/cloud-init/user-data" || fail "ha-vip: keepalived on w1"
 ! grep -rq "$(cat "$v/secrets/vrrp-auth-pass")" "$v/public" "$v/boot" \
 	"$v/netboot.yaml" || fail "ha-vip: the VRRP password is public"
+# Over plain HTTP (NoCloud-net) only the secret bundle carries it.
+! grep -q "$(cat "$v/secrets/vrrp-auth-pass")" \
+	"$v/nodes/cp1/cloud-init/user-data" ||
+	fail "ha-vip: the VRRP password is in cp1's NoCloud-net user-data"
+tar -xOf "$v/nodes/cp1/secrets.tar" etc/keepalived/keepalived.conf |
+	grep -q "auth_pass $(cat "$v/secrets/vrrp-auth-pass")" ||
+	fail "ha-vip: keepalived.conf is not in cp1's secret bundle"
 
 # Workers hold no private key.
 for fb in "$T"/lab/nodes/w*/firstboot.yaml; do

@@ -43,6 +43,25 @@ nb_stop() {
 	nb_pid=
 }
 
+# mk_tls DIR: a test provisioning CA (DIR/provisioning-ca.crt) and a
+# server certificate it signs (DIR/netboot.{crt,key}, SAN IP:127.0.0.1).
+mk_tls() {
+	(
+		cd "$1"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -keyout ca.key -out provisioning-ca.crt -days 2 \
+			-subj /CN=test-provisioning-ca 2>/dev/null
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout netboot.key -out netboot.csr -subj /CN=netboot \
+			2>/dev/null
+		printf 'subjectAltName=IP:127.0.0.1\n' >ext
+		openssl x509 -req -in netboot.csr -CA provisioning-ca.crt \
+			-CAkey ca.key -CAcreateserial -out netboot.crt -days 2 \
+			-extfile ext 2>/dev/null
+		chmod 600 netboot.key ca.key
+	) || { echo "FAIL: openssl"; exit 1; }
+}
+
 fails=0
 # check NAME EXPECTED ACTUAL
 check() {

@@ -127,4 +127,13 @@ PY
 check "raw-socket traversal" clean "$raw"
 
 kill -0 "$nb_pid" || { echo "FAIL: server died"; fails=$((fails + 1)); }
+# A file others may not read is not public (a key, a payload: --root
+# pointed at OUT rather than OUT/public): 403, never the bytes.
+mkdir -p "$root/nodes/cp1"
+printf 'secret: PRIVATE-%s\n' "$$" >"$root/nodes/cp1/firstboot.yaml"
+chmod 600 "$root/nodes/cp1/firstboot.yaml"
+check "0600 file refused" 403 "$(code "$base/files/nodes/cp1/firstboot.yaml")"
+check "0600 file: no bytes" 0 "$(curl -s "$base/files/nodes/cp1/firstboot.yaml" | grep -c "PRIVATE-$$")"
+chmod 644 "$root/nodes/cp1/firstboot.yaml"
+check "0644 file served" 200 "$(code "$base/files/nodes/cp1/firstboot.yaml")"
 finish

@@ -6,8 +6,11 @@
 #include "render.h"
 
 #include "fsutil.h"
+#include "net.h"
 #include "yload.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -361,7 +364,9 @@ check_cloud_init(struct fixture *f, size_t n)
 	buf_init(&md, RENDER_MAX_PAYLOAD);
 	buf_init(&net, RENDER_MAX_PAYLOAD);
 	assert_int_equal(render_kubeadm(&f->rc, n, &k), 0);
-	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len, &ud), 0);
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len,
+					  RENDER_SEED_LOCAL, &ud),
+			 0);
 	assert_int_equal(strncmp(ud.data, "#cloud-config\n", 14), 0);
 	doc = parse("user-data", ud.data, ud.len);
 	assert_string_equal(str_at(doc->root, "hostname"),
@@ -399,6 +404,110 @@ check_cloud_init(struct fixture *f, size_t n)
 	buf_done(&net);
 }
 
+/* Find path among a user-data's write_files; NULL when absent. */
+static const struct ynode *
+wf_find(const struct ynode *wf, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < wf->n; i++)
+		if (strcmp(str_at(wf->items[i], "path"), path) == 0)
+			return wf->items[i];
+	return NULL;
+}
+
+/*
+ * NoCloud-net's user-data goes out over plain HTTP: no private key, no
+ * token, no certificate key, no kubeadm.yaml; the provisioning CA and a
+ * first runcmd step that fetches the bundle over HTTPS pinned to it.
+ * Every file the ISO's user-data writes is in one of the two, and the
+ * bundle holds exactly the ones left out, 0600.
+ */
+static void
+check_cloud_init_net(struct fixture *f, size_t n)
+{
+	struct buf k, local, net, tar;
+	struct ydoc *dl, *dn;
+	const struct ynode *wl, *wn, *first;
+	struct archive *a;
+	struct archive_entry *e;
+	char url[128], mac[MAC_STR_LEN], ip[IPV4_STR_LEN], body[8192];
+	size_t i, nsecret = 0, nin = 0;
+
+	buf_init(&k, RENDER_MAX_PAYLOAD);
+	buf_init(&local, RENDER_MAX_PAYLOAD);
+	buf_init(&net, RENDER_MAX_PAYLOAD);
+	buf_init(&tar, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_kubeadm(&f->rc, n, &k), 0);
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len,
+					  RENDER_SEED_LOCAL, &local),
+			 0);
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len,
+					  RENDER_SEED_NET, &net),
+			 0);
+	assert_null(strstr(net.data, "PRIVATE KEY"));
+	assert_null(strstr(net.data, f->pki.token));
+	assert_null(strstr(net.data, f->pki.cert_key));
+	/* The same check finds them where they are (not etcd members). */
+	if (f->inv->nodes[n].role != ROLE_ETCD)
+		assert_non_null(strstr(local.data, f->pki.token));
+	dl = parse("user-data", local.data, local.len);
+	dn = parse("user-data", net.data, net.len);
+	wl = ynode_get(dl->root, "write_files");
+	wn = ynode_get(dn->root, "write_files");
+	assert_null(wf_find(wn, RENDER_KUBEADM_PATH));
+	assert_string_equal(str_at(wf_find(wn, RENDER_PROV_CA_PATH), "content"),
+			    f->pki.prov_ca.cert_pem);
+	first = ynode_get(dn->root, "runcmd")->items[0];
+	ipv4_format(f->inv->network.server_ip, ip);
+	mac_format(f->inv->nodes[n].mac, mac);
+	snprintf(url, sizeof(url), "https://%s:443/v1/nodes/%s/secrets", ip,
+		 mac);
+	assert_string_equal(first->items[0]->str, "sh");
+	assert_non_null(
+		strstr(first->items[2]->str, "--cacert " RENDER_PROV_CA_PATH));
+	assert_non_null(strstr(first->items[2]->str, "command -v curl"));
+	assert_string_equal(first->items[3]->str, url);
+	for (i = 0; i < wl->n; i++)
+		if (wf_find(wn, str_at(wl->items[i], "path")) == NULL)
+			nsecret++;
+
+	assert_int_equal(
+		render_secret_bundle(&f->rc, n, k.data, k.len, 1000, &tar), 0);
+	a = archive_read_new();
+	assert_non_null(a);
+	assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
+	assert_int_equal(archive_read_open_memory(a, tar.data, tar.len),
+			 ARCHIVE_OK);
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		char path[256];
+		const struct ynode *lf;
+		la_ssize_t got;
+
+		snprintf(path, sizeof(path), "/%s", archive_entry_pathname(e));
+		assert_int_equal(archive_entry_perm(e), 0600);
+		assert_int_equal(archive_entry_uid(e), 0);
+		assert_int_equal(archive_entry_mtime(e), 1000);
+		assert_null(wf_find(wn, path));
+		lf = wf_find(wl, path);
+		assert_non_null(lf);
+		got = archive_read_data(a, body, sizeof(body) - 1);
+		assert_true(got >= 0);
+		body[got] = '\0';
+		assert_string_equal(body, str_at(lf, "content"));
+		nin++;
+	}
+	archive_read_free(a);
+	assert_int_equal(nin, nsecret);
+	assert_true(nin >= 1); /* kubeadm.yaml at least */
+	ydoc_free(dl);
+	ydoc_free(dn);
+	buf_done_secure(&k);
+	buf_done_secure(&local);
+	buf_done(&net);
+	buf_done_secure(&tar);
+}
+
 static void
 check_example(const char *example)
 {
@@ -412,6 +521,7 @@ check_example(const char *example)
 		check_kubeadm(&f, n);
 		check_firstboot(&f, n);
 		check_cloud_init(&f, n);
+		check_cloud_init_net(&f, n);
 	}
 	buf_init(&b, RENDER_MAX_PAYLOAD);
 	assert_int_equal(render_netboot(&f.rc, &b), 0);
@@ -590,7 +700,9 @@ test_hostile_values(void **state)
 	ydoc_free(doc);
 
 	/* user-data carries the sysctls as file content: still data. */
-	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len, &ud), 0);
+	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len,
+					  RENDER_SEED_LOCAL, &ud),
+			 0);
 	doc = parse("user-data", ud.data, ud.len);
 	{
 		const struct ynode *wf = ynode_get(doc->root, "write_files");
@@ -643,12 +755,16 @@ test_apt_repo(void **state)
 	buf_init(&k, RENDER_MAX_PAYLOAD);
 	buf_init(&ud, RENDER_MAX_PAYLOAD);
 	assert_int_equal(render_kubeadm(&f.rc, 0, &k), 0);
-	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len, &ud), 0);
+	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len,
+					  RENDER_SEED_LOCAL, &ud),
+			 0);
 	assert_non_null(strstr(ud.data, "https://pkgs.k8s.io/core:/stable:/"
 					"v1.30/deb/ /"));
 	buf_done(&ud);
 	f.rc.apt_repo = "https://mirror.example/k8s/deb/";
-	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len, &ud), 0);
+	assert_int_equal(render_user_data(&f.rc, 0, k.data, k.len,
+					  RENDER_SEED_LOCAL, &ud),
+			 0);
 	assert_null(strstr(ud.data, "pkgs.k8s.io"));
 	assert_non_null(strstr(ud.data, "https://mirror.example/k8s/deb/ /"));
 	assert_non_null(
@@ -767,8 +883,9 @@ check_cri(struct fixture *f, const char *want, bool kubelet_field)
 			want);
 		ydoc_free(doc);
 
-		assert_int_equal(
-			render_user_data(&f->rc, n, k.data, k.len, &ud), 0);
+		assert_int_equal(render_user_data(&f->rc, n, k.data, k.len,
+						  RENDER_SEED_LOCAL, &ud),
+				 0);
 		doc = parse("user-data", ud.data, ud.len);
 		conf = wf_content(doc->root, "/etc/systemd/system/"
 					     "kubelet.service.d/kubelet.conf");
@@ -816,7 +933,9 @@ test_docker_runtime(void **state)
 	buf_init(&k, RENDER_MAX_PAYLOAD);
 	buf_init(&ud, RENDER_MAX_PAYLOAD);
 	assert_int_equal(render_kubeadm(&f.rc, 2, &k), 0);
-	assert_int_equal(render_user_data(&f.rc, 2, k.data, k.len, &ud), 0);
+	assert_int_equal(render_user_data(&f.rc, 2, k.data, k.len,
+					  RENDER_SEED_LOCAL, &ud),
+			 0);
 	doc = parse("user-data", ud.data, ud.len);
 	pkgs = ynode_get(doc->root, "packages");
 	for (i = 0; i < pkgs->n; i++)
@@ -880,7 +999,9 @@ etcd_wait_at(struct fixture *f, size_t n, size_t *ret_wait, size_t *ret_init,
 	buf_init(&k, RENDER_MAX_PAYLOAD);
 	buf_init(&ud, RENDER_MAX_PAYLOAD);
 	assert_int_equal(render_kubeadm(&f->rc, n, &k), 0);
-	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len, &ud), 0);
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len,
+					  RENDER_SEED_LOCAL, &ud),
+			 0);
 	doc = parse("user-data", ud.data, ud.len);
 	runcmd = ynode_get(doc->root, "runcmd");
 	*ret_wait = runcmd_find(runcmd, "apiserver-etcd-client.crt", "/health");

@@ -34,7 +34,7 @@ static const char example[] =
 	"  unknown: ignore\n"
 	"tftp: { port: 69 }\n"
 	"http: { port: 80, https_port: 443, cert: pki/netboot.crt, key: "
-	"pki/netboot.key }\n"
+	"pki/netboot.key, secret_window: 1h30m }\n"
 	"paths:\n"
 	"  public: public\n"
 	"  boot: boot\n"
@@ -93,6 +93,7 @@ test_example(void **state)
 	assert_int_equal(cfg->tftp_port, 69);
 	assert_int_equal(cfg->http_port, 80);
 	assert_int_equal(cfg->https_port, 443);
+	assert_int_equal(cfg->secret_window, 90 * 60);
 	assert_string_equal(cfg->cert, "/srv/out/pki/netboot.crt");
 	assert_string_equal(cfg->key, "/srv/out/pki/netboot.key");
 	assert_string_equal(cfg->public_dir, "/srv/out/public");
@@ -127,6 +128,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->http_port, 80);
 	assert_int_equal(cfg->https_port, 443);
 	assert_null(cfg->cert);
+	assert_int_equal(cfg->secret_window, NB_CONFIG_SECRET_WINDOW_DFLT);
+	assert_int_equal(cfg->secret_window, 30 * 60);
 	assert_string_equal(cfg->public_dir, "/abs/pub");
 	assert_string_equal(cfg->state_dir, "/srv/out/state");
 	assert_int_equal(cfg->nnodes, 0);
@@ -164,6 +167,13 @@ test_refusals(void **state)
 		  "dhcp.lease_time must be" },
 		{ "version: 1\nlisten: 10.0.0.1\nhttp: { cert: a.crt }\n",
 		  "go together" },
+		{ "version: 1\nlisten: 10.0.0.1\nhttp: { secret_window: 0s }\n",
+		  "3:24: http.secret_window must be a duration" },
+		{ "version: 1\nlisten: 10.0.0.1\nhttp: { secret_window: 30 }\n",
+		  "http.secret_window must be a duration" },
+		{ "version: 1\nlisten: 10.0.0.1\nhttp: { secret_window: 169h "
+		  "}\n",
+		  "http.secret_window must be a duration" },
 		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { uefi_loader: grub.efi "
 		  "}\n",
 		  "dhcp.uefi_loader must be ipxe.efi or snponly.efi" },

@@ -133,6 +133,16 @@ test_route_api(void **state)
 		route(HTTP_GET, "/v1/nodes/52:54:00:00:01:ab/firstboot", &rt),
 		0);
 	assert_int_equal(rt.kind, HTTP_ROUTE_NODE_FIRSTBOOT);
+	assert_int_equal(
+		route(HTTP_GET, "/v1/nodes/52-54-00-00-01-AB/secrets", &rt), 0);
+	assert_int_equal(rt.kind, HTTP_ROUTE_NODE_SECRETS);
+	assert_int_equal(rt.mac[5], 0xab);
+	assert_int_equal(
+		route(HTTP_POST, "/v1/nodes/52:54:00:00:01:ab/secrets", &rt),
+		-EOPNOTSUPP);
+	assert_int_equal(
+		route(HTTP_GET, "/v1/nodes/52:54:00:00:01:ab/secrets/x", &rt),
+		-ENOENT);
 	assert_int_equal(route(HTTP_GET,
 			       "/v1/nodes/52:54:00:00:01:ab/cloud-init/"
 			       "network-config",

@@ -135,13 +135,238 @@ test_timeline_cap(void **state)
 	int i;
 
 	(void)state;
+	/* Milestones spaced so that the rate limit lets each one in. */
 	for (i = 0; i < NODES_TIMELINE_MAX + 5; i++) {
 		snprintf(name, sizeof(name), "m%d", i);
-		assert_int_equal(nodes_mark(ns, nd, name, i), 0);
+		assert_int_equal(nodes_mark(ns, nd, name,
+					    (int64_t)i * NODES_MARK_REFILL_MS),
+				 0);
 	}
 	assert_int_equal(nd->ntimeline, NODES_TIMELINE_MAX);
 	assert_string_equal(nd->timeline[0].event, "m5");
+	/* Agent events push the oldest entry out as well. */
+	for (i = 0; i < 3; i++) {
+		struct node_event e = ev("step", EVENT_OK, "");
+
+		assert_int_equal(nodes_event(ns, nd, &e, INT64_C(1) << 40), 0);
+	}
+	assert_int_equal(nd->ntimeline, NODES_TIMELINE_MAX);
+	assert_string_equal(nd->timeline[0].event, "m8");
+	assert_int_equal(ns->marks_dropped, 0);
 	nodes_free(ns);
+}
+
+/*
+ * Milestones come from unauthenticated requests (DHCP, TFTP, boot
+ * scripts, refused secrets): a flood gets a burst in, then one a minute,
+ * and never pushes the agent's events out of the timeline.
+ */
+static void
+test_mark_flood(void **state)
+{
+	struct nodes *ns = fleet(NULL);
+	struct node *nd = nodes_find(ns, mac1);
+	struct node_event e = ev("kubeadm", EVENT_OK, "");
+	int64_t t = 1000;
+	int i;
+
+	(void)state;
+	assert_int_equal(nodes_event(ns, nd, &e, t), 0);
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(nodes_mark(ns, nd, "dhcp", t), 0);
+	assert_int_equal(nd->ntimeline, 1 + NODES_MARK_BURST);
+	assert_int_equal(ns->marks_dropped, 10000 - NODES_MARK_BURST);
+	/* One more per refill interval, and no more. */
+	t += NODES_MARK_REFILL_MS;
+	assert_int_equal(nodes_mark(ns, nd, "dhcp", t), 0);
+	assert_int_equal(nodes_mark(ns, nd, "dhcp", t), 0);
+	assert_int_equal(nd->ntimeline, 2 + NODES_MARK_BURST);
+	assert_int_equal(nodes_secret_refused(ns, nd, t), 0);
+	assert_int_equal(nd->ntimeline, 2 + NODES_MARK_BURST);
+	/* The other node has a bucket of its own. */
+	assert_int_equal(nodes_secret_refused(ns, nodes_find(ns, mac2), t), 0);
+	assert_string_equal(nodes_find(ns, mac2)->timeline[0].event,
+			    "secret-refused");
+	assert_int_equal(nodes_find(ns, mac2)->state, NODE_PENDING);
+
+	/* 100 agent events, then a week of flooding, a mark every 10 s. */
+	for (i = 0; i < 100; i++) {
+		snprintf(e.step, sizeof(e.step), "step%d", i);
+		assert_int_equal(nodes_event(ns, nd, &e, ++t), 0);
+	}
+	for (i = 0; i < 7 * 24 * 360; i++) {
+		t += 10000;
+		assert_int_equal(nodes_mark(ns, nd, "boot-script", t), 0);
+	}
+	assert_int_equal(nd->ntimeline, NODES_TIMELINE_MAX);
+	for (i = 0; i < 100; i++) {
+		char want[NODES_EVENT_NAME_MAX];
+
+		snprintf(want, sizeof(want), "step%d:ok", i);
+		assert_string_equal(nd->timeline[i].event, want);
+	}
+	assert_string_equal(nd->timeline[NODES_TIMELINE_MAX - 1].event,
+			    "boot-script");
+	nodes_free(ns);
+}
+
+/*
+ * Persistence is batched: events mark the node dirty and cost no write
+ * until nodes_flush(), which writes each dirty node once; the lock at
+ * "done" and the secret window are written at once.
+ */
+static void
+test_flush_batched(void **state)
+{
+	struct nodes *ns = fleet(dir), *again;
+	struct node *nd = nodes_find(ns, mac1);
+	struct node_event e = ev("kubeadm", EVENT_RUNNING, "");
+	char path[512], bad[MAC_STR_LEN];
+	struct stat st;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nodes/52-54-00-00-01-01.json", dir);
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(nodes_event(ns, nd, &e, 100 + i), 0);
+		assert_int_equal(
+			nodes_mark(ns, nodes_find(ns, mac2), "dhcp", 100 + i),
+			0);
+	}
+	assert_int_equal(ns->writes, 0);
+	assert_int_equal(stat(path, &st), -1);
+	/* One tick writes at most its share, round-robin. */
+	assert_int_equal(nodes_flush_some(ns, 1), 0);
+	assert_int_equal(ns->writes, 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(nodes_flush_some(ns, 1), 0);
+	assert_int_equal(ns->writes, 2);
+	assert_int_equal(nodes_flush_some(ns, 1), 0);
+	assert_int_equal(ns->writes, 2);
+	nd->dirty = nodes_find(ns, mac2)->dirty = true;
+	assert_int_equal(nodes_flush(ns), 0);
+	assert_int_equal(ns->writes, 4);
+	assert_int_equal(nodes_flush(ns), 0);
+	assert_int_equal(ns->writes, 4);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	assert_int_equal(nodes_secret_served(ns, nd, 5000), 0);
+	assert_int_equal(ns->writes, 5);
+	assert_int_equal(nodes_secret_served(ns, nd, 6000), 0);
+	assert_int_equal(ns->writes, 5);
+	e = ev("done", EVENT_OK, "");
+	assert_int_equal(nodes_event(ns, nd, &e, 7000), 0);
+	assert_int_equal(ns->writes, 6);
+	/* What was written is what a restart reads. */
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, bad), 0);
+	assert_int_equal(nodes_find(again, mac1)->state, NODE_DONE);
+	assert_int_equal(nodes_find(again, mac1)->secrets_since, 5000);
+	assert_int_equal(nodes_find(again, mac1)->ntimeline,
+			 NODES_TIMELINE_MAX);
+	assert_int_equal(nodes_find(again, mac2)->ntimeline, NODES_MARK_BURST);
+	assert_true(nodes_find(again, mac2)->timeline[0].milestone);
+	nodes_free(again);
+	nodes_free(ns);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/nodes/52-54-00-00-02-01.json", dir);
+	unlink(path);
+}
+
+/*
+ * With the writer thread the timer's writes leave the loop: a flush hands
+ * a batch over, the next flush (or a wait) collects it; a write that must
+ * be on disk at once waits for the batch in flight first, so the newer
+ * state is what stays on disk.
+ */
+static void
+test_flush_writer(void **state)
+{
+	struct nodes *ns = fleet(dir), *again;
+	struct node *nd = nodes_find(ns, mac1);
+	struct node_event e = ev("kubeadm", EVENT_RUNNING, "");
+	char path[512], bad[MAC_STR_LEN];
+	struct stat st;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nodes/52-54-00-00-01-01.json", dir);
+	assert_int_equal(nodes_writer_start(ns), 0);
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(nodes_event(ns, nd, &e, 100 + i), 0);
+		assert_int_equal(
+			nodes_mark(ns, nodes_find(ns, mac2), "dhcp", 100 + i),
+			0);
+	}
+	assert_int_equal(nodes_flush_some(ns, NODES_FLUSH_MAX), 0);
+	assert_false(nd->dirty);
+	assert_int_equal(nodes_writer_wait(ns), 0);
+	assert_int_equal(ns->writes, 2);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* Nothing dirty: nothing handed over. */
+	assert_int_equal(nodes_flush_some(ns, NODES_FLUSH_MAX), 0);
+	assert_int_equal(nodes_writer_wait(ns), 0);
+	assert_int_equal(ns->writes, 2);
+	/* A batch in flight with nd's older state, then the window. */
+	assert_int_equal(nodes_event(ns, nd, &e, 2000), 0);
+	assert_int_equal(nodes_flush_some(ns, NODES_FLUSH_MAX), 0);
+	assert_int_equal(nodes_secret_served(ns, nd, 5000), 0);
+	assert_int_equal(ns->writes, 4);
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, bad), 0);
+	assert_int_equal(nodes_find(again, mac1)->secrets_since, 5000);
+	nodes_free(again);
+	/* Freed with a batch in flight: it is written, then the thread ends. */
+	assert_int_equal(nodes_event(ns, nd, &e, 6000), 0);
+	assert_int_equal(nodes_flush_some(ns, NODES_FLUSH_MAX), 0);
+	nodes_free(ns);
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, bad), 0);
+	assert_int_equal(nodes_find(again, mac1)->last_time, 6000);
+	nodes_free(again);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/nodes/52-54-00-00-02-01.json", dir);
+	unlink(path);
+}
+
+/*
+ * Secrets are served once: from the first fetch, for the window; never
+ * after "done"; again after a re-arm. The window survives a restart.
+ */
+static void
+test_secret_window(void **state)
+{
+	struct nodes *ns = fleet(dir), *again;
+	struct node *nd = nodes_find(ns, mac1);
+	struct node_event e = ev("done", EVENT_OK, "");
+	char path[512], bad[MAC_STR_LEN];
+
+	(void)state;
+	nodes_set_secret_window(ns, 60000);
+	assert_int_equal(nodes_secret_check(ns, nd, 1000), 0);
+	assert_int_equal(nodes_secret_served(ns, nd, 1000), 0);
+	assert_string_equal(nd->timeline[0].event, "secrets");
+	assert_int_equal(nodes_secret_check(ns, nd, 60999), 0);
+	assert_int_equal(nodes_secret_check(ns, nd, 61000), -ESTALE);
+	again = fleet(dir);
+	nodes_set_secret_window(again, 60000);
+	assert_int_equal(nodes_load(again, bad), 0);
+	assert_int_equal(
+		nodes_secret_check(again, nodes_find(again, mac1), 61000),
+		-ESTALE);
+	assert_int_equal(
+		nodes_secret_check(again, nodes_find(again, mac2), 61000), 0);
+	nodes_free(again);
+	assert_int_equal(nodes_rearm(ns, nd, 70000), 0);
+	assert_int_equal(nd->secrets_since, 0);
+	assert_int_equal(nodes_secret_check(ns, nd, 70000), 0);
+	assert_int_equal(nodes_event(ns, nd, &e, 71000), 0);
+	assert_int_equal(nodes_secret_check(ns, nd, 71000), -ESTALE);
+	nodes_free(ns);
+	snprintf(path, sizeof(path), "%s/nodes/52-54-00-00-01-01.json", dir);
+	unlink(path);
 }
 
 static int
@@ -266,8 +491,16 @@ test_persist_failure(void **state)
 	assert_int_equal(nd->state, NODE_PENDING);
 	assert_false(nd->locked);
 	assert_int_equal(nd->ntimeline, 0);
-	assert_true(nodes_mark(ns, nd, "dhcp", 1) < 0);
-	assert_int_equal(nd->state, NODE_PENDING);
+	/* A milestone is kept in memory; its write fails at the flush,
+	 * and the node stays dirty for the next one. */
+	assert_int_equal(nodes_mark(ns, nd, "dhcp", 1), 0);
+	assert_int_equal(nd->state, NODE_BOOTING);
+	assert_true(nodes_flush(ns) < 0);
+	assert_true(nd->dirty);
+	assert_int_equal(ns->writes, 0);
+	/* Opening the secret window must be written before serving. */
+	assert_true(nodes_secret_served(ns, nd, 2) < 0);
+	assert_int_equal(nd->secrets_since, 0);
 	nodes_free(ns);
 }
 
@@ -363,6 +596,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transitions),
 		cmocka_unit_test(test_timeline_cap),
+		cmocka_unit_test(test_mark_flood),
+		cmocka_unit_test(test_flush_batched),
+		cmocka_unit_test(test_flush_writer),
+		cmocka_unit_test(test_secret_window),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_persist),
 		cmocka_unit_test(test_persist_failure),
