@@ -1176,7 +1176,17 @@ check_vip_payloads(struct fixture *f, size_t n, const struct buf *kconf)
 			    "192.168.100.10:8443");
 	ydoc_free(doc);
 
-	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len, &ud), 0);
+	/* NoCloud-net: keepalived.conf (the VRRP password) is a secret. */
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len,
+					  RENDER_SEED_NET, &ud),
+			 0);
+	assert_null(strstr(ud.data, "auth_pass"));
+	buf_done(&ud);
+	buf_init(&ud, RENDER_MAX_PAYLOAD);
+	/* The seed ISO (local) carries it inline. */
+	assert_int_equal(render_user_data(&f->rc, n, k.data, k.len,
+					  RENDER_SEED_LOCAL, &ud),
+			 0);
 	doc = parse("user-data", ud.data, ud.len);
 	pk = ynode_get(doc->root, "packages");
 	for (i = 0; i < pk->n; i++)
