@@ -104,7 +104,7 @@ ca=$work/out/pki/ca.crt
 # Each control plane's files from its firstboot.yaml, and from its
 # user-data the runcmd snippets for keepalived's interface and the VIP wait.
 python3 - "$work" <<'EOF'
-import sys, yaml
+import sys, tarfile, yaml
 work = sys.argv[1]
 names = {"/etc/keepalived/keepalived.conf": "keepalived.conf",
          "/etc/keepalived/metalboot-check-haproxy.sh": "check.sh",
@@ -123,10 +123,16 @@ for n in ("cp1", "cp2", "cp3"):
         with open(f"{work}/{n}.{name}", "w") as o:
             o.write(f["content"])
     ud = yaml.safe_load(open(f"{work}/out/nodes/{n}/cloud-init/user-data"))
+    # NoCloud-net: the public files inline, keepalived.conf (the VRRP
+    # password) only in the secret bundle fetched over HTTPS.
+    with tarfile.open(f"{work}/out/nodes/{n}/secrets.tar") as t:
+        kc = t.extractfile("etc/keepalived/keepalived.conf").read().decode()
+    assert kc == got["keepalived.conf"]["content"], n
     for f in got.values():
-        assert {"path": f["path"], "content": f["content"]} in [
-            {"path": w["path"], "content": w["content"]}
-            for w in ud["write_files"]], (n, f["path"])
+        inline = {"path": f["path"], "content": f["content"]} in [
+            {"path": w["path"], "content": w.get("content")}
+            for w in ud["write_files"]]
+        assert inline == (f["mode"] != "0600"), (n, f["path"])
     assert "keepalived" in ud["packages"] and "haproxy" in ud["packages"]
     for c in ud["runcmd"]:
         if isinstance(c, list) and len(c) > 4 and c[4] == vip["interface_file"]:

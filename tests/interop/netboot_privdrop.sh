@@ -224,8 +224,16 @@ if [[ ${landlock:-1} == 1 ]]; then
 		fail "second DHCP exchange"
 	[[ -z $(ls -A "$work/outside") ]] ||
 		fail "wrote outside OUT and state: $(ls -A "$work/outside")"
-	grep -q 'dhcp 52:54:00:00:01:01: recording the event: Permission denied' \
+	# Node states are written by the writer thread, a second later.
+	for _ in $(seq 50); do
+		grep -q 'cannot save node states in .*: Permission denied' \
+			"$work/server$n.log" && break
+		sleep 0.1
+	done
+	grep -q 'cannot save node states in .*: Permission denied' \
 		"$work/server$n.log" || fail "no refusal in the log"
+	[[ -z $(ls -A "$work/outside") ]] ||
+		fail "wrote outside OUT and state: $(ls -A "$work/outside")"
 	echo "ok: Landlock: nothing written outside OUT and the state dir"
 	rm "$out/state/nodes"
 fi
