@@ -52,7 +52,7 @@ ip -n "$n" addr add 10.213.0.11/24 dev node0
 for ns in "$s" "$n"; do ip -n "$ns" link set lo up; done
 ip -n "$s" link set srv0 up
 ip -n "$n" link set node0 up
-ip netns exec "$s" "$nb" --config "$out/netboot.yaml" --dhcp off --tftp-port 0 \
+ip netns exec "$s" "$nb" --user root --config "$out/netboot.yaml" --dhcp off --tftp-port 0 \
 	>"$work/nb.log" 2>&1 &
 nb_pid=$!
 for _ in $(seq 100); do
