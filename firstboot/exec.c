@@ -6,6 +6,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -411,6 +412,11 @@ post_event(struct fb_exec *x, const struct fb_event *ev)
 		      "message", ev->message);
 	if (o == NULL)
 		return -ENOMEM;
+	if (ev->output != NULL &&
+	    json_object_set_new(o, "output", json_string(ev->output)) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (text == NULL)
@@ -461,20 +467,41 @@ flush_once(struct fb_exec *x)
 	return 0;
 }
 
-void
-fb_report(struct fb_exec *x, const char *step, const char *status,
-	  const char *message)
+static void
+report(struct fb_exec *x, const char *step, const char *status,
+       const char *message, const char *output)
 {
 	int r;
 
 	if (x->rep.url == NULL)
 		return;
-	r = fb_journal_queue_push(x->j, step, status, message);
+	r = fb_journal_queue_push(x->j, step, status, message, output);
 	if (r < 0)
 		log_warn_r(r, "report %s %s: cannot queue it", step, status);
 	if (fb_now() < x->rep.retry_at)
 		return;
 	(void)flush_once(x);
+}
+
+void
+fb_report(struct fb_exec *x, const char *step, const char *status,
+	  const char *message)
+{
+	report(x, step, status, message, NULL);
+}
+
+void
+fb_report_failed(struct fb_exec *x, const char *step, const char *message,
+		 const char *output, size_t len)
+{
+	struct buf tail;
+
+	buf_init(&tail, FB_REPORT_OUTPUT_MAX + 1);
+	if (output != NULL &&
+	    fb_redact_tail(output, len, FB_REPORT_OUTPUT_MAX, &tail) < 0)
+		buf_done_secure(&tail); /* the message goes without it */
+	report(x, step, "failed", message, tail.data);
+	buf_done_secure(&tail);
 }
 
 int
@@ -599,7 +626,8 @@ fb_exec_run(struct fb_exec *x, const struct fb_plan *plan)
 			(void)fb_journal_set(
 				x->j, s->name, FB_STATE_FAILED, x->msg,
 				x->output.data ? x->output.data : NULL);
-			fb_report(x, s->name, "failed", x->msg);
+			fb_report_failed(x, s->name, x->msg, x->output.data,
+					 x->output.len);
 			buf_done_secure(&x->output);
 			return -EIO;
 		}

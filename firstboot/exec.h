@@ -111,6 +111,14 @@ void fb_report(struct fb_exec *x, const char *step, const char *status,
 	       const char *message);
 
 /*
+ * The same for a failed step, with the tail of the failed program's
+ * output (FB_REPORT_OUTPUT_MAX bytes, secrets redacted: redact.h), so
+ * that the fleet page can show why; output may be NULL.
+ */
+void fb_report_failed(struct fb_exec *x, const char *step, const char *message,
+		      const char *output, size_t len);
+
+/*
  * Try to deliver the queue for at most wait_s seconds (with backoff).
  * Returns 0 when the queue is empty (or there is no reporter), -EAGAIN
  * when events remain.

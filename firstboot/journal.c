@@ -316,7 +316,8 @@ fb_journal_set_boot(struct fb_journal *j, const char *boot_id,
 
 int
 fb_journal_queue_push(struct fb_journal *j, const char *step,
-		      const char *status, const char *message)
+		      const char *status, const char *message,
+		      const char *output)
 {
 	json_t *q = queue_arr(j);
 	json_t *ev = json_pack(
@@ -325,6 +326,13 @@ fb_journal_queue_push(struct fb_journal *j, const char *step,
 
 	if (ev == NULL)
 		return -ENOMEM;
+	if (output != NULL && output[0] != '\0' &&
+	    json_object_set_new(
+		    ev, "output",
+		    capped_string(output, FB_JOURNAL_OUTPUT, true)) < 0) {
+		json_decref(ev);
+		return -ENOMEM;
+	}
 	while (json_array_size(q) >= FB_JOURNAL_QUEUE)
 		json_array_remove(q, 0);
 	if (json_array_append_new(q, ev) < 0)
@@ -352,6 +360,7 @@ fb_journal_queue_get(const struct fb_journal *j, size_t i, struct fb_event *ret)
 	ret->step = step;
 	ret->status = status;
 	ret->message = message ? message : "";
+	ret->output = json_string_value(json_object_get(ev, "output"));
 	return 0;
 }
 

@@ -35,6 +35,7 @@ struct fb_event {
 	const char *step;
 	const char *status;
 	const char *message;
+	const char *output; /* a failed program's output (redacted), or NULL */
 };
 
 /*
@@ -91,9 +92,13 @@ int fb_journal_set_digest(struct fb_journal *j, const char *digest,
 int fb_journal_set_boot(struct fb_journal *j, const char *boot_id,
 			const char *const *keep);
 
-/* Append an event to the queue (the oldest is dropped past the cap). */
+/*
+ * Append an event to the queue (the oldest is dropped past the cap);
+ * output may be NULL, and is kept up to FB_JOURNAL_OUTPUT bytes.
+ */
 int fb_journal_queue_push(struct fb_journal *j, const char *step,
-			  const char *status, const char *message);
+			  const char *status, const char *message,
+			  const char *output);
 
 /* How many events wait; the i-th oldest (borrowed until the next change). */
 size_t fb_journal_queue_len(const struct fb_journal *j);

@@ -58,6 +58,34 @@ utf8_cut(const char *s, size_t len, size_t max)
 	return max;
 }
 
+/*
+ * An optional string field into dst (cap bytes and a NUL): its first cap
+ * bytes, or its last when tail, on a UTF-8 boundary; an embedded NUL
+ * (\u0000) ends it. 0, or -EINVAL when v is neither absent, null nor a
+ * string.
+ */
+static int
+opt_string(json_t *v, char *dst, size_t cap, bool tail)
+{
+	const char *s;
+	size_t n, start = 0;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -EINVAL;
+	s = json_string_value(v);
+	n = strnlen(s, json_string_length(v));
+	if (tail && n > cap) {
+		start = n - cap;
+		while (start < n && ((unsigned char)s[start] & 0xc0) == 0x80)
+			start++;
+	}
+	n = utf8_cut(s + start, n - start, cap);
+	memcpy(dst, s + start, n);
+	return 0;
+}
+
 int
 event_parse(const char *body, size_t len, struct node_event *ret)
 {
@@ -89,17 +117,10 @@ event_parse(const char *body, size_t len, struct node_event *ret)
 	if (strlen(json_string_value(status)) != json_string_length(status) ||
 	    event_status_parse(json_string_value(status), &ev.status) < 0)
 		goto out;
-	if (msg != NULL && !json_is_null(msg)) {
-		const char *m;
-
-		if (!json_is_string(msg))
-			goto out;
-		m = json_string_value(msg);
-		/* An embedded NUL (\u0000) ends the message. */
-		n = utf8_cut(m, strnlen(m, json_string_length(msg)),
-			     EVENT_MESSAGE_MAX);
-		memcpy(ev.message, m, n);
-	}
+	if (opt_string(msg, ev.message, EVENT_MESSAGE_MAX, false) < 0 ||
+	    opt_string(json_object_get(root, "output"), ev.output,
+		       EVENT_OUTPUT_MAX, true) < 0)
+		goto out;
 	*ret = ev;
 	r = 0;
 out:

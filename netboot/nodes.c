@@ -216,9 +216,17 @@ node_path(const struct nodes *ns, const struct node *nd, char *buf, size_t n)
 static json_t *
 event_json(const struct node_event *ev, int64_t t)
 {
-	return json_pack("{s:s, s:s, s:s, s:I}", "step", ev->step, "status",
-			 event_status_name(ev->status), "message", ev->message,
-			 "time", (json_int_t)t);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "step", ev->step,
+			      "status", event_status_name(ev->status),
+			      "message", ev->message, "time", (json_int_t)t);
+
+	/* Optional: a failed program's output (the agent redacted it). */
+	if (o != NULL && ev->output[0] != '\0' &&
+	    json_object_set_new(o, "output", json_string(ev->output)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* The persisted form: times as integers, no config fields but the MAC. */
@@ -878,12 +886,16 @@ node_restore(struct node *nd, json_t *o)
 		json_t *status = json_object_get(ev, "status");
 		json_t *msg = json_object_get(ev, "message");
 		json_t *t = json_object_get(ev, "time");
+		json_t *out = json_object_get(ev, "output");
 
 		tmp.last_time = restore_time(t, version);
 		if (!json_is_string(step) || !json_is_string(status) ||
 		    !json_is_string(msg) || tmp.last_time < 0 ||
 		    json_string_length(step) > EVENT_STEP_MAX ||
 		    json_string_length(msg) > EVENT_MESSAGE_MAX ||
+		    (out != NULL &&
+		     (!json_is_string(out) ||
+		      json_string_length(out) > EVENT_OUTPUT_MAX)) ||
 		    event_status_parse(json_string_value(status),
 				       &tmp.last_event.status) < 0)
 			return -EBADMSG;
@@ -891,6 +903,10 @@ node_restore(struct node *nd, json_t *o)
 			 json_string_value(step));
 		snprintf(tmp.last_event.message, sizeof(tmp.last_event.message),
 			 "%s", json_string_value(msg));
+		if (out != NULL)
+			snprintf(tmp.last_event.output,
+				 sizeof(tmp.last_event.output), "%s",
+				 json_string_value(out));
 		tmp.has_event = true;
 	}
 	tmp.timeline = calloc(json_array_size(tl) + 1, sizeof(*tmp.timeline));
@@ -986,6 +1002,13 @@ node_public_json(const struct node *nd)
 			       nd->last_event.step, "status",
 			       event_status_name(nd->last_event.status),
 			       "message", nd->last_event.message, "time", when);
+		if (ev != NULL && nd->last_event.output[0] != '\0' &&
+		    json_object_set_new(ev, "output",
+					json_string(nd->last_event.output)) <
+			    0) {
+			json_decref(ev);
+			return NULL;
+		}
 	}
 	tl = json_array();
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "name", nd->name,

@@ -248,6 +248,10 @@ function renderDetail() {
   if (!fail.hidden) {
     fail.textContent = 'step ' + le.step + ' failed' + (le.message ? ': ' + le.message : '');
   }
+  // The tail of the failed program's output (the agent redacts secrets).
+  const out = $('detail-output');
+  out.hidden = fail.hidden || !le.output;
+  out.textContent = out.hidden ? '' : le.output;
   const ev = events(n);
   const t0 = ev.length ? ev[0].t : 0;
   $('detail-events').replaceChildren(

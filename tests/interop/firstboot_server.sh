@@ -145,6 +145,14 @@ if agent "$R" "$S" --server "$URL" --mac "$MAC" --ca "$P/ca.crt" \
 fi
 [[ $(tail -1 "$WORK/events-a") == *'"step": "kubeadm", "status": "failed"'* ]] ||
 	fail "the failure was not reported: $(tail -3 "$WORK/events-a")"
+# With the tail of kubeadm's output, its token redacted.
+tail -1 "$WORK/events-a" | python3 -c '
+import json, sys
+ev = json.loads(sys.stdin.read())
+out = ev.get("output", "")
+assert "[kubelet-check] timed out waiting for the condition" in out, ev
+assert "--token [redacted]" in out and "abcdef.0123456789abcdef" not in out, ev
+' || fail "the failed event lacks the redacted output: $(tail -1 "$WORK/events-a")"
 stop_server
 start=$SECONDS
 agent "$R" "$S" --server "$URL" --mac "$MAC" --ca "$P/ca.crt" \

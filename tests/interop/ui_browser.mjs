@@ -123,6 +123,11 @@ async function checkFailedLive(page) {
   if (row) await row.click();
   const detail = await page.$eval('#detail-failure', (e) => (e.hidden ? '' : e.textContent));
   check('detail shows the failed step', detail.startsWith('step kubeadm-join failed: kubeadm join'), detail);
+  // ... and the tail of the failed program's output.
+  const output = await page.$eval('#detail-output', (e) => (e.hidden ? '' : e.textContent));
+  check('detail shows the output tail',
+    output === "[preflight] Running pre-flight checks\nerror: could not validate the identity of the API Server\n",
+    JSON.stringify(output));
 }
 
 async function checkTimeline(page) {

@@ -150,7 +150,7 @@ sleep 0.5
 export UI_BASE=$base UI_TLS_BASE=$tls UI_SHOT=$build/ui-fleet.png
 export UI_TOKEN=$(cat "$out/state/admin-token")
 export UI_POST_FAILED="curl -fsS -o /dev/null --interface 127.0.0.2 -X POST \
---data-binary '{\"step\":\"kubeadm-join\",\"status\":\"failed\",\"message\":\"kubeadm join: exit status 1\"}' \
+--data-binary '{\"step\":\"kubeadm-join\",\"status\":\"failed\",\"message\":\"kubeadm join: exit status 1\",\"output\":\"[preflight] Running pre-flight checks\\nerror: could not validate the identity of the API Server\\n\"}' \
 $base/v1/nodes/$w1/events"
 export UI_POST_W2="curl -fsS -o /dev/null --interface 127.0.0.3 -X POST \
 --data-binary '{\"step\":\"fetch\",\"status\":\"running\"}' \

@@ -111,7 +111,8 @@ test_queue(void **state)
 	assert_int_equal(fb_journal_open(path, false, &j), 0);
 	for (i = 0; i < FB_JOURNAL_QUEUE + 5; i++) {
 		snprintf(step, sizeof(step), "s%zu", i);
-		assert_int_equal(fb_journal_queue_push(j, step, "ok", "m"), 0);
+		assert_int_equal(
+			fb_journal_queue_push(j, step, "ok", "m", NULL), 0);
 	}
 	assert_int_equal(fb_journal_queue_len(j), FB_JOURNAL_QUEUE);
 	assert_int_equal(fb_journal_queue_get(j, 0, &ev), 0);
@@ -199,7 +200,7 @@ test_readonly_and_garbage(void **state)
 	assert_int_equal(fb_journal_open(path, true, &j), 0);
 	assert_int_equal(fb_journal_set(j, "hosts", FB_STATE_OK, NULL, NULL),
 			 0);
-	assert_int_equal(fb_journal_queue_push(j, "hosts", "ok", ""), 0);
+	assert_int_equal(fb_journal_queue_push(j, "hosts", "ok", "", NULL), 0);
 	fb_journal_free(j);
 	assert_int_equal(access(path, F_OK), -1);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -121,6 +121,39 @@ test_caps(void **state)
 	assert_int_equal(parse(body, &ev), -EINVAL);
 }
 
+/* A failed program's output: optional, its tail kept, never a number. */
+static void
+test_output(void **state)
+{
+	char body[EVENT_BODY_MAX];
+	struct node_event ev;
+	int n;
+
+	(void)state;
+	assert_int_equal(parse("{\"step\":\"kubeadm\",\"status\":\"failed\","
+			       "\"message\":\"exit 1\",\"output\":\"error: "
+			       "x\\nline 2\\n\"}",
+			       &ev),
+			 0);
+	assert_string_equal(ev.output, "error: x\nline 2\n");
+	assert_int_equal(parse("{\"step\":\"a\",\"status\":\"ok\"}", &ev), 0);
+	assert_string_equal(ev.output, "");
+	assert_int_equal(parse("{\"step\":\"a\",\"status\":\"failed\","
+			       "\"output\":[1]}",
+			       &ev),
+			 -EINVAL);
+	/* Past the cap: the last EVENT_OUTPUT_MAX bytes, whole characters. */
+	n = snprintf(body, sizeof(body),
+		     "{\"step\":\"x\",\"status\":\"failed\",\"output\":\""
+		     "\xc3\xa9");
+	memset(body + n, 'o', EVENT_OUTPUT_MAX - 1);
+	n += EVENT_OUTPUT_MAX - 1;
+	memcpy(body + n, "END\"}", 6);
+	assert_int_equal(parse(body, &ev), 0);
+	assert_int_equal(strlen(ev.output), EVENT_OUTPUT_MAX);
+	assert_string_equal(ev.output + EVENT_OUTPUT_MAX - 3, "END");
+}
+
 int
 main(void)
 {
@@ -128,6 +161,7 @@ main(void)
 		cmocka_unit_test(test_ok),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

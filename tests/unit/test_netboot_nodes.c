@@ -400,6 +400,38 @@ test_addresses(void **state)
 	nodes_free(ns);
 }
 
+/* A failed step's output: kept, rendered in /v1/nodes, persisted. */
+static void
+test_output(void **state)
+{
+	struct nodes *ns = fleet(dir), *again;
+	struct node *nd = nodes_find(ns, mac1);
+	struct node_event e = ev("kubeadm", EVENT_FAILED, "exit 1");
+	char bad[MAC_STR_LEN];
+	struct buf b;
+
+	(void)state;
+	snprintf(e.output, sizeof(e.output), "error: port 6443 in use\n");
+	assert_int_equal(nodes_event(ns, nd, &e, 60), 0);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(nodes_render_json(ns, &b), 0);
+	assert_non_null(strstr(b.data, "\"output\""));
+	assert_non_null(strstr(b.data, "error: port 6443 in use\\n"));
+	buf_done(&b);
+	assert_int_equal(nodes_flush(ns), 0);
+	nodes_free(ns);
+	again = fleet(dir);
+	assert_int_equal(nodes_load(again, bad), 0);
+	nd = nodes_find(again, mac1);
+	assert_int_equal(nd->state, NODE_FAILED);
+	assert_string_equal(nd->last_event.output, "error: port 6443 in use\n");
+	/* The next event of the step replaces it. */
+	e = ev("kubeadm", EVENT_RUNNING, "");
+	assert_int_equal(nodes_event(again, nd, &e, 70), 0);
+	assert_string_equal(nd->last_event.output, "");
+	nodes_free(again);
+}
+
 static void
 test_persist(void **state)
 {
@@ -601,6 +633,7 @@ main(void)
 		cmocka_unit_test(test_flush_writer),
 		cmocka_unit_test(test_secret_window),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_output),
 		cmocka_unit_test(test_persist),
 		cmocka_unit_test(test_persist_failure),
 		cmocka_unit_test(test_time_format),

@@ -65,7 +65,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, b"not found")
         try:
             ev = json.loads(body)
-            assert set(ev) == {"step", "status", "message"}, ev
+            keys = {"step", "status", "message"}
+            if ev.get("status") == "failed" and "output" in ev:
+                keys.add("output")
+            assert set(ev) == keys, ev
             assert ev["status"] in ("running", "ok", "failed"), ev
         except Exception as e:  # noqa: BLE001 - any malformed event is a 400
             sys.stderr.write("fbserver: bad event %r: %s\n" % (body, e))
