@@ -1,32 +1,13 @@
 /* bundle.c - a node's secret files as one ustar archive (libarchive). */
 #include "bundle.h"
 
+#include "arbuf.h"
 #include "path.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <string.h>
-
-struct sink {
-	struct buf *out;
-	int err;
-};
-
-static la_ssize_t
-sink_write(struct archive *a, void *data, const void *buf, size_t n)
-{
-	struct sink *s = data;
-	int r;
-
-	(void)a;
-	r = buf_append(s->out, buf, n);
-	if (r < 0) {
-		s->err = r;
-		return -1;
-	}
-	return (la_ssize_t)n;
-}
 
 /* One entry: a regular file owned by root, relative to /. */
 static int
@@ -61,7 +42,7 @@ bundle_write(const struct bundle_file *files, size_t n, time_t mtime,
 {
 	struct archive *a = NULL;
 	struct archive_entry *e = NULL;
-	struct sink s = { out, 0 };
+	struct arbuf s = { out, 0 };
 	size_t start = out->len, i;
 	int r = -EIO;
 
@@ -76,7 +57,7 @@ bundle_write(const struct bundle_file *files, size_t n, time_t mtime,
 	if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open2(a, &s, NULL, sink_write, NULL, NULL) !=
+	    archive_write_open2(a, &s, NULL, arbuf_write, NULL, NULL) !=
 		    ARCHIVE_OK)
 		goto out;
 	for (i = 0; i < n; i++) {

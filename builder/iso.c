@@ -1,6 +1,8 @@
 /* iso.c - NoCloud seed ISOs with libarchive (see iso.h). */
 #include "iso.h"
 
+#include "arbuf.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -26,26 +28,6 @@
 #define ISO_VD_EFFECTIVE   864 /* 8.4.29: effective date (8.4.28 stays 0) */
 #define ISO_INFO_TAG	   "INFO "
 #define ISO_INFO_DATE_LEN  24 /* "Sun Nov 22 08:35:15 2026" */
-
-struct sink {
-	struct buf *out;
-	int err;
-};
-
-static la_ssize_t
-sink_write(struct archive *a, void *data, const void *buf, size_t n)
-{
-	struct sink *s = data;
-	int r;
-
-	(void)a;
-	r = buf_append(s->out, buf, n);
-	if (r < 0) {
-		s->err = r;
-		return -1;
-	}
-	return (la_ssize_t)n;
-}
 
 /* ECMA-119 8.4.26.1: "YYYYMMDDHHMMSScc" in ASCII and a zone offset. */
 static void
@@ -192,7 +174,7 @@ iso_write(const struct iso_file *files, size_t n, time_t mtime, struct buf *out)
 {
 	struct archive *a = NULL;
 	struct archive_entry *e = NULL;
-	struct sink s = { out, 0 };
+	struct arbuf s = { out, 0 };
 	size_t start = out->len, i;
 	int r = -EIO;
 
@@ -214,7 +196,7 @@ iso_write(const struct iso_file *files, size_t n, time_t mtime, struct buf *out)
 	    /* No padding: the seed is read as a file system, not a disc. */
 	    archive_write_set_option(a, "iso9660", "pad", NULL) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open2(a, &s, NULL, sink_write, NULL, NULL) !=
+	    archive_write_open2(a, &s, NULL, arbuf_write, NULL, NULL) !=
 		    ARCHIVE_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
