@@ -164,6 +164,12 @@ EOF2
 fi
 grep -q 'dhcp 02:00:00:00:01:01: REQUEST no arch: ACK 10.77.0.11' \
 	"$work/server1.log" || fail "no ACK log line"
+# The lease writer saves at most a second after the ACK.
+for _ in $(seq 30); do
+	grep -qs "02:00:00:00:09:01 10.77.0.100 bound" \
+		"$work/out/state/dhcp.leases" && break
+	sleep 0.1
+done
 grep -q "02:00:00:00:09:01 10.77.0.100 bound" "$work/out/state/dhcp.leases" ||
 	fail "lease not saved"
 
