@@ -3,9 +3,13 @@
 
 #include "num.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static int
 hexval(char c)
@@ -298,4 +302,30 @@ hostport_parse(const char *s, char *host, size_t hostsz, uint16_t *ret_port)
 	}
 	*ret_port = (uint16_t)port;
 	return 0;
+}
+
+int
+net_iface_for_ip(uint32_t ip, char ret[NET_IFNAME_LEN])
+{
+	struct ifaddrs *ifa = NULL, *i;
+	int r = -ENOENT;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		const struct sockaddr_in *sin;
+		size_t n;
+
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+		n = strlen(i->ifa_name);
+		if (ntohl(sin->sin_addr.s_addr) != ip || n >= NET_IFNAME_LEN)
+			continue;
+		memcpy(ret, i->ifa_name, n + 1);
+		r = 0;
+		break;
+	}
+	freeifaddrs(ifa);
+	return r;
 }

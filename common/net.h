@@ -69,6 +69,14 @@ bool cri_endpoint_valid(const char *s, size_t len);
  * 1..65535. The host is copied into host (hostsz bytes, NUL-terminated);
  * -ENAMETOOLONG when it does not fit.
  */
+/*
+ * The name of the interface holding the IPv4 address ip (host order) into
+ * ret (NET_IFNAME_LEN bytes: IFNAMSIZ). 0, -ENOENT when no interface holds
+ * it, or a negative errno from getifaddrs.
+ */
+#define NET_IFNAME_LEN 16
+int net_iface_for_ip(uint32_t ip, char ret[NET_IFNAME_LEN]);
+
 int hostport_parse(const char *s, char *host, size_t hostsz,
 		   uint16_t *ret_port);
 

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "fetch.h"
 #include "journal.h"
+#include "net.h"
 #include "payload.h"
 #include "plan.h"
 
@@ -136,7 +137,7 @@ int fb_exec_run(struct fb_exec *x, const struct fb_plan *plan);
 void fb_exec_init(struct fb_exec *x);
 void fb_exec_done(struct fb_exec *x);
 
-#define FB_IFNAME_LEN 16 /* IFNAMSIZ */
+#define FB_IFNAME_LEN NET_IFNAME_LEN /* IFNAMSIZ */
 
 /*
  * The name of the interface holding the IPv4 address ip (host order) into

@@ -8,7 +8,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -23,26 +22,7 @@
 int
 fb_vip_iface(uint32_t ip, char ret[FB_IFNAME_LEN])
 {
-	struct ifaddrs *ifa = NULL, *i;
-	int r = -ENOENT;
-
-	if (getifaddrs(&ifa) < 0)
-		return -errno;
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		const struct sockaddr_in *sin;
-
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
-			continue;
-		sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
-		if (ntohl(sin->sin_addr.s_addr) != ip ||
-		    strlen(i->ifa_name) >= FB_IFNAME_LEN)
-			continue;
-		snprintf(ret, FB_IFNAME_LEN, "%s", i->ifa_name);
-		r = 0;
-		break;
-	}
-	freeifaddrs(ifa);
-	return r;
+	return net_iface_for_ip(ip, ret);
 }
 
 /* One TCP connection to ip:port within timeout_ms: true when it opens. */

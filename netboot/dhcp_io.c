@@ -107,33 +107,6 @@ static struct {
 	unsigned check_ms;
 } dhcp_flags;
 
-/* Find the interface holding ip (host order) into ifname. */
-static int
-iface_for_ip(uint32_t ip, char ifname[IFNAMSIZ])
-{
-	struct ifaddrs *ifa = NULL, *i;
-	int r = -ENODEV;
-
-	if (getifaddrs(&ifa) < 0)
-		return -errno;
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		const struct sockaddr_in *sin;
-
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
-			continue;
-		sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
-		if (ntohl(sin->sin_addr.s_addr) != ip)
-			continue;
-		if (strlen(i->ifa_name) >= IFNAMSIZ)
-			continue;
-		memcpy(ifname, i->ifa_name, strlen(i->ifa_name) + 1);
-		r = 0;
-		break;
-	}
-	freeifaddrs(ifa);
-	return r;
-}
-
 /*
  * A UDP socket on port, bound to every address of ifname (broadcasts
  * arrive at INADDR_ANY only), non-blocking, with SO_BROADCAST and
@@ -1152,7 +1125,7 @@ dhcp_io_start(struct netboot *nb)
 		}
 		memcpy(s->ifname, nb->cfg->interface,
 		       strlen(nb->cfg->interface) + 1);
-	} else if (iface_for_ip(s->conf.server_ip, s->ifname) < 0) {
+	} else if (net_iface_for_ip(s->conf.server_ip, s->ifname) < 0) {
 		char ip[IPV4_STR_LEN];
 
 		ipv4_format(s->conf.server_ip, ip);
