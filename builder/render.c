@@ -673,9 +673,14 @@ vip_node(const struct render_ctx *c, size_t n)
 
 /*
  * keepalived's priority for control plane n: the first control plane
- * holds the VIP for kubeadm init, the others follow in inventory order.
- * Every priority is at least RENDER_VRRP_PRIO_MIN, so a node whose check
- * fails (minus RENDER_VRRP_WEIGHT) ranks below every healthy one.
+ * holds the VIP for kubeadm init, the others follow in inventory order,
+ * RENDER_VRRP_PRIO_STEP apart. The step spreads the backups' skew times
+ * ((256 - priority) / 256 s) by about 40 ms, so that when the master
+ * goes, the next one takes over alone instead of two backups becoming
+ * master together and the later one's gratuitous ARPs leaving the LAN
+ * pointed at the wrong node. Every priority is at least
+ * RENDER_VRRP_PRIO_MIN, so a node whose check fails (minus
+ * RENDER_VRRP_WEIGHT) ranks below every healthy one.
  */
 static unsigned
 vrrp_priority(const struct inventory *inv, size_t n)
@@ -684,9 +689,10 @@ vrrp_priority(const struct inventory *inv, size_t n)
 
 	for (i = 0; i < n; i++)
 		rank += inv->nodes[i].role == ROLE_CONTROL_PLANE;
-	if (rank > RENDER_VRRP_PRIO_FIRST - RENDER_VRRP_PRIO_MIN)
+	if (rank > (RENDER_VRRP_PRIO_FIRST - RENDER_VRRP_PRIO_MIN) /
+			   RENDER_VRRP_PRIO_STEP)
 		return RENDER_VRRP_PRIO_MIN;
-	return RENDER_VRRP_PRIO_FIRST - (unsigned)rank;
+	return RENDER_VRRP_PRIO_FIRST - (unsigned)rank * RENDER_VRRP_PRIO_STEP;
 }
 
 /* unicast_src_ip and unicast_peer: every other control plane. */
@@ -740,7 +746,18 @@ render_keepalived_conf(const struct render_ctx *c, size_t n, struct buf *out)
 		       "\tinclude " RENDER_VIP_IFACE_FILE "\n"
 		       "\tvirtual_router_id %u\n"
 		       "\tpriority %u\n"
-		       "\tadvert_int 1\n",
+		       "\tadvert_int 1\n"
+		       "\t# Two masters at once (a backup's timer fired as "
+		       "another took over):\n"
+		       "\t# the loser announces itself before it yields, "
+		       "the winner answers\n"
+		       "\t# with gratuitous ARPs, and a second round 2 s "
+		       "later passes the\n"
+		       "\t# neighbours' 1 s ARP lock time.\n"
+		       "\thigher_prio_send_advert true\n"
+		       "\tgarp_lower_prio_repeat 5\n"
+		       "\tgarp_lower_prio_delay 2\n"
+		       "\tgarp_master_delay 2\n",
 		       vip, inv->nodes[n].name, RENDER_VRRP_WEIGHT,
 		       v->router_id, vrrp_priority(inv, n));
 	if (r == 0 && !v->multicast)

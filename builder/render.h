@@ -45,6 +45,7 @@
 #define RENDER_VIP_WAIT	       120 /* seconds init waits for the VIP */
 #define RENDER_VRRP_PRIO_FIRST 200 /* the first control plane's priority */
 #define RENDER_VRRP_PRIO_MIN   101 /* every healthy node's is above */
+#define RENDER_VRRP_PRIO_STEP  10  /* between consecutive control planes */
 #define RENDER_VRRP_WEIGHT     100 /* a failed check takes off this much */
 
 struct render_ctx {

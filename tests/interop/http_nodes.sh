@@ -110,7 +110,7 @@ check "event malformed" 400 "$(post $cp1 '{"step":"fetch",')"
 check "event unknown status" 400 "$(post $cp1 '{"step":"fetch","status":"great"}')"
 check "event missing step" 400 "$(post $cp1 '{"status":"ok"}')"
 check "event GET" 405 "$(code "$base/v1/nodes/$cp1/events")"
-big=$(python3 -c 'print("{\"step\":\"x\",\"status\":\"ok\",\"message\":\"" + "a"*5000 + "\"}")')
+big=$(python3 -c 'print("{\"step\":\"x\",\"status\":\"ok\",\"message\":\"" + "a"*20000 + "\"}")')
 check "event over body cap" 413 "$(post $cp1 "$big")"
 huge=$(python3 -c 'print("x"*100000)')
 check "body over server cap" 413 "$(post $cp1 "$huge")"

@@ -1099,8 +1099,12 @@ check_keepalived(struct fixture *f, size_t n)
 
 	buf_init(&b, RENDER_MAX_PAYLOAD);
 	assert_int_equal(render_keepalived_conf(&f->rc, n, &b), 0);
-	snprintf(want, sizeof(want), "\tpriority %zu\n", 200 - n);
+	snprintf(want, sizeof(want), "\tpriority %zu\n", 200 - 10 * n);
 	assert_non_null(strstr(b.data, want));
+	/* Two masters at once end with the winner's gratuitous ARPs. */
+	assert_non_null(strstr(b.data, "\thigher_prio_send_advert true\n"));
+	assert_non_null(strstr(b.data, "\tgarp_lower_prio_repeat 5\n"));
+	assert_non_null(strstr(b.data, "\tgarp_master_delay 2\n"));
 	snprintf(want, sizeof(want), "\tunicast_src_ip %s\n", ips[n]);
 	assert_non_null(strstr(b.data, want));
 	/* The peers: the other control planes, not the node, no worker. */
@@ -1291,7 +1295,7 @@ test_vip(void **state)
 	assert_int_equal(render_keepalived_conf(&f.rc, 1, &b), 0);
 	assert_null(strstr(b.data, "unicast"));
 	assert_non_null(strstr(b.data, "\tvirtual_router_id 9\n"));
-	assert_non_null(strstr(b.data, "\tpriority 199\n"));
+	assert_non_null(strstr(b.data, "\tpriority 190\n"));
 	buf_done_secure(&b);
 	assert_int_equal(render_haproxy_cfg(&f.rc, &b), 0);
 	assert_non_null(strstr(b.data, "\tbind :9443\n"));
