@@ -12,6 +12,7 @@
 #include "path.h"
 #include "pki.h"
 #include "render.h"
+#include "secureboot.h"
 #include "tree.h"
 
 #include <dirent.h>
@@ -173,7 +174,7 @@ struct node_bufs {
 	/* user_data: the ISO's (secrets inline); user_data_net: NoCloud-net's
 	 * (public data only); secrets: the bundle it fetches over HTTPS. */
 	struct buf kubeadm, firstboot, user_data, user_data_net, secrets,
-		meta_data, net, iso, ipxe;
+		meta_data, net, iso, ipxe, grub;
 };
 
 static void
@@ -188,6 +189,7 @@ node_bufs_init(struct node_bufs *b)
 	buf_init(&b->net, RENDER_MAX_PAYLOAD);
 	buf_init(&b->iso, ISO_MAX_SIZE);
 	buf_init(&b->ipxe, RENDER_MAX_PAYLOAD);
+	buf_init(&b->grub, RENDER_MAX_PAYLOAD);
 }
 
 static void
@@ -202,6 +204,7 @@ node_bufs_reset(struct node_bufs *b)
 	buf_reset(&b->net);
 	buf_reset(&b->iso);
 	buf_reset(&b->ipxe);
+	buf_reset(&b->grub);
 }
 
 static void
@@ -216,6 +219,7 @@ node_bufs_done(struct node_bufs *b)
 	buf_done(&b->net);
 	buf_done_secure(&b->iso);
 	buf_done(&b->ipxe);
+	buf_done(&b->grub);
 }
 
 /*
@@ -293,6 +297,8 @@ node_build(const struct render_ctx *rc, struct tree *t, size_t n, time_t epoch,
 		r = make_iso(b, epoch);
 	if (r == 0)
 		r = render_ipxe(rc, n, &b->ipxe);
+	if (r == 0 && rc->inv->nodes[n].secure_boot)
+		r = render_grub(rc, n, &b->grub);
 	if (r < 0)
 		return r;
 #define PUT(FMT, B, MODE)                                                      \
@@ -310,6 +316,8 @@ node_build(const struct render_ctx *rc, struct tree *t, size_t n, time_t epoch,
 	PUT("nodes/%s/cloud-init/network-config", &b->net, 0644);
 	PUT("nodes/%s/seed.iso", &b->iso, 0600);
 	PUT("boot/%s.ipxe", &b->ipxe, 0644);
+	if (rc->inv->nodes[n].secure_boot)
+		PUT("boot/%s.grub.cfg", &b->grub, 0644);
 #undef PUT
 	return 0;
 }
@@ -809,6 +817,11 @@ build_run(const struct build_opts *o, struct diags *d)
 			  o->ipxe_dir ? o->ipxe_dir : BUILD_IPXE_DIR, 0, 0,
 			  "cannot copy iPXE binaries: %s", strerror(-r));
 		goto out;
+	}
+	if (sb_wanted(inv)) {
+		r = sb_install(o->shim, o->grub, &t, d);
+		if (r < 0)
+			goto out;
 	}
 	jobs = o->jobs > 0 ? o->jobs : default_jobs();
 	if (jobs > BUILD_MAX_JOBS)

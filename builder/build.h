@@ -31,6 +31,8 @@ struct build_opts {
 	const char *ipxe_dir; /* NULL: BUILD_IPXE_DIR */
 	const char *agent;    /* NULL: build_find_agent() */
 	const char *apt_repo; /* NULL: pkgs.k8s.io (render.h) */
+	const char *shim;     /* NULL: SB_SHIM_DEFAULT (secureboot.h) */
+	const char *grub;     /* NULL: SB_GRUB_DEFAULT */
 	int jobs;	      /* 0: one per CPU */
 	bool rotate;
 	time_t epoch;	/* recorded in ISOs: SOURCE_DATE_EPOCH */

@@ -13,6 +13,7 @@
  * win. Nothing is compressed twice.
  */
 #include "images.h"
+#include "secureboot.h"
 
 #include "buf.h"
 #include "elfdeps.h"
@@ -891,6 +892,14 @@ images_build(const struct images_req *req, struct diags *d)
 		}
 		kver = kern->version;
 	}
+	if (req->kernel != NULL)
+		snprintf(err, sizeof(err), "%s", req->kernel);
+	else
+		snprintf(err, sizeof(err), "%s: boot/vmlinuz-%s", req->base,
+			 kver);
+	r = sb_check_kernel(req->inv, kern->path, err, d);
+	if (r < 0)
+		goto out;
 	dep = find_moddep(&scan, kver);
 	if (dep == NULL && scan.ndeps == 0) {
 		diags_add(d, DIAG_WARNING, req->base, 0, 0,

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "num.h"
 #include "render.h"
+#include "secureboot.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,7 +25,8 @@ usage(FILE *f)
 		"       metalboot-build build CLUSTER.yaml -o OUT [--base "
 		"ROOTFS] "
 		"[--kernel FILE] [--jobs N]\n"
-		"                             [--rotate] [--apt-repo URL]\n"
+		"                             [--rotate] [--apt-repo URL] "
+		"[--shim FILE] [--grub FILE]\n"
 		"       metalboot-build iso CLUSTER.yaml NODE -o FILE.iso "
 		"[--from OUT] [--apt-repo URL]\n"
 		"       metalboot-build initramfs --base DIR|TAR [--overlay "
@@ -62,6 +64,11 @@ usage(FILE *f)
 		"cloud-init\n"
 		"                  uses (a mirror; default: pkgs.k8s.io for "
 		"the version)\n"
+		"  --shim FILE     build: the signed shim for secure_boot "
+		"nodes\n"
+		"                  (default: " SB_SHIM_DEFAULT ")\n"
+		"  --grub FILE     build: the signed network GRUB shim loads\n"
+		"                  (default: " SB_GRUB_DEFAULT ")\n"
 		"  --rotate        build: new PKI and secrets even when OUT "
 		"has "
 		"them\n"
@@ -168,6 +175,8 @@ cmd_build(int argc, char **argv)
 		{ "rotate", no_argument, NULL, 'R' },
 		{ "apt-repo", required_argument, NULL, 'A' },
 		{ "profiles", required_argument, NULL, 'P' },
+		{ "shim", required_argument, NULL, 'S' },
+		{ "grub", required_argument, NULL, 'G' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -215,6 +224,12 @@ cmd_build(int argc, char **argv)
 			break;
 		case 'P':
 			o.profiles = optarg;
+			break;
+		case 'S':
+			o.shim = optarg;
+			break;
+		case 'G':
+			o.grub = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -1778,28 +1778,50 @@ ipxe_safe(const char *s)
 	return true;
 }
 
+/*
+ * The kernel command line of node n: boot.cmdline, then where the agent
+ * finds its server and which machine it is. -EINVAL when boot.cmdline
+ * holds a character iPXE or GRUB would take as script syntax.
+ */
+static int
+kernel_args(const struct render_ctx *c, size_t n, char *out, size_t size)
+{
+	const struct inventory *inv = c->inv;
+	char ip[IPV4_STR_LEN], mac[MAC_STR_LEN];
+	int len;
+
+	if (!ipxe_safe(inv->boot.cmdline))
+		return -EINVAL;
+	ipv4_format(inv->network.server_ip, ip);
+	mac_format(inv->nodes[n].mac, mac);
+	len = snprintf(out, size,
+		       "%s metalboot.server=https://%s:%u "
+		       "metalboot.mac=%s",
+		       inv->boot.cmdline, ip, RENDER_HTTPS_PORT, mac);
+	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
+}
+
 /* OUT/boot/NAME.ipxe for node n (docs/formats.md). */
 int
 render_ipxe(const struct render_ctx *c, size_t n, struct buf *out)
 {
 	const struct inventory *inv = c->inv;
-	const struct inv_node *node = &inv->nodes[n];
-	const char *role = role_name(node->role);
-	char ip[IPV4_STR_LEN], mac[MAC_STR_LEN];
+	const char *role = role_name(inv->nodes[n].role);
+	char ip[IPV4_STR_LEN], args[RENDER_CMDLINE_MAX];
+	int r;
 
-	if (!ipxe_safe(inv->boot.cmdline))
-		return -EINVAL;
+	r = kernel_args(c, n, args, sizeof(args));
+	if (r < 0)
+		return r;
 	ipv4_format(inv->network.server_ip, ip);
-	mac_format(node->mac, mac);
 	return buf_printf(
 		out,
 		"#!ipxe\n"
 		"set base http://%s:%u/files\n"
 		"set tries:int32 0\n"
 		":kernel\n"
-		"kernel ${base}/images/%s/vmlinuz initrd=initrd.img %s "
-		"metalboot.server=https://%s:%u metalboot.mac=%s || goto "
-		"kernel_retry\n"
+		"kernel ${base}/images/%s/vmlinuz initrd=initrd.img %s || "
+		"goto kernel_retry\n"
 		"initrd ${base}/images/%s/initrd.img || goto kernel_retry\n"
 		"boot || goto kernel_retry\n"
 		":kernel_retry\n"
@@ -1812,8 +1834,99 @@ render_ipxe(const struct render_ctx *c, size_t n, struct buf *out)
 		"in 30 s\n"
 		"sleep 30\n"
 		"reboot\n",
-		ip, RENDER_HTTP_PORT, role, inv->boot.cmdline, ip,
-		RENDER_HTTPS_PORT, mac, role);
+		ip, RENDER_HTTP_PORT, role, args, role);
+}
+
+/* OUT/public/grub/grub.cfg (docs/formats.md). */
+int
+render_grub_main(struct buf *out)
+{
+	return buf_puts(
+		out,
+		"# metalboot: the Secure Boot chain's GRUB reads this first\n"
+		"# (its prefix is /grub on the TFTP root), then the booting\n"
+		"# machine's own file, which metalboot-netboot serves from\n"
+		"# OUT/boot/NAME.grub.cfg.\n"
+		"set timeout=0\n"
+		"if [ -n \"$net_default_mac\" ]; then\n"
+		"\tconfigfile \"$prefix/nodes/$net_default_mac.cfg\"\n"
+		"fi\n"
+		"echo \"metalboot: no boot configuration for this machine "
+		"($net_default_mac); rebooting in 30 s\"\n"
+		"sleep 30\n"
+		"reboot\n");
+}
+
+/*
+ * args as GRUB words, each single-quoted (kernel_args() refused quotes),
+ * so that GRUB expands nothing in them. One word each: GRUB wraps an
+ * argument holding a space in double quotes on the kernel command line.
+ */
+static int
+grub_words(const char *args, char *out, size_t size)
+{
+	size_t o = 0;
+
+	while (*args != '\0') {
+		size_t n = strcspn(args, " ");
+
+		if (n > 0) {
+			if (o + n + 4 > size)
+				return -ENAMETOOLONG;
+			if (o > 0)
+				out[o++] = ' ';
+			out[o++] = '\'';
+			memcpy(out + o, args, n);
+			o += n;
+			out[o++] = '\'';
+		}
+		args += n;
+		args += strspn(args, " ");
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * OUT/boot/NAME.grub.cfg for node n (docs/formats.md): the signed kernel
+ * and the role's initrd by TFTP, retried as the iPXE script does.
+ */
+int
+render_grub(const struct render_ctx *c, size_t n, struct buf *out)
+{
+	const struct inv_node *node = &c->inv->nodes[n];
+	const char *role = role_name(node->role);
+	char args[RENDER_CMDLINE_MAX], words[RENDER_CMDLINE_MAX * 2];
+	char mac[MAC_STR_LEN];
+	int r;
+
+	r = kernel_args(c, n, args, sizeof(args));
+	if (r == 0)
+		r = grub_words(args, words, sizeof(words));
+	if (r < 0)
+		return r;
+	mac_format(node->mac, mac);
+	return buf_printf(
+		out,
+		"# metalboot: %s (%s), %s; Secure Boot: shim verified this\n"
+		"# GRUB, GRUB has shim verify the kernel. The initrd is not\n"
+		"# verified (docs/netboot.md, \"Secure Boot\").\n"
+		"set timeout=0\n"
+		"for try in 1 2 3 4 5; do\n"
+		"\techo \"metalboot: %s: loading the %s kernel and initrd "
+		"(try $try)\"\n"
+		"\tif linux /images/%s/vmlinuz %s; then\n"
+		"\t\tif initrd /images/%s/initrd.img; then\n"
+		"\t\t\tboot\n"
+		"\t\tfi\n"
+		"\tfi\n"
+		"\tsleep 3\n"
+		"done\n"
+		"echo \"metalboot: boot files could not be fetched; rebooting "
+		"in 30 s\"\n"
+		"sleep 30\n"
+		"reboot\n",
+		node->name, mac, role, node->name, role, role, words, role);
 }
 
 static const char *
@@ -1902,6 +2015,8 @@ render_netboot(const struct render_ctx *c, struct buf *out)
 		yemit_kv_str(y, "mac", mac);
 		yemit_kv_str(y, "ip", node_ip(nd, ip));
 		yemit_kv_str(y, "role", role_name(nd->role));
+		if (nd->secure_boot)
+			yemit_kv_bool(y, "secure_boot", true);
 		yemit_map_end(y);
 	}
 	yemit_seq_end(y);

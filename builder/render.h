@@ -42,11 +42,12 @@
 #define RENDER_VIP_CHECK       "/etc/keepalived/metalboot-check-haproxy.sh"
 #define RENDER_HAPROXY_CFG     "/etc/haproxy/haproxy.cfg"
 #define RENDER_HAPROXY_SOCK    "/run/haproxy/admin.sock"
-#define RENDER_VIP_WAIT	       120 /* seconds init waits for the VIP */
-#define RENDER_VRRP_PRIO_FIRST 200 /* the first control plane's priority */
-#define RENDER_VRRP_PRIO_MIN   101 /* every healthy node's is above */
-#define RENDER_VRRP_PRIO_STEP  10  /* between consecutive control planes */
-#define RENDER_VRRP_WEIGHT     100 /* a failed check takes off this much */
+#define RENDER_VIP_WAIT	       120  /* seconds init waits for the VIP */
+#define RENDER_CMDLINE_MAX     4096 /* a node's kernel command line */
+#define RENDER_VRRP_PRIO_FIRST 200  /* the first control plane's priority */
+#define RENDER_VRRP_PRIO_MIN   101  /* every healthy node's is above */
+#define RENDER_VRRP_PRIO_STEP  10   /* between consecutive control planes */
+#define RENDER_VRRP_WEIGHT     100  /* a failed check takes off this much */
 
 struct render_ctx {
 	const struct inventory *inv;
@@ -123,6 +124,14 @@ int render_meta_data(const struct render_ctx *c, size_t n,
 int render_network_config(const struct render_ctx *c, size_t n,
 			  struct buf *out);
 int render_ipxe(const struct render_ctx *c, size_t n, struct buf *out);
+
+/*
+ * Secure Boot (docs/netboot.md): OUT/public/grub/grub.cfg, the same for
+ * every machine, which hands over to OUT/boot/NAME.grub.cfg of node n
+ * (served as grub/nodes/MAC.cfg). Same returns as render_ipxe.
+ */
+int render_grub_main(struct buf *out);
+int render_grub(const struct render_ctx *c, size_t n, struct buf *out);
 int render_netboot(const struct render_ctx *c, struct buf *out);
 
 /*

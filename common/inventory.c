@@ -486,9 +486,10 @@ static const char *const network_keys[] = {
 	"server_ip", "subnet",	  "gateway",	"dns", "dhcp",
 	"pool",	     "interface", "lease_time", NULL
 };
-static const char *const boot_keys[] = { "kernel", "base", "cmdline", NULL };
-static const char *const node_keys[] = { "name", "mac",	   "ip",
-					 "role", "taints", NULL };
+static const char *const boot_keys[] = { "kernel", "base", "cmdline",
+					 "secure_boot", NULL };
+static const char *const node_keys[] = { "name",   "mac",	  "ip", "role",
+					 "taints", "secure_boot", NULL };
 static const char *const roles_keys[] = { "control-plane", "worker", "etcd",
 					  NULL };
 
@@ -1024,6 +1025,8 @@ parse_boot(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 		else
 			set_str(c, &inv->boot.cmdline, s);
 	}
+	ys_get_bool(c, m, "secure_boot", "boot.secure_boot", YS_BOOL_NO_YESNO,
+		    &inv->boot.secure_boot);
 }
 
 static void
@@ -1111,6 +1114,9 @@ parse_nodes(struct ys_ctx *c, const struct ynode *seq, struct inventory *inv)
 			else
 				node->role = (enum node_role)r;
 		}
+		node->secure_boot = inv->boot.secure_boot;
+		ys_get_bool(c, m, "secure_boot", "node secure_boot",
+			    YS_BOOL_NO_YESNO, &node->secure_boot);
 		/* An empty list is set too: it removes the default taint. */
 		if (get_strlist(c, m, "taints", "taints", &node->taints,
 				check_taint))

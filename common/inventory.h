@@ -121,7 +121,13 @@ struct inv_node {
 	enum node_role role;
 	bool taints_set;       /* false: kubeadm's default for the role */
 	struct strlist taints; /* "key[=value]:Effect" */
-	unsigned line, col;    /* where the node is declared */
+	/*
+	 * UEFI Secure Boot: the node's x64 UEFI PXE and HTTP boots get the
+	 * signed shim -> GRUB -> kernel chain instead of iPXE. Its own
+	 * secure_boot key, else boot.secure_boot.
+	 */
+	bool secure_boot;
+	unsigned line, col; /* where the node is declared */
 };
 
 struct inventory {
@@ -170,6 +176,7 @@ struct inventory {
 		char *kernel; /* resolved path or NULL */
 		char *base;   /* resolved path or NULL */
 		char *cmdline;
+		bool secure_boot; /* every node's default */
 	} boot;
 
 	struct inv_node *nodes;

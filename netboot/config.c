@@ -347,7 +347,8 @@ load_paths(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 static void
 load_node(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
-	static const char *const keys[] = { "name", "mac", "ip", "role", NULL };
+	static const char *const keys[] = { "name", "mac",	   "ip",
+					    "role", "secure_boot", NULL };
 	struct nb_config_node *nd = &cfg->nodes[cfg->nnodes];
 	const struct ynode *n;
 	const char *s;
@@ -398,6 +399,8 @@ load_node(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 			nd->role = (enum node_role)i;
 		}
 	}
+	ys_get_bool(c, m, "secure_boot", "node secure_boot", YS_BOOL_NO_YESNO,
+		    &nd->secure_boot);
 	if (!ok) {
 		free(nd->name);
 		nd->name = NULL;

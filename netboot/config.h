@@ -43,6 +43,7 @@ struct nb_config_node {
 	uint8_t mac[MAC_LEN];
 	uint32_t ip; /* host order */
 	enum node_role role;
+	bool secure_boot; /* x64 UEFI gets shim -> GRUB, not iPXE */
 };
 
 struct nb_config {

@@ -717,6 +717,7 @@ make_conf(struct dhcp_server *s, const struct netboot *nb)
 
 		memcpy(h->mac, cfg->nodes[i].mac, MAC_LEN);
 		h->ip = cfg->nodes[i].ip;
+		h->secure_boot = cfg->nodes[i].secure_boot;
 		memcpy(h->name, cfg->nodes[i].name, n);
 		h->name[n] = '\0';
 	}

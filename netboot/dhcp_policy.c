@@ -108,6 +108,8 @@ dhcp_policy_bootfile(const struct dhcp_conf *conf, const struct dhcp_msg *m,
 	char mac[MAC_STR_LEN], ip[IPV4_STR_LEN];
 	bool known;
 	uint16_t arch = dhcp_client_arch(m, &known);
+	const struct dhcp_host *h = dhcp_conf_host(conf, m->chaddr);
+	bool sb = h != NULL && h->secure_boot;
 
 	file[0] = '\0';
 	if (!is_boot_client(m))
@@ -128,7 +130,8 @@ dhcp_policy_bootfile(const struct dhcp_conf *conf, const struct dhcp_msg *m,
 		const char *loader = NULL;
 
 		if (arch == 16 || arch == 15)
-			loader = DHCP_IPXE_PATH DHCP_EFI_LOADER;
+			loader = sb ? DHCP_SB_LOADER
+				    : DHCP_IPXE_PATH DHCP_EFI_LOADER;
 		else if (arch == 19 && conf->efi_arm64[0] != '\0')
 			loader = conf->efi_arm64;
 		if (loader == NULL ||
@@ -145,7 +148,8 @@ dhcp_policy_bootfile(const struct dhcp_conf *conf, const struct dhcp_msg *m,
 	case 9:
 		/* RFC 4578 swapped 7 and 9 against IANA; both mean x64. */
 		(void)path_printf(file, "%s",
-				  conf->efi_snponly
+				  sb ? DHCP_SB_LOADER
+				  : conf->efi_snponly
 					  ? DHCP_IPXE_PATH DHCP_SNP_LOADER
 					  : DHCP_IPXE_PATH DHCP_EFI_LOADER);
 		return DHCP_BOOT_TFTP;

@@ -24,6 +24,11 @@
  *   arch 0 BIOS                           ipxe/undionly.kpxe by TFTP
  *   arch 7, 9 x64 UEFI                    ipxe/ipxe.efi (or snponly.efi)
  *   arch 11 arm64 UEFI                    conf->efi_arm64 when set
+ * A machine the inventory marks secure_boot gets, for x64 UEFI PXE (arch
+ * 7, 9) and HTTP boot (15, 16), secureboot/shimx64.efi instead of iPXE:
+ * Microsoft-signed shim, which loads the Debian-signed GRUB beside it,
+ * which reads grub/grub.cfg and then the machine's grub/nodes/MAC.cfg.
+ * The firmware cannot say whether Secure Boot is on; the inventory does.
  * Unknown machines get nothing (unknown = ignore) or, with unknown =
  * discover, the same chain to /boot/MAC.ipxe, where the HTTP side serves
  * a discovery script.
@@ -63,6 +68,7 @@
 #define DHCP_BIOS_LOADER    "undionly.kpxe"
 #define DHCP_EFI_LOADER	    "ipxe.efi"
 #define DHCP_SNP_LOADER	    "snponly.efi"
+#define DHCP_SB_LOADER	    "secureboot/shimx64.efi" /* signed shim */
 #define DHCP_RELAYS_MAX	    64 /* relays listed in netboot.yaml */
 #define DHCP_LOG_BURST	    10 /* refusal lines of one kind at once */
 #define DHCP_LOG_PER_MIN    6  /* then this many a minute per kind */
@@ -78,6 +84,7 @@ struct dhcp_host {
 	uint8_t mac[MAC_LEN];
 	uint32_t ip;
 	char name[DHCP_NAME_MAX];
+	bool secure_boot; /* x64 UEFI: the signed shim, not iPXE */
 };
 
 /* A DHCP relay agent we answer, and the subnet it relays for. */

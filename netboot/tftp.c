@@ -8,6 +8,7 @@
  */
 #include "tftp.h"
 
+#include "net.h"
 #include "num.h"
 #include "path.h"
 #include "rd.h"
@@ -127,6 +128,23 @@ tftp_map_path(const char *file, size_t len, char *out, size_t outsz)
 	if (r < 0)
 		return r;
 	return 0;
+}
+
+int
+tftp_grub_node(const char *path, uint8_t mac[MAC_LEN])
+{
+	size_t plen = strlen(TFTP_GRUB_NODES), len = strlen(path);
+	char m[MAC_STR_LEN + 1];
+
+	if (len <= plen + 4 || strncmp(path, TFTP_GRUB_NODES, plen) != 0 ||
+	    strcmp(path + len - 4, ".cfg") != 0)
+		return -ENOENT;
+	len -= plen + 4;
+	if (len >= sizeof(m))
+		return -EINVAL;
+	memcpy(m, path + plen, len);
+	m[len] = '\0';
+	return mac_parse(m, mac) < 0 ? -EINVAL : 0;
 }
 
 uint16_t

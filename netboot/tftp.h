@@ -11,6 +11,8 @@
 #ifndef MB_NB_TFTP_H
 #define MB_NB_TFTP_H
 
+#include "net.h" /* MAC_LEN */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,6 +133,18 @@ int tftp_parse_req(const uint8_t *pkt, size_t len, struct tftp_req *ret);
  * Returns 0, -EINVAL (refused) or -ENAMETOOLONG.
  */
 int tftp_map_path(const char *file, size_t len, char *out, size_t outsz);
+
+#define TFTP_GRUB_NODES "grub/nodes/" /* + MAC + ".cfg" */
+
+/*
+ * A mapped path naming a machine's GRUB configuration (Secure Boot,
+ * docs/netboot.md): "grub/nodes/MAC.cfg", MAC as GRUB's $net_default_mac
+ * spells it (52:54:00:00:01:01; dashes and upper case also taken). The
+ * server answers it from OUT/boot/NAME.grub.cfg of the machine with that
+ * MAC. Returns 0 with mac filled, -ENOENT for any other path, -EINVAL
+ * when the MAC part is not a MAC address.
+ */
+int tftp_grub_node(const char *path, uint8_t mac[MAC_LEN]);
 
 /*
  * The TFTP error for a negative errno from tftp_map_path, path_open_under

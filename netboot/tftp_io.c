@@ -12,6 +12,7 @@
  */
 #include "tftp_io.h"
 
+#include "config.h"
 #include "http_io.h"
 #include "log.h"
 #include "net.h"
@@ -85,6 +86,7 @@ struct tftp_conn {
 struct tftp_server {
 	struct netboot *nb;
 	int fd;
+	int boot_fd; /* OUT/boot (GRUB configs), or -1 */
 	struct event *ev;
 	struct tftp_conn *conns;
 	unsigned nconns;
@@ -447,6 +449,34 @@ send_oack(struct tftp_conn *c)
 }
 
 /*
+ * Open what a request names: a file under the TFTP root, or for
+ * grub/nodes/MAC.cfg the GRUB configuration of the Secure Boot machine
+ * with that MAC, OUT/boot/NAME.grub.cfg (tftp.h). Another machine's
+ * MAC gets "not found" like any absent file.
+ */
+static int
+open_request(struct tftp_server *srv, const char *path, int *fd,
+	     struct stat *st)
+{
+	const struct nb_config_node *nd = NULL;
+	uint8_t mac[MAC_LEN];
+	char name[HOST_NAME_MAX_LEN + sizeof(".grub.cfg")];
+	int r;
+
+	r = tftp_grub_node(path, mac);
+	if (r == -ENOENT)
+		return path_open_under(srv->nb->root_fd, path, fd, st);
+	if (r == 0 && srv->nb->cfg != NULL)
+		nd = nb_config_find_mac(srv->nb->cfg, mac);
+	if (nd == NULL || !nd->secure_boot || srv->boot_fd < 0)
+		return -ENOENT;
+	if (snprintf(name, sizeof(name), "%s.grub.cfg", nd->name) >=
+	    (int)sizeof(name))
+		return -ENAMETOOLONG;
+	return path_open_under(srv->boot_fd, name, fd, st);
+}
+
+/*
  * A transfer to a machine in the inventory completed: its boot has begun
  * ("booting", with the file's milestone in its timeline: "kernel",
  * "initrd", or "tftp" for a loader such as iPXE).
@@ -784,7 +814,7 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	}
 	r = tftp_map_path(req.file, req.file_len, path, sizeof(path));
 	if (r == 0)
-		r = path_open_under(nb->root_fd, path, &fd, &st);
+		r = open_request(srv, path, &fd, &st);
 	if (r < 0) {
 		code = tftp_errcode(r, &msg);
 		log_info("tftp %s: RRQ '%s' refused: %s", ps, name, msg);
@@ -944,6 +974,14 @@ tftp_io_start(struct netboot *nb)
 		return -ENOMEM;
 	srv->nb = nb;
 	nb->tftp = srv;
+	srv->boot_fd = -1;
+	if (nb->cfg != NULL && nb->cfg->boot_dir != NULL) {
+		srv->boot_fd = open(nb->cfg->boot_dir,
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (srv->boot_fd < 0)
+			log_warn_r(-errno, "tftp: %s (GRUB configurations)",
+				   nb->cfg->boot_dir);
+	}
 	srv->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->fd < 0) {
 		r = -errno;
@@ -996,6 +1034,8 @@ tftp_io_stop(struct netboot *nb)
 		event_free(srv->ev);
 	if (srv->fd >= 0)
 		close(srv->fd);
+	if (srv->boot_fd >= 0)
+		close(srv->boot_fd);
 	free(srv);
 	nb->tftp = NULL;
 }
