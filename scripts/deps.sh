@@ -21,6 +21,9 @@ PKGS=(
 	# the fleet page's browser test (tests/interop/ui_browser.sh):
 	# playwright-core comes from the npm registry, the browser from Debian
 	chromium nodejs npm
+	# Secure Boot: the signed chain the builder copies, and sbverify /
+	# sbattach (tests/interop/builder_secureboot.sh)
+	shim-signed grub-efi-amd64-signed sbsigntool
 	# bench anchors
 	tftpd-hpa dnsmasq nginx wrk cloud-image-utils hyperfine
 )

@@ -566,6 +566,77 @@ test_ha_external(void **state)
 	check_example("ha-external-etcd");
 }
 
+/*
+ * Secure Boot: the common grub.cfg hands over by GRUB's MAC variable; a
+ * node's file loads its role's kernel with the command line as quoted
+ * words (nothing for GRUB to expand); netboot.yaml marks the node.
+ */
+static void
+test_grub(void **state)
+{
+	struct fixture f;
+	struct buf b;
+
+	(void)state;
+	fixture_load(&f, "lab");
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_grub_main(&b), 0);
+	assert_non_null(strstr(b.data,
+			       "\tconfigfile "
+			       "\"$prefix/nodes/$net_default_mac.cfg\"\n"));
+	assert_non_null(strstr(b.data, "\nreboot\n"));
+	buf_done(&b);
+	assert_int_equal(render_grub(&f.rc, 1, &b), 0);
+	assert_string_equal(
+		b.data,
+		"# metalboot: w1 (52:54:00:00:02:01), worker; Secure Boot: "
+		"shim verified this\n"
+		"# GRUB, GRUB has shim verify the kernel. The initrd is not\n"
+		"# verified (docs/netboot.md, \"Secure Boot\").\n"
+		"set timeout=0\n"
+		"for try in 1 2 3 4 5; do\n"
+		"\techo \"metalboot: w1: loading the worker kernel and initrd "
+		"(try $try)\"\n"
+		"\tif linux /images/worker/vmlinuz 'console=ttyS0' "
+		"'metalboot.server=https://192.168.100.1:443' "
+		"'metalboot.mac=52:54:00:00:02:01'; then\n"
+		"\t\tif initrd /images/worker/initrd.img; then\n"
+		"\t\t\tboot\n"
+		"\t\tfi\n"
+		"\tfi\n"
+		"\tsleep 3\n"
+		"done\n"
+		"echo \"metalboot: boot files could not be fetched; rebooting "
+		"in 30 s\"\n"
+		"sleep 30\n"
+		"reboot\n");
+	buf_done(&b);
+	/* Words with GRUB syntax in them stay literal; spaces collapse. */
+	free(f.inv->boot.cmdline);
+	f.inv->boot.cmdline = strdup("console=ttyS0   a=b;c x={y}");
+	assert_non_null(f.inv->boot.cmdline);
+	assert_int_equal(render_grub(&f.rc, 0, &b), 0);
+	assert_non_null(strstr(b.data, "vmlinuz 'console=ttyS0' 'a=b;c' "
+				       "'x={y}' 'metalboot.server="));
+	buf_done(&b);
+	/* A quote cannot be carried: refused, as for iPXE. */
+	free(f.inv->boot.cmdline);
+	f.inv->boot.cmdline = strdup("a='b c'");
+	assert_non_null(f.inv->boot.cmdline);
+	assert_int_equal(render_grub(&f.rc, 0, &b), -EINVAL);
+	assert_int_equal(render_ipxe(&f.rc, 0, &b), -EINVAL);
+	buf_done(&b);
+	/* netboot.yaml: secure_boot on the marked node only. */
+	f.inv->nodes[2].secure_boot = true;
+	assert_int_equal(render_netboot(&f.rc, &b), 0);
+	assert_non_null(strstr(b.data, "{name: w2, mac: \"52:54:00:00:02:02\", "
+				       "ip: \"192.168.100.22\", role: worker, "
+				       "secure_boot: true}\n"));
+	assert_null(strstr(strstr(b.data, "secure_boot") + 1, "secure_boot"));
+	buf_done(&b);
+	fixture_done(&f);
+}
+
 static void
 test_ipxe(void **state)
 {
@@ -1323,6 +1394,7 @@ main(void)
 		cmocka_unit_test(test_ha_vip),
 		cmocka_unit_test(test_vip),
 		cmocka_unit_test(test_ipxe),
+		cmocka_unit_test(test_grub),
 		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_apt_repo),
 		cmocka_unit_test(test_docker_runtime),

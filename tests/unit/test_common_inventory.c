@@ -194,6 +194,40 @@ test_overrides_and_taints(void **state)
 	diags_done(&d);
 }
 
+/* secure_boot: off by default, boot.secure_boot for all, a node's own. */
+static void
+test_secure_boot(void **state)
+{
+	struct inventory *inv;
+	struct diags d;
+
+	(void)state;
+	inv = load_ok(HEAD NET "nodes:\n" CP1, &d);
+	assert_false(inv->boot.secure_boot);
+	assert_false(inv->nodes[0].secure_boot);
+	inventory_free(inv);
+	diags_done(&d);
+	inv = load_ok(HEAD NET "boot: {secure_boot: true}\n"
+			       "nodes:\n" CP1
+			       "  - {name: w1, mac: \"52:54:00:00:02:01\", ip: "
+			       "10.0.0.21, role: worker, secure_boot: false}\n"
+			       "  - {name: w2, mac: \"52:54:00:00:02:02\", ip: "
+			       "10.0.0.22, role: worker}\n",
+		      &d);
+	assert_true(inv->nodes[0].secure_boot);
+	assert_false(inv->nodes[1].secure_boot);
+	assert_true(inv->nodes[2].secure_boot);
+	inventory_free(inv);
+	diags_done(&d);
+	expect_error(HEAD NET "boot: {secure_boot: yes}\nnodes:\n" CP1, 7, 21,
+		     "boot.secure_boot must be true or false");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.11, role: control-plane, secure_boot: "
+			      "1}\n",
+		     8, 92, "node secure_boot must be true or false");
+}
+
 static void
 test_names(void **state)
 {
@@ -690,6 +724,7 @@ main(void)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_overrides_and_taints),
+		cmocka_unit_test(test_secure_boot),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_macs),
 		cmocka_unit_test(test_ips),

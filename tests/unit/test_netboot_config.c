@@ -44,7 +44,7 @@ static const char example[] =
 	"  - { name: cp1, mac: \"52:54:00:00:01:01\", ip: 192.168.100.11, "
 	"role: control-plane }\n"
 	"  - { name: w1, mac: \"52-54-00-00-02-01\", ip: 192.168.100.21, "
-	"role: worker }\n";
+	"role: worker, secure_boot: true }\n";
 
 /* Parse text; return the code and leave the first message in msg. */
 static int
@@ -103,6 +103,8 @@ test_example(void **state)
 	assert_int_equal(cfg->nnodes, 2);
 	assert_string_equal(cfg->nodes[0].name, "cp1");
 	assert_int_equal(cfg->nodes[0].role, ROLE_CONTROL_PLANE);
+	assert_false(cfg->nodes[0].secure_boot);
+	assert_true(cfg->nodes[1].secure_boot);
 	n = nb_config_find_mac(cfg, mac);
 	assert_non_null(n);
 	assert_string_equal(n->name, "w1");
@@ -193,6 +195,10 @@ test_refusals(void **state)
 		{ "version: 1\nlisten: 10.0.0.1\nnodes:\n"
 		  "  - { name: a, mac: nope, ip: 10.0.0.5, role: worker }\n",
 		  "not a MAC address" },
+		{ "version: 1\nlisten: 10.0.0.1\nnodes:\n"
+		  "  - { name: a, mac: \"52:54:00:00:00:01\", ip: 10.0.0.5, "
+		  "role: worker, secure_boot: on }\n",
+		  "4:83: node secure_boot must be true or false" },
 		{ "version: 1\nlisten: 10.0.0.1\nnodes: { a: 1 }\n",
 		  "nodes must be a list" },
 		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { relays: [ { subnet: "

@@ -244,6 +244,58 @@ test_uefi_http(void **state)
 	assert_false(d.msg.has_lease_time);
 }
 
+/*
+ * A machine marked secure_boot gets the signed shim for x64 UEFI PXE
+ * (arch 7 and 9, full and proxy) and UEFI HTTP boot; its BIOS boots
+ * and iPXE's own request are unchanged, and other machines keep iPXE.
+ */
+static void
+test_secure_boot(void **state)
+{
+	struct dhcp_msg m;
+	struct dhcp_decision d;
+
+	(void)state;
+	hosts[1].secure_boot = true;
+	load("uefi_pxe_discover.bin", &m);
+	memcpy(m.chaddr, hosts[1].mac, 6);
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.msg.yiaddr, hosts[1].ip);
+	assert_int_equal(d.boot, DHCP_BOOT_TFTP);
+	assert_string_equal(d.msg.file, "secureboot/shimx64.efi");
+	assert_non_null(strstr(d.reason, "secureboot/shimx64.efi"));
+	conf.efi_snponly = true; /* an iPXE choice: not for this machine */
+	m.arch[0] = 9;
+	handle(&m, 67, NOW, &d);
+	assert_string_equal(d.msg.file, "secureboot/shimx64.efi");
+	/* proxyDHCP: the same file, no address. */
+	conf.mode = DHCP_PROXY;
+	handle(&m, 67, NOW, &d);
+	assert_true(d.reply);
+	assert_int_equal(d.msg.yiaddr, 0);
+	assert_string_equal(d.msg.file, "secureboot/shimx64.efi");
+	conf.mode = DHCP_FULL;
+	/* Another machine on the same firmware keeps iPXE. */
+	memcpy(m.chaddr, hosts[0].mac, 6);
+	handle(&m, 67, NOW, &d);
+	assert_string_equal(d.msg.file, "ipxe/snponly.efi");
+	/* BIOS has no Secure Boot: undionly.kpxe as ever. */
+	load("bios_ipxe_discover.bin", &m);
+	m.user_class.len = 0;
+	m.ipxe.len = 0;
+	memcpy(m.chaddr, hosts[1].mac, 6);
+	handle(&m, 67, NOW, &d);
+	assert_string_equal(d.msg.file, "ipxe/undionly.kpxe");
+	/* UEFI HTTP boot: the shim's URL. */
+	load("uefi_http_discover.bin", &m);
+	memcpy(m.chaddr, hosts[1].mac, 6);
+	handle(&m, 67, NOW, &d);
+	assert_int_equal(d.boot, DHCP_BOOT_HTTP);
+	assert_string_equal(
+		d.msg.bootfile,
+		"http://192.168.100.1:8080/files/secureboot/shimx64.efi");
+}
+
 /* DORA for an unknown machine from the pool, and the lease life cycle. */
 static void
 test_full_pool(void **state)
@@ -848,6 +900,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bios_rom, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_pxe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_ipxe, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_secure_boot, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_http, setup,
 						teardown),

@@ -296,6 +296,48 @@ test_map_path(void **state)
 #undef MAP
 }
 
+/* GRUB's per-machine file: the MAC as GRUB spells it, and nothing else. */
+static void
+test_grub_node(void **state)
+{
+	static const uint8_t want[6] = { 0x52, 0x54, 0x00, 0x00, 0x01, 0xab };
+	char out[PATH_REQ_MAX + 1];
+	uint8_t mac[6];
+
+	(void)state;
+	assert_int_equal(
+		tftp_grub_node("grub/nodes/52:54:00:00:01:ab.cfg", mac), 0);
+	assert_memory_equal(mac, want, 6);
+	memset(mac, 0, sizeof(mac));
+	assert_int_equal(
+		tftp_grub_node("grub/nodes/52-54-00-00-01-AB.cfg", mac), 0);
+	assert_memory_equal(mac, want, 6);
+	/* GRUB asks for "/grub/...": the same after tftp_map_path. */
+	assert_int_equal(tftp_map_path("/grub/nodes/52:54:00:00:01:ab.cfg", 33,
+				       out, sizeof(out)),
+			 0);
+	assert_int_equal(tftp_grub_node(out, mac), 0);
+	/* Other files are not its business. */
+	assert_int_equal(tftp_grub_node("grub/grub.cfg", mac), -ENOENT);
+	assert_int_equal(tftp_grub_node("grub/nodes/.cfg", mac), -ENOENT);
+	assert_int_equal(tftp_grub_node("grub/nodes/x.cf", mac), -ENOENT);
+	assert_int_equal(
+		tftp_grub_node("grub/nodesx/52:54:00:00:01:ab.cfg", mac),
+		-ENOENT);
+	assert_int_equal(tftp_grub_node("ipxe/ipxe.efi", mac), -ENOENT);
+	/* The right place, but no MAC. */
+	assert_int_equal(tftp_grub_node("grub/nodes/cp1.cfg", mac), -EINVAL);
+	assert_int_equal(tftp_grub_node("grub/nodes/52:54:00:00:01.cfg", mac),
+			 -EINVAL);
+	assert_int_equal(
+		tftp_grub_node("grub/nodes/52:54:00:00:01:ab:cd:ef:01.cfg",
+			       mac),
+		-EINVAL);
+	assert_int_equal(
+		tftp_grub_node("grub/nodes/a/52:54:00:00:01:ab.cfg", mac),
+		-EINVAL);
+}
+
 static void
 test_errcode(void **state)
 {
@@ -1119,6 +1161,7 @@ main(void)
 		cmocka_unit_test(test_parse_option_ranges),
 		cmocka_unit_test(test_parse_nul_padding),
 		cmocka_unit_test(test_map_path),
+		cmocka_unit_test(test_grub_node),
 		cmocka_unit_test(test_errcode),
 		cmocka_unit_test(test_build_error),
 		cmocka_unit_test(test_no_options_defaults),
