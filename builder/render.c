@@ -1908,9 +1908,10 @@ render_grub(const struct render_ctx *c, size_t n, struct buf *out)
 	mac_format(node->mac, mac);
 	return buf_printf(
 		out,
-		"# metalboot: %s (%s), %s; Secure Boot: shim verified this\n"
-		"# GRUB, GRUB has shim verify the kernel. The initrd is not\n"
-		"# verified (docs/netboot.md, \"Secure Boot\").\n"
+		"# metalboot: %s (%s), %s.\n"
+		"# Secure Boot: shim verified this GRUB; GRUB has shim verify\n"
+		"# the kernel. The initrd is not verified (docs/netboot.md,\n"
+		"# \"Secure Boot\").\n"
 		"set timeout=0\n"
 		"for try in 1 2 3 4 5; do\n"
 		"\techo \"metalboot: %s: loading the %s kernel and initrd "

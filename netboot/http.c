@@ -148,6 +148,22 @@ route_ui(const char *p, struct http_route *rt)
 	return 0;
 }
 
+/*
+ * Collapse runs of '/' in s to one and drop leading ones, in place.
+ * Returns the new length.
+ */
+static size_t
+merge_slashes(char *s)
+{
+	size_t i, o = 0;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] != '/' || (o > 0 && s[o - 1] != '/'))
+			s[o++] = s[i];
+	s[o] = '\0';
+	return o;
+}
+
 int
 http_route(enum http_method method, const char *target, size_t len,
 	   struct http_route *ret)
@@ -185,7 +201,7 @@ http_route(enum http_method method, const char *target, size_t len,
 	memset(&rt, 0, sizeof(rt));
 	get = method == HTTP_GET || method == HTTP_HEAD;
 	if (eat(dec, "/files/", &rest)) {
-		size_t n = dlen - (size_t)(rest - dec);
+		size_t n = merge_slashes((char *)rest);
 
 		/* Backslashes are separators to some clients: never a name. */
 		if (memchr(rest, '\\', n) != NULL)

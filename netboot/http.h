@@ -70,8 +70,10 @@ struct http_range {
 /*
  * Route a request. target is the request-target exactly as received
  * (len bytes, need not be NUL-terminated); a query string is ignored. The
- * path is percent-decoded once, then matched; a file path must pass
- * path_check_rel and hold no backslash.
+ * path is percent-decoded once, then matched; in a file path runs of '/'
+ * count as one (shim asks for "/files/secureboot//grubx64.efi", and
+ * nginx's merge_slashes does the same), then it must pass path_check_rel
+ * and hold no backslash.
  * Returns 0 and fills *ret, or
  *   -EINVAL	   malformed target or encoding, or an unsafe path (400)
  *   -ENAMETOOLONG the target or the decoded path is too long (414)

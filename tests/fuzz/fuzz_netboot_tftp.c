@@ -70,7 +70,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (req.file + req.file_len >= (const char *)reqp + reqlen ||
 	    req.file[req.file_len] != '\0')
 		abort();
-	(void)tftp_map_path(req.file, req.file_len, path, sizeof(path));
+	if (tftp_map_path(req.file, req.file_len, path, sizeof(path)) == 0) {
+		uint8_t mac[MAC_LEN];
+
+		(void)tftp_grub_node(path, mac);
+	}
 	if (rd_u32be(&rd, &fsize) < 0 || rd_u16be(&rd, &cap) < 0)
 		return 0;
 	if (tftp_xfer_start(&req, fsize, cap, now, &x, &out) < 0)

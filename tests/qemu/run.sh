@@ -26,6 +26,8 @@
 #                     STEP running, then boot it again from its state disk
 #   MB_QEMU_MEASURE=1 time the worker kernel+initrd over HTTP and over TFTP
 #   MB_QEMU_CHECK     a script run after the fleet (sees $work, $ns, $api)
+#   MB_QEMU_NETBOOT_ARGS  extra metalboot-netboot flags (e.g. -v: every
+#                     HTTP request in netboot.log)
 #   MB_KERNEL_FLAVOUR kernel of the test base: amd64 (default; has e1000)
 #                     or cloud-amd64 (virtio only)
 #   MB_CACHE          where the test base is cached (default BUILD/qemu-cache)
@@ -168,7 +170,7 @@ if [[ $dhcp == proxy ]]; then
 fi
 ip netns exec "$ns" "$build/netboot/metalboot-netboot" --user root \
 	--config "$work/out/netboot.yaml" --dhcp "$dhcp" \
-	--state-dir "$work/state" >"$work/netboot.log" 2>&1 &
+	--state-dir "$work/state" ${MB_QEMU_NETBOOT_ARGS:-} >"$work/netboot.log" 2>&1 &
 netboot_pid=$!
 pids+=("$netboot_pid")
 http_port=$(python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["http"]["port"])' "$work/out/netboot.yaml")
@@ -203,7 +205,7 @@ power_on() {
 			cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/$n.vars.fd"
 		fw=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
 			-drive "if=pflash,format=raw,file=$work/$n.vars.fd")
-	elif [[ ${m_fw[$n]} == uefi-sb ]]; then
+	elif [[ ${m_fw[$n]} == uefi-sb* ]]; then
 		# Secure Boot enforced, Microsoft's keys enrolled (Debian's
 		# ovmf). SMM guards the variable store; the NIC's option ROM
 		# (iPXE, unsigned) is left out, so OVMF's own stack does PXE.
@@ -214,6 +216,10 @@ power_on() {
 			-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
 			-drive "if=pflash,format=raw,file=$work/$n.vars.fd")
 		nic+=",romfile="
+		# uefi-sb-http: UEFI HTTP boot, OVMF's PXE turned off.
+		[[ ${m_fw[$n]} == uefi-sb-http ]] &&
+			fw+=(-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n
+				-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n)
 	fi
 	if [[ ${m_disk[$n]:-} == disk ]]; then
 		# A journaled ext4, so that a power cut never corrupts it (the

@@ -589,10 +589,10 @@ test_grub(void **state)
 	assert_int_equal(render_grub(&f.rc, 1, &b), 0);
 	assert_string_equal(
 		b.data,
-		"# metalboot: w1 (52:54:00:00:02:01), worker; Secure Boot: "
-		"shim verified this\n"
-		"# GRUB, GRUB has shim verify the kernel. The initrd is not\n"
-		"# verified (docs/netboot.md, \"Secure Boot\").\n"
+		"# metalboot: w1 (52:54:00:00:02:01), worker.\n"
+		"# Secure Boot: shim verified this GRUB; GRUB has shim verify\n"
+		"# the kernel. The initrd is not verified (docs/netboot.md,\n"
+		"# \"Secure Boot\").\n"
 		"set timeout=0\n"
 		"for try in 1 2 3 4 5; do\n"
 		"\techo \"metalboot: w1: loading the worker kernel and initrd "
