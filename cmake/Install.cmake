@@ -69,6 +69,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # metalboot-build copies the iPXE loaders from Debian's ipxe package.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ipxe")
+# Secure Boot machines (docs/netboot.md): the signed loaders the builder copies.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "shim-signed, grub-efi-amd64-signed")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 	${CMAKE_SOURCE_DIR}/packaging/postinst
 	${CMAKE_SOURCE_DIR}/packaging/prerm
