@@ -768,6 +768,25 @@ join_path(char *buf, size_t n, const char *dir, const char *name,
 /*
  * Build every role's images; see images.h.
  */
+/*
+ * For the inventory's Secure Boot nodes, the kernel at path must be
+ * signed (secureboot.h); named as the user gave it: --kernel's path, or
+ * the base's boot/vmlinuz-VERSION.
+ */
+static int
+check_signed_kernel(const struct images_req *req, const char *path,
+		    const char *kver, struct diags *d)
+{
+	char shown[PATH_MAX + 64];
+
+	if (req->kernel != NULL)
+		snprintf(shown, sizeof(shown), "%s", req->kernel);
+	else
+		snprintf(shown, sizeof(shown), "%s: boot/vmlinuz-%s", req->base,
+			 kver ? kver : "?");
+	return sb_check_kernel(req->inv, path, shown, d);
+}
+
 int
 images_build(const struct images_req *req, struct diags *d)
 {
@@ -892,12 +911,7 @@ images_build(const struct images_req *req, struct diags *d)
 		}
 		kver = kern->version;
 	}
-	if (req->kernel != NULL)
-		snprintf(err, sizeof(err), "%s", req->kernel);
-	else
-		snprintf(err, sizeof(err), "%s: boot/vmlinuz-%s", req->base,
-			 kver);
-	r = sb_check_kernel(req->inv, kern->path, err, d);
+	r = check_signed_kernel(req, kern->path, kver, d);
 	if (r < 0)
 		goto out;
 	dep = find_moddep(&scan, kver);
