@@ -17,6 +17,8 @@
 #   MB_QEMU_MACHINES  machines file (default machines/NAME.conf)
 #   MB_QEMU_DHCP      full (default) or proxy (dnsmasq plays the site server)
 #   MB_QEMU_DEADLINE  seconds to wait for the fleet (default 840)
+#   MB_QEMU_SITE_DHCP extra dnsmasq.conf lines for the site's DHCP server
+#                     (proxy variant)
 #   MB_QEMU_EXTRA     extra "NAME MAC FIRMWARE NIC" machines not in the
 #                     inventory (expected to get no payload)
 #   MB_QEMU_DENIED    names of machines file entries expected not to boot
@@ -163,6 +165,7 @@ if [[ $dhcp == proxy ]]; then
 		for n in "${!node_ip[@]}"; do
 			echo "dhcp-host=${node_mac[$n]},${node_ip[$n]}"
 		done
+		[[ -z ${MB_QEMU_SITE_DHCP:-} ]] || printf '%s\n' "$MB_QEMU_SITE_DHCP"
 	} >"$work/dnsmasq.conf"
 	ip netns exec "${ns}s" dnsmasq --no-daemon --conf-file="$work/dnsmasq.conf" \
 		--pid-file="$work/dnsmasq.pid" >"$work/dnsmasq.log" 2>&1 &
