@@ -256,6 +256,38 @@ conn_refuse(struct conn *c)
 }
 
 /*
+ * Whether a cap refuses c, counted and logged (the 1st, 101st, ...
+ * refusal of each kind, so that a flood does not flood the log). The
+ * per-address cap comes first: connections accepted in one burst are
+ * attached one by one, and an address over its share is refused as such
+ * however many others are still waiting, so the total cap stays for the
+ * many addresses it is meant for.
+ */
+static bool
+conn_capped(struct http_srv *srv, struct conn *c)
+{
+	if (c->peer_ip != 0 &&
+	    conns_from(srv, c->peer_ip) > srv->lim.max_per_ip) {
+		if (srv->m.rejected_ip_limit++ % LOG_EVERY == 0)
+			log_warn("http %s: over the per-address limit of %u "
+				 "connections (%llu refused so far)",
+				 c->peer, srv->lim.max_per_ip,
+				 (unsigned long long)srv->m.rejected_ip_limit);
+		return true;
+	}
+	if (srv->nconns > srv->lim.max_conns) {
+		if (srv->m.rejected_conn_limit++ % LOG_EVERY == 0)
+			log_warn(
+				"http %s: refused, %zu connections open "
+				"(limit %u; %llu refused so far)",
+				c->peer, srv->nconns - 1, srv->lim.max_conns,
+				(unsigned long long)srv->m.rejected_conn_limit);
+		return true;
+	}
+	return false;
+}
+
+/*
  * Learn the evhttp_connection that owns our bufferevent (evhttp installs
  * its callbacks with the connection as argument), its peer, and apply the
  * connection caps. evcon is NULL on the attach turn (learnt from the
@@ -300,28 +332,7 @@ conn_attach(struct conn *c, struct evhttp_connection *evcon, bool in_request)
 	fd = bufferevent_getfd(c->bev);
 	if (fd >= 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (srv->nconns > srv->lim.max_conns) {
-		/* A flood must not flood the log: the 1st, 101st, ... */
-		if (srv->m.rejected_conn_limit++ % LOG_EVERY == 0)
-			log_warn(
-				"http %s: refused, %zu connections open "
-				"(limit %u; %llu refused so far)",
-				c->peer, srv->nconns - 1, srv->lim.max_conns,
-				(unsigned long long)srv->m.rejected_conn_limit);
-		if (!in_request) {
-			conn_refuse(c);
-			return false;
-		}
-		/* evhttp owns the request now: answer 503 and close. */
-		c->over_limit = true;
-	}
-	if (!c->over_limit && c->peer_ip != 0 &&
-	    conns_from(srv, c->peer_ip) > srv->lim.max_per_ip) {
-		if (srv->m.rejected_ip_limit++ % LOG_EVERY == 0)
-			log_warn("http %s: over the per-address limit of %u "
-				 "connections (%llu refused so far)",
-				 c->peer, srv->lim.max_per_ip,
-				 (unsigned long long)srv->m.rejected_ip_limit);
+	if (conn_capped(srv, c)) {
 		/*
 		 * Closed at once, before a byte is parsed: kept until its
 		 * deadline, it would hold a slot of the global cap, and one
