@@ -389,7 +389,8 @@ parse_cluster(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 {
 	static const char *const keys[] = {
 		"name",	      "kubernetes_version", "endpoint",
-		"pod_subnet", "service_subnet",	    NULL
+		"pod_subnet", "service_subnet",	    "cni_configured",
+		NULL
 	};
 	const struct ynode *m = ynode_get(root, "cluster"), *n;
 	struct cidr cidr;
@@ -426,7 +427,8 @@ parse_cluster(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 		if (dup_str(c, n, &p->cluster.service_subnet) < 0)
 			return -ENOMEM;
 	}
-	return 0;
+	return get_bool(c, m, "cni_configured", "cluster.cni_configured", true,
+			&p->cluster.cni_configured);
 }
 
 static int
@@ -650,14 +652,52 @@ token_ok(const char *s)
 	return true;
 }
 
+/*
+ * An image reference as containerd takes it ("registry.k8s.io/pause:3.9",
+ * "host:5000/pause@sha256:..."): it goes into config.toml as a TOML string
+ * (escaped anyway), so a narrow set of bytes is only a sanity check.
+ */
+static bool
+image_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > FB_MAX_IMAGE_LEN ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789") == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr("._/:@-", s[i])))
+			return false;
+	return true;
+}
+
+static int
+parse_sandbox_image(struct pctx *c, const struct ynode *m, struct fb_payload *p)
+{
+	const struct ynode *n;
+
+	if (get_scalar(c, m, "sandbox_image", "container_runtime.sandbox_image",
+		       false, &n) < 0)
+		return -EINVAL;
+	if (n == NULL)
+		return 0;
+	if (strlen(n->str) != n->len || !image_ok(n->str))
+		return perr(c, n,
+			    "container_runtime.sandbox_image is not an image "
+			    "reference");
+	return dup_str(c, n, &p->runtime.sandbox_image);
+}
+
 static int
 parse_runtime(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 {
 	static const char *const keys[] = {
-		"kind",		  "cgroup_driver",
-		"log_max_size",	  "log_max_files",
-		"storage_driver", "registry_mirrors",
-		"cri_socket",	  NULL,
+		"kind",		 "cgroup_driver",  "log_max_size",
+		"log_max_files", "storage_driver", "registry_mirrors",
+		"cri_socket",	 "sandbox_image",  NULL,
 	};
 	static const char *const kinds[] = { "containerd", "docker" };
 	static const char *const drivers[] = { "systemd", "cgroupfs" };
@@ -711,6 +751,8 @@ parse_runtime(struct pctx *c, const struct ynode *root, struct fb_payload *p)
 	if (dup_cstr(c, n ? n->str : FB_CRI_SOCKET_DEFAULT,
 		     &p->runtime.cri_socket) < 0)
 		return -ENOMEM;
+	if (parse_sandbox_image(c, m, p) < 0)
+		return -EINVAL;
 	if (get_seq(c, m, "registry_mirrors",
 		    "container_runtime.registry_mirrors", &seq) < 0)
 		return -EINVAL;
@@ -1231,6 +1273,7 @@ fb_payload_free(struct fb_payload *p)
 	free(p->runtime.storage_driver);
 	free_strv(p->runtime.mirrors, p->runtime.nmirrors);
 	free(p->runtime.cri_socket);
+	free(p->runtime.sandbox_image);
 	for (i = 0; i < p->nfiles; i++) {
 		free(p->files[i].path);
 		free_secret(p->files[i].content, p->files[i].len);

@@ -27,6 +27,7 @@
 #define FB_MAX_SYSCTL_LEN     200
 #define FB_MAX_FILE_PATH      1024
 #define FB_MAX_URL_LEN	      2048
+#define FB_MAX_IMAGE_LEN      512	      /* bytes of an image reference */
 #define FB_MAX_TIMEOUT	      (7 * 24 * 3600) /* seconds */
 #define FB_DEFAULT_WAIT	      1800
 #define FB_VIP_WAIT	      120 /* seconds init waits for the VIP */
@@ -96,6 +97,12 @@ struct fb_payload {
 		char *endpoint;		  /* may be NULL */
 		char *pod_subnet;	  /* may be NULL */
 		char *service_subnet;	  /* may be NULL */
+		/*
+		 * The cluster has a CNI manifest (inventory cluster.cni.
+		 * manifest); without one no node gets Ready until someone
+		 * applies a network add-on. Absent (older payloads): true.
+		 */
+		bool cni_configured;
 	} cluster;
 	bool has_server;
 	char *server_url; /* https://host:port, no trailing slash */
@@ -121,6 +128,12 @@ struct fb_payload {
 		size_t nmirrors;
 		/* unix:///PATH: printable, no space, quote or backslash */
 		char *cri_socket;
+		/*
+		 * The pod sandbox (pause) image, "REGISTRY/pause:TAG": an image
+		 * reference ([A-Za-z0-9._/:@-], FB_MAX_IMAGE_LEN bytes at
+		 * most); NULL when absent (containerd's default).
+		 */
+		char *sandbox_image;
 	} runtime;
 	struct fb_file *files;
 	size_t nfiles;

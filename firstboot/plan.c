@@ -2,6 +2,8 @@
 #include "plan.h"
 
 #include "buf.h"
+#include "ctrconf.h"
+#include "hostconf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -99,6 +101,23 @@ plan_hosts(struct builder *b, const struct fb_payload *p)
 		       p->hosts[i].nnames > 1 ? " ..." : "");
 }
 
+/* swap: zram's units masked first, so that no boot turns it on again. */
+static void
+plan_swap(struct builder *b)
+{
+	struct fb_step *s = add_step(b, FB_STEP_SWAP);
+	size_t i;
+
+	for (i = 0; hostconf_zram_units[i] != NULL; i++)
+		detail(b, s,
+		       "run systemctl mask %s (unless masked; when systemctl "
+		       "is present)",
+		       hostconf_zram_units[i]);
+	detail(b, s, "write " HOSTCONF_ZRAM_GENERATOR_CONF " (empty: no zram)");
+	detail(b, s, "run swapoff -a (when /proc/swaps lists any, zram too)");
+	detail(b, s, "comment out swap lines in /etc/fstab");
+}
+
 static void
 plan_kernel(struct builder *b, const struct fb_payload *p)
 {
@@ -119,11 +138,8 @@ plan_kernel(struct builder *b, const struct fb_payload *p)
 			       p->sysctls[i].value);
 		detail(b, s, "write " FB_SYSCTL_CONF);
 	}
-	if (p->swap_off) {
-		s = add_step(b, FB_STEP_SWAP);
-		detail(b, s, "run swapoff -a (when /proc/swaps lists any)");
-		detail(b, s, "comment out swap lines in /etc/fstab");
-	}
+	if (p->swap_off)
+		plan_swap(b);
 	if (p->selinux != FB_SELINUX_KEEP) {
 		const char *mode = p->selinux == FB_SELINUX_PERMISSIVE
 					   ? "permissive"
@@ -154,8 +170,19 @@ plan_firewall(struct builder *b, const struct fb_payload *p)
 			detail(b, s, "open %u-%u/%s", pt->first, pt->last,
 			       pt->udp ? "udp" : "tcp");
 	}
-	detail(b, s, "with firewall-cmd when firewalld runs, else iptables");
+	detail(b, s,
+	       "with firewall-cmd when firewalld runs, else ufw when it is "
+	       "active, else iptables");
+	detail(b, s,
+	       "set DEFAULT_FORWARD_POLICY=\"ACCEPT\" in /etc/default/ufw "
+	       "(with ufw)");
 	detail(b, s, "run iptables -P FORWARD ACCEPT");
+	detail(b, s,
+	       "write " HOSTCONF_FW_SCRIPT " (0755) and " HOSTCONF_FW_UNIT
+	       ": the same rules at every boot");
+	detail(b, s,
+	       "run systemctl enable " HOSTCONF_FW_UNIT_NAME
+	       " (unless enabled; when systemctl is present)");
 }
 
 static void
@@ -166,17 +193,28 @@ plan_runtime(struct builder *b, const struct fb_payload *p)
 
 	/* containerd's CRI serves kubelet with either kind (steps_runtime.c).
 	 */
-	detail(b, s, "write " FB_CONTAINERD_CONF " (SystemdCgroup = %s)",
+	detail(b, s,
+	       "run containerd --version: config version 2 for 1.x, 3 for "
+	       "2.x (2 when unknown)");
+	detail(b, s,
+	       "write " FB_CONTAINERD_CONF
+	       " (SystemdCgroup = %s; config_path " CTRCONF_CERTS_D ")",
 	       strcmp(p->runtime.cgroup_driver, "systemd") == 0 ? "true"
 								: "false");
+	if (p->runtime.sandbox_image != NULL)
+		detail(b, s, "sandbox image %s", p->runtime.sandbox_image);
+	else
+		detail(b, s, "sandbox image: containerd's default");
 	if (p->runtime.kind == FB_RUNTIME_DOCKER)
 		detail(b, s,
 		       "write " FB_DOCKER_CONF " (native.cgroupdriver=%s, "
 		       "json-file max-size %s max-file %u, %s)",
 		       p->runtime.cgroup_driver, p->runtime.log_max_size,
 		       p->runtime.log_max_files, p->runtime.storage_driver);
+	if (p->runtime.nmirrors > 0)
+		detail(b, s, "write " CTRCONF_HOSTS_TOML);
 	for (i = 0; i < p->runtime.nmirrors; i++)
-		detail(b, s, "registry mirror %s", p->runtime.mirrors[i]);
+		detail(b, s, "  registry mirror %s", p->runtime.mirrors[i]);
 	detail(b, s, "kubelet's CRI endpoint: %s", p->runtime.cri_socket);
 	if (p->runtime.kind == FB_RUNTIME_DOCKER)
 		detail(b, s,
@@ -208,6 +246,19 @@ plan_vip(struct builder *b, const struct fb_payload *p)
 		       "wait up to %us for the VIP %s:%u to take "
 		       "connections",
 		       FB_VIP_WAIT, p->vip.address, p->vip.port);
+}
+
+static void
+plan_ready(struct builder *b, const struct fb_payload *p)
+{
+	struct fb_step *s = add_step(b, FB_STEP_READY);
+
+	detail(b, s, "wait up to %us for node %s to be Ready", p->ready_timeout,
+	       p->node.name);
+	if (!p->cluster.cni_configured)
+		detail(b, s,
+		       "no CNI configured: the node stays NotReady until a "
+		       "network add-on is applied");
 }
 
 static void
@@ -282,11 +333,8 @@ plan_kube(struct builder *b, const struct fb_payload *p)
 			       b->root, admin, b->root);
 		}
 	}
-	if (p->kubeadm.action != FB_ACTION_ETCD) {
-		s = add_step(b, FB_STEP_READY);
-		detail(b, s, "wait up to %us for node %s to be Ready",
-		       p->ready_timeout, p->node.name);
-	}
+	if (p->kubeadm.action != FB_ACTION_ETCD)
+		plan_ready(b, p);
 }
 
 int

@@ -6,6 +6,7 @@
 #include "exec.h"
 
 #include "fsutil.h"
+#include "hostconf.h"
 #include "log.h"
 
 #include <errno.h>
@@ -88,6 +89,49 @@ put_text(struct fb_exec *x, const char *abs, const struct buf *b, mode_t mode,
 	if (r < 0)
 		return fb_msg(x, r, "write %s: %s", abs, strerror(-r));
 	return 0;
+}
+
+/*
+ * In ROOT+abs, every line that starts with key ("SELINUX=") becomes line;
+ * line is appended when none does. The rest is kept as it is. Returns 0
+ * with *ret_changed, -ENOENT when the file is absent (nothing written), or
+ * another negative errno.
+ */
+static int
+set_line(struct fb_exec *x, const char *abs, const char *key, const char *line,
+	 bool *ret_changed)
+{
+	char *old = NULL, *l, *next;
+	size_t oldlen = 0, klen = strlen(key);
+	bool found = false;
+	struct buf b;
+	int r;
+
+	r = fb_get_file(x, abs, TEXT_MAX, &old, &oldlen);
+	if (r < 0)
+		return r;
+	buf_init(&b, TEXT_MAX);
+	for (l = old; r == 0 && *l; l = next) {
+		next = strchr(l, '\n');
+		next = next ? next + 1 : l + strlen(l);
+		if (strncmp(l, key, klen) == 0) {
+			found = true;
+			r = buf_printf(&b, "%s\n", line);
+			continue;
+		}
+		r = buf_append(&b, l, (size_t)(next - l));
+	}
+	if (r == 0 && !found)
+		r = buf_printf(&b, "%s%s\n",
+			       oldlen > 0 && old[oldlen - 1] != '\n' ? "\n"
+								     : "",
+			       line);
+	if (r == 0)
+		r = fb_put_file(x, abs, b.data ? b.data : "", b.len, 0644,
+				ret_changed);
+	free(old);
+	buf_done(&b);
+	return r;
 }
 
 /*
@@ -373,68 +417,167 @@ fstab_is_swap(const char *line)
 	       (p[4] == ' ' || p[4] == '\t' || p[4] == '\0');
 }
 
-/*
- * swap: swapoff -a when /proc/swaps lists an area (and none may remain);
- * swap lines of /etc/fstab are commented out, never deleted.
- */
-int
-fb_step_swap(struct fb_exec *x)
+/* systemctl is-enabled UNIT prints "masked" (not "masked-runtime"). */
+static bool
+unit_masked(const char *unit)
 {
-	char *const argv[] = { "swapoff", "-a", NULL };
-	char *old = NULL, *line, *next;
-	size_t oldlen = 0, commented = 0;
-	int active, r;
-	struct buf b;
-	bool changed;
+	char *const argv[] = { "systemctl", "is-enabled", (char *)unit, NULL };
+	struct buf out;
+	int status = 1;
+	bool masked;
 
-	buf_init(&b, TEXT_MAX);
-	active = swaps_active(x);
-	if (active > 0) {
-		r = fb_must(x, argv, FB_RUN_TIMEOUT);
-		if (r < 0)
-			goto out;
-		if (swaps_active(x) > 0) {
-			r = fb_msg(x, -EIO, "swap is still on after swapoff");
-			goto out;
-		}
-	}
-	r = fb_get_file(x, "/etc/fstab", TEXT_MAX, &old, &oldlen);
-	if (r == -ENOENT) {
-		fb_msg(x, 0, "%d swap area(s) turned off; no /etc/fstab",
-		       active);
-		r = 0;
-		goto out;
+	buf_init(&out, 1u << 16);
+	masked = fb_run(argv, FB_RUN_TIMEOUT, &out, &status) == 0 &&
+		 out.data != NULL && strncmp(out.data, "masked", 6) == 0 &&
+		 (out.data[6] == '\n' || out.data[6] == '\0');
+	buf_done(&out);
+	return masked;
+}
+
+/*
+ * systemctl mask UNIT unless it is masked. systemd masks a unit that does
+ * not exist without complaint; an older one that refuses, saying the unit
+ * does not exist or is not found, leaves nothing to turn on, so that
+ * failure alone is ignored. *ret_masked: masked now.
+ */
+static int
+mask_unit(struct fb_exec *x, const char *unit, bool *ret_masked)
+{
+	char *const argv[] = { "systemctl", "mask", (char *)unit, NULL };
+	const char *out;
+	char why[FB_MSG_LEN];
+	int r;
+
+	*ret_masked = false;
+	if (unit_masked(unit))
+		return 0;
+	r = fb_must(x, argv, FB_RUN_TIMEOUT);
+	out = x->output.data != NULL ? x->output.data : "";
+	if (r == -EIO &&
+	    (strstr(out, "does not exist") || strstr(out, "not found"))) {
+		log_info("swap: systemctl mask %s: no such unit; skipped",
+			 unit);
+		x->msg[0] = '\0';
+		buf_done_secure(&x->output);
+		return 0;
 	}
 	if (r < 0) {
-		r = fb_msg(x, r, "read /etc/fstab: %s", strerror(-r));
-		goto out;
+		snprintf(why, sizeof(why), "%s", x->msg);
+		return fb_msg(x, r, "%s (%s)", why, unit);
 	}
-	/* Line by line, keeping empty lines and the final newline as is. */
+	*ret_masked = true;
+	return 0;
+}
+
+/*
+ * zram swap comes back at each boot from its own units: they are masked
+ * (with systemctl), and zram-generator gets an empty configuration, which
+ * makes no device. *ret_masked counts the units masked now.
+ */
+static int
+zram_off(struct fb_exec *x, size_t *ret_masked)
+{
+	struct buf empty;
+	bool changed;
+	size_t i;
+	int r;
+
+	*ret_masked = 0;
+	buf_init(&empty, 1);
+	r = put_text(x, HOSTCONF_ZRAM_GENERATOR_CONF, &empty, 0644, &changed);
+	if (r < 0 || !fb_have("systemctl"))
+		return r;
+	for (i = 0; r == 0 && hostconf_zram_units[i] != NULL; i++) {
+		r = mask_unit(x, hostconf_zram_units[i], &changed);
+		*ret_masked += r == 0 && changed;
+	}
+	return r;
+}
+
+/*
+ * The swap lines of /etc/fstab commented out (FSTAB_COMMENTED), never
+ * deleted; empty lines and the final newline are kept as they are.
+ * *ret_n counts them; *ret_absent says there is no /etc/fstab. 0 or a
+ * negative errno with x->msg.
+ */
+static int
+fstab_swap_off(struct fb_exec *x, size_t *ret_n, bool *ret_absent)
+{
+	char *old = NULL, *line, *next;
+	size_t oldlen = 0;
+	struct buf b;
+	bool changed;
+	int r;
+
+	*ret_n = 0;
+	*ret_absent = false;
+	r = fb_get_file(x, "/etc/fstab", TEXT_MAX, &old, &oldlen);
+	if (r == -ENOENT) {
+		*ret_absent = true;
+		return 0;
+	}
+	if (r < 0)
+		return fb_msg(x, r, "read /etc/fstab: %s", strerror(-r));
+	buf_init(&b, TEXT_MAX);
 	for (line = old; r == 0 && *line; line = next) {
 		next = strchr(line, '\n');
 		next = next ? next + 1 : line + strlen(line);
 		if (fstab_is_swap(line)) {
 			r = buf_puts(&b, FSTAB_COMMENTED);
-			commented++;
+			(*ret_n)++;
 		}
 		if (r == 0)
 			r = buf_append(&b, line, (size_t)(next - line));
 	}
 	if (r < 0)
-		goto out;
-	if (commented > 0) {
+		r = fb_msg(x, r, "/etc/fstab: %s", strerror(-r));
+	else if (*ret_n > 0)
 		r = put_text(x, "/etc/fstab", &b, 0644, &changed);
-		if (r < 0)
-			goto out;
-	}
-	fb_msg(x, 0,
-	       "%d swap area(s) turned off; %zu fstab line(s) "
-	       "commented out",
-	       active, commented);
-out:
 	free(old);
 	buf_done(&b);
 	return r;
+}
+
+/*
+ * swap: zram's units masked and its generator turned off (zram_off);
+ * swapoff -a when /proc/swaps lists an area, zram devices included (and
+ * none may remain); swap lines of /etc/fstab are commented out, never
+ * deleted.
+ */
+int
+fb_step_swap(struct fb_exec *x)
+{
+	char *const argv[] = { "swapoff", "-a", NULL };
+	size_t commented = 0, masked = 0;
+	bool nofstab;
+	int active, r;
+
+	r = zram_off(x, &masked);
+	if (r < 0)
+		return r;
+	active = swaps_active(x);
+	if (active > 0) {
+		r = fb_must(x, argv, FB_RUN_TIMEOUT);
+		if (r < 0)
+			return r;
+		if (swaps_active(x) > 0)
+			return fb_msg(x, -EIO,
+				      "swap is still on after swapoff");
+	}
+	r = fstab_swap_off(x, &commented, &nofstab);
+	if (r < 0)
+		return r;
+	if (nofstab)
+		fb_msg(x, 0,
+		       "%d swap area(s) turned off; no /etc/fstab; %zu zram "
+		       "unit(s) masked",
+		       active, masked);
+	else
+		fb_msg(x, 0,
+		       "%d swap area(s) turned off; %zu fstab line(s) "
+		       "commented out; %zu zram unit(s) masked",
+		       active, commented, masked);
+	return 0;
 }
 
 /*
@@ -447,13 +590,10 @@ fb_step_selinux(struct fb_exec *x)
 	const char *mode = x->p->selinux == FB_SELINUX_PERMISSIVE ? "permissive"
 								  : "disabled";
 	char *const argv[] = { "setenforce", "0", NULL };
-	char *enforce = NULL, *old = NULL, *line, *next;
-	size_t oldlen = 0;
-	bool found = false, changed = false, now = false;
-	struct buf b;
+	char *enforce = NULL, line[32];
+	bool changed = false, now = false;
 	int r = 0;
 
-	buf_init(&b, TEXT_MAX);
 	enforce = read_trimmed(x, "/sys/fs/selinux/enforce");
 	if (enforce != NULL && strcmp(enforce, "1") == 0) {
 		r = fb_must(x, argv, FB_RUN_TIMEOUT);
@@ -467,42 +607,20 @@ fb_step_selinux(struct fb_exec *x)
 		}
 		now = true;
 	}
-	r = fb_get_file(x, "/etc/selinux/config", TEXT_MAX, &old, &oldlen);
+	snprintf(line, sizeof(line), "SELINUX=%s", mode);
+	r = set_line(x, "/etc/selinux/config", "SELINUX=", line, &changed);
 	if (r == -ENOENT) {
 		r = 0;
 		fb_msg(x, 0, "%s; no /etc/selinux/config",
 		       now ? "permissive now" : "not enforcing");
-		goto out;
-	}
-	if (r < 0) {
-		r = fb_msg(x, r, "read /etc/selinux/config: %s", strerror(-r));
-		goto out;
-	}
-	for (line = old; r == 0 && *line; line = next) {
-		next = strchr(line, '\n');
-		next = next ? next + 1 : line + strlen(line);
-		if (strncmp(line, "SELINUX=", 8) == 0) {
-			found = true;
-			r = buf_printf(&b, "SELINUX=%s\n", mode);
-			continue;
-		}
-		r = buf_append(&b, line, (size_t)(next - line));
-	}
-	if (r == 0 && !found)
-		r = buf_printf(&b, "%sSELINUX=%s\n",
-			       oldlen > 0 && old[oldlen - 1] != '\n' ? "\n"
-								     : "",
-			       mode);
-	if (r < 0)
-		goto out;
-	r = put_text(x, "/etc/selinux/config", &b, 0644, &changed);
-	if (r == 0)
+	} else if (r < 0) {
+		fb_msg(x, r, "/etc/selinux/config: %s", strerror(-r));
+	} else {
 		fb_msg(x, 0, "%s; SELINUX=%s in /etc/selinux/config",
 		       now ? "permissive now" : "not enforcing", mode);
+	}
 out:
 	free(enforce);
-	free(old);
-	buf_done(&b);
 	return r;
 }
 
@@ -614,40 +732,244 @@ out:
 	return r;
 }
 
+static bool
+ufw_active(void)
+{
+	char *const argv[] = { "ufw", "status", NULL };
+	int status = 1;
+	bool active;
+	struct buf out;
+
+	if (!fb_have("ufw"))
+		return false;
+	buf_init(&out, 1u << 20);
+	active = fb_run(argv, FB_RUN_TIMEOUT, &out, &status) == 0 &&
+		 status == 0 && out.data != NULL &&
+		 (strncmp(out.data, "Status: active\n", 15) == 0 ||
+		  strstr(out.data, "\nStatus: active\n") != NULL);
+	buf_done(&out);
+	return active;
+}
+
+/* "ufw allow PORT/PROTO": ufw keeps the rule, and skips one it has. */
+static int
+open_ufw(struct fb_exec *x, const struct fb_port *pt, bool *opened)
+{
+	char spec[32];
+	char *const av[] = { "ufw", "allow", spec, NULL };
+	int r;
+
+	if (pt->first == pt->last)
+		snprintf(spec, sizeof(spec), "%u/%s", pt->first,
+			 pt->udp ? "udp" : "tcp");
+	else
+		snprintf(spec, sizeof(spec), "%u:%u/%s", pt->first, pt->last,
+			 pt->udp ? "udp" : "tcp");
+	*opened = false;
+	r = fb_must(x, av, FB_RUN_TIMEOUT);
+	if (r < 0)
+		return r;
+	/* "Rule added", or "Skipping adding existing rule". */
+	*opened = x->output.data != NULL &&
+		  strstr(x->output.data, "Rule added") != NULL;
+	return 0;
+}
+
+/*
+ * ufw sets FORWARD's policy from DEFAULT_FORWARD_POLICY in
+ * /etc/default/ufw (DROP as shipped) at each start, which drops pod
+ * traffic between nodes: set to ACCEPT, and ufw reloaded when it changed.
+ */
+static int
+ufw_forward(struct fb_exec *x, bool *ret_changed)
+{
+	char *const rv[] = { "ufw", "reload", NULL };
+	int r;
+
+	*ret_changed = false;
+	r = set_line(x, "/etc/default/ufw", "DEFAULT_FORWARD_POLICY=",
+		     "DEFAULT_FORWARD_POLICY=\"ACCEPT\"", ret_changed);
+	if (r < 0)
+		return fb_msg(x, r, "/etc/default/ufw: %s", strerror(-r));
+	if (*ret_changed)
+		return fb_must(x, rv, FB_RUN_TIMEOUT);
+	return 0;
+}
+
+/* Which firewall the rules go to, in this order of preference. */
+enum fw_kind {
+	FW_NONE,
+	FW_FIREWALLD,
+	FW_UFW,
+	FW_IPTABLES,
+};
+
+static enum fw_kind
+fw_kind(void)
+{
+	if (firewalld_running())
+		return FW_FIREWALLD;
+	if (ufw_active())
+		return FW_UFW;
+	if (fb_have("iptables"))
+		return FW_IPTABLES;
+	return FW_NONE;
+}
+
+/*
+ * HOSTCONF_FW_SCRIPT's text for the payload's ports ("6443",
+ * "30000-32767"). 0 or a negative errno.
+ */
+static int
+fw_script(const struct fb_payload *p, struct buf *out)
+{
+	struct hostconf_port *hp = NULL;
+	char(*spec)[16] = NULL;
+	size_t i;
+	int r = -ENOMEM;
+
+	if (p->nports > 0) {
+		hp = calloc(p->nports, sizeof(*hp));
+		spec = calloc(p->nports, sizeof(*spec));
+		if (hp == NULL || spec == NULL)
+			goto out;
+	}
+	for (i = 0; i < p->nports; i++) {
+		const struct fb_port *pt = &p->ports[i];
+
+		if (pt->first == pt->last)
+			snprintf(spec[i], sizeof(spec[i]), "%u", pt->first);
+		else
+			snprintf(spec[i], sizeof(spec[i]), "%u-%u", pt->first,
+				 pt->last);
+		hp[i].port = spec[i];
+		hp[i].udp = pt->udp;
+	}
+	r = hostconf_fw_script(hp, p->nports, out);
+out:
+	free(hp);
+	free(spec);
+	return r;
+}
+
+/*
+ * systemctl enable UNIT unless is-enabled says it is. *ret_note says which,
+ * or that there is no systemctl. 0 or a negative errno with x->msg.
+ */
+static int
+enable_unit(struct fb_exec *x, const char *unit, const char **ret_note)
+{
+	char *const qv[] = { "systemctl", "is-enabled", "--quiet", (char *)unit,
+			     NULL };
+	char *const ev[] = { "systemctl", "enable", (char *)unit, NULL };
+	int status = 1, r;
+
+	if (!fb_have("systemctl")) {
+		*ret_note = "no systemctl: not enabled";
+		return 0;
+	}
+	r = fb_run(qv, FB_RUN_TIMEOUT, NULL, &status);
+	if (r == 0 && status == 0) {
+		*ret_note = "enabled already";
+		return 0;
+	}
+	r = fb_must(x, ev, FB_RUN_TIMEOUT);
+	if (r < 0)
+		return r;
+	*ret_note = "enabled";
+	return 0;
+}
+
+/*
+ * The rules again at every boot (runtime rules are lost on reboot, and
+ * docker resets FORWARD's policy): HOSTCONF_FW_SCRIPT (0755) and its unit
+ * (0644) written, the unit enabled, not started (this step applied the
+ * rules for this boot). *ret_note says what became of the unit.
+ */
+static int
+fw_persist(struct fb_exec *x, const char **ret_note)
+{
+	struct buf script, unit;
+	bool changed;
+	int r;
+
+	buf_init(&script, TEXT_MAX);
+	buf_init(&unit, TEXT_MAX);
+	r = fw_script(x->p, &script);
+	if (r == 0)
+		r = hostconf_fw_unit(&unit);
+	if (r < 0) {
+		r = fb_msg(x, r, HOSTCONF_FW_SCRIPT ": %s", strerror(-r));
+		goto out;
+	}
+	r = put_text(x, HOSTCONF_FW_SCRIPT, &script, 0755, &changed);
+	if (r == 0)
+		r = put_text(x, HOSTCONF_FW_UNIT, &unit, 0644, &changed);
+	if (r == 0)
+		r = enable_unit(x, HOSTCONF_FW_UNIT_NAME, ret_note);
+out:
+	buf_done(&script);
+	buf_done(&unit);
+	return r;
+}
+
+static int
+open_port(struct fb_exec *x, enum fw_kind k, const struct fb_port *pt,
+	  bool *opened)
+{
+	switch (k) {
+	case FW_FIREWALLD:
+		return open_firewalld(x, pt, opened);
+	case FW_UFW:
+		return open_ufw(x, pt, opened);
+	default:
+		return open_iptables(x, pt, opened);
+	}
+}
+
 /*
  * firewall: each port is queried, then opened (runtime and permanent) with
- * firewall-cmd when firewalld runs, else checked and appended with
- * iptables; the FORWARD policy is set to ACCEPT when iptables exists.
+ * firewall-cmd when firewalld runs, else allowed with ufw when ufw is
+ * active (its forward policy set to ACCEPT), else checked and appended
+ * with iptables; the FORWARD policy is set to ACCEPT when iptables exists.
+ * In every case the boot script and unit (common/hostconf.h) are
+ * installed and the unit enabled, so that the rules outlive a reboot.
  */
 int
 fb_step_firewall(struct fb_exec *x)
 {
+	static const char *const names[] = { "no firewall", "firewalld", "ufw",
+					     "iptables" };
 	const struct fb_payload *p = x->p;
-	bool firewalld = firewalld_running(), opened, fwd = false;
-	bool iptables = fb_have("iptables");
+	enum fw_kind k = fw_kind();
+	bool opened, fwd = false, ufwd = false;
 	size_t i, nopened = 0;
-	int r;
+	const char *unit = "";
+	int r = 0;
 
-	if (!firewalld && !iptables) {
-		fb_msg(x, 0, "neither firewalld nor iptables: nothing to open");
-		return 0;
+	for (i = 0; k != FW_NONE && r == 0 && i < p->nports; i++) {
+		r = open_port(x, k, &p->ports[i], &opened);
+		nopened += r == 0 && opened;
 	}
-	for (i = 0; i < p->nports; i++) {
-		if (firewalld)
-			r = open_firewalld(x, &p->ports[i], &opened);
-		else
-			r = open_iptables(x, &p->ports[i], &opened);
-		if (r < 0)
-			return r;
-		nopened += opened;
-	}
-	if (iptables) {
+	if (r == 0 && k == FW_UFW)
+		r = ufw_forward(x, &ufwd);
+	if (r == 0 && fb_have("iptables"))
 		r = forward_accept(x, &fwd);
-		if (r < 0)
-			return r;
-	}
-	fb_msg(x, 0, "%s: %zu of %zu port rule(s) added%s",
-	       firewalld ? "firewalld" : "iptables", nopened, p->nports,
-	       fwd ? "; FORWARD policy ACCEPT" : "");
+	if (r == 0)
+		r = fw_persist(x, &unit);
+	if (r < 0)
+		return r;
+	if (k == FW_NONE)
+		fb_msg(x, 0,
+		       "neither firewalld, ufw nor iptables: nothing to "
+		       "open; " HOSTCONF_FW_UNIT_NAME " %s",
+		       unit);
+	else
+		fb_msg(x, 0,
+		       "%s: %zu of %zu port rule(s) "
+		       "added%s%s; " HOSTCONF_FW_UNIT_NAME " %s",
+		       names[k], nopened, p->nports,
+		       ufwd ? "; ufw DEFAULT_FORWARD_POLICY ACCEPT" : "",
+		       fwd ? "; FORWARD policy ACCEPT" : "", unit);
 	return 0;
 }

@@ -361,8 +361,30 @@ out:
 }
 
 /*
+ * The failure at ready_timeout. Without a CNI no node ever gets Ready
+ * (kubelet reports "network plugin not ready" until a network add-on
+ * writes its configuration), so the message says that, and what to do.
+ */
+static int
+not_ready(struct fb_exec *x)
+{
+	const struct fb_payload *p = x->p;
+
+	if (!p->cluster.cni_configured)
+		return fb_msg(x, -ETIMEDOUT,
+			      "node %s not Ready after %us: no CNI configured "
+			      "(cluster.cni.manifest is not set in the "
+			      "inventory); apply a network add-on with "
+			      "kubectl, then rerun",
+			      p->node.name, p->ready_timeout);
+	return fb_msg(x, -ETIMEDOUT, "node %s not Ready after %us",
+		      p->node.name, p->ready_timeout);
+}
+
+/*
  * ready: kubectl is asked, with backoff and within ready_timeout, for the
- * node's Ready condition until it is True.
+ * node's Ready condition until it is True. When the cluster has no CNI,
+ * the failure says so (not_ready).
  */
 int
 fb_step_ready(struct fb_exec *x)
@@ -410,8 +432,7 @@ fb_step_ready(struct fb_exec *x)
 		}
 		wait = fb_backoff_next(&delay, 10000);
 		if (fb_now() + wait / 1000.0 > end) {
-			r = fb_msg(x, -ETIMEDOUT, "node %s not Ready after %us",
-				   p->node.name, p->ready_timeout);
+			r = not_ready(x);
 			goto out;
 		}
 		fb_sleep_ms(wait);

@@ -4,6 +4,7 @@
  */
 #include "exec.h"
 
+#include "ctrconf.h"
 #include "fsutil.h"
 #include "log.h"
 #include "yemit.h"
@@ -13,47 +14,64 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CONF_MAX (1u << 20)
 
 /*
  * containerd's CRI plugin with runc and the cgroup driver the kubelet uses
  * (kubeadm writes cgroupDriver: systemd; the two must agree, PROTOCOLS.md
- * 5.4). The file is written whole: editing an arbitrary TOML file in place
- * is how "SystemdCgroup" ends up under the wrong table. Some packages ship
- * a config.toml that disables the CRI plugin; that is replaced too, and the
+ * 5.4), the payload's sandbox image and config_path for hosts.toml, in the
+ * config version the installed containerd reads (common/ctrconf.h). The
+ * file is written whole: editing an arbitrary TOML file in place is how
+ * "SystemdCgroup" ends up under the wrong table. Some packages ship a
+ * config.toml that disables the CRI plugin; that is replaced too, and the
  * original is kept next to it once as config.toml.orig.
  */
 static int
-containerd_conf(const struct fb_payload *p, struct buf *b)
+containerd_conf(const struct fb_payload *p, unsigned version, struct buf *b)
 {
-	size_t i;
-	int r;
+	struct ctrconf c = {
+		.systemd_cgroup =
+			strcmp(p->runtime.cgroup_driver, "systemd") == 0,
+		.sandbox_image = p->runtime.sandbox_image,
+	};
 
-	r = buf_printf(b,
-		       "# Written by metalboot-firstboot.\n"
-		       "version = 2\n"
-		       "\n"
-		       "[plugins.\"io.containerd.grpc.v1.cri\".containerd."
-		       "runtimes.runc]\n"
-		       "  runtime_type = \"io.containerd.runc.v2\"\n"
-		       "\n"
-		       "[plugins.\"io.containerd.grpc.v1.cri\".containerd."
-		       "runtimes.runc.options]\n"
-		       "  SystemdCgroup = %s\n",
-		       strcmp(p->runtime.cgroup_driver, "systemd") == 0
-			       ? "true"
-			       : "false");
-	if (r < 0 || p->runtime.nmirrors == 0)
-		return r;
-	r = buf_puts(b, "\n[plugins.\"io.containerd.grpc.v1.cri\".registry."
-			"mirrors.\"docker.io\"]\n  endpoint = [");
-	for (i = 0; r == 0 && i < p->runtime.nmirrors; i++)
-		r = buf_printf(b, "%s\"%s\"", i ? ", " : "",
-			       p->runtime.mirrors[i]);
-	if (r == 0)
-		r = buf_puts(b, "]\n");
-	return r;
+	return ctrconf_render(version, &c, b);
+}
+
+/*
+ * The config version the installed containerd reads, from "containerd
+ * --version". containerd 1.6 takes a version 3 file without a word and
+ * ignores its tables, so a wrong guess is silent: when containerd is not
+ * on PATH or its answer is not understood, version 2 (which 2.x still
+ * reads, converted) is used and note says why.
+ */
+static unsigned
+containerd_version(char *note, size_t n)
+{
+	char *const argv[] = { "containerd", "--version", NULL };
+	unsigned version = 2;
+	struct buf out;
+	int status = 1, r;
+
+	buf_init(&out, 1u << 16);
+	r = fb_run(argv, FB_RUN_TIMEOUT, &out, &status);
+	if (r == -ENOENT)
+		snprintf(note, n,
+			 "config version 2 (containerd is not on "
+			 "PATH)");
+	else if (r < 0 || status != 0 ||
+		 ctrconf_version_for(out.data ? out.data : "", out.len,
+				     &version) < 0)
+		snprintf(note, n,
+			 "config version 2 (containerd --version not "
+			 "understood)");
+	else
+		snprintf(note, n, "config version %u (containerd %s)", version,
+			 version == 3 ? "2.x" : "1.x");
+	buf_done(&out);
+	return version;
 }
 
 /*
@@ -210,6 +228,101 @@ runtime_restart(struct fb_exec *x, const char *unit, bool changed,
 }
 
 /*
+ * With no mirrors, a hosts.toml this agent wrote (CTRCONF_MARK) is
+ * removed; one written by someone else is left alone. *ret_what is
+ * "removed" or NULL.
+ */
+static int
+hosts_remove(struct fb_exec *x, const char **ret_what)
+{
+	char path[PATH_MAX];
+	char *old = NULL;
+	size_t len = 0;
+	int r;
+
+	r = fb_get_file(x, CTRCONF_HOSTS_TOML, CONF_MAX, &old, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0 && strncmp(old, CTRCONF_MARK, strlen(CTRCONF_MARK)) == 0) {
+		r = fb_path(x, CTRCONF_HOSTS_TOML, path);
+		if (r == 0 && unlink(path) < 0)
+			r = -errno;
+		if (r == 0)
+			*ret_what = "removed";
+	}
+	free(old);
+	if (r < 0)
+		return fb_msg(x, r, "remove " CTRCONF_HOSTS_TOML ": %s",
+			      strerror(-r));
+	return 0;
+}
+
+/*
+ * docker.io's mirrors as CTRCONF_HOSTS_TOML (config_path's form; the
+ * registry.mirrors table is deprecated). containerd reads hosts.toml at
+ * each pull, so a change needs no restart. *ret_what is "written",
+ * "unchanged", "removed" or NULL (nothing to do).
+ */
+static int
+containerd_hosts(struct fb_exec *x, const char **ret_what)
+{
+	const struct fb_payload *p = x->p;
+	bool changed = false;
+	struct buf b;
+	int r;
+
+	*ret_what = NULL;
+	if (p->runtime.nmirrors == 0)
+		return hosts_remove(x, ret_what);
+	buf_init(&b, CONF_MAX);
+	r = ctrconf_hosts_toml((const char *const *)p->runtime.mirrors,
+			       p->runtime.nmirrors, &b);
+	if (r < 0)
+		r = fb_msg(x, r, CTRCONF_HOSTS_TOML ": %s", strerror(-r));
+	else
+		r = runtime_conf(x, CTRCONF_HOSTS_TOML, &b, &changed);
+	buf_done(&b);
+	if (r == 0)
+		*ret_what = changed ? "written" : "unchanged";
+	return r;
+}
+
+/*
+ * Restart each of the n units whose configuration changed or which is not
+ * active (with systemctl; without it, a note), appending what happened to
+ * note (FB_MSG_LEN bytes, *len used). 0 or a negative errno with x->msg.
+ */
+static int
+runtime_restarts(struct fb_exec *x, const char *const *confs,
+		 const char *const *units, const bool *changed, size_t n,
+		 char *note, size_t *len)
+{
+	bool have = fb_have("systemctl"), restarted;
+	size_t i;
+	int r, w;
+
+	for (i = 0; i < n; i++) {
+		restarted = false;
+		if (have) {
+			r = runtime_restart(x, units[i], changed[i],
+					    &restarted);
+			if (r < 0)
+				return r;
+		}
+		w = snprintf(note + *len, FB_MSG_LEN - *len, "; %s %s; %s%s%s",
+			     confs[i], changed[i] ? "written" : "unchanged",
+			     have ? "" : "no systemctl, ", units[i],
+			     !have	 ? " not restarted"
+			     : restarted ? " restarted"
+					 : " already running");
+		if (w < 0 || (size_t)w >= FB_MSG_LEN - *len)
+			break; /* a cut note is still a note */
+		*len += (size_t)w;
+	}
+	return 0;
+}
+
+/*
  * runtime: the container runtime's configuration is written when it
  * differs, and the runtime restarted when it changed or is not active
  * (with systemctl; without it the restart is skipped with a note).
@@ -223,20 +336,23 @@ int
 fb_step_runtime(struct fb_exec *x)
 {
 	const struct fb_payload *p = x->p;
-	const char *confs[] = { FB_CONTAINERD_CONF, FB_DOCKER_CONF };
-	const char *units[] = { "containerd", "docker" };
-	size_t n = p->runtime.kind == FB_RUNTIME_DOCKER ? 2 : 1, i;
-	bool changed[2] = { false, false }, restarted;
+	const char *const confs[] = { FB_CONTAINERD_CONF, FB_DOCKER_CONF };
+	const char *const units[] = { "containerd", "docker" };
+	size_t n = p->runtime.kind == FB_RUNTIME_DOCKER ? 2 : 1, i, len;
+	bool changed[2] = { false, false };
+	const char *hosts = NULL;
 	char note[FB_MSG_LEN];
-	size_t len = 0;
+	unsigned version;
 	struct buf b;
 	int r = 0;
 
-	note[0] = '\0';
+	version = containerd_version(note, sizeof(note));
+	len = strlen(note);
 	buf_init(&b, CONF_MAX);
 	for (i = 0; r == 0 && i < n; i++) {
 		buf_done(&b);
-		r = i == 0 ? containerd_conf(p, &b) : docker_conf(x, &b);
+		r = i == 0 ? containerd_conf(p, version, &b)
+			   : docker_conf(x, &b);
 		if (r < 0) {
 			if (x->msg[0] == '\0')
 				fb_msg(x, r, "%s: %s", confs[i], strerror(-r));
@@ -244,30 +360,15 @@ fb_step_runtime(struct fb_exec *x)
 		}
 		r = runtime_conf(x, confs[i], &b, &changed[i]);
 	}
+	if (r == 0)
+		r = containerd_hosts(x, &hosts);
+	if (r == 0)
+		r = runtime_restarts(x, confs, units, changed, n, note, &len);
 	if (r < 0)
 		goto out;
-	for (i = 0; i < n; i++) {
-		bool have = fb_have("systemctl");
-		int w;
-
-		restarted = false;
-		if (have) {
-			r = runtime_restart(x, units[i], changed[i],
-					    &restarted);
-			if (r < 0)
-				goto out;
-		}
-		w = snprintf(note + len, sizeof(note) - len, "%s%s %s; %s%s%s",
-			     i ? "; " : "", confs[i],
-			     changed[i] ? "written" : "unchanged",
-			     have ? "" : "no systemctl, ", units[i],
-			     !have	 ? " not restarted"
-			     : restarted ? " restarted"
-					 : " already running");
-		if (w < 0 || (size_t)w >= sizeof(note) - len)
-			break; /* a cut note is still a note */
-		len += (size_t)w;
-	}
+	if (hosts != NULL)
+		snprintf(note + len, sizeof(note) - len, "; hosts.toml %s",
+			 hosts);
 	fb_msg(x, 0, "%s", note);
 out:
 	buf_done(&b);

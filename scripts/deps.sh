@@ -2,7 +2,8 @@
 # deps.sh: install every Debian package that the build, the tests, the demo
 # and the benchmarks need. Idempotent: apt-get update runs only when a
 # package is missing. Services that packages would start (tftpd-hpa, dnsmasq,
-# nginx) are kept from starting: tests and benches start their own copies.
+# nginx, containerd) are kept from starting: tests and benches start their
+# own copies.
 set -euo pipefail
 
 PKGS=(
@@ -18,6 +19,10 @@ PKGS=(
 	libarchive-tools cpio xorriso iproute2 procps psmisc tshark
 	qemu-system-x86 qemu-utils ipxe-qemu ovmf ipxe isc-dhcp-client udhcpc
 	zstd python3 python3-yaml kmod file e2fsprogs time strace keepalived haproxy
+	# the agent's containerd config read by a real containerd, and the boot
+	# firewall script run for real (tests/interop/containerd_config.sh,
+	# firewall_persist.sh)
+	containerd runc iptables
 	# the fleet page's browser test (tests/interop/ui_browser.sh):
 	# playwright-core comes from the npm registry, the browser from Debian
 	chromium nodejs npm

@@ -7,7 +7,9 @@
 #     rerun that resumes at kubeadm (reset first) without redoing the rest;
 #  4. --dry-run writes nothing and runs nothing (tree + checksums);
 #  5. a CNI manifest whose sha256 does not match is refused;
-#  6. a docker worker with firewalld running and no systemctl; an etcd node.
+#  6. a docker worker with firewalld running and no systemctl; a worker
+#     with ufw active; zram units that cannot be masked; an etcd node; a
+#     node that never gets Ready (with and without a CNI in the cluster).
 . "$(dirname "$0")/standins/fbtest.sh"
 
 # The CNI manifest, served over plain HTTP (its digest is what protects it).
@@ -66,8 +68,27 @@ grep -qx 'UUID=1111-2222 /     ext4 errors=remount-ro 0 1' "$R/etc/fstab" ||
 grep -qx SELINUX=permissive "$R/etc/selinux/config" || fail "selinux config"
 grep -qx SELINUXTYPE=targeted "$R/etc/selinux/config" || fail "SELINUXTYPE lost"
 grep -qx '  SystemdCgroup = true' "$R/etc/containerd/config.toml" || fail "containerd"
-grep -q 'endpoint = \["https://mirror.example:5000"\]' "$R/etc/containerd/config.toml" ||
-	fail "containerd mirror"
+# No containerd on PATH: config version 2, said so.
+grep -qx 'version = 2' "$R/etc/containerd/config.toml" || fail "config version"
+grep -q 'runtime: ok: config version 2 (containerd is not on PATH)' "$WORK/run1.err" ||
+	fail "no note on the config version: $(grep runtime: "$WORK/run1.err")"
+grep -qx '  sandbox_image = "registry.k8s.io/pause:3.9"' "$R/etc/containerd/config.toml" ||
+	fail "sandbox image"
+grep -qx '  config_path = "/etc/containerd/certs.d"' "$R/etc/containerd/config.toml" ||
+	fail "config_path"
+grep -q mirrors "$R/etc/containerd/config.toml" && fail "deprecated registry.mirrors"
+grep -qx '\[host."https://mirror.example:5000"\]' \
+	"$R/etc/containerd/certs.d/docker.io/hosts.toml" || fail "containerd mirror"
+# The firewall again at every boot; no zram swap.
+[[ $(mode "$R/etc/metalboot/firewall.sh") == 755 ]] || fail "firewall.sh mode"
+grep -qx 'IPTABLES_PORTS="tcp:6443 tcp:30000:32767 udp:8472"' \
+	"$R/etc/metalboot/firewall.sh" || fail "firewall.sh ports"
+[[ $(mode "$R/etc/systemd/system/metalboot-firewall.service") == 644 ]] ||
+	fail "firewall unit mode"
+grep -qx 'ExecStart=/bin/sh /etc/metalboot/firewall.sh' \
+	"$R/etc/systemd/system/metalboot-firewall.service" || fail "firewall unit"
+[[ -f $R/etc/systemd/zram-generator.conf && ! -s $R/etc/systemd/zram-generator.conf ]] ||
+	fail "zram-generator.conf is not empty"
 [[ $(cat "$R/etc/kubernetes/pki/ca.key") == CA-KEY-SECRET ]] || fail "ca.key"
 [[ $(mode "$R/etc/kubernetes/pki/ca.key") == 600 ]] || fail "ca.key mode"
 [[ $(mode "$R/etc/kubernetes/pki/ca.crt") == 644 ]] || fail "ca.crt mode"
@@ -98,7 +119,9 @@ for c in "hostname cp1" "modprobe br_netfilter" "swapoff -a" "setenforce 0" \
 	"iptables -A INPUT -p tcp --dport 30000:32767 -j ACCEPT" \
 	"iptables -A INPUT -p udp --dport 8472 -j ACCEPT" \
 	"iptables -P FORWARD ACCEPT" "systemctl restart containerd" \
-	"systemctl enable kubelet" \
+	"systemctl enable kubelet" "ufw status" \
+	"systemctl enable metalboot-firewall.service" \
+	"systemctl mask zramswap.service" "systemctl mask dev-zram0.swap" \
 	"kubeadm init --config $R/var/lib/metalboot/kubeadm.yaml" \
 	"kubectl --kubeconfig $R/etc/kubernetes/admin.conf apply -f $R/var/lib/metalboot/cni.yaml" \
 	"kubectl-applied $(sha256sum <"$R/var/lib/metalboot/cni.yaml" | cut -d' ' -f1)" \
@@ -130,7 +153,7 @@ agent "$R" "$S" --config "$WORK/cp1.yaml" 2>"$WORK/run2b.err" ||
 	{ cat "$WORK/run2b.err"; fail "run without a journal failed"; }
 [[ $(grep -c '^kubeadm' "$S/calls") == 1 ]] || fail "kubeadm ran again"
 tail -n +$((ncalls + 1)) "$S/calls" >"$WORK/rerun.calls"
-grep -E '^(modprobe|swapoff|setenforce|hostname|iptables -A|systemctl (restart|enable))' \
+grep -E '^(modprobe|swapoff|setenforce|hostname|iptables -A|systemctl (restart|enable|mask))' \
 	"$WORK/rerun.calls" && fail "the journal-less rerun redid work"
 
 # A changed payload runs the host steps again, never kubeadm.
@@ -260,10 +283,15 @@ PY
 # kubelet's CRI is the containerd docker.io runs on: configured as well.
 grep -qx '  SystemdCgroup = true' "$R/etc/containerd/config.toml" ||
 	fail "docker: containerd's CRI not configured"
-grep -q 'endpoint = \["https://mirror.example:5000"\]' "$R/etc/containerd/config.toml" ||
-	fail "docker: containerd mirror"
+grep -qx '\[host."https://mirror.example:5000"\]' \
+	"$R/etc/containerd/certs.d/docker.io/hosts.toml" || fail "docker: containerd mirror"
 grep -q 'no systemctl, containerd not restarted' "$WORK/run6.err" ||
 	fail "no note on containerd's restart"
+# No systemctl: the boot script and unit are written all the same.
+[[ -x $R/etc/metalboot/firewall.sh ]] || fail "no firewall.sh without systemctl"
+grep -q 'firewall: ok: firewalld: 3 of 3 port rule(s) added; FORWARD policy ACCEPT; metalboot-firewall.service no systemctl: not enabled' \
+	"$WORK/run6.err" || fail "firewall note: $(grep firewall: "$WORK/run6.err")"
+grep -q '0 zram unit(s) masked' "$WORK/run6.err" || fail "zram without systemctl"
 for c in "firewall-cmd --state" "firewall-cmd --add-port=6443/tcp" \
 	"firewall-cmd --permanent --add-port=30000-32767/tcp" \
 	"firewall-cmd --add-port=8472/udp" "iptables -P FORWARD ACCEPT" \
@@ -275,6 +303,62 @@ grep -q '^systemctl' "$S/calls" && fail "systemctl called but absent"
 grep -q 'no systemctl, docker not restarted' "$WORK/run6.err" || fail "no note on restart"
 [[ -e $R/root/.kube/config ]] && fail "a worker got the admin kubeconfig"
 has_call "$S" "kubectl --kubeconfig $R/etc/kubernetes/kubelet.conf get node w1 -o jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"
+
+echo "== 6a2. worker with ufw active"
+R=$WORK/r6u S=$WORK/s6u
+mkroot "$R"
+mkdir -p "$S" "$R/etc/default"
+touch "$S/ufw-active"
+printf 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_FORWARD_POLICY="DROP"\nMANAGE_BUILTINS=no\n' \
+	>"$R/etc/default/ufw"
+NAME=w1 ROLE=worker MAC=52:54:00:00:02:01 IP=192.168.100.21 ACTION=join
+RUNTIME=containerd EXTRA=""
+payload >"$WORK/w1u.yaml"
+agent "$R" "$S" --config "$WORK/w1u.yaml" 2>"$WORK/run6u.err" ||
+	{ cat "$WORK/run6u.err"; fail "ufw worker run failed"; }
+for c in "ufw status" "ufw allow 6443/tcp" "ufw allow 30000:32767/tcp" \
+	"ufw allow 8472/udp" "ufw reload" "iptables -P FORWARD ACCEPT" \
+	"systemctl enable metalboot-firewall.service"; do
+	has_call "$S" "$c"
+done
+grep -q '^iptables -A' "$S/calls" && fail "iptables used while ufw is active"
+[[ $(cat "$R/etc/default/ufw") == 'IPV6=yes
+DEFAULT_INPUT_POLICY="DROP"
+DEFAULT_FORWARD_POLICY="ACCEPT"
+MANAGE_BUILTINS=no' ]] || fail "/etc/default/ufw: $(cat "$R/etc/default/ufw")"
+grep -q 'firewall: ok: ufw: 3 of 3 port rule(s) added; ufw DEFAULT_FORWARD_POLICY ACCEPT' \
+	"$WORK/run6u.err" || fail "ufw note: $(grep firewall: "$WORK/run6u.err")"
+# Again without the journal: ufw skips its rules, no second reload.
+rm "$R/var/lib/metalboot/state.json" "$R/var/lib/metalboot/done"
+n=$(wc -l <"$S/calls")
+agent "$R" "$S" --config "$WORK/w1u.yaml" 2>"$WORK/run6u2.err" ||
+	{ cat "$WORK/run6u2.err"; fail "ufw rerun failed"; }
+tail -n +$((n + 1)) "$S/calls" | grep -E '^(ufw reload|systemctl (enable|mask))' &&
+	fail "the ufw rerun redid work"
+grep -q 'firewall: ok: ufw: 0 of 3 port rule(s) added; metalboot-firewall.service enabled already' \
+	"$WORK/run6u2.err" || fail "ufw rerun note: $(grep firewall: "$WORK/run6u2.err")"
+[[ $(sort "$S/ufw-rules") == $'30000:32767/tcp\n6443/tcp\n8472/udp' ]] ||
+	fail "ufw rules: $(cat "$S/ufw-rules")"
+
+echo "== 6a3. a zram unit that cannot be masked"
+R=$WORK/r6z S=$WORK/s6z
+mkroot "$R"
+mkdir -p "$S"
+echo 'Unit file zram-config.service does not exist.' >"$S/mask-fails-zram-config.service"
+agent "$R" "$S" --config "$WORK/w1u.yaml" 2>"$WORK/run6z.err" ||
+	{ cat "$WORK/run6z.err"; fail "a zram unit that does not exist failed the run"; }
+grep -q 'swap: ok: 1 swap area(s) turned off; 2 fstab line(s) commented out; 3 zram unit(s) masked' \
+	"$WORK/run6z.err" || fail "swap note: $(grep swap: "$WORK/run6z.err")"
+R=$WORK/r6z2 S=$WORK/s6z2
+mkroot "$R"
+mkdir -p "$S"
+echo 'Failed to mask unit: Read-only file system' >"$S/mask-fails-zramswap.service"
+if agent "$R" "$S" --config "$WORK/w1u.yaml" 2>"$WORK/run6z2.err"; then
+	fail "a failed mask passed"
+fi
+grep -q 'swap: failed: systemctl mask exited with status 1 (zramswap.service)' \
+	"$WORK/run6z2.err" || fail "mask failure: $(grep swap: "$WORK/run6z2.err")"
+[[ $(wc -l <"$R/proc/swaps") == 2 ]] || fail "swap turned off before the masks"
 
 echo "== 6b. etcd node"
 R=$WORK/r7 S=$WORK/s7
@@ -310,8 +394,19 @@ if agent "$R" "$S" --config "$WORK/w1-slow.yaml" 2>"$WORK/run8.err"; then
 	fail "a node that is never Ready passed"
 fi
 ((SECONDS - start < 30)) || fail "the readiness wait was not bounded"
-grep -q 'ready: failed: node w1 not Ready after 3s' "$WORK/run8.err" ||
+grep -q 'ready: failed: node w1 not Ready after 3s$' "$WORK/run8.err" ||
 	fail "message: $(cat "$WORK/run8.err")"
+# A cluster without a CNI: the failure says why, and what to do.
+R=$WORK/r8b S=$WORK/s8b
+mkroot "$R"
+mkdir -p "$S"
+touch "$S/not-ready"
+CNI_CONFIGURED=false payload >"$WORK/w1-nocni.yaml"
+if agent "$R" "$S" --config "$WORK/w1-nocni.yaml" 2>"$WORK/run8b.err"; then
+	fail "a node that is never Ready passed"
+fi
+grep -q 'ready: failed: node w1 not Ready after 3s: no CNI configured (cluster.cni.manifest is not set in the inventory); apply a network add-on with kubectl, then rerun' \
+	"$WORK/run8b.err" || fail "message: $(cat "$WORK/run8b.err")"
 
 echo "== 7. bad input"
 if agent "$WORK/r1" "$WORK/s9" --config "$WORK/nope.yaml" 2>"$WORK/e.err"; then

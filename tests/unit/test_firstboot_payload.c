@@ -113,6 +113,9 @@ test_full(void **state)
 	assert_false(p->kubeadm.has_wait);
 	assert_true(p->has_cni);
 	assert_int_equal(p->ready_timeout, 300);
+	/* Absent (payloads from before these keys): the defaults. */
+	assert_null(p->runtime.sandbox_image);
+	assert_true(p->cluster.cni_configured);
 	fb_payload_free(p);
 }
 
@@ -194,6 +197,12 @@ static const struct bad bads[] = {
 	  37, 11, "etcd endpoint" },
 	{ "kernel_modules: [br_netfilter, overlay]",
 	  "kernel_modules: &a [x]\nhosts: *a", 0, 0, "" },
+	{ "service_subnet: 10.96.0.0/12",
+	  "service_subnet: 10.96.0.0/12\n  cni_configured: maybe", 9, 19,
+	  "cluster.cni_configured" },
+	{ "storage_driver: overlay2",
+	  "storage_driver: overlay2\n  sandbox_image: \"pause 3.9\"", 31, 18,
+	  "sandbox_image is not an image reference" },
 };
 
 static char *
@@ -229,6 +238,29 @@ test_cri_socket(void **state)
 			    "unix:///var/run/cri-dockerd.sock");
 	fb_payload_free(p);
 	free(text);
+}
+
+/* The sandbox image and cluster.cni_configured, as the builder writes. */
+static void
+test_sandbox_cni_configured(void **state)
+{
+	char *t1 = replace(full, "  storage_driver: overlay2\n",
+			   "  storage_driver: overlay2\n"
+			   "  sandbox_image: registry.k8s.io/pause:3.10\n");
+	char *t2 = replace(t1, "  service_subnet: 10.96.0.0/12\n",
+			   "  service_subnet: 10.96.0.0/12\n"
+			   "  cni_configured: false\n");
+	struct fb_payload *p = NULL;
+	struct fb_perror err;
+
+	(void)state;
+	assert_int_equal(fb_payload_parse("f", t2, strlen(t2), &p, &err), 0);
+	assert_string_equal(p->runtime.sandbox_image,
+			    "registry.k8s.io/pause:3.10");
+	assert_false(p->cluster.cni_configured);
+	fb_payload_free(p);
+	free(t1);
+	free(t2);
 }
 
 #define VIP_IN                                                                 \
@@ -398,6 +430,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_cri_socket),
+		cmocka_unit_test(test_sandbox_cni_configured),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_vip),
 		cmocka_unit_test(test_joiner_wait_for),

@@ -161,6 +161,22 @@ test_first_control_plane(void **state)
 	assert_true(has_detail(plan, FB_STEP_FIREWALL, "open 30000-32767/tcp"));
 	assert_true(has_detail(plan, FB_STEP_FIREWALL, "FORWARD ACCEPT"));
 	assert_true(has_detail(plan, FB_STEP_RUNTIME, "SystemdCgroup = true"));
+	assert_true(has_detail(plan, FB_STEP_RUNTIME,
+			       "sandbox image: containerd's default"));
+	assert_false(has_detail(plan, FB_STEP_RUNTIME, "hosts.toml"));
+	assert_true(
+		has_detail(plan, FB_STEP_FIREWALL,
+			   "write /etc/metalboot/firewall.sh (0755) and "
+			   "/etc/systemd/system/metalboot-firewall.service"));
+	assert_true(has_detail(plan, FB_STEP_FIREWALL,
+			       "run systemctl enable "
+			       "metalboot-firewall.service"));
+	assert_true(has_detail(plan, FB_STEP_SWAP,
+			       "run systemctl mask zramswap.service"));
+	assert_true(has_detail(plan, FB_STEP_SWAP,
+			       "write /etc/systemd/zram-generator.conf"));
+	assert_false(has_detail(plan, FB_STEP_READY, "no CNI"));
+	assert_true(p->cluster.cni_configured);
 	assert_true(has_detail(plan, FB_STEP_PKI,
 			       "/etc/kubernetes/pki/ca.crt (mode 0644)"));
 	assert_true(p->has_server);
@@ -229,6 +245,58 @@ test_init_external_etcd(void **state)
 			       "external etcd https://10.0.0.32:2379/health"));
 	fb_plan_free(plan);
 	fb_payload_free(p);
+}
+
+/*
+ * The sandbox image and cluster.cni_configured: false show in the plan;
+ * an image that is not an image reference is refused.
+ */
+static void
+test_sandbox_and_no_cni(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"node: { name: w9, role: worker, mac: \"52:54:00:00:02:09\", "
+		"ip: 10.0.0.9 }\n"
+		"cluster: { name: c, cni_configured: false }\n"
+		"container_runtime: { kind: containerd, sandbox_image: "
+		"\"mirror.example:5000/pause:3.9\" }\n"
+		"kubeadm: { action: join, config: x }\n";
+	static const char *const bad[] = { "\"\"", "\"a b\"", "\"a\\\"b\"",
+					   "\"-x/pause:1\"",
+					   "\"x/pause:1\\n\"" };
+	struct fb_payload *p = parse_or_fail(yaml), *q = NULL;
+	struct fb_plan *plan = NULL;
+	struct fb_perror err;
+	char text[512];
+	size_t i;
+
+	(void)state;
+	assert_false(p->cluster.cni_configured);
+	assert_string_equal(p->runtime.sandbox_image,
+			    "mirror.example:5000/pause:3.9");
+	assert_int_equal(fb_plan_build(p, "/", false, &plan), 0);
+	assert_true(has_detail(plan, FB_STEP_RUNTIME,
+			       "sandbox image mirror.example:5000/pause:3.9"));
+	assert_true(has_detail(plan, FB_STEP_READY,
+			       "no CNI configured: the node stays NotReady"));
+	fb_plan_free(plan);
+	fb_payload_free(p);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "version: 1\n"
+			 "node: { name: w9, role: worker, mac: "
+			 "\"52:54:00:00:02:09\", ip: 10.0.0.9 }\n"
+			 "cluster: { name: c }\n"
+			 "container_runtime: { kind: containerd, "
+			 "sandbox_image: %s }\n"
+			 "kubeadm: { action: join, config: x }\n",
+			 bad[i]);
+		assert_int_equal(fb_payload_parse("t.yaml", text, strlen(text),
+						  &q, &err),
+				 -EINVAL);
+		assert_non_null(strstr(err.msg, "sandbox_image"));
+	}
 }
 
 static const char wait_for[] = "  wait_for:\n"
@@ -334,10 +402,17 @@ test_minimal_docker(void **state)
 			       "max-size 100m max-file 5, overlay2"));
 	assert_true(has_detail(plan, FB_STEP_RUNTIME,
 			       "registry mirror https://mirror.example"));
+	assert_true(has_detail(plan, FB_STEP_RUNTIME,
+			       "write /etc/containerd/certs.d/docker.io/"
+			       "hosts.toml"));
 	/* kubelet talks to containerd's CRI: containerd is set up too. */
 	assert_true(has_detail(plan, FB_STEP_RUNTIME,
 			       "write /etc/containerd/config.toml "
-			       "(SystemdCgroup = true)"));
+			       "(SystemdCgroup = true; config_path "
+			       "/etc/containerd/certs.d)"));
+	assert_true(has_detail(plan, FB_STEP_RUNTIME,
+			       "run containerd --version: config version 2 "
+			       "for 1.x, 3 for 2.x"));
 	assert_true(has_detail(plan, FB_STEP_RUNTIME,
 			       "kubelet's CRI endpoint: "
 			       "unix:///var/run/containerd/containerd.sock"));
@@ -618,6 +693,7 @@ main(void)
 		cmocka_unit_test(test_etcd),
 		cmocka_unit_test(test_init_external_etcd),
 		cmocka_unit_test(test_minimal_docker),
+		cmocka_unit_test(test_sandbox_and_no_cni),
 		cmocka_unit_test(test_no_secrets_printed),
 		cmocka_unit_test(test_inventory_single),
 		cmocka_unit_test(test_inventory_lab),

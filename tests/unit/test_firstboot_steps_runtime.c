@@ -4,8 +4,10 @@
  * nothing): the files each container runtime kind gets, the services
  * restarted and in which order, and the standalone kubelet configuration
  * of an external etcd member, byte for byte, with the CRI endpoint the
- * payload names; the vip step (keepalived's interface, haproxy and
- * keepalived restarted, init's wait for the VIP) and its helpers.
+ * payload names; containerd's config version picked from a containerd
+ * stand-in's --version, docker.io's hosts.toml; the vip step
+ * (keepalived's interface, haproxy and keepalived restarted, init's wait
+ * for the VIP) and its helpers.
  */
 #include <errno.h>
 #include <limits.h>
@@ -26,6 +28,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "ctrconf.h"
 #include "exec.h"
 #include "fsutil.h"
 #include "payload.h"
@@ -245,18 +248,26 @@ static void
 test_docker_configures_containerd(void **state)
 {
 	struct env e;
-	char *toml, *json, *got;
+	char *toml, *json, *got, *hosts;
 
 	(void)state;
 	env_setup(&e, docker_payload, true);
 	assert_int_equal(fb_step_runtime(&e.x), 0);
 	toml = root_file(&e, FB_CONTAINERD_CONF);
 	assert_non_null(toml);
+	assert_non_null(strstr(toml, "\nversion = 2\n"));
 	assert_non_null(strstr(toml, "\n  SystemdCgroup = true\n"));
 	assert_non_null(
 		strstr(toml, "runtime_type = \"io.containerd.runc.v2\""));
 	assert_non_null(
-		strstr(toml, "endpoint = [\"https://mirror.example:5000\"]"));
+		strstr(toml, "\n  config_path = \"" CTRCONF_CERTS_D "\"\n"));
+	/* The mirrors are in hosts.toml, not the deprecated table. */
+	assert_null(strstr(toml, "mirrors"));
+	hosts = root_file(&e, CTRCONF_HOSTS_TOML);
+	assert_non_null(hosts);
+	assert_non_null(strstr(hosts, "\n[host.\"https://mirror.example:5000\"]"
+				      "\n"));
+	free(hosts);
 	json = root_file(&e, FB_DOCKER_CONF);
 	assert_non_null(json);
 	assert_non_null(strstr(json, "\"native.cgroupdriver=systemd\""));
@@ -267,9 +278,11 @@ test_docker_configures_containerd(void **state)
 				 "restart docker\n"
 				 "is-active --quiet docker\n");
 	free(got);
-	assert_string_equal(e.x.msg, FB_CONTAINERD_CONF
+	assert_string_equal(e.x.msg,
+			    "config version 2 (containerd is not on PATH); "
+			    "" FB_CONTAINERD_CONF
 			    " written; containerd restarted; " FB_DOCKER_CONF
-			    " written; docker restarted");
+			    " written; docker restarted; hosts.toml written");
 	free(toml);
 	free(json);
 
@@ -284,9 +297,12 @@ test_docker_configures_containerd(void **state)
 				 "is-active --quiet docker\n");
 	free(got);
 	assert_string_equal(
-		e.x.msg, FB_CONTAINERD_CONF
+		e.x.msg,
+		"config version 2 (containerd is not on PATH); "
+		"" FB_CONTAINERD_CONF
 		" unchanged; containerd already running; " FB_DOCKER_CONF
-		" unchanged; docker already running");
+		" unchanged; docker already running; hosts.toml "
+		"unchanged");
 	env_done(&e);
 }
 
@@ -369,6 +385,154 @@ test_etcd_kubelet_cri_socket(void **state)
 	assert_non_null(strstr(conf, "\ncontainerRuntimeEndpoint: "
 				     "unix:///var/run/cri-dockerd.sock\n"));
 	free(conf);
+	env_done(&e);
+}
+
+/* An executable prog on the test's PATH: "#!/bin/sh" then body. */
+static void
+stand_in_sh(const struct env *e, const char *prog, const char *body)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", e->bin, prog);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n%s", body);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* Write ROOT+abs (parents made). */
+static void
+put_root_file(const struct env *e, const char *abs, const char *text)
+{
+	char path[PATH_MAX * 2], dir[PATH_MAX * 2];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%s", e->root, abs);
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	assert_int_equal(mkdir_p(dir, 0755), 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char sandbox_payload[] =
+	HEAD "node: { name: w1, role: worker, mac: \"52:54:00:00:02:01\", "
+	     "ip: 192.168.100.21 }\n"
+	     "container_runtime: { kind: containerd, cgroup_driver: systemd, "
+	     "sandbox_image: \"registry.k8s.io/pause:3.9\" }\n"
+	     "kubeadm: { action: join, config: x }\n";
+
+/* What Debian 12's containerd package installs as config.toml. */
+static const char debian_toml[] =
+	"version = 2\n\n[plugins]\n  [plugins.\"io.containerd.grpc.v1.cri\"]\n"
+	"    [plugins.\"io.containerd.grpc.v1.cri\".cni]\n"
+	"      bin_dir = \"/usr/lib/cni\"\n";
+
+/*
+ * The config version follows "containerd --version": Debian 12's 1.6.20
+ * gets version 2 (sandbox_image under the CRI plugin), the original kept
+ * once; an upgrade to 2.0 rewrites it as version 3 (pinned_images under
+ * io.containerd.cri.v1.images) and restarts containerd; an answer that is
+ * not understood falls back to version 2 and says so.
+ */
+static void
+test_config_version(void **state)
+{
+	struct env e;
+	char *toml, *got;
+
+	(void)state;
+	env_setup(&e, sandbox_payload, true);
+	put_root_file(&e, FB_CONTAINERD_CONF, debian_toml);
+	stand_in_sh(&e, "containerd",
+		    "echo 'containerd github.com/containerd/containerd "
+		    "1.6.20~ds1 1.6.20~ds1-1+deb12u1'\n");
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	assert_string_equal(e.x.msg, "config version 2 (containerd 1.x); "
+				     "" FB_CONTAINERD_CONF
+				     " written; containerd restarted");
+	toml = root_file(&e, FB_CONTAINERD_CONF);
+	assert_non_null(toml);
+	assert_non_null(strstr(toml, "\nversion = 2\n"));
+	assert_non_null(strstr(
+		toml, "\n[plugins.\"io.containerd.grpc.v1.cri\"]\n"
+		      "  sandbox_image = \"registry.k8s.io/pause:3.9\"\n"));
+	free(toml);
+	toml = root_file(&e, FB_CONTAINERD_CONF ".orig");
+	assert_non_null(toml);
+	assert_string_equal(toml, debian_toml);
+	free(toml);
+
+	stand_in_sh(&e, "containerd",
+		    "echo 'containerd github.com/containerd/containerd/v2 "
+		    "v2.0.0 207ad711eabd375a01713109a8a197d197ff6542'\n");
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	assert_string_equal(e.x.msg, "config version 3 (containerd 2.x); "
+				     "" FB_CONTAINERD_CONF
+				     " written; containerd restarted");
+	toml = root_file(&e, FB_CONTAINERD_CONF);
+	assert_non_null(toml);
+	assert_non_null(strstr(toml, "\nversion = 3\n"));
+	assert_non_null(strstr(
+		toml,
+		"\n[plugins.\"io.containerd.cri.v1.images\".pinned_images]"
+		"\n  sandbox = \"registry.k8s.io/pause:3.9\"\n"));
+	assert_null(strstr(toml, "grpc.v1.cri"));
+	free(toml);
+	/* The first original is the one kept. */
+	toml = root_file(&e, FB_CONTAINERD_CONF ".orig");
+	assert_string_equal(toml, debian_toml);
+	free(toml);
+	got = calls(&e);
+	assert_string_equal(got, "restart containerd\n"
+				 "is-active --quiet containerd\n"
+				 "restart containerd\n"
+				 "is-active --quiet containerd\n");
+	free(got);
+
+	stand_in_sh(&e, "containerd", "echo 'segmentation fault'; exit 139\n");
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	assert_non_null(strstr(e.x.msg, "config version 2 (containerd "
+					"--version not understood); "));
+	toml = root_file(&e, FB_CONTAINERD_CONF);
+	assert_non_null(strstr(toml, "\nversion = 2\n"));
+	free(toml);
+	env_done(&e);
+}
+
+/*
+ * Without mirrors there is no hosts.toml; one this agent wrote earlier is
+ * removed (the mirrors were dropped), one someone else wrote is kept.
+ */
+static void
+test_hosts_toml_removed(void **state)
+{
+	static const char mine[] = CTRCONF_MARK ": docker.io pulls ...\n"
+						"server = \"https://x\"\n";
+	static const char theirs[] = "server = \"https://registry.corp\"\n";
+	struct env e;
+	char *got;
+
+	(void)state;
+	env_setup(&e, sandbox_payload, false);
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	assert_null(strstr(e.x.msg, "hosts.toml"));
+	assert_null(root_file(&e, CTRCONF_HOSTS_TOML));
+	put_root_file(&e, CTRCONF_HOSTS_TOML, theirs);
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	got = root_file(&e, CTRCONF_HOSTS_TOML);
+	assert_non_null(got);
+	assert_string_equal(got, theirs);
+	free(got);
+	put_root_file(&e, CTRCONF_HOSTS_TOML, mine);
+	assert_int_equal(fb_step_runtime(&e.x), 0);
+	assert_non_null(strstr(e.x.msg, "; hosts.toml removed"));
+	assert_null(root_file(&e, CTRCONF_HOSTS_TOML));
 	env_done(&e);
 }
 
@@ -512,6 +676,8 @@ main(void)
 		cmocka_unit_test(test_docker_configures_containerd),
 		cmocka_unit_test(test_docker_no_systemctl),
 		cmocka_unit_test(test_containerd_only),
+		cmocka_unit_test(test_config_version),
+		cmocka_unit_test(test_hosts_toml_removed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 BIN=$WORK/bin
 mkdir -p "$BIN"
-for p in hostname modprobe swapoff setenforce iptables firewall-cmd \
+for p in hostname modprobe swapoff setenforce iptables firewall-cmd ufw \
 	systemctl kubeadm kubectl; do
 	ln -s "$STANDINS/$p" "$BIN/$p"
 done
@@ -95,7 +95,7 @@ mode() {
 }
 
 # The payload of a node (YAML on stdout). Variables: NAME ROLE MAC IP ACTION
-# RUNTIME EXTRA (appended verbatim) SERVER_BLOCK.
+# RUNTIME EXTRA (appended verbatim) SERVER_BLOCK CNI_CONFIGURED.
 payload() {
 	cat <<YAML
 version: 1
@@ -106,6 +106,7 @@ cluster:
   endpoint: 192.168.100.11:6443
   pod_subnet: ${POD_SUBNET:-10.244.0.0/16}
   service_subnet: 10.96.0.0/12
+  cni_configured: ${CNI_CONFIGURED:-true}
 ${SERVER_BLOCK:-}
 hosts:
   - { ip: 192.168.100.11, names: [cp1] }
@@ -125,6 +126,7 @@ container_runtime:
   log_max_files: 5
   storage_driver: overlay2
   registry_mirrors: ["https://mirror.example:5000"]
+  sandbox_image: registry.k8s.io/pause:3.9
 files:
   - { path: /etc/kubernetes/pki/ca.crt, mode: "0644", content: "CA-CERT\n" }
   - { path: /etc/kubernetes/pki/ca.key, mode: "0600", content: "CA-KEY-SECRET\n" }
