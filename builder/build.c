@@ -393,6 +393,35 @@ build_nodes(const struct render_ctx *rc, struct tree *t, time_t epoch, int jobs,
 	return r;
 }
 
+/*
+ * The bootstrap token: a new one with --new-token; else a warning when the
+ * one reused may have expired in the cluster (kubeadm init made it valid
+ * for token_ttl, and init ran after it was made), since a node added
+ * now could not join with it.
+ */
+static int
+token_check(struct pki *pki, const struct inventory *inv, bool renew,
+	    time_t now, struct diags *d)
+{
+	char when[32];
+	struct tm tm;
+
+	if (renew)
+		return pki_token_renew(pki, now, inv->cluster.token_ttl);
+	if (pki->token_expires > now)
+		return 0;
+	gmtime_r(&pki->token_expires, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	diags_add(d, DIAG_WARNING, inv->file, 0, 0,
+		  "the bootstrap token expired at %s (its token_ttl from "
+		  "when it was made): a node that joins with it may be "
+		  "refused; build again with --new-token and apply "
+		  "OUT/secrets/bootstrap-token.yaml with kubectl (README, "
+		  "\"Adding nodes later\")",
+		  when);
+	return 0;
+}
+
 /* ---- shared files ---------------------------------------------------------
  */
 
@@ -762,6 +791,8 @@ build_run(const struct build_opts *o, struct diags *d)
 	if (r < 0)
 		goto out;
 	r = check_inventory(inv, d);
+	if (r == 0)
+		r = render_check_repos(inv, o->apt_repo, o->rpm_repo, d);
 	if (r == 0 && o->kernel != NULL && o->base == NULL &&
 	    inv->boot.base == NULL) {
 		diags_add(d, DIAG_ERROR, "--kernel", 0, 0,
@@ -784,6 +815,8 @@ build_run(const struct build_opts *o, struct diags *d)
 	have_tmp = true;
 	r = pki_prepare(&pki, inv, is_dir(o->out) ? o->out : NULL, o->rotate,
 			time(NULL), d);
+	if (r == 0)
+		r = token_check(&pki, inv, o->new_token, time(NULL), d);
 	if (r < 0)
 		goto out;
 	r = pki_write(&pki, inv, tmp);
@@ -805,6 +838,7 @@ build_run(const struct build_opts *o, struct diags *d)
 	if (r < 0)
 		goto out;
 	rc.apt_repo = o->apt_repo;
+	rc.rpm_repo = o->rpm_repo;
 	r = write_shared(&rc, &t);
 	if (r < 0) {
 		diags_add(d, DIAG_ERROR, tmp, 0, 0, "cannot write: %s",
@@ -900,7 +934,8 @@ out:
 int
 build_iso(const char *inventory, const char *profiles, const char *node,
 	  const char *from_dir, const char *iso_path, const time_t *epoch,
-	  const char *apt_repo, bool *ret_fresh, struct diags *d)
+	  const char *apt_repo, const char *rpm_repo, bool *ret_fresh,
+	  struct diags *d)
 {
 	struct inventory *inv = NULL;
 	struct render_ctx rc;
@@ -914,6 +949,9 @@ build_iso(const char *inventory, const char *profiles, const char *node,
 	node_bufs_init(&b);
 	iso_setup_process();
 	r = inventory_load(inventory, profiles, &inv, d);
+	if (r < 0)
+		goto out;
+	r = render_check_repos(inv, apt_repo, rpm_repo, d);
 	if (r < 0)
 		goto out;
 	for (n = 0; n < inv->nnodes; n++)
@@ -937,6 +975,7 @@ build_iso(const char *inventory, const char *profiles, const char *node,
 	*ret_fresh = from_dir == NULL;
 	r = render_ctx_init(&rc, inv, &pki, NULL, NULL);
 	rc.apt_repo = apt_repo;
+	rc.rpm_repo = rpm_repo;
 	if (r == 0)
 		r = render_kubeadm(&rc, n, &b.kubeadm);
 	if (r == 0)

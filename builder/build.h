@@ -31,10 +31,12 @@ struct build_opts {
 	const char *ipxe_dir; /* NULL: BUILD_IPXE_DIR */
 	const char *agent;    /* NULL: build_find_agent() */
 	const char *apt_repo; /* NULL: pkgs.k8s.io (render.h) */
+	const char *rpm_repo; /* NULL: pkgs.k8s.io (render.h) */
 	const char *shim;     /* NULL: SB_SHIM_DEFAULT (secureboot.h) */
 	const char *grub;     /* NULL: SB_GRUB_DEFAULT */
 	int jobs;	      /* 0: one per CPU */
 	bool rotate;
+	bool new_token; /* a new bootstrap token (secrets/bootstrap-token) */
 	time_t epoch;	/* recorded in ISOs: SOURCE_DATE_EPOCH */
 	bool epoch_set; /* false: the cluster CA's creation time */
 };
@@ -53,7 +55,8 @@ int build_run(const struct build_opts *o, struct diags *d);
  */
 int build_iso(const char *inventory, const char *profiles, const char *node,
 	      const char *from_dir, const char *iso_path, const time_t *epoch,
-	      const char *apt_repo, bool *ret_fresh, struct diags *d);
+	      const char *apt_repo, const char *rpm_repo, bool *ret_fresh,
+	      struct diags *d);
 
 /*
  * The metalboot-firstboot binary to bake into images: $METALBOOT_AGENT,

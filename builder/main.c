@@ -21,14 +21,18 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: metalboot-build validate CLUSTER.yaml\n"
+		"usage: metalboot-build validate CLUSTER.yaml [--apt-repo URL] "
+		"[--rpm-repo URL]\n"
 		"       metalboot-build build CLUSTER.yaml -o OUT [--base "
 		"ROOTFS] "
 		"[--kernel FILE] [--jobs N]\n"
-		"                             [--rotate] [--apt-repo URL] "
-		"[--shim FILE] [--grub FILE]\n"
+		"                             [--rotate] [--new-token] "
+		"[--apt-repo URL] "
+		"[--rpm-repo URL]\n"
+		"                             [--shim FILE] [--grub FILE]\n"
 		"       metalboot-build iso CLUSTER.yaml NODE -o FILE.iso "
 		"[--from OUT] [--apt-repo URL]\n"
+		"                             [--rpm-repo URL]\n"
 		"       metalboot-build initramfs --base DIR|TAR [--overlay "
 		"DIR]... -o FILE\n"
 		"                                 [--compress gzip|zstd|none]\n"
@@ -60,10 +64,14 @@ usage(FILE *f)
 		"  --jobs N        build: nodes built in parallel (default: "
 		"one "
 		"per CPU)\n"
-		"  --apt-repo URL  build, iso: the Kubernetes apt repository "
-		"cloud-init\n"
-		"                  uses (a mirror; default: pkgs.k8s.io for "
-		"the version)\n"
+		"  --apt-repo URL  validate, build, iso: the Kubernetes apt "
+		"repository\n"
+		"                  cloud-init uses on Debian-family nodes (a "
+		"mirror;\n"
+		"                  default: pkgs.k8s.io for the version, v1.24 "
+		"and later)\n"
+		"  --rpm-repo URL  the same for RHEL-family nodes (with\n"
+		"                  repodata/repomd.xml.key)\n"
 		"  --shim FILE     build: the signed shim for secure_boot "
 		"nodes\n"
 		"                  (default: " SB_SHIM_DEFAULT ")\n"
@@ -72,9 +80,32 @@ usage(FILE *f)
 		"  --rotate        build: new PKI and secrets even when OUT "
 		"has "
 		"them\n"
+		"  --new-token     build: a new bootstrap token, valid "
+		"cluster.token_ttl;\n"
+		"                  apply OUT/secrets/bootstrap-token.yaml "
+		"with kubectl\n"
+		"                  so that nodes added later can join\n"
 		"  -q, --quiet     print errors only\n"
 		"  -h, --help      this text\n"
 		"  --version       print the version\n");
+}
+
+/*
+ * --apt-repo (c 'A') or --rpm-repo ('Y') into *apt or *rpm: false after
+ * an error message.
+ */
+static bool
+repo_opt(int c, const char *arg, const char **apt, const char **rpm)
+{
+	if (!render_apt_repo_valid(arg)) {
+		fprintf(stderr,
+			"metalboot-build: %s: '%s' is not an http(s) URL "
+			"ending in '/' (without spaces or quotes)\n",
+			c == 'A' ? "--apt-repo" : "--rpm-repo", arg);
+		return false;
+	}
+	*(c == 'A' ? apt : rpm) = arg;
+	return true;
 }
 
 static int
@@ -82,11 +113,13 @@ cmd_validate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "profiles", required_argument, NULL, 'P' },
+		{ "apt-repo", required_argument, NULL, 'A' },
+		{ "rpm-repo", required_argument, NULL, 'Y' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *profiles = NULL;
+	const char *profiles = NULL, *apt_repo = NULL, *rpm_repo = NULL;
 	struct inventory *inv = NULL;
 	struct diags d;
 	bool quiet = false;
@@ -97,6 +130,11 @@ cmd_validate(int argc, char **argv)
 		switch (c) {
 		case 'P':
 			profiles = optarg;
+			break;
+		case 'A':
+		case 'Y':
+			if (!repo_opt(c, optarg, &apt_repo, &rpm_repo))
+				return 1;
 			break;
 		case 'q':
 			quiet = true;
@@ -116,6 +154,11 @@ cmd_validate(int argc, char **argv)
 	}
 	diags_init(&d);
 	r = inventory_load(argv[optind], profiles, &inv, &d);
+	if (r == 0) {
+		r = render_check_repos(inv, apt_repo, rpm_repo, &d);
+		if (r < 0)
+			inv = inventory_free(inv);
+	}
 	diags_print(&d, stderr);
 	if (r == -ENOMEM) {
 		fprintf(stderr, "metalboot-build: out of memory\n");
@@ -141,15 +184,6 @@ cmd_validate(int argc, char **argv)
 	return 0;
 }
 
-static void
-apt_repo_usage(const char *arg)
-{
-	fprintf(stderr,
-		"metalboot-build: --apt-repo: '%s' is not an http(s) URL "
-		"ending in '/' (without spaces or quotes)\n",
-		arg);
-}
-
 /* Exit code for a build/iso result: 0, 1 (the input), 2 (internal). */
 static int
 exit_code(int r, struct diags *d, bool quiet)
@@ -173,7 +207,9 @@ cmd_build(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "rotate", no_argument, NULL, 'R' },
+		{ "new-token", no_argument, NULL, 'T' },
 		{ "apt-repo", required_argument, NULL, 'A' },
+		{ "rpm-repo", required_argument, NULL, 'Y' },
 		{ "profiles", required_argument, NULL, 'P' },
 		{ "shim", required_argument, NULL, 'S' },
 		{ "grub", required_argument, NULL, 'G' },
@@ -215,12 +251,13 @@ cmd_build(int argc, char **argv)
 		case 'R':
 			o.rotate = true;
 			break;
+		case 'T':
+			o.new_token = true;
+			break;
 		case 'A':
-			if (!render_apt_repo_valid(optarg)) {
-				apt_repo_usage(optarg);
+		case 'Y':
+			if (!repo_opt(c, optarg, &o.apt_repo, &o.rpm_repo))
 				return 1;
-			}
-			o.apt_repo = optarg;
 			break;
 		case 'P':
 			o.profiles = optarg;
@@ -266,13 +303,14 @@ cmd_iso(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "apt-repo", required_argument, NULL, 'A' },
+		{ "rpm-repo", required_argument, NULL, 'Y' },
 		{ "profiles", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *from = NULL, *profiles = NULL;
-	const char *apt_repo = NULL;
+	const char *apt_repo = NULL, *rpm_repo = NULL;
 	struct diags d;
 	bool fresh = false, quiet = false;
 	time_t epoch;
@@ -291,11 +329,9 @@ cmd_iso(int argc, char **argv)
 			from = optarg;
 			break;
 		case 'A':
-			if (!render_apt_repo_valid(optarg)) {
-				apt_repo_usage(optarg);
+		case 'Y':
+			if (!repo_opt(c, optarg, &apt_repo, &rpm_repo))
 				return 1;
-			}
-			apt_repo = optarg;
 			break;
 		case 'P':
 			profiles = optarg;
@@ -321,7 +357,7 @@ cmd_iso(int argc, char **argv)
 	}
 	diags_init(&d);
 	r = build_iso(argv[optind], profiles, argv[optind + 1], from, out,
-		      r == 1 ? &epoch : NULL, apt_repo, &fresh, &d);
+		      r == 1 ? &epoch : NULL, apt_repo, rpm_repo, &fresh, &d);
 	if (r == 0 && fresh)
 		fprintf(stderr,
 			"metalboot-build: warning: no --from OUT: this ISO "

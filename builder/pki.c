@@ -3,7 +3,9 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "num.h"
 #include "tree.h"
+#include "yemit.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define PKI_SERIAL_BYTES 16
 #define PKI_SAN_MAX	 4096
@@ -409,6 +413,34 @@ read_opt(const char *dir, const char *rel, char **ret)
 	return r;
 }
 
+/*
+ * When the token in old expires: secrets/bootstrap-token.expires (seconds
+ * since the epoch), else the token file's mtime plus ttl (an OUT from
+ * before that file), else now plus ttl.
+ */
+static time_t
+token_expires(const char *old, time_t now, uint64_t ttl)
+{
+	char path[PATH_MAX], *s = NULL;
+	struct stat st;
+	uint64_t v;
+	time_t t = now;
+
+	if (read_opt(old, "secrets/bootstrap-token.expires", &s) == 0 &&
+	    s != NULL) {
+		size_t len = strcspn(s, "\n");
+		int r = num_parse_u64n(s, len, 1, INT64_MAX, &v);
+
+		free(s);
+		if (r == 0)
+			return (time_t)v;
+	}
+	snprintf(path, sizeof(path), "%s/secrets/bootstrap-token", old);
+	if (stat(path, &st) == 0)
+		t = st.st_mtime;
+	return t + (time_t)ttl;
+}
+
 enum load_state {
 	LOAD_ABSENT,
 	LOAD_OK,
@@ -688,8 +720,11 @@ pki_prepare(struct pki *p, const struct inventory *inv, const char *old_dir,
 			   sizeof(p->token), pki_token_valid, d);
 	if (r == 1) {
 		p->created = true;
+		p->token_expires = now + (time_t)inv->cluster.token_ttl;
 		r = pki_token_new(p->token);
-	}
+	} else if (r == 0)
+		p->token_expires =
+			token_expires(old, now, inv->cluster.token_ttl);
 	if (r < 0)
 		goto out;
 	r = secret_prepare(old, "secrets/certificate-key", p->cert_key,
@@ -731,6 +766,85 @@ write_pair(struct tree *t, const char *name, const struct pki_pair *pp)
 	snprintf(rel, sizeof(rel), "pki/%s.key", name);
 	return tree_write(t, rel, pp->key_pem, strlen(pp->key_pem), 0600,
 			  false);
+}
+
+int
+pki_token_renew(struct pki *p, time_t now, uint64_t ttl)
+{
+	int r = pki_token_new(p->token);
+
+	if (r == 0)
+		p->token_expires = now + (time_t)ttl;
+	return r;
+}
+
+int
+pki_token_secret(const struct pki *p, struct buf *out)
+{
+	char id[7], name[32], exp[32];
+	time_t at = p->token_expires;
+	struct tm tm;
+	struct yemit *y;
+	int r;
+
+	memcpy(id, p->token, 6);
+	id[6] = '\0';
+	snprintf(name, sizeof(name), "bootstrap-token-%s", id);
+	gmtime_r(&at, &tm);
+	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "apiVersion", "v1");
+	yemit_kv_str(y, "kind", "Secret");
+	yemit_str(y, "metadata");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "name", name);
+	yemit_kv_str(y, "namespace", "kube-system");
+	yemit_map_end(y);
+	yemit_kv_str(y, "type", "bootstrap.kubernetes.io/token");
+	yemit_str(y, "stringData");
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "description",
+		     "metalboot: for nodes added after the first boot");
+	yemit_kv_str(y, "token-id", id);
+	yemit_kv_str(y, "token-secret", p->token + 7);
+	yemit_kv_str(y, "expiration", exp);
+	yemit_kv_str(y, "usage-bootstrap-authentication", "true");
+	yemit_kv_str(y, "usage-bootstrap-signing", "true");
+	yemit_kv_str(y, "auth-extra-groups",
+		     "system:bootstrappers:kubeadm:default-node-token");
+	yemit_map_end(y);
+	yemit_map_end(y);
+	r = yemit_finish(y);
+	yemit_free(y);
+	return r;
+}
+
+/*
+ * Beside secrets/bootstrap-token: when it expires, and the Secret that
+ * creates it in a running cluster (0600: it holds the token).
+ */
+static int
+write_token_extras(struct tree *t, const struct pki *p)
+{
+	char line[32];
+	struct buf b;
+	int r;
+
+	snprintf(line, sizeof(line), "%lld\n", (long long)p->token_expires);
+	r = tree_write(t, "secrets/bootstrap-token.expires", line, strlen(line),
+		       0600, false);
+	if (r < 0)
+		return r;
+	buf_init(&b, 4096);
+	r = pki_token_secret(p, &b);
+	if (r == 0)
+		r = tree_write(t, "secrets/bootstrap-token.yaml", b.data, b.len,
+			       0600, false);
+	buf_done_secure(&b);
+	return r;
 }
 
 /* Write pki/ and secrets/ under dir. */
@@ -780,6 +894,8 @@ pki_write(const struct pki *p, const struct inventory *inv, const char *dir)
 		r = tree_write(&t, "secrets/bootstrap-token", line,
 			       strlen(line), 0600, false);
 	}
+	if (r == 0)
+		r = write_token_extras(&t, p);
 	if (r == 0) {
 		snprintf(line, sizeof(line), "%s\n", p->cert_key);
 		r = tree_write(&t, "secrets/certificate-key", line,

@@ -21,6 +21,7 @@
 #ifndef MB_PKI_H
 #define MB_PKI_H
 
+#include "buf.h"
 #include "diag.h"
 #include "inventory.h"
 
@@ -57,7 +58,14 @@ struct pki {
 	size_t nnodes;				  /* entries in the above */
 	char *sa_key_pem;			  /* wiped on free */
 	char *sa_pub_pem;
-	char token[PKI_TOKEN_LEN + 1];	     /* secret */
+	char token[PKI_TOKEN_LEN + 1]; /* secret */
+	/*
+	 * When token expires: made, plus the token_ttl of that time
+	 * (secrets/bootstrap-token.expires; for an OUT from before that
+	 * file, the token file's mtime plus token_ttl). The copy kubeadm init
+	 * made lives token_ttl from init, so expires no earlier than this.
+	 */
+	time_t token_expires;
 	char cert_key[PKI_CERT_KEY_LEN + 1]; /* secret */
 	/* keepalived's VRRP password; "" without cluster.control_plane_vip */
 	char vrrp_pass[PKI_VRRP_PASS_LEN + 1]; /* secret */
@@ -95,6 +103,19 @@ int pki_discovery_hash(X509 *cert, char ret[PKI_HASH_STR_LEN]);
 
 /* A new bootstrap token [a-z0-9]{6}.[a-z0-9]{16}. 0 or -EIO. */
 int pki_token_new(char ret[PKI_TOKEN_LEN + 1]);
+
+/* Replace p's bootstrap token with a new one valid ttl from now. 0/-EIO. */
+int pki_token_renew(struct pki *p, time_t now, uint64_t ttl);
+
+/*
+ * p's bootstrap token as the Secret kubeadm's own "kubeadm token create"
+ * makes (kube-system/bootstrap-token-ID, type bootstrap.kubernetes.io/
+ * token, usable for authentication and signing, in kubeadm's joining
+ * group), expiring at p->token_expires: what "kubectl apply -f" creates in
+ * a running cluster so that nodes added later can join. Appended to out
+ * (a secret: wipe it). 0 or -ENOMEM.
+ */
+int pki_token_secret(const struct pki *p, struct buf *out);
 
 /* True when s is a well-formed bootstrap token. */
 bool pki_token_valid(const char *s);

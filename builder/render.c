@@ -5,6 +5,8 @@
 #include "render.h"
 
 #include "bundle.h"
+#include "ctrconf.h"
+#include "hostconf.h"
 
 #include "yemit.h"
 
@@ -187,6 +189,34 @@ render_apt_repo_valid(const char *url)
 			return false;
 	}
 	return true;
+}
+
+int
+render_check_repos(const struct inventory *inv, const char *apt_repo,
+		   const char *rpm_repo, struct diags *d)
+{
+	bool deb = false, rpm = false;
+	size_t i;
+
+	if (inv->cluster.kv_minor >= RENDER_PKGS_MIN_MINOR)
+		return 0;
+	for (i = 0; i < inv->nnodes; i++) {
+		deb |= inv->nodes[i].os_family == OS_DEBIAN && apt_repo == NULL;
+		rpm |= inv->nodes[i].os_family == OS_RHEL && rpm_repo == NULL;
+	}
+	if (!deb && !rpm)
+		return 0;
+	diags_add(d, DIAG_ERROR, inv->file, inv->cluster.kv_line,
+		  inv->cluster.kv_col,
+		  "kubernetes_version %s: pkgs.k8s.io serves v1.%d and later "
+		  "only, so cloud-init could not install it; use v1.%d or "
+		  "later, or name a repository that has it with %s",
+		  inv->cluster.kubernetes_version, RENDER_PKGS_MIN_MINOR,
+		  RENDER_PKGS_MIN_MINOR,
+		  deb && rpm ? "--apt-repo and --rpm-repo"
+		  : deb	     ? "--apt-repo"
+			     : "--rpm-repo");
+	return -EINVAL;
 }
 
 /* The node's kubeadm action. */
@@ -1004,6 +1034,7 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	yemit_kv_str(y, "pod_subnet", cidr);
 	format_cidr(&inv->cluster.service_subnet, cidr, sizeof(cidr));
 	yemit_kv_str(y, "service_subnet", cidr);
+	yemit_kv_bool(y, "cni_configured", c->cni_manifest_url != NULL);
 	yemit_map_end(y);
 
 	yemit_str(y, "server");
@@ -1067,6 +1098,8 @@ render_firstboot(const struct render_ctx *c, size_t n, const char *kubeadm,
 	emit_strlist(y, "registry_mirrors", &inv->cluster.registry_mirrors,
 		     false);
 	yemit_kv_str(y, "cri_socket", cri_socket(inv));
+	if (inventory_sandbox_image(inv, s, sizeof(s)) == 0)
+		yemit_kv_str(y, "sandbox_image", s);
 	yemit_map_end(y);
 
 	nf = node_pki_files(c, n, files);
@@ -1170,63 +1203,124 @@ json_str(struct buf *b, const char *s)
 	return r == 0 ? buf_puts(b, "\"") : r;
 }
 
+/* Where the user-data leaves what a runcmd step installs or reads. */
+#define UD_CTR_V2 "/etc/metalboot/containerd-v2.toml"
+#define UD_CTR_V3 "/etc/metalboot/containerd-v3.toml"
+
+static int
+docker_json(const struct render_ctx *c, const struct role_profile *p,
+	    struct buf *b)
+{
+	const struct strlist *m = &c->inv->cluster.registry_mirrors;
+	size_t i;
+	int r;
+
+	r = buf_printf(b,
+		       "{\n  \"exec-opts\": "
+		       "[\"native.cgroupdriver=%s\"],\n"
+		       "  \"log-driver\": \"json-file\",\n"
+		       "  \"log-opts\": { \"max-size\": ",
+		       p->runtime.cgroup_driver);
+	if (r == 0)
+		r = json_str(b, p->runtime.log_max_size);
+	if (r == 0)
+		r = buf_printf(b,
+			       ", \"max-file\": \"%u\" },\n"
+			       "  \"storage-driver\": ",
+			       p->runtime.log_max_files);
+	if (r == 0)
+		r = json_str(b, p->runtime.storage_driver);
+	if (r == 0)
+		r = buf_puts(b, ",\n  \"registry-mirrors\": [");
+	for (i = 0; r == 0 && i < m->n; i++) {
+		r = buf_puts(b, i ? ", " : "");
+		if (r == 0)
+			r = json_str(b, m->v[i]);
+	}
+	return r == 0 ? buf_puts(b, "]\n}\n") : r;
+}
+
+/*
+ * The runtime's files: docker's daemon.json; containerd's config in both
+ * versions (the runcmd step picks the one the installed containerd reads,
+ * ctrconf.h); the mirrors as hosts.toml, which every containerd reads.
+ * kubelet pulls through containerd's CRI with either runtime.
+ */
 static int
 runtime_files(struct yemit *y, const struct render_ctx *c,
 	      const struct role_profile *p)
 {
 	const struct strlist *m = &c->inv->cluster.registry_mirrors;
+	char image[256];
+	struct ctrconf cc = {
+		.systemd_cgroup =
+			strcmp(p->runtime.cgroup_driver, "systemd") == 0,
+		.sandbox_image = image,
+	};
 	struct buf b;
-	size_t i;
-	int r = 0;
+	int r = inventory_sandbox_image(c->inv, image, sizeof(image));
 
 	buf_init(&b, RENDER_SMALL_MAX);
-	if (c->inv->cluster.runtime == RUNTIME_DOCKER) {
-		r = buf_printf(&b,
-			       "{\n  \"exec-opts\": "
-			       "[\"native.cgroupdriver=%s\"],\n"
-			       "  \"log-driver\": \"json-file\",\n"
-			       "  \"log-opts\": { \"max-size\": ",
-			       p->runtime.cgroup_driver);
-		if (r == 0)
-			r = json_str(&b, p->runtime.log_max_size);
-		if (r == 0)
-			r = buf_printf(&b,
-				       ", \"max-file\": \"%u\" },\n"
-				       "  \"storage-driver\": ",
-				       p->runtime.log_max_files);
-		if (r == 0)
-			r = json_str(&b, p->runtime.storage_driver);
-		if (r == 0)
-			r = buf_puts(&b, ",\n  \"registry-mirrors\": [");
-		for (i = 0; r == 0 && i < m->n; i++) {
-			r = buf_puts(&b, i ? ", " : "");
-			if (r == 0)
-				r = json_str(&b, m->v[i]);
-		}
-		if (r == 0)
-			r = buf_puts(&b, "]\n}\n");
+	if (r == 0 && c->inv->cluster.runtime == RUNTIME_DOCKER) {
+		r = docker_json(c, p, &b);
 		if (r == 0)
 			wf(y, "/etc/docker/daemon.json", "0644", b.data, b.len);
 		buf_done(&b);
 	}
+	if (r == 0)
+		r = ctrconf_render(2, &cc, &b);
+	if (r == 0)
+		wf(y, UD_CTR_V2, "0644", b.data, b.len);
+	buf_done(&b);
+	if (r == 0)
+		r = ctrconf_render(3, &cc, &b);
+	if (r == 0)
+		wf(y, UD_CTR_V3, "0644", b.data, b.len);
+	buf_done(&b);
 	if (r == 0 && m->n > 0) {
-		/*
-		 * containerd's hosts.toml, for kubelet's pulls through the CRI
-		 * with either runtime; mirrors are checked URLs.
-		 */
-		r = buf_puts(&b, "server = \"https://registry-1.docker.io\"\n");
-		for (i = 0; r == 0 && i < m->n; i++) {
-			r = buf_puts(&b, "\n[host.");
-			if (r == 0)
-				r = json_str(&b, m->v[i]);
-			if (r == 0)
-				r = buf_puts(&b, "]\n  capabilities = "
-						 "[\"pull\", \"resolve\"]\n");
-		}
+		r = ctrconf_hosts_toml((const char *const *)m->v, m->n, &b);
 		if (r == 0)
-			wf(y, "/etc/containerd/certs.d/docker.io/hosts.toml",
-			   "0644", b.data, b.len);
+			wf(y, CTRCONF_CERTS_D "/docker.io/hosts.toml", "0644",
+			   b.data, b.len);
 	}
+	buf_done(&b);
+	return r;
+}
+
+/*
+ * The firewall script and its boot unit (hostconf.h): the profile's ports,
+ * and haproxy's on a control plane of a VIP.
+ */
+static int
+firewall_files(struct yemit *y, const struct render_ctx *c, size_t n,
+	       const struct role_profile *p)
+{
+	struct hostconf_port ports[INV_MAX_LIST + 1];
+	char spec[INV_MAX_LIST + 1][16];
+	struct buf b;
+	size_t i, k = 0;
+	int r;
+
+	for (i = 0; i < p->nports && k < INV_MAX_LIST; i++, k++) {
+		format_port(&p->ports[i], spec[k], sizeof(spec[k]));
+		ports[k].port = spec[k];
+		ports[k].udp = p->ports[i].udp;
+	}
+	if (vip_node(c, n)) {
+		snprintf(spec[k], sizeof(spec[k]), "%u",
+			 (unsigned)c->inv->cluster.vip.port);
+		ports[k].port = spec[k];
+		ports[k++].udp = false;
+	}
+	buf_init(&b, RENDER_SMALL_MAX);
+	r = hostconf_fw_script(ports, k, &b);
+	if (r == 0)
+		wf(y, HOSTCONF_FW_SCRIPT, "0755", b.data, b.len);
+	buf_done(&b);
+	if (r == 0)
+		r = hostconf_fw_unit(&b);
+	if (r == 0)
+		wf(y, HOSTCONF_FW_UNIT, "0644", b.data, b.len);
 	buf_done(&b);
 	return r;
 }
@@ -1295,23 +1389,50 @@ static const char sh_selinux[] =
 	"if command -v setenforce >/dev/null 2>&1; then setenforce 0 || true; "
 	"fi; if [ -f /etc/selinux/config ]; then sed -i "
 	"'s/^SELINUX=enforcing/SELINUX='\"$0\"'/' /etc/selinux/config; fi";
-static const char sh_firewall[] =
-	"if command -v firewall-cmd >/dev/null 2>&1 && firewall-cmd --state "
-	">/dev/null 2>&1; then for p in \"$@\"; do firewall-cmd --permanent "
-	"--add-port=\"$p\"; done; firewall-cmd --reload; fi";
+/*
+ * Every tool a later step runs that packages: installs ("$@"): when the
+ * install failed, stop here with its name rather than loop on "not found".
+ */
+static const char sh_need[] =
+	"for t in \"$@\"; do command -v \"$t\" >/dev/null 2>&1 || { echo "
+	"\"metalboot: $t is not installed (did packages: fail?)\" >&2; exit 1; "
+	"}; done";
+/*
+ * containerd's config for the version installed: 2.x reads version 3
+ * ($1), 1.6 and 1.7 version 2 ($0), as does a version that cannot be read
+ * (the agent's choice too). A package's own config.toml (which may
+ * disable the CRI plugin) is kept once as config.toml.orig.
+ */
 static const char sh_containerd[] =
-	"mkdir -p /etc/containerd && containerd config default > "
-	"/etc/containerd/config.toml && sed -i -e 's/SystemdCgroup = "
-	"false/SystemdCgroup = true/' -e 's#config_path = \"\"#config_path = "
-	"\"/etc/containerd/certs.d\"#' /etc/containerd/config.toml && "
+	"set -e; m=$(containerd --version | awk '{for (i = 2; i <= NF; i++) "
+	"{ v = $i; sub(/^v/, \"\", v); if (v ~ /^[0-9]+\\.[0-9]+/) { "
+	"split(v, a, \".\"); print a[1]; exit } } }'); f=$0; if [ -z \"$m\" "
+	"]; then echo 'metalboot: containerd version unknown: config version "
+	"2' >&2; elif [ \"$m\" -ge 2 ]; then f=$1; fi; "
+	"c=/etc/containerd/config.toml; "
+	"mkdir -p /etc/containerd; if [ -f \"$c\" ] && [ ! -f \"$c.orig\" ]; "
+	"then cp -p \"$c\" \"$c.orig\"; fi; install -m 0644 \"$f\" \"$c\"; "
 	"systemctl restart containerd";
-static const char sh_aptkey[] =
-	"mkdir -p -m 755 /etc/apt/keyrings && curl -fsSL \"$0\" | gpg "
-	"--dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg";
+/*
+ * The Kubernetes apt repository: its key first ($0, dearmored into the
+ * keyring the list names), then the list ($1), so that no apt-get update
+ * ever sees an unsigned source; then kubelet, kubeadm and kubectl at the
+ * inventory's exact version ($2: "1.30.2-*"), held.
+ */
+static const char sh_apt_k8s[] =
+	"set -e; k=/etc/apt/keyrings/kubernetes-apt-keyring.gpg; t=$(mktemp); "
+	"trap 'rm -f \"$t\"' EXIT; mkdir -p -m 755 /etc/apt/keyrings; curl "
+	"-fsSL --retry 5 -o \"$t\" \"$0\"; gpg --dearmor --yes -o \"$k\" "
+	"\"$t\"; chmod 644 \"$k\"; printf '%s\\n' \"$1\" > "
+	"/etc/apt/sources.list.d/kubernetes.list; apt-get update; "
+	"DEBIAN_FRONTEND=noninteractive apt-get install -y "
+	"--allow-change-held-packages \"kubelet=$2\" \"kubeadm=$2\" "
+	"\"kubectl=$2\"; apt-mark hold kubelet kubeadm kubectl";
 static const char sh_wait[] =
 	"i=0; until curl -fsS --cacert " RENDER_PKI_DIR "/ca.crt \"$0\" "
-	">/dev/null; do i=$((i+5)); if [ \"$i\" -ge \"$1\" ]; then exit 1; fi; "
-	"sleep 5; done";
+	">/dev/null; do i=$((i+5)); if [ \"$i\" -ge \"$1\" ]; then echo "
+	"\"metalboot: $0 not ready after $1 s\" >&2; exit 1; fi; sleep 5; "
+	"done";
 /*
  * With an external etcd, kubeadm init waits for nothing: each member must
  * answer /health (200 only when the cluster has a leader) first, within
@@ -1330,8 +1451,6 @@ static const char sh_etcd_wait[] =
 	"--key " RENDER_PKI_DIR "/apiserver-etcd-client.key \"$u\" "
 	">/dev/null && exit 0; done; i=$((i+5)); if [ \"$i\" -ge \"$0\" ]; "
 	"then exit 1; fi; sleep 5; done";
-static const char sh_sha[] =
-	"echo \"$0  /var/lib/metalboot/cni.yaml\" | sha256sum -c -";
 
 /*
  * keepalived.conf includes the interface that holds the node's address
@@ -1467,56 +1586,115 @@ render_secret_bundle(const struct render_ctx *c, size_t n, const char *kubeadm,
 	return r;
 }
 
-/* user-data (#cloud-config) for node n. */
-int
-render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
-		 size_t kubeadm_len, enum render_seed seed, struct buf *out)
-{
-	const struct inventory *inv = c->inv;
-	const struct inv_node *node = &inv->nodes[n];
-	const struct role_profile *p = &inv->roles[node->role];
-	const char *action = render_action(c, n);
-	struct pfile files[MAX_PFILES];
-	struct vip_bufs vb;
-	struct yemit *y = NULL;
-	struct buf b;
-	char s[1024], ver[16], repo[RENDER_APT_REPO_MAX + 1];
-	size_t i, nf;
-	int r;
+/*
+ * The manifest's chain, one step that stops at the first failure and says
+ * which: fetch $0, check its sha256 $1 (nothing is applied on a mismatch),
+ * write flannel's pod network $2 (when set) into net-conf.json, apply.
+ */
+static const char sh_cni[] =
+	"set -e; f=/var/lib/metalboot/cni.yaml; t=$(mktemp); trap 'rm -f "
+	"\"$t\"' EXIT; curl -fsSL --retry 5 -o \"$t\" \"$0\" || { echo "
+	"\"metalboot: cni: cannot download $0\" >&2; exit 1; }; echo \"$1  "
+	"$t\" | sha256sum -c --status - || { echo \"metalboot: cni: $0 does "
+	"not have sha256 $1: nothing applied\" >&2; exit 1; }; if [ -n \"$2\" "
+	"]; then sed -i '0,/\"Network\": \"[^\"]*\"/s##\"Network\": \"'\"$2\"'"
+	"\"#' \"$t\"; fi; install -D -m 0644 \"$t\" \"$f\"; kubectl "
+	"--kubeconfig=/etc/kubernetes/admin.conf apply -f \"$f\"";
 
-	buf_init(&b, RENDER_SMALL_MAX);
-	vip_bufs_init(&vb);
-	r = buf_puts(out, "#cloud-config\n");
-	if (r < 0)
-		goto out;
-	y = yemit_new(out);
-	if (y == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	snprintf(ver, sizeof(ver), "v%u.%u", inv->cluster.kv_major,
-		 inv->cluster.kv_minor);
-	yemit_map_start(y, false);
-	yemit_kv_str(y, "hostname", node->name);
-	yemit_kv_bool(y, "manage_etc_hosts", false);
+/* The minor's repository (pkgs.k8s.io) or the --apt-repo/--rpm-repo one. */
+static void
+k8s_repo(const struct render_ctx *c, enum os_family f, char *buf, size_t sz)
+{
+	const char *mirror = f == OS_RHEL ? c->rpm_repo : c->apt_repo;
+
+	if (mirror != NULL)
+		snprintf(buf, sz, "%s", mirror);
+	else
+		snprintf(buf, sz,
+			 "https://pkgs.k8s.io/core:/stable:/v%u.%u/%s/",
+			 c->inv->cluster.kv_major, c->inv->cluster.kv_minor,
+			 f == OS_RHEL ? "rpm" : "deb");
+}
+
+/* What cloud-init installs before runcmd, in the family's names. */
+static void
+ud_packages(struct yemit *y, const struct render_ctx *c, size_t n)
+{
+	bool rhel = c->inv->nodes[n].os_family == OS_RHEL;
+	bool docker = c->inv->cluster.runtime == RUNTIME_DOCKER;
+
 	yemit_kv_bool(y, "package_update", true);
 	yemit_str(y, "packages");
 	yemit_seq_start(y, true);
 	yemit_str(y, "curl");
-	yemit_str(y, "gpg");
 	yemit_str(y, "ca-certificates");
-	yemit_str(y, "apt-transport-https");
-	yemit_str(y, inv->cluster.runtime == RUNTIME_DOCKER ? "docker.io"
-							    : "containerd");
+	yemit_str(y, "tar");
+	if (rhel) {
+		/* containerd.io and docker-ce: Docker's repository. */
+		yemit_str(y, "containerd.io");
+		if (docker) {
+			yemit_str(y, "docker-ce");
+			yemit_str(y, "docker-ce-cli");
+		}
+	} else {
+		yemit_str(y, "gpg");
+		yemit_str(y, docker ? "docker.io" : "containerd");
+	}
 	if (vip_node(c, n)) {
 		yemit_str(y, "keepalived");
 		yemit_str(y, "haproxy");
 	}
 	yemit_seq_end(y);
+}
 
-	yemit_str(y, "write_files");
-	yemit_seq_start(y, false);
-	wf(y, "/etc/hosts", "0644", c->hosts_text, c->hosts_len);
+static void
+yum_repo(struct yemit *y, const char *id, const char *name, const char *url,
+	 const char *key, const char *exclude)
+{
+	yemit_str(y, id);
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "name", name);
+	yemit_kv_str(y, "baseurl", url);
+	yemit_kv_bool(y, "enabled", true);
+	yemit_kv_bool(y, "gpgcheck", true);
+	yemit_kv_str(y, "gpgkey", key);
+	if (exclude != NULL)
+		yemit_kv_str(y, "exclude", exclude);
+	yemit_map_end(y);
+}
+
+/*
+ * RHEL family: Kubernetes' rpm repository, its packages excluded from
+ * every update (the dnf/yum hold), and Docker's for containerd.io, written
+ * by cloud-init's yum_repos before packages: installs.
+ */
+static void
+ud_yum_repos(struct yemit *y, const struct render_ctx *c)
+{
+	char repo[RENDER_APT_REPO_MAX + 1], key[RENDER_APT_REPO_MAX + 64];
+
+	k8s_repo(c, OS_RHEL, repo, sizeof(repo));
+	snprintf(key, sizeof(key), "%srepodata/repomd.xml.key", repo);
+	yemit_str(y, "yum_repos");
+	yemit_map_start(y, false);
+	yum_repo(y, "kubernetes", "Kubernetes", repo, key,
+		 "kubelet kubeadm kubectl cri-tools kubernetes-cni");
+	yum_repo(y, "docker-ce-stable", "Docker CE Stable",
+		 "https://download.docker.com/linux/centos/$releasever/"
+		 "$basearch/stable",
+		 "https://download.docker.com/linux/centos/gpg", NULL);
+	yemit_map_end(y);
+}
+
+/* modules-load.d and sysctl.d, and zram's generator turned off. */
+static int
+host_files(struct yemit *y, const struct role_profile *p)
+{
+	struct buf b;
+	size_t i;
+	int r = 0;
+
+	buf_init(&b, RENDER_SMALL_MAX);
 	for (i = 0; r == 0 && i < p->modules.n; i++)
 		r = buf_printf(&b, "%s\n", p->modules.v[i]);
 	if (r == 0 && b.len > 0)
@@ -1529,28 +1707,36 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	if (r == 0 && b.len > 0)
 		wf(y, "/etc/sysctl.d/90-metalboot.conf", "0644", b.data, b.len);
 	buf_done(&b);
-	if (c->apt_repo != NULL)
-		snprintf(repo, sizeof(repo), "%s", c->apt_repo);
-	else
-		snprintf(repo, sizeof(repo),
-			 "https://pkgs.k8s.io/core:/stable:/%s/deb/", ver);
-	if (r == 0)
-		r = buf_printf(&b,
-			       "deb [signed-by=/etc/apt/keyrings/"
-			       "kubernetes-apt-keyring.gpg] %s /\n",
-			       repo);
-	if (r == 0)
-		wf(y, "/etc/apt/sources.list.d/kubernetes.list", "0644", b.data,
-		   b.len);
-	buf_done(&b);
+	if (p->swap_off)
+		wf(y, HOSTCONF_ZRAM_GENERATOR_CONF, "0644", "", 0);
+	return r;
+}
+
+static int
+ud_write_files(struct yemit *y, const struct render_ctx *c, size_t n,
+	       const char *kubeadm, size_t kubeadm_len, enum render_seed seed,
+	       struct vip_bufs *vb)
+{
+	const struct inv_node *node = &c->inv->nodes[n];
+	const struct role_profile *p = &c->inv->roles[node->role];
+	struct pfile files[MAX_PFILES];
+	size_t i, nf;
+	int r;
+
+	yemit_str(y, "write_files");
+	yemit_seq_start(y, false);
+	wf(y, "/etc/hosts", "0644", c->hosts_text, c->hosts_len);
+	r = host_files(y, p);
 	if (r == 0)
 		r = runtime_files(y, c, p);
+	if (r == 0)
+		r = firewall_files(y, c, n, p);
 	if (r < 0)
-		goto out;
+		return r;
 	nf = node_pki_files(c, n, files);
-	r = node_vip_files(c, n, files, &nf, &vb);
+	r = node_vip_files(c, n, files, &nf, vb);
 	if (r < 0)
-		goto out;
+		return r;
 	for (i = 0; i < nf; i++)
 		if (seed == RENDER_SEED_LOCAL || !files[i].secret)
 			wf(y, files[i].path, files[i].mode, files[i].content,
@@ -1560,21 +1746,25 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	else
 		wf(y, RENDER_PROV_CA_PATH, "0644", c->pki->prov_ca.cert_pem,
 		   strlen(c->pki->prov_ca.cert_pem));
-	if (node->role == ROLE_ETCD) {
+	if (node->role == ROLE_ETCD)
 		r = etcd_kubelet_files(y, c, p);
-		if (r < 0)
-			goto out;
-	}
 	yemit_seq_end(y);
+	return r;
+}
 
-	yemit_str(y, "runcmd");
-	yemit_seq_start(y, false);
-	if (seed == RENDER_SEED_NET) {
-		/* First: everything after it may need a key or the token. */
-		secrets_url(c, n, s, sizeof(s));
-		cmd(y, (const char *[]){ "sh", "-c", sh_secrets, s, NULL });
-	}
+/* Swap (zram's included), modules, sysctls, SELinux. */
+static void
+ud_run_host(struct yemit *y, const struct role_profile *p)
+{
+	size_t i;
+
 	if (p->swap_off) {
+		yemit_seq_start(y, true);
+		yemit_str(y, "systemctl");
+		yemit_str(y, "mask");
+		for (i = 0; hostconf_zram_units[i] != NULL; i++)
+			yemit_str(y, hostconf_zram_units[i]);
+		yemit_seq_end(y);
 		cmd(y, (const char *[]){ "swapoff", "-a", NULL });
 		cmd(y, (const char *[]){ "sed", "-i", "/\\sswap\\s/ s/^#*/#/",
 					 "/etc/fstab", NULL });
@@ -1585,52 +1775,78 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 	if (p->selinux != SELINUX_KEEP)
 		cmd(y, (const char *[]){ "sh", "-c", sh_selinux,
 					 selinux_name(p->selinux), NULL });
-	if (p->nports > 0) {
-		yemit_seq_start(y, true);
-		yemit_str(y, "sh");
-		yemit_str(y, "-c");
-		yemit_str(y, sh_firewall);
-		yemit_str(y, "firewall");
-		for (i = 0; i < p->nports; i++) {
-			char port[16];
+}
 
-			format_port(&p->ports[i], port, sizeof(port));
-			snprintf(s, sizeof(s), "%s/%s", port,
-				 p->ports[i].udp ? "udp" : "tcp");
-			/* firewalld writes ranges as N-M too. */
-			yemit_str(y, s);
-		}
-		if (vip_node(c, n)) {
-			snprintf(s, sizeof(s), "%u/tcp",
-				 (unsigned)inv->cluster.vip.port);
-			yemit_str(y, s);
-		}
-		yemit_seq_end(y);
-	}
-	/*
-	 * kubelet talks to containerd's CRI with either runtime (docker.io
-	 * runs on Debian's containerd), so containerd gets the systemd cgroup
-	 * driver and the mirrors in both cases; docker then restarts with its
-	 * daemon.json.
-	 */
-	cmd(y, (const char *[]){ "sh", "-c", sh_containerd, NULL });
+/*
+ * containerd's config (docker restarts after it), kubelet, kubeadm and
+ * kubectl at the inventory's version, and the firewall unit last: docker's
+ * start sets the FORWARD policy the unit sets back.
+ */
+static void
+ud_run_runtime(struct yemit *y, const struct render_ctx *c, size_t n)
+{
+	const struct inventory *inv = c->inv;
+	char repo[RENDER_APT_REPO_MAX + 1], s[RENDER_APT_REPO_MAX + 96];
+	char ver[32], pk[3][48];
+
+	cmd(y, (const char *[]){ "sh", "-c", sh_containerd, UD_CTR_V2,
+				 UD_CTR_V3, NULL });
 	if (inv->cluster.runtime == RUNTIME_DOCKER)
 		cmd(y,
 		    (const char *[]){ "systemctl", "restart", "docker", NULL });
-	snprintf(s, sizeof(s), "%sRelease.key", repo);
-	cmd(y, (const char *[]){ "sh", "-c", sh_aptkey, s, NULL });
-	cmd(y, (const char *[]){ "apt-get", "update", NULL });
-	cmd(y, (const char *[]){ "apt-get", "install", "-y", "kubelet",
-				 "kubeadm", "kubectl", NULL });
-	cmd(y, (const char *[]){ "apt-mark", "hold", "kubelet", "kubeadm",
-				 "kubectl", NULL });
+	k8s_repo(c, inv->nodes[n].os_family, repo, sizeof(repo));
+	snprintf(ver, sizeof(ver), "%u.%u.%u", inv->cluster.kv_major,
+		 inv->cluster.kv_minor, inv->cluster.kv_patch);
+	if (inv->nodes[n].os_family == OS_RHEL) {
+		snprintf(pk[0], sizeof(pk[0]), "kubelet-%s", ver);
+		snprintf(pk[1], sizeof(pk[1]), "kubeadm-%s", ver);
+		snprintf(pk[2], sizeof(pk[2]), "kubectl-%s", ver);
+		cmd(y, (const char *[]){ "yum", "install", "-y",
+					 "--disableexcludes=kubernetes", pk[0],
+					 pk[1], pk[2], NULL });
+	} else {
+		char key[RENDER_APT_REPO_MAX + 16];
+
+		snprintf(key, sizeof(key), "%sRelease.key", repo);
+		snprintf(s, sizeof(s),
+			 "deb [signed-by=/etc/apt/keyrings/"
+			 "kubernetes-apt-keyring.gpg] %s /",
+			 repo);
+		snprintf(pk[0], sizeof(pk[0]), "%s-*", ver);
+		cmd(y, (const char *[]){ "sh", "-c", sh_apt_k8s, key, s, pk[0],
+					 NULL });
+	}
 	cmd(y, (const char *[]){ "systemctl", "enable", "--now", "kubelet",
 				 NULL });
-	if (vip_node(c, n))
-		emit_vip_start(y, node);
-	if (strncmp(action, "join", 4) == 0) {
-		char t[16];
+	cmd(y, (const char *[]){ "systemctl", "daemon-reload", NULL });
+	cmd(y, (const char *[]){ "systemctl", "enable", "--now",
+				 HOSTCONF_FW_UNIT_NAME, NULL });
+}
 
+static void
+ud_run_cni(struct yemit *y, const struct render_ctx *c)
+{
+	char cidr[32] = "";
+
+	if (c->cni_manifest_url == NULL)
+		return;
+	if (strcmp(c->inv->cluster.cni_name, "flannel") == 0)
+		format_cidr(&c->inv->cluster.pod_subnet, cidr, sizeof(cidr));
+	cmd(y, (const char *[]){ "sh", "-c", sh_cni, c->cni_manifest_url,
+				 c->cni_sha256, cidr, NULL });
+}
+
+/* kubeadm init, join or the etcd member's phase, and what goes with it. */
+static void
+ud_run_kube(struct yemit *y, const struct render_ctx *c, size_t n)
+{
+	const struct inventory *inv = c->inv;
+	const char *action = render_action(c, n);
+	char s[300], t[16];
+
+	if (vip_node(c, n))
+		emit_vip_start(y, &inv->nodes[n]);
+	if (strncmp(action, "join", 4) == 0) {
 		readyz_url(inv, s, sizeof(s));
 		snprintf(t, sizeof(t), "%u", RENDER_WAIT_TIMEOUT);
 		cmd(y, (const char *[]){ "sh", "-c", sh_wait, s, t, NULL });
@@ -1653,28 +1869,73 @@ render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
 		cmd(y, (const char *[]){ "install", "-D", "-m", "0600",
 					 "/etc/kubernetes/admin.conf",
 					 "/root/.kube/config", NULL });
-		if (c->cni_manifest_url != NULL) {
-			cmd(y, (const char *[]){ "curl", "-fsSLo",
-						 "/var/lib/metalboot/cni.yaml",
-						 c->cni_manifest_url, NULL });
-			if (c->cni_sha256 != NULL)
-				cmd(y, (const char *[]){ "sh", "-c", sh_sha,
-							 c->cni_sha256, NULL });
-			cmd(y,
-			    (const char *[]){
-				    "kubectl",
-				    "--kubeconfig=/etc/kubernetes/admin.conf",
-				    "apply", "-f",
-				    "/var/lib/metalboot/cni.yaml", NULL });
-		}
+		ud_run_cni(y, c);
 	}
+}
+
+/*
+ * runcmd runs as one sh script, one line per entry: "set -e" first, so
+ * that the first failing step ends it (and cloud-init reports it) instead
+ * of kubeadm running on a half-prepared host.
+ */
+static void
+ud_runcmd(struct yemit *y, const struct render_ctx *c, size_t n,
+	  enum render_seed seed)
+{
+	const struct inv_node *node = &c->inv->nodes[n];
+	char s[1024];
+
+	yemit_str(y, "runcmd");
+	yemit_seq_start(y, false);
+	yemit_str(y, "set -e");
+	if (node->os_family == OS_RHEL)
+		cmd(y, (const char *[]){ "sh", "-c", sh_need, "need", "curl",
+					 "tar", NULL });
+	else
+		cmd(y, (const char *[]){ "sh", "-c", sh_need, "need", "curl",
+					 "tar", "gpg", NULL });
+	if (seed == RENDER_SEED_NET) {
+		/* First: everything after it may need a key or the token. */
+		secrets_url(c, n, s, sizeof(s));
+		cmd(y, (const char *[]){ "sh", "-c", sh_secrets, s, NULL });
+	}
+	ud_run_host(y, &c->inv->roles[node->role]);
+	ud_run_runtime(y, c, n);
+	ud_run_kube(y, c, n);
 	yemit_seq_end(y);
-	yemit_map_end(y);
-	r = finish(y);
-	y = NULL;
-out:
+}
+
+/* user-data (#cloud-config) for node n. */
+int
+render_user_data(const struct render_ctx *c, size_t n, const char *kubeadm,
+		 size_t kubeadm_len, enum render_seed seed, struct buf *out)
+{
+	const struct inv_node *node = &c->inv->nodes[n];
+	struct vip_bufs vb;
+	struct yemit *y;
+	int r;
+
+	r = buf_puts(out, "#cloud-config\n");
+	if (r < 0)
+		return r;
+	y = yemit_new(out);
+	if (y == NULL)
+		return -ENOMEM;
+	vip_bufs_init(&vb);
+	yemit_map_start(y, false);
+	yemit_kv_str(y, "hostname", node->name);
+	yemit_kv_bool(y, "manage_etc_hosts", false);
+	if (node->os_family == OS_RHEL)
+		ud_yum_repos(y, c);
+	ud_packages(y, c, n);
+	r = ud_write_files(y, c, n, kubeadm, kubeadm_len, seed, &vb);
+	if (r == 0) {
+		ud_runcmd(y, c, n, seed);
+		yemit_map_end(y);
+		r = finish(y);
+		y = NULL;
+	}
 	yemit_free(y);
-	buf_done(&b);
 	vip_bufs_done(&vb);
 	return r;
 }
@@ -1735,7 +1996,7 @@ render_network_config(const struct render_ctx *c, size_t n, struct buf *out)
 		yemit_str(y, "routes");
 		yemit_seq_start(y, false);
 		yemit_map_start(y, false);
-		yemit_kv_str(y, "to", "default");
+		yemit_kv_str(y, "to", "0.0.0.0/0");
 		ipv4_format(inv->network.gateway, ip);
 		yemit_kv_str(y, "via", ip);
 		yemit_map_end(y);

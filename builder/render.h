@@ -63,6 +63,11 @@ struct render_ctx {
 	 */
 	const char *apt_repo;
 	/*
+	 * The same for RHEL-family nodes: a Kubernetes rpm repository URL
+	 * ending in '/', with repodata/repomd.xml.key. NULL: pkgs.k8s.io.
+	 */
+	const char *rpm_repo;
+	/*
 	 * /etc/hosts for every node: the same for all nodes, so it is made
 	 * once (render_ctx_init) rather than once per node.
 	 */
@@ -154,6 +159,19 @@ int render_vip_check(const struct render_ctx *c, struct buf *out);
  * no space, quote, backslash or control byte, at most 512 bytes.
  */
 bool render_apt_repo_valid(const char *url);
+
+/* pkgs.k8s.io's oldest channel: v1.24 (deb and rpm). */
+#define RENDER_PKGS_MIN_MINOR 24
+
+/*
+ * cloud-init installs kubelet, kubeadm and kubectl at the inventory's
+ * exact version from pkgs.k8s.io, which serves v1.24 and later, unless
+ * apt_repo (Debian-family nodes) or rpm_repo (RHEL-family nodes) names
+ * another repository. An older kubernetes_version without one is an error
+ * at its line in d: -EINVAL, else 0.
+ */
+int render_check_repos(const struct inventory *inv, const char *apt_repo,
+		       const char *rpm_repo, struct diags *d);
 
 /* The kubeadm action of node n: init, join, join-control-plane, etcd. */
 const char *render_action(const struct render_ctx *c, size_t n);

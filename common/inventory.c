@@ -33,9 +33,71 @@ static const char *role_names[ROLE_COUNT] = { "control-plane", "worker",
 					      "etcd" };
 
 const char *
+os_family_name(enum os_family f)
+{
+	return f == OS_RHEL ? "rhel" : "debian";
+}
+
+/* os_family's value at key of m into *ret; false when absent or bad. */
+static bool
+get_os_family(struct ys_ctx *c, const struct ynode *m, const char *what,
+	      enum os_family *ret)
+{
+	const struct ynode *vn;
+	const char *s = ys_get_scalar(c, m, "os_family", what, 0, &vn);
+
+	if (s == NULL)
+		return false;
+	if (strcmp(s, "debian") == 0)
+		*ret = OS_DEBIAN;
+	else if (strcmp(s, "rhel") == 0)
+		*ret = OS_RHEL;
+	else {
+		ys_err(c, vn,
+		       "%s must be debian (Debian, Ubuntu: apt) or rhel "
+		       "(RHEL, CentOS, Rocky, Alma, Fedora: yum/dnf)",
+		       what);
+		return false;
+	}
+	return true;
+}
+
+const char *
 role_name(enum node_role role)
 {
 	return role < ROLE_COUNT ? role_names[role] : "unknown";
+}
+
+/*
+ * The pause image tag each kubeadm release pins (PauseVersion in kubeadm's
+ * constants.go, the image "kubeadm config images list" names), by minor.
+ */
+const char *
+inventory_pause_tag(unsigned minor)
+{
+	static const struct {
+		unsigned from;
+		const char *tag;
+	} tags[] = {
+		{ 34, "3.10.1" }, { 31, "3.10" }, { 26, "3.9" },
+		{ 25, "3.8" },	  { 24, "3.7" },  { 23, "3.6" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (minor >= tags[i].from)
+			return tags[i].tag;
+	return "3.5";
+}
+
+int
+inventory_sandbox_image(const struct inventory *inv, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/pause:%s",
+			 inv->cluster.image_repository,
+			 inventory_pause_tag(inv->cluster.kv_minor));
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 /* Replace *dst with a copy of s when s is not NULL. */
@@ -478,6 +540,7 @@ static const char *const cluster_keys[] = { "name",
 					    "etcd",
 					    "apiserver_cert_sans",
 					    "control_plane_vip",
+					    "os_family",
 					    NULL };
 static const char *const vip_keys[] = { "address",   "port", "router_id",
 					"multicast", "mode", NULL };
@@ -488,8 +551,9 @@ static const char *const network_keys[] = {
 };
 static const char *const boot_keys[] = { "kernel", "base", "cmdline",
 					 "secure_boot", NULL };
-static const char *const node_keys[] = { "name",   "mac",	  "ip", "role",
-					 "taints", "secure_boot", NULL };
+static const char *const node_keys[] = { "name",      "mac",	"ip",
+					 "role",      "taints", "secure_boot",
+					 "os_family", NULL };
 static const char *const roles_keys[] = { "control-plane", "worker", "etcd",
 					  NULL };
 
@@ -708,6 +772,8 @@ parse_cluster(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 			       "v1beta3/v1beta4)",
 			       s, INV_MIN_K8S_MINOR);
 		else {
+			inv->cluster.kv_line = vn->line;
+			inv->cluster.kv_col = vn->col;
 			set_str(c, &inv->cluster.kubernetes_version, s);
 			inv->cluster.kv_major = a;
 			inv->cluster.kv_minor = bb;
@@ -800,6 +866,7 @@ parse_cluster(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 	get_strlist(c, m, "apiserver_cert_sans", "apiserver_cert_sans",
 		    &inv->cluster.cert_sans, check_san);
 	parse_vip(c, ynode_get(m, "control_plane_vip"), inv);
+	get_os_family(c, m, "cluster.os_family", &inv->cluster.os_family);
 
 	cni = ynode_get(m, "cni");
 	if (cni != NULL && !ynode_is_null(cni) &&
@@ -1114,6 +1181,8 @@ parse_nodes(struct ys_ctx *c, const struct ynode *seq, struct inventory *inv)
 			else
 				node->role = (enum node_role)r;
 		}
+		node->os_family = inv->cluster.os_family;
+		get_os_family(c, m, "node os_family", &node->os_family);
 		node->secure_boot = inv->boot.secure_boot;
 		ys_get_bool(c, m, "secure_boot", "node secure_boot",
 			    YS_BOOL_NO_YESNO, &node->secure_boot);
@@ -1481,6 +1550,15 @@ validate(struct ys_ctx *c, const struct ynode *root, struct inventory *inv,
 			       "external)",
 			       inv->nodes[i].name);
 		}
+	}
+	if (inv->cluster.cni_manifest == NULL && cl != NULL) {
+		const struct ynode *at = ynode_get(cl, "cni");
+
+		ys_warn(c, at != NULL ? at : cl,
+			"cluster.cni.manifest is not set: no network add-on "
+			"is applied, and every node stays NotReady until one "
+			"is (name flannel, calico or weave with its "
+			"manifest; README, \"Network add-on\")");
 	}
 	if (ncp == 2)
 		ys_warn(c, nodes,

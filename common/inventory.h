@@ -48,6 +48,16 @@ enum runtime_kind {
 	RUNTIME_DOCKER,
 };
 
+/*
+ * The distribution family of a node's cloud-init payload: which package
+ * manager, repositories and package names it uses. The agent path does not
+ * depend on it (images carry their packages).
+ */
+enum os_family {
+	OS_DEBIAN, /* Debian, Ubuntu: apt, pkgs.k8s.io deb */
+	OS_RHEL,   /* RHEL, CentOS, Rocky, Alma, Fedora: yum/dnf, rpm */
+};
+
 enum etcd_mode {
 	ETCD_STACKED,
 	ETCD_EXTERNAL,
@@ -127,7 +137,8 @@ struct inv_node {
 	 * secure_boot key, else boot.secure_boot.
 	 */
 	bool secure_boot;
-	unsigned line, col; /* where the node is declared */
+	enum os_family os_family; /* its own os_family, else cluster's */
+	unsigned line, col;	  /* where the node is declared */
 };
 
 struct inventory {
@@ -138,7 +149,8 @@ struct inventory {
 		char *name;
 		char *kubernetes_version; /* "v1.30.2" */
 		unsigned kv_major, kv_minor, kv_patch;
-		char *endpoint_host; /* control_plane_endpoint */
+		unsigned kv_line, kv_col; /* where it is declared */
+		char *endpoint_host;	  /* control_plane_endpoint */
 		uint16_t endpoint_port;
 		bool endpoint_set; /* false: first control-plane node :6443 */
 		bool allow_node_endpoint;
@@ -156,6 +168,7 @@ struct inventory {
 		enum etcd_mode etcd;
 		struct strlist cert_sans;
 		struct inv_vip vip;
+		enum os_family os_family; /* every node's default */
 	} cluster;
 
 	struct {
@@ -208,6 +221,17 @@ struct inventory *inventory_free(struct inventory *inv);
  */
 const char *inventory_profiles_dir(void);
 
+/*
+ * The pause image tag kubeadm of Kubernetes 1.MINOR pins ("3.9" for 1.30),
+ * and the sandbox image every pod of the cluster uses:
+ * "IMAGE_REPOSITORY/pause:TAG", so that a mirrored image_repository serves
+ * it too. -ENAMETOOLONG when it does not fit in size.
+ */
+const char *inventory_pause_tag(unsigned minor);
+int inventory_sandbox_image(const struct inventory *inv, char *buf,
+			    size_t size);
+/* "debian", "rhel". */
+const char *os_family_name(enum os_family f);
 /* "control-plane", "worker", "etcd". */
 const char *role_name(enum node_role role);
 

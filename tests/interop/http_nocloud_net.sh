@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # http_nocloud_net.sh: a NoCloud-net node end to end, minus cloud-init:
 # metalboot-build builds the lab (on a private subnet), metalboot-netboot
-# serves it in a network namespace, and the first runcmd step of cp1's
+# serves it in a network namespace, and the secrets runcmd step of cp1's
 # user-data, run as written from a second namespace that holds cp1's
 # address, fetches its secret bundle over HTTPS pinned to the provisioning
 # CA and unpacks the keys and kubeadm.yaml, 0600. The same step fails
@@ -60,15 +60,19 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
-# step NODE ROOT [SED...]: write NODE's first runcmd step (with its paths
+# step NODE ROOT [SED...]: write NODE's secrets runcmd step (with its paths
 # moved under ROOT) to $work/step.sh and print its URL.
 step() {
 	python3 - "$out/nodes/$1/cloud-init/user-data" "$2" "$work/step.sh" <<'PY'
 import sys, yaml
 ud = yaml.safe_load(open(sys.argv[1]))
 root = sys.argv[2]
-argv = ud["runcmd"][0]
-assert argv[:2] == ["sh", "-c"], argv
+# runcmd: "set -e", the check for the tools packages: installs, then the
+# secrets step, before anything that may need a key or the token.
+assert ud["runcmd"][0] == "set -e", ud["runcmd"][0]
+assert "command -v" in ud["runcmd"][1][2], ud["runcmd"][1]
+argv = ud["runcmd"][2]
+assert argv[:2] == ["sh", "-c"] and "/secrets" in argv[3], argv
 ca = "/var/lib/metalboot/provisioning-ca.crt"
 content = [f["content"] for f in ud["write_files"] if f["path"] == ca][0]
 import os

@@ -270,14 +270,15 @@ static const char *const fb_keys[] = { "version",
 				       NULL };
 static const char *const fb_node_keys[] = { "name", "role", "mac", "ip", NULL };
 static const char *const fb_cluster_keys[] = {
-	"name",	      "kubernetes_version", "endpoint",
-	"pod_subnet", "service_subnet",	    NULL
+	"name",		  "kubernetes_version", "endpoint", "pod_subnet",
+	"service_subnet", "cni_configured",	NULL
 };
 static const char *const fb_kubeadm_keys[] = { "action", "config", "wait_for",
 					       NULL };
 static const char *const fb_runtime_keys[] = {
-	"kind",		  "cgroup_driver",    "log_max_size", "log_max_files",
-	"storage_driver", "registry_mirrors", "cri_socket",   NULL
+	"kind",		 "cgroup_driver",  "log_max_size",
+	"log_max_files", "storage_driver", "registry_mirrors",
+	"cri_socket",	 "sandbox_image",  NULL
 };
 
 static void
@@ -307,6 +308,9 @@ check_firstboot(struct fixture *f, size_t n)
 			    role_name(node->role));
 	assert_string_equal(str_at(doc->root, "server.ca"),
 			    f->pki.prov_ca.cert_pem);
+	/* The agent's ready step explains a NotReady node without a CNI. */
+	assert_string_equal(str_at(doc->root, "cluster.cni_configured"),
+			    f->rc.cni_manifest_url != NULL ? "true" : "false");
 	hosts = ynode_get(doc->root, "hosts");
 	assert_int_equal(hosts->n, f->inv->nnodes);
 	assert_string_equal(str_at(doc->root, "kubeadm.action"), action);
@@ -458,7 +462,12 @@ check_cloud_init_net(struct fixture *f, size_t n)
 	assert_null(wf_find(wn, RENDER_KUBEADM_PATH));
 	assert_string_equal(str_at(wf_find(wn, RENDER_PROV_CA_PATH), "content"),
 			    f->pki.prov_ca.cert_pem);
-	first = ynode_get(dn->root, "runcmd")->items[0];
+	/* "set -e", the tools check, then the secrets: before all else. */
+	assert_string_equal(ynode_get(dn->root, "runcmd")->items[0]->str,
+			    "set -e");
+	first = ynode_get(dn->root, "runcmd")->items[1];
+	assert_non_null(strstr(first->items[2]->str, "command -v"));
+	first = ynode_get(dn->root, "runcmd")->items[2];
 	ipv4_format(f->inv->network.server_ip, ip);
 	mac_format(f->inv->nodes[n].mac, mac);
 	snprintf(url, sizeof(url), "https://%s:443/v1/nodes/%s/secrets", ip,
@@ -1019,9 +1028,16 @@ test_docker_runtime(void **state)
 			   "/etc/containerd/certs.d/docker.io/hosts.toml");
 	assert_non_null(hosts);
 	assert_non_null(strstr(hosts, "[host.\"https://mirror.example\"]"));
+	/* Both containerd configs; the runcmd step installs the one read. */
+	assert_non_null(strstr(wf_content(doc->root, "/etc/metalboot/"
+						     "containerd-v2.toml"),
+			       "SystemdCgroup = true"));
+	assert_non_null(strstr(wf_content(doc->root, "/etc/metalboot/"
+						     "containerd-v3.toml"),
+			       "config_path = \"/etc/containerd/certs.d\""));
 	runcmd = ynode_get(doc->root, "runcmd");
-	ic = runcmd_find(runcmd, "SystemdCgroup = true",
-			 "/etc/containerd/certs.d");
+	ic = runcmd_find(runcmd, "containerd --version",
+			 "/etc/metalboot/containerd-v3.toml");
 	id = runcmd_find(runcmd, "systemctl", "docker");
 	assert_true(ic != SIZE_MAX);
 	assert_true(id != SIZE_MAX);

@@ -46,6 +46,19 @@ load_ok(const char *yaml, struct diags *d)
 	return inv;
 }
 
+/* The first diagnostic of severity sev that says frag, or NULL. */
+static const struct diag *
+find_diag(const struct diags *d, int sev, const char *frag)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if ((int)d->items[i].severity == sev &&
+		    strstr(d->items[i].msg, frag) != NULL)
+			return &d->items[i];
+	return NULL;
+}
+
 /* The load fails and some diagnostic is at line:col and says frag. */
 static void
 expect_error(const char *yaml, unsigned line, unsigned col, const char *frag)
@@ -432,10 +445,109 @@ test_etcd(void **state)
 	snprintf(y, sizeof(y), "%s  etcd: external\n%snodes:\n%s%s", HEAD, NET,
 		 CP1, e1);
 	inv = load_ok(y, &d);
-	assert_int_equal(d.warnings, 1);
-	assert_non_null(strstr(d.items[0].msg, "no fault tolerance"));
+	/* The other one: no CNI manifest. */
+	assert_int_equal(d.warnings, 2);
+	assert_non_null(find_diag(&d, DIAG_WARNING, "no fault tolerance"));
 	inventory_free(inv);
 	diags_done(&d);
+}
+
+/* Without cni.manifest, a warning at cluster.cni (or cluster:). */
+static void
+test_cni_warning(void **state)
+{
+	static const char sha[] = "0123456789abcdef0123456789abcdef"
+				  "0123456789abcdef0123456789abcdef";
+	const struct diag *w;
+	struct inventory *inv;
+	struct diags d;
+	char y[2048];
+
+	(void)state;
+	inv = load_ok(HEAD NET "nodes:\n" CP1, &d);
+	w = find_diag(&d, DIAG_WARNING, "every node stays NotReady");
+	assert_non_null(w);
+	assert_int_equal(w->line, 2); /* the cluster mapping */
+	inventory_free(inv);
+	diags_done(&d);
+	inv = load_ok(HEAD "  cni: {name: calico}\n" NET "nodes:\n" CP1, &d);
+	w = find_diag(&d, DIAG_WARNING, "cluster.cni.manifest is not set");
+	assert_non_null(w);
+	assert_int_equal(w->line, 4);
+	assert_int_equal(w->col, 8);
+	inventory_free(inv);
+	diags_done(&d);
+	snprintf(
+		y, sizeof(y),
+		"%s  cni: {name: weave, manifest: "
+		"\"https://example.org/weave.yaml\", sha256: %s}\n%snodes:\n%s",
+		HEAD, sha, NET, CP1);
+	inv = load_ok(y, &d);
+	assert_null(find_diag(&d, DIAG_WARNING, "cni"));
+	assert_string_equal(inv->cluster.cni_name, "weave");
+	inventory_free(inv);
+	diags_done(&d);
+}
+
+/* os_family: cluster default, node override, and bad values. */
+static void
+test_os_family(void **state)
+{
+	static const char *w1 = "  - {name: w1, mac: \"52:54:00:00:02:01\", "
+				"ip: 10.0.0.21, role: worker, os_family: "
+				"debian}\n";
+	struct inventory *inv;
+	struct diags d;
+	char y[2048];
+
+	(void)state;
+	inv = load_ok(HEAD NET "nodes:\n" CP1, &d);
+	assert_int_equal(inv->nodes[0].os_family, OS_DEBIAN);
+	assert_int_equal(inv->cluster.kv_line, 3);
+	assert_int_equal(inv->cluster.kv_col, 23);
+	inventory_free(inv);
+	diags_done(&d);
+	snprintf(y, sizeof(y), "%s  os_family: rhel\n%snodes:\n%s%s", HEAD, NET,
+		 CP1, w1);
+	inv = load_ok(y, &d);
+	assert_int_equal(inv->nodes[0].os_family, OS_RHEL);
+	assert_int_equal(inv->nodes[1].os_family, OS_DEBIAN);
+	assert_string_equal(os_family_name(inv->nodes[0].os_family), "rhel");
+	inventory_free(inv);
+	diags_done(&d);
+	expect_error(HEAD "  os_family: centos\n" NET "nodes:\n" CP1, 4, 14,
+		     "cluster.os_family must be debian");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", "
+			      "ip: 10.0.0.11, role: control-plane, os_family: "
+			      "suse}\n",
+		     8, 90, "node os_family must be debian");
+}
+
+/* The sandbox image: the repository's pause at kubeadm's tag. */
+static void
+test_sandbox_image(void **state)
+{
+	struct inventory *inv;
+	struct diags d;
+	char img[128];
+
+	(void)state;
+	inv = load_ok(HEAD "  image_repository: registry.example.org/k8s\n" NET
+			   "nodes:\n" CP1,
+		      &d);
+	assert_int_equal(inventory_sandbox_image(inv, img, sizeof(img)), 0);
+	assert_string_equal(img, "registry.example.org/k8s/pause:3.9");
+	assert_int_equal(inventory_sandbox_image(inv, img, 8), -ENAMETOOLONG);
+	inventory_free(inv);
+	diags_done(&d);
+	assert_string_equal(inventory_pause_tag(24), "3.7");
+	assert_string_equal(inventory_pause_tag(25), "3.8");
+	assert_string_equal(inventory_pause_tag(30), "3.9");
+	assert_string_equal(inventory_pause_tag(31), "3.10");
+	assert_string_equal(inventory_pause_tag(33), "3.10");
+	assert_string_equal(inventory_pause_tag(34), "3.10.1");
+	assert_string_equal(inventory_pause_tag(22), "3.5");
 }
 
 /* cluster.cri_socket: optional, unix:// and an absolute path. */
@@ -737,6 +849,9 @@ main(void)
 		cmocka_unit_test(test_etcd),
 		cmocka_unit_test(test_cri_socket),
 		cmocka_unit_test(test_vip),
+		cmocka_unit_test(test_cni_warning),
+		cmocka_unit_test(test_os_family),
+		cmocka_unit_test(test_sandbox_image),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_types_and_enums),
 		cmocka_unit_test(test_all_problems_reported),
