@@ -58,8 +58,20 @@ struct moddep {
 	struct buf text;
 };
 
+/*
+ * A top-level symlink of the base: merged /usr's lib -> usr/lib, bin ->
+ * usr/bin and the like (Debian 12, Ubuntu, Fedora, Arch).
+ */
+#define IMAGES_LINKS_MAX 16
+struct base_link {
+	char name[16];	 /* "lib" */
+	char target[64]; /* "usr/lib": relative to /, no leading '/' */
+};
+
 /* What the tap learned about the base. */
 struct base_scan {
+	struct base_link links[IMAGES_LINKS_MAX];
+	size_t nlinks;
 	const char *dir; /* where kernels are saved (images/) */
 	bool has_init;
 	bool has_sbin_init;
@@ -91,7 +103,68 @@ struct ov_entry {
 struct overlay {
 	struct ov_entry *v;
 	size_t n;
+	const struct base_scan *base; /* its links are followed; NULL: none */
 };
+
+/*
+ * name with a first component that is one of the base's top-level
+ * symlinks replaced by the link's target ("lib/x86_64-linux-gnu/libc.so.6"
+ * -> "usr/lib/x86_64-linux-gnu/libc.so.6"), into out; links to links are
+ * followed a few times. A name that is itself such a link stays as it is.
+ */
+static int
+ov_resolve(const struct overlay *o, const char *name, char *out, size_t size)
+{
+	char tmp[IMAGES_PATH_MAX];
+	size_t i, hops, len;
+	bool again = true;
+
+	if ((size_t)snprintf(out, size, "%s", name) >= size)
+		return -ENAMETOOLONG;
+	for (hops = 0; again && o->base != NULL && hops < 4; hops++) {
+		again = false;
+		for (i = 0; i < o->base->nlinks; i++) {
+			const struct base_link *l = &o->base->links[i];
+
+			len = strlen(l->name);
+			if (strncmp(out, l->name, len) != 0 || out[len] != '/')
+				continue;
+			if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s",
+					     l->target,
+					     out + len) >= sizeof(tmp) ||
+			    strlen(tmp) >= size)
+				return -ENAMETOOLONG;
+			memcpy(out, tmp, strlen(tmp) + 1);
+			again = true;
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Record a top-level symlink to a directory path inside the base ("lib ->
+ * usr/lib" or "/usr/lib"), so that our layers go through it instead of
+ * replacing it with a directory (the kernel's unpacker removes an entry
+ * whose type differs from the new one).
+ */
+static int
+tap_link(struct base_scan *s, const char *name, const char *link)
+{
+	struct base_link *l;
+
+	while (*link == '/')
+		link++;
+	if (strchr(name, '/') != NULL || s->nlinks == IMAGES_LINKS_MAX ||
+	    strlen(name) >= sizeof(l->name) ||
+	    strlen(link) >= sizeof(l->target) || *link == '\0' ||
+	    strstr(link, "..") != NULL)
+		return 0;
+	l = &s->links[s->nlinks++];
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(l->target, sizeof(l->target), "%s", link);
+	return 0;
+}
 
 static int
 tap_want(void *ctx, const char *name, mode_t mode, const char *link)
@@ -101,7 +174,8 @@ tap_want(void *ctx, const char *name, mode_t mode, const char *link)
 	size_t vlen;
 	int fd;
 
-	(void)link;
+	if (S_ISLNK(mode) && link != NULL)
+		return tap_link(s, name, link);
 	if (strcmp(name, "init") == 0) {
 		s->has_init = true;
 		return 0;
@@ -262,17 +336,24 @@ ov_add(struct overlay *o, const char *name, enum ov_kind kind, mode_t mode,
 	return 0;
 }
 
-/* Add name and, first, every parent directory of it. */
+/*
+ * Add name and, first, every parent directory of it, both through the
+ * base's top-level symlinks (ov_resolve).
+ */
 static int
 ov_add_path(struct overlay *o, const char *name, enum ov_kind kind, mode_t mode,
 	    const char *text, size_t len)
 {
-	char parent[IMAGES_PATH_MAX];
+	char parent[IMAGES_PATH_MAX], real[IMAGES_PATH_MAX];
 	const char *p;
 	int r;
 
 	while (*name == '/')
 		name++;
+	r = ov_resolve(o, name, real, sizeof(real));
+	if (r < 0)
+		return r;
+	name = real;
 	for (p = strchr(name, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		if ((size_t)(p - name) >= sizeof(parent))
 			return -ENAMETOOLONG;
@@ -930,6 +1011,7 @@ images_build(const struct images_req *req, struct diags *d)
 	r = join_path(common, sizeof(common), dir, ".common", d);
 	if (r < 0)
 		goto out;
+	ov.base = &scan; /* kept by ov_done() */
 	r = make_common(req, agent, &deps, &scan, &ov);
 	if (r == 0) {
 		have_common = true;
