@@ -2,7 +2,7 @@
 # deps.sh: install every Debian package that the build, the tests, the demo
 # and the benchmarks need. Idempotent: apt-get update runs only when a
 # package is missing. Services that packages would start (tftpd-hpa, dnsmasq,
-# nginx, containerd) are kept from starting: tests and benches start their
+# nginx, containerd, etcd) are kept from starting: tests and benches start their
 # own copies.
 set -euo pipefail
 
@@ -23,6 +23,9 @@ PKGS=(
 	# firewall script run for real (tests/interop/containerd_config.sh,
 	# firewall_persist.sh)
 	containerd runc iptables
+	# a real etcd cluster with the builder's certificates
+	# (tests/interop/etcd_external.sh)
+	etcd-server etcd-client
 	# the fleet page's browser test (tests/interop/ui_browser.sh):
 	# playwright-core comes from the npm registry, the browser from Debian
 	chromium nodejs npm
