@@ -7,13 +7,13 @@
 #include "dhcp.h"
 #include "dhcp_policy.h"
 #include "fsutil.h"
-#include "http_io.h"
 #include "leases.h"
 #include "log.h"
 #include "net.h"
 #include "nodes.h"
 #include "num.h"
 #include "path.h"
+#include "store_io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1026,21 +1026,6 @@ on_watch(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/*
- * Once the loop runs, every service has started: find the HTTP service's
- * node store (it starts after us) to record "dhcp" events and answer its
- * lease lookups.
- */
-static void
-on_loop_start(evutil_socket_t fd, short what, void *arg)
-{
-	struct dhcp_server *s = arg;
-
-	(void)fd;
-	(void)what;
-	dhcp_io_set_nodes(s->nb, http_io_nodes(s->nb));
-}
-
 static struct event *
 add_event(struct dhcp_server *s, int fd,
 	  void (*cb)(evutil_socket_t, short, void *))
@@ -1178,8 +1163,9 @@ dhcp_io_start(struct netboot *nb)
 		return r;
 	if (s->conf.mode == DHCP_FULL)
 		start_watch(s);
-	if (event_base_once(nb->base, -1, EV_TIMEOUT, on_loop_start, s,
-			    &(struct timeval){ 0, 0 }) < 0)
+	/* The store started before us: record "dhcp" there, answer lookups. */
+	dhcp_io_set_nodes(nb, store_io_nodes(nb));
+	if (nb_add_metric_source(nb, dhcp_io_metric_samples) < 0)
 		return -ENOMEM;
 	log_info("dhcp: %s mode on %s, %zu reservations, %zu leases loaded",
 		 dhcp_mode_name(s->conf.mode),
@@ -1235,11 +1221,9 @@ dhcp_io_stop(struct netboot *nb)
 	if (s->ev_prune != NULL)
 		event_free(s->ev_prune);
 	stop_writer(s);
-	/*
-	 * s->nodes is not touched: the HTTP service may have freed it
-	 * already (services stop in reverse order). Its lookup points at
-	 * us, but it is only called from the loop, which has ended.
-	 */
+	/* The store outlives us (it stops last): take our lookup back. */
+	if (s->nodes != NULL)
+		nodes_set_lookup(s->nodes, NULL, NULL);
 	leases_done(&s->leases);
 	free(s->hosts);
 	free(s->relays);

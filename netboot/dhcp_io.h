@@ -97,8 +97,8 @@ void dhcp_io_stop(struct netboot *nb);
 /*
  * Record "dhcp" timeline events in the node store (borrowed; NULL stops)
  * and install the lease lookup there, so that payloads and events are
- * allowed from a node's leased address too. dhcp_io_start() arranges for
- * this to happen with http_io_nodes() when the loop starts; callable
+ * allowed from a node's leased address too. dhcp_io_start() does this
+ * with store_io_nodes() (the store starts first, stops last); callable
  * again. No-op when DHCP is not running.
  */
 void dhcp_io_set_nodes(struct netboot *nb, struct nodes *ns);

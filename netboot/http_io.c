@@ -3,7 +3,6 @@
 
 #include "buf.h"
 #include "config.h"
-#include "dhcp_io.h"
 #include "events.h"
 #include "fsutil.h"
 #include "http.h"
@@ -13,6 +12,7 @@
 #include "num.h"
 #include "path.h"
 #include "sse_io.h"
+#include "store_io.h"
 #include "ui.h"
 
 #include <errno.h>
@@ -148,7 +148,7 @@ struct http_srv {
 	struct netboot *nb; /* borrowed */
 	struct http_port plain, tls;
 	SSL_CTX *ssl;
-	struct nodes *nodes;
+	struct nodes *nodes;   /* the daemon's store (borrowed) */
 	int boot_fd, nodes_fd; /* -1 with --root */
 	char token[HTTP_ADMIN_TOKEN_MAX + 1];
 	size_t token_len; /* 0: no admin token */
@@ -156,9 +156,6 @@ struct http_srv {
 	struct conn_list conns;
 	size_t nconns;
 	struct event *sweep;
-	struct event *flush; /* nodes_flush every NODES_FLUSH_INTERVAL_MS */
-	bool flush_failing;  /* warned about a failing flush */
-	bool writer_tried;   /* nodes_writer_start was called */
 	struct http_limits lim;
 	struct sse_io *sse; /* the fleet page's event streams */
 };
@@ -450,35 +447,6 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
  * batches its writes). A failure is warned about once until a flush
  * succeeds again; the nodes stay dirty and are tried every interval.
  */
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_srv *srv = arg;
-	int r;
-
-	(void)fd;
-	(void)what;
-	/*
-	 * The writes and fsyncs go on a thread of their own, started here,
-	 * on the loop, after the daemon dropped its privileges (they apply
-	 * per thread: one made before the drop would keep them).
-	 */
-	if (!srv->writer_tried) {
-		srv->writer_tried = true;
-		r = nodes_writer_start(srv->nodes);
-		if (r < 0)
-			log_warn_r(r, "http: no writer thread; node states "
-				      "are written on the loop");
-	}
-	r = nodes_flush_some(srv->nodes, NODES_FLUSH_MAX);
-	if (r < 0 && !srv->flush_failing)
-		log_warn_r(r, "http: cannot save node states in %s",
-			   srv->nb->state_dir ? srv->nb->state_dir : "?");
-	else if (r == 0 && srv->flush_failing)
-		log_info("http: node states saved again");
-	srv->flush_failing = r < 0;
-}
-
 /* --- Responses ---------------------------------------------------------- */
 
 struct ctx {
@@ -1138,23 +1106,22 @@ handle_metrics(struct ctx *x)
 		  k->tftp_errors_sent },
 		{ "tftp_active_transfers", "TFTP transfers in flight.", true,
 		  k->tftp_active },
-		{ "node_state_writes_total",
-		  "Node state files written (batched per interval).", false,
-		  x->srv->nodes->writes },
-		{ "node_marks_dropped_total",
-		  "Boot milestones refused by the per-node rate limit.", false,
-		  x->srv->nodes->marks_dropped },
 	};
+	const struct netboot *nb = x->srv->nb;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
 	struct metric_sample
-		all[sizeof(extra) / sizeof(extra[0]) + DHCP_IO_METRICS];
+		all[sizeof(extra) / sizeof(extra[0]) + NB_METRIC_SAMPLES_MAX];
 	size_t states[NODE_STATE_COUNT], n = sizeof(extra) / sizeof(extra[0]);
+	size_t i;
 	struct evbuffer *b;
 	struct buf out;
 	int r;
 
 	memcpy(all, extra, sizeof(extra));
-	n += dhcp_io_metric_samples(x->srv->nb, all + n, DHCP_IO_METRICS);
+	/* Every service's own samples (the store's, DHCP's), in order. */
+	for (i = 0; i < nb->nmetric_sources; i++)
+		n += nb->metric_sources[i](nb, all + n,
+					   sizeof(all) / sizeof(all[0]) - n);
 	nodes_count_states(x->srv->nodes, states);
 	buf_init(&out, METRICS_TEXT_MAX);
 	r = metrics_render(&out, &x->srv->m, states, all, n);
@@ -1628,36 +1595,18 @@ open_dir(const char *dir, int *ret_fd)
 	return 0;
 }
 
+/* The daemon's node store, and the directories payloads come from. */
 static int
-build_nodes(struct http_srv *srv)
+open_payload_dirs(struct http_srv *srv)
 {
 	const struct nb_config *cfg = srv->nb->cfg;
-	char bad[MAC_STR_LEN] = "";
-	size_t i;
 	int r;
 
-	srv->nodes = nodes_new(srv->nb->state_dir);
+	srv->nodes = store_io_nodes(srv->nb);
 	if (srv->nodes == NULL)
-		return -ENOMEM;
+		return -EINVAL; /* the store service did not start */
 	if (cfg == NULL)
 		return 0;
-	nodes_set_secret_window(srv->nodes, (int64_t)cfg->secret_window * 1000);
-	for (i = 0; i < cfg->nnodes; i++) {
-		r = nodes_add(srv->nodes, cfg->nodes[i].name, cfg->nodes[i].mac,
-			      cfg->nodes[i].ip, role_name(cfg->nodes[i].role));
-		if (r < 0) {
-			log_warn_r(r, "http: node %s", cfg->nodes[i].name);
-			return r;
-		}
-	}
-	r = nodes_load(srv->nodes, bad);
-	if (r < 0) {
-		log_warn_r(r,
-			   "http: state of node %s in %s/nodes cannot be "
-			   "read (move it aside to start afresh)",
-			   bad, srv->nb->state_dir);
-		return r == -ENOMEM ? r : -EINVAL;
-	}
 	if (cfg->boot_dir != NULL) {
 		r = open_dir(cfg->boot_dir, &srv->boot_fd);
 		if (r < 0)
@@ -1676,8 +1625,6 @@ http_io_start(struct netboot *nb)
 {
 	struct http_srv *srv;
 	struct timeval tv = { HTTP_SWEEP_INTERVAL, 0 };
-	struct timeval ftv = { NODES_FLUSH_INTERVAL_MS / 1000,
-			       (NODES_FLUSH_INTERVAL_MS % 1000) * 1000 };
 	int r;
 
 	if (nb->http_port == 0 && nb->https_port == 0)
@@ -1690,7 +1637,7 @@ http_io_start(struct netboot *nb)
 	srv->lim = http_limits;
 	srv->boot_fd = srv->nodes_fd = -1;
 	TAILQ_INIT(&srv->conns);
-	r = build_nodes(srv);
+	r = open_payload_dirs(srv);
 	if (r < 0)
 		return r;
 	srv->sse = sse_io_new(nb->base, &sse_limits, srv->lim.idle_timeout);
@@ -1707,9 +1654,6 @@ http_io_start(struct netboot *nb)
 	}
 	srv->sweep = event_new(nb->base, -1, EV_PERSIST, sweep_cb, srv);
 	if (srv->sweep == NULL || event_add(srv->sweep, &tv) < 0)
-		return -ENOMEM;
-	srv->flush = event_new(nb->base, -1, EV_PERSIST, flush_cb, srv);
-	if (srv->flush == NULL || event_add(srv->flush, &ftv) < 0)
 		return -ENOMEM;
 	if (nb->http_port != 0) {
 		r = bind_port(srv, &srv->plain, nb->http_port);
@@ -1737,8 +1681,9 @@ http_io_stop(struct netboot *nb)
 
 	if (srv == NULL)
 		return;
-	/* DHCP stops after us and must not touch the store we free. */
-	dhcp_io_set_nodes(nb, NULL);
+	/* The store outlives us: no more changes to the event streams. */
+	if (srv->nodes != NULL)
+		nodes_set_observer(srv->nodes, NULL, NULL);
 	/* evhttp_free frees every connection, calling conn_closed_cb. */
 	if (srv->plain.http != NULL)
 		evhttp_free(srv->plain.http);
@@ -1753,31 +1698,12 @@ http_io_stop(struct netboot *nb)
 	}
 	if (srv->sweep != NULL)
 		event_free(srv->sweep);
-	if (srv->flush != NULL)
-		event_free(srv->flush);
-	/* A clean shutdown writes what the last interval changed. */
-	if (srv->nodes != NULL) {
-		int r = nodes_flush(srv->nodes);
-
-		if (r < 0)
-			log_warn_r(r, "http: node states in %s not saved",
-				   nb->state_dir ? nb->state_dir : "?");
-	}
 	SSL_CTX_free(srv->ssl);
 	if (srv->boot_fd >= 0)
 		close(srv->boot_fd);
 	if (srv->nodes_fd >= 0)
 		close(srv->nodes_fd);
-	nodes_free(srv->nodes);
 	OPENSSL_cleanse(srv->token, sizeof(srv->token));
 	free(srv);
 	nb->http = NULL;
-}
-
-struct nodes *
-http_io_nodes(struct netboot *nb)
-{
-	struct http_srv *srv = nb->http;
-
-	return srv ? srv->nodes : NULL;
 }

@@ -92,22 +92,15 @@ extern struct http_limits http_limits;
 int http_limits_option(int opt, const char *arg);
 
 /*
- * Start the service (struct nb_service start): build the node store from
- * nb->cfg and reload its state from nb->state_dir, load or create the
- * admin token, bind HTTP (and HTTPS when configured) on nb->listen_ip.
- * Returns 0 or a negative errno after logging the cause (-EADDRINUSE,
- * -EACCES for ports; -EINVAL for a bad certificate or state file).
+ * Start the service (struct nb_service start): serve the daemon's node
+ * store (store_io.h, started before), load or create the admin token, bind HTTP
+ * (and HTTPS when configured) on nb->listen_ip. Returns 0 or a negative errno
+ * after logging the cause (-EADDRINUSE, -EACCES for ports; -EINVAL for a bad
+ * certificate or state file).
  */
 int http_io_start(struct netboot *nb);
 
 /* Stop the service and free everything; accepts a half-started one. */
 void http_io_stop(struct netboot *nb);
-
-/*
- * The node store, for DHCP and TFTP to record boot milestones with
- * nodes_mark_mac() and to install a lease lookup with nodes_set_lookup().
- * NULL before start. Borrowed; valid until stop.
- */
-struct nodes *http_io_nodes(struct netboot *nb);
 
 #endif

@@ -18,6 +18,7 @@
 #include "num.h"
 #include "privdrop.h"
 #include "server.h"
+#include "store_io.h"
 #include "tftp_io.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@
  * services start here: the HTTP(S) and DHCP services each add one line.
  */
 static const struct nb_service services[] = {
+	{ "store", store_io_start, store_io_stop },
 	{ "tftp", tftp_io_start, tftp_io_stop },
 	{ "dhcp", dhcp_io_start, dhcp_io_stop },
 	{ "http", http_io_start, http_io_stop },

@@ -14,13 +14,28 @@
 
 #include "inventory.h" /* enum dhcp_mode */
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_base;
 struct event;
 struct nb_config;
 struct tftp_server;
+struct netboot;
+struct metric_sample;
+
+/*
+ * A service's own samples for /metrics: fill out (cap entries), return the
+ * number filled. A service adds its source at start (nb_add_metric_source)
+ * and the HTTP service renders them all, in that order, without reaching
+ * into the service.
+ */
+typedef size_t (*nb_metric_source)(const struct netboot *nb,
+				   struct metric_sample *out, size_t cap);
+#define NB_METRIC_SOURCES_MAX 8
+#define NB_METRIC_SAMPLES_MAX 64 /* samples of every source together */
 
 /* Defaults when neither netboot.yaml nor a flag gives a value. */
 #define NB_TFTP_PORT_DEFAULT  69
@@ -67,6 +82,10 @@ struct netboot {
 	struct tftp_server *tftp;
 	void *http;
 	void *dhcp_server;
+	void *store; /* the node store (store_io.h): every service uses it */
+
+	nb_metric_source metric_sources[NB_METRIC_SOURCES_MAX];
+	size_t nmetric_sources;
 
 	struct event *sig_int, *sig_term; /* owned by main.c */
 };
@@ -84,5 +103,15 @@ struct nb_service {
 	int (*start)(struct netboot *nb);
 	void (*stop)(struct netboot *nb);
 };
+
+/* Add a /metrics source. 0, or -ENOSPC past NB_METRIC_SOURCES_MAX. */
+static inline int
+nb_add_metric_source(struct netboot *nb, nb_metric_source fn)
+{
+	if (nb->nmetric_sources == NB_METRIC_SOURCES_MAX)
+		return -ENOSPC;
+	nb->metric_sources[nb->nmetric_sources++] = fn;
+	return 0;
+}
 
 #endif

@@ -13,11 +13,11 @@
 #include "tftp_io.h"
 
 #include "config.h"
-#include "http_io.h"
 #include "log.h"
 #include "net.h"
 #include "nodes.h"
 #include "path.h"
+#include "store_io.h"
 #include "tftp.h"
 
 #include <arpa/inet.h>
@@ -484,7 +484,7 @@ open_request(struct tftp_server *srv, const char *path, int *fd,
 static void
 mark_node(struct tftp_conn *c)
 {
-	struct nodes *ns = http_io_nodes(c->srv->nb);
+	struct nodes *ns = store_io_nodes(c->srv->nb);
 	const char *ev = nodes_file_milestone(c->name);
 	struct node *nd;
 	int r;
