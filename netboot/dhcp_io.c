@@ -60,6 +60,7 @@ struct dhcp_slot {
 	struct dhcp_decision d;
 	char mac[MAC_STR_LEN];
 	int64_t now;
+	double rx_at; /* nb_mono_s() when read */
 	bool send;
 };
 
@@ -575,6 +576,9 @@ flush(struct dhcp_server *s, int fd, size_t n, bool changed)
 		if (!slot->send)
 			continue;
 		send_reply(s, fd, &slot->rx, &slot->d, slot->mac);
+		if (msg->type == DHCP_OFFER)
+			histo_observe(&s->nb->histos.dhcp_offer,
+				      nb_mono_s() - slot->rx_at);
 		if (s->nodes != NULL &&
 		    (msg->type == DHCP_ACK ||
 		     (msg->type == DHCP_OFFER && msg->yiaddr == 0))) {
@@ -648,6 +652,7 @@ on_read(struct dhcp_server *s, int fd, uint16_t port)
 			break;
 		}
 		slot->rx.port = port;
+		slot->rx_at = nb_mono_s();
 		handle(s, slot, &changed);
 	}
 	flush(s, fd, n, changed);

@@ -457,7 +457,8 @@ struct ctx {
 	const char *uri;
 	char peer[PEER_STR_LEN];
 	uint32_t peer_ip;
-	bool tls; /* the request came in on the HTTPS port */
+	bool tls;	/* the request came in on the HTTPS port */
+	double started; /* nb_mono_s() when the request was parsed */
 };
 
 static void
@@ -483,6 +484,8 @@ reply(struct ctx *x, int status, struct evbuffer *body)
 	if (x->c != NULL && x->c->over_limit)
 		evhttp_add_header(h, "Connection", "close");
 	log_request(x, status);
+	histo_observe(&x->srv->nb->histos.http_first_byte,
+		      nb_mono_s() - x->started);
 	evhttp_send_reply(x->req, status, http_reason(status), body);
 }
 
@@ -1083,6 +1086,27 @@ handle_nodes(struct ctx *x)
 	evbuffer_free(b);
 }
 
+/* The latency histograms every service keeps in nb->histos. */
+static int
+render_histos(struct buf *out, const struct netboot *nb)
+{
+	int r = histo_render(out, "dhcp_offer_seconds",
+			     "From a DISCOVER read to its OFFER sent.",
+			     &nb->histos.dhcp_offer);
+
+	if (r == 0)
+		r = histo_render(out, "tftp_transfer_seconds",
+				 "From a TFTP request to its last block "
+				 "acknowledged.",
+				 &nb->histos.tftp_transfer);
+	if (r == 0)
+		r = histo_render(out, "http_first_byte_seconds",
+				 "From a parsed HTTP request to its reply "
+				 "handed to the connection.",
+				 &nb->histos.http_first_byte);
+	return r;
+}
+
 static void
 handle_metrics(struct ctx *x)
 {
@@ -1125,6 +1149,8 @@ handle_metrics(struct ctx *x)
 	nodes_count_states(x->srv->nodes, states);
 	buf_init(&out, METRICS_TEXT_MAX);
 	r = metrics_render(&out, &x->srv->m, states, all, n);
+	if (r == 0)
+		r = render_histos(&out, nb);
 	b = r == 0 ? evbuffer_new() : NULL;
 	if (b == NULL || evbuffer_add(b, out.data, out.len) < 0) {
 		if (b != NULL)
@@ -1363,6 +1389,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	int r;
 
 	memset(&x, 0, sizeof(x));
+	x.started = nb_mono_s();
 	x.srv = srv;
 	x.req = req;
 	x.tls = hp->tls;

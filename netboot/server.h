@@ -12,12 +12,14 @@
 #ifndef MB_NB_SERVER_H
 #define MB_NB_SERVER_H
 
+#include "histo.h"
 #include "inventory.h" /* enum dhcp_mode */
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct event_base;
 struct event;
@@ -78,6 +80,14 @@ struct netboot {
 
 	struct nb_counters counters;
 
+	/* Latency histograms, rendered by /metrics (histo.h). */
+	struct {
+		struct histo dhcp_offer; /* a DISCOVER read to its OFFER sent */
+		struct histo tftp_transfer;   /* a request to its last ACK */
+		struct histo http_first_byte; /* a parsed request to its reply
+						 handed to the connection */
+	} histos;
+
 	/* Service state, owned by each service (opaque to the others). */
 	struct tftp_server *tftp;
 	void *http;
@@ -103,6 +113,16 @@ struct nb_service {
 	int (*start)(struct netboot *nb);
 	void (*stop)(struct netboot *nb);
 };
+
+/* Seconds on the monotonic clock, for the histograms. */
+static inline double
+nb_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Add a /metrics source. 0, or -ENOSPC past NB_METRIC_SOURCES_MAX. */
 static inline int

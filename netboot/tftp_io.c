@@ -542,6 +542,8 @@ apply(struct tftp_conn *c, const struct tftp_out *out, bool progress)
 			 (unsigned long long)ms, c->x.blksize, c->x.windowsize,
 			 c->x.retransmits);
 		k->tftp_transfers_completed++;
+		histo_observe(&c->srv->nb->histos.tftp_transfer,
+			      (double)ms / 1000);
 		mark_node(c);
 		break;
 	case TFTP_ACT_ABORT:

@@ -160,6 +160,12 @@ EOF2
 	grep -q '^metalboot_dhcp_leases_bound 2$' "$work/metrics" &&
 		grep -q '^metalboot_dhcp_pool_size 869$' "$work/metrics" ||
 		fail "metrics: $(grep dhcp "$work/metrics")"
+	# Every OFFER sent is in the latency histogram, +Inf equal to count.
+	offers=$(sed -n 's/^metalboot_dhcp_offers_total //p' "$work/metrics")
+	grep -q "^metalboot_dhcp_offer_seconds_count $offers\$" "$work/metrics" &&
+		grep -q "^metalboot_dhcp_offer_seconds_bucket{le=\"+Inf\"} $offers\$" \
+			"$work/metrics" && ((offers > 0)) ||
+		fail "offer histogram: $offers offers, $(grep offer_seconds_count "$work/metrics")"
 	echo "ok: /metrics: $(grep -E '^metalboot_dhcp_(leases_bound|acks_total)' "$work/metrics" | tr '\n' ' ')"
 fi
 grep -q 'dhcp 02:00:00:00:01:01: REQUEST no arch: ACK 10.77.0.11' \

@@ -4,7 +4,8 @@
 # --https-port 0), a TFTP fetch of a kernel by a node's address is still
 # recorded on its timeline and written to STATE/nodes at a clean stop;
 # a restart with HTTP on shows it in /v1/nodes, and its own samples are in
-# /metrics beside HTTP's.
+# /metrics beside HTTP's, with the latency histograms (TFTP transfer time,
+# HTTP time to first byte).
 set -uo pipefail
 . "$(dirname "$0")/http_common.bash"
 command -v python3 >/dev/null || { echo "skip: no python3"; exit 77; }
@@ -61,7 +62,18 @@ import json, sys
 n = [n for n in json.loads(sys.argv[1])["nodes"] if n["name"] == "cp1"][0]
 print(n["state"])' "$nodes")"
 check "kernel in /v1/nodes" 1 "$(grep -o '"kernel"' <<<"$nodes" | wc -l)"
+python3 "$(dirname "$0")/tftp_get.py" 127.0.0.1 "$tftp_port" \
+	images/control-plane/vmlinuz "$work/k2" 1468 >/dev/null 2>&1
+check "TFTP again" 0 $?
 metrics=$(curl -s "http://127.0.0.1:$http_port/metrics")
+# The latency histograms: the transfer, and the HTTP replies so far.
+check "TFTP transfer histogram" 1 \
+	"$(grep -c '^metalboot_tftp_transfer_seconds_count 1$' <<<"$metrics")"
+check "TFTP histogram +Inf" 1 \
+	"$(grep -c '^metalboot_tftp_transfer_seconds_bucket{le="+Inf"} 1$' <<<"$metrics")"
+check "HTTP first-byte histogram" 1 \
+	"$(grep -cE '^metalboot_http_first_byte_seconds_count [1-9]' <<<"$metrics")"
+check "histogram type" 3 "$(grep -c '^# TYPE metalboot_.*_seconds histogram$' <<<"$metrics")"
 for m in metalboot_node_state_writes_total metalboot_node_marks_dropped_total \
 	metalboot_tftp_requests_total metalboot_http_connections_total; do
 	check "metric $m" 1 "$(grep -c "^$m " <<<"$metrics")"
