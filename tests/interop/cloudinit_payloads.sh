@@ -223,16 +223,18 @@ srv=$T/srv
 mkdir -p "$srv" "$T/bin" "$T/root"
 cp "$T/flannel.yaml" "$srv/good.yaml"
 sed 's/vxlan/host-gw/' "$T/flannel.yaml" >"$srv/tampered.yaml"
-python3 -m http.server 0 --bind 127.0.0.1 --directory "$srv" \
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -u -m http.server "$port" --bind 127.0.0.1 --directory "$srv" \
 	>"$T/http.log" 2>&1 &
 pids+=($!)
-port=
+up=0
 for _ in $(seq 100); do
-	port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -n1)
-	[[ -n $port ]] && break
+	curl -fsS -o /dev/null "http://127.0.0.1:$port/good.yaml" 2>/dev/null &&
+		{ up=1; break; }
+	kill -0 "${pids[-1]}" 2>/dev/null || break
 	sleep 0.1
 done
-[[ -n $port ]] || fail "the HTTP server did not start"
+((up)) || { cat "$T/http.log" >&2; fail "the HTTP server did not start"; }
 cat >"$T/bin/kubectl" <<EOF
 #!/bin/sh
 echo "\$*" >>"$T/kubectl.log"
