@@ -10,7 +10,9 @@
 #     pinned to the inventory's version and held (apt), or from yum_repos
 #     with an exclude and --disableexcludes (rhel), no apt on rhel;
 #   - the sandbox image at the mirror in both containerd configs, and
-#     Debian's containerd reading the version-2 one (config dump);
+#     Debian's containerd reading the version-2 one (config dump); the
+#     step that picks the config run with Debian's containerd (version 2)
+#     and with one that says 2.x (version 3);
 #   - kubernetes_version older than pkgs.k8s.io's channels: an error at its
 #     line naming --apt-repo / --rpm-repo, gone with them;
 #   - the CNI chain run for real (a local HTTP server, a recording kubectl):
@@ -192,6 +194,51 @@ PY
 	done
 else
 	echo "note: containerd not installed: config dump not run"
+fi
+
+# The containerd step, run for real (paths moved under a scratch root,
+# systemctl recording): Debian's containerd 1.6 gets the version-2 file,
+# a containerd that says 2.x the version-3 one, the package's own file
+# kept once as config.toml.orig.
+if command -v containerd >/dev/null; then
+	mkdir -p "$T/ctr/bin" "$T/ctr/root/etc/containerd" "$T/ctr/root/etc/metalboot"
+	python3 - "$nodes/cp1/cloud-init/user-data" "$T/ctr" <<'PY'
+import sys, yaml
+u = yaml.safe_load(open(sys.argv[1]))
+root = sys.argv[2] + "/root"
+for f in u["write_files"]:
+    if f["path"].startswith("/etc/metalboot/containerd-v"):
+        open(root + f["path"], "w").write(f["content"])
+c = [c for c in u["runcmd"] if isinstance(c, list) and "containerd --version" in " ".join(c)]
+assert len(c) == 1, c
+open(sys.argv[2] + "/step.sh", "w").write(c[0][2].replace("/etc/containerd", root + "/etc/containerd"))
+open(sys.argv[2] + "/args", "w").write("\n".join(root + a for a in c[0][3:]) + "\n")
+PY
+	printf '#!/bin/sh
+echo "systemctl $*" >>"%s/calls"
+' "$T/ctr" >"$T/ctr/bin/systemctl"
+	chmod 755 "$T/ctr/bin/systemctl"
+	echo 'package config' >"$T/ctr/root/etc/containerd/config.toml"
+	mapfile -t cargs2 <"$T/ctr/args"
+	PATH=$T/ctr/bin:$PATH sh -c "$(cat "$T/ctr/step.sh")" "${cargs2[@]}" ||
+		fail "containerd step failed with Debian's containerd"
+	cmp -s "$T/ctr/root/etc/containerd/config.toml" "${cargs2[0]}" ||
+		fail "containerd $(containerd --version): not the version-2 config"
+	grep -qx 'package config' "$T/ctr/root/etc/containerd/config.toml.orig" ||
+		fail "the package's config.toml was not kept"
+	grep -qx 'systemctl restart containerd' "$T/ctr/calls" ||
+		fail "containerd not restarted"
+	printf '#!/bin/sh
+echo "containerd containerd.io v2.0.5 1234abcd"
+' \
+		>"$T/ctr/bin/containerd"
+	chmod 755 "$T/ctr/bin/containerd"
+	PATH=$T/ctr/bin:$PATH sh -c "$(cat "$T/ctr/step.sh")" "${cargs2[@]}" ||
+		fail "containerd step failed with a 2.x containerd"
+	cmp -s "$T/ctr/root/etc/containerd/config.toml" "${cargs2[1]}" ||
+		fail "containerd 2.x: not the version-3 config"
+	grep -qx 'package config' "$T/ctr/root/etc/containerd/config.toml.orig" ||
+		fail "config.toml.orig was overwritten"
 fi
 
 # kubernetes_version below pkgs.k8s.io's channels.
