@@ -2040,6 +2040,24 @@ ipxe_safe(const char *s)
 }
 
 /*
+ * What the first stage reads (stage1/stage1.h): the state disk, whether
+ * to wipe a foreign filesystem on it, the root tmpfs size. The inventory
+ * checked each value, so none holds a space or script syntax.
+ */
+static int
+storage_args(const struct inv_storage *st, char *out, size_t size)
+{
+	int len = snprintf(out, size, "%s%s%s%s%s",
+			   st->state_device ? " metalboot.state=" : "",
+			   st->state_device ? st->state_device : "",
+			   st->wipe ? " metalboot.wipe=1" : "",
+			   st->tmpfs_size ? " metalboot.tmpfs=" : "",
+			   st->tmpfs_size ? st->tmpfs_size : "");
+
+	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
+}
+
+/*
  * The kernel command line of node n: boot.cmdline, then where the agent
  * finds its server and which machine it is. -EINVAL when boot.cmdline
  * holds a character iPXE or GRUB would take as script syntax.
@@ -2059,7 +2077,10 @@ kernel_args(const struct render_ctx *c, size_t n, char *out, size_t size)
 		       "%s metalboot.server=https://%s:%u "
 		       "metalboot.mac=%s",
 		       inv->boot.cmdline, ip, RENDER_HTTPS_PORT, mac);
-	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
+	if (len < 0 || (size_t)len >= size)
+		return -ENAMETOOLONG;
+	return storage_args(&inv->nodes[n].storage, out + len,
+			    size - (size_t)len);
 }
 
 /* OUT/boot/NAME.ipxe for node n (docs/formats.md). */
@@ -2279,6 +2300,9 @@ render_netboot(const struct render_ctx *c, struct buf *out)
 		yemit_kv_str(y, "role", role_name(nd->role));
 		if (nd->secure_boot)
 			yemit_kv_bool(y, "secure_boot", true);
+		/* A diskless worker re-joins when it netboots again. */
+		if (nd->role == ROLE_WORKER && nd->storage.state_device == NULL)
+			yemit_kv_bool(y, "rejoin", true);
 		yemit_map_end(y);
 	}
 	yemit_seq_end(y);

@@ -8,6 +8,8 @@
  */
 #include "inventory.h"
 
+#include "storage.h"
+
 #include "fsutil.h"
 #include "num.h"
 #include "path.h"
@@ -188,9 +190,11 @@ get_strlist(struct ys_ctx *c, const struct ynode *m, const char *key,
 /* ---- role profiles ---------------------------------------------------- */
 
 static const char *const profile_keys[] = {
-	"role",	   "kernel_modules", "sysctls",		  "swap_off",
-	"selinux", "firewall",	     "container_runtime", NULL
+	"role",	    "kernel_modules",	 "sysctls", "swap_off", "selinux",
+	"firewall", "container_runtime", "storage", NULL
 };
+static const char *const storage_keys[] = { "state_device", "wipe",
+					    "tmpfs_size", NULL };
 static const char *const runtime_keys[] = { "cgroup_driver", "log_max_size",
 					    "log_max_files", "storage_driver",
 					    NULL };
@@ -235,10 +239,19 @@ sysctl_key_valid(const char *s)
 }
 
 static void
+storage_free(struct inv_storage *st)
+{
+	free(st->state_device);
+	free(st->tmpfs_size);
+	memset(st, 0, sizeof(*st));
+}
+
+static void
 profile_free(struct role_profile *p)
 {
 	size_t i;
 
+	storage_free(&p->storage);
 	strlist_free(&p->modules);
 	for (i = 0; i < p->nsysctls; i++) {
 		free(p->sysctls[i].key);
@@ -426,6 +439,45 @@ parse_runtime_cfg(struct ys_ctx *c, const struct ynode *n,
 	}
 }
 
+/* storage: {state_device, wipe, tmpfs_size} at n into *st (replaced). */
+static void
+parse_storage(struct ys_ctx *c, const struct ynode *n, struct inv_storage *st)
+{
+	const struct ynode *vn;
+	const char *s;
+	char b[80];
+
+	storage_free(st);
+	if (!ys_want_type(c, n, YNODE_MAP, "storage"))
+		return;
+	ys_check_keys(c, n, "storage", storage_keys);
+	st->set = true;
+	st->line = n->line;
+	st->col = n->col;
+	s = ys_get_scalar(c, n, "state_device", "storage.state_device", 0, &vn);
+	if (s != NULL && !storage_device_valid(s))
+		ys_err(c, vn,
+		       "storage.state_device '%s' is not a block device path "
+		       "(/dev/NAME, such as /dev/vda or /dev/nvme0n1; udev's "
+		       "/dev/disk/by-* links do not exist when it is mounted)",
+		       ys_qnode(vn, b, sizeof(b)));
+	else if (s != NULL)
+		set_str(c, &st->state_device, s);
+	ys_get_bool(c, n, "wipe", "storage.wipe", YS_BOOL_NO_YESNO, &st->wipe);
+	if (st->wipe && s == NULL)
+		ys_err(c, ynode_get(n, "wipe"),
+		       "storage.wipe: true needs a storage.state_device to "
+		       "wipe");
+	s = ys_get_scalar(c, n, "tmpfs_size", "storage.tmpfs_size", 0, &vn);
+	if (s != NULL && storage_tmpfs_check(s) < 0)
+		ys_err(c, vn,
+		       "storage.tmpfs_size '%s' is neither a size (512M, "
+		       "2G, 4GiB) nor a share of RAM (1%%-100%%)",
+		       ys_qnode(vn, b, sizeof(b)));
+	else if (s != NULL)
+		set_str(c, &st->tmpfs_size, s);
+}
+
 /* Apply the keys present in map n to profile p (a profile or override). */
 static void
 parse_profile(struct ys_ctx *c, const struct ynode *n, struct role_profile *p,
@@ -464,6 +516,9 @@ parse_profile(struct ys_ctx *c, const struct ynode *n, struct role_profile *p,
 	vn = ynode_get(n, "container_runtime");
 	if (vn != NULL && !ynode_is_null(vn))
 		parse_runtime_cfg(c, vn, &p->runtime);
+	vn = ynode_get(n, "storage");
+	if (vn != NULL && !ynode_is_null(vn))
+		parse_storage(c, vn, &p->storage);
 }
 
 static void
@@ -551,9 +606,10 @@ static const char *const network_keys[] = {
 };
 static const char *const boot_keys[] = { "kernel", "base", "cmdline",
 					 "secure_boot", NULL };
-static const char *const node_keys[] = { "name",      "mac",	"ip",
-					 "role",      "taints", "secure_boot",
-					 "os_family", NULL };
+static const char *const node_keys[] = { "name",      "mac",	 "ip",
+					 "role",      "taints",	 "secure_boot",
+					 "os_family", "storage", "memory",
+					 NULL };
 static const char *const roles_keys[] = { "control-plane", "worker", "etcd",
 					  NULL };
 
@@ -1096,6 +1152,56 @@ parse_boot(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 		    &inv->boot.secure_boot);
 }
 
+/*
+ * A node's storage (its own, else its role's) and memory. A tmpfs larger
+ * than the RAM the node declares is an error at the size's line.
+ */
+static void
+node_storage(struct ys_ctx *c, const struct ynode *m,
+	     const struct inventory *inv, struct inv_node *node)
+{
+	const struct inv_storage *rs = NULL;
+	const struct ynode *vn = ynode_get(m, "storage"), *mn;
+	const char *s;
+	char b[80];
+	uint64_t t;
+
+	if (vn != NULL && !ynode_is_null(vn))
+		parse_storage(c, vn, &node->storage);
+	else if (node->role != ROLE_NONE)
+		rs = &inv->roles[node->role].storage;
+	if (rs != NULL && rs->set) {
+		node->storage = *rs;
+		node->storage.state_device = NULL;
+		node->storage.tmpfs_size = NULL;
+		if (rs->state_device != NULL)
+			set_str(c, &node->storage.state_device,
+				rs->state_device);
+		if (rs->tmpfs_size != NULL)
+			set_str(c, &node->storage.tmpfs_size, rs->tmpfs_size);
+	}
+	s = ys_get_scalar(c, m, "memory", "node memory", 0, &mn);
+	if (s != NULL && (num_parse_size(s, UINT64_MAX, &node->memory) < 0 ||
+			  node->memory == 0))
+		ys_err(c, mn, "memory '%s' is not a size (such as 16G or 4GiB)",
+		       ys_qnode(mn, b, sizeof(b)));
+	t = node->storage.tmpfs_size == NULL
+		    ? 0
+		    : storage_tmpfs_absolute(node->storage.tmpfs_size);
+	if (node->memory > 0 && t > node->memory) {
+		struct ynode at = { .line = node->storage.line,
+				    .col = node->storage.col };
+		const struct ynode *tn =
+			vn != NULL ? ynode_get(vn, "tmpfs_size") : NULL;
+
+		ys_err(c, tn != NULL ? tn : &at,
+		       "storage.tmpfs_size %s is larger than the memory %s "
+		       "node '%s' declares",
+		       node->storage.tmpfs_size, s,
+		       node->name ? node->name : "?");
+	}
+}
+
 static void
 parse_nodes(struct ys_ctx *c, const struct ynode *seq, struct inventory *inv)
 {
@@ -1190,9 +1296,11 @@ parse_nodes(struct ys_ctx *c, const struct ynode *seq, struct inventory *inv)
 		if (get_strlist(c, m, "taints", "taints", &node->taints,
 				check_taint))
 			node->taints_set = true;
+		node_storage(c, m, inv, node);
 		if (!ok) {
 			free(node->name);
 			strlist_free(&node->taints);
+			storage_free(&node->storage);
 			memset(node, 0, sizeof(*node));
 			continue;
 		}
@@ -1343,6 +1451,31 @@ validate_vip(struct ys_ctx *c, const struct ynode *cl, struct inventory *inv,
 	check_vip_port(c, pn != NULL ? pn : vn, inv);
 	if (check_vip_address(c, an, inv, subnet_ok, server_ok))
 		vip_endpoint(c, cl, inv);
+}
+
+/*
+ * A netbooted control-plane or etcd node without a state disk keeps its
+ * certificates and etcd's data in RAM: a reboot loses them.
+ */
+static void
+warn_diskless(struct ys_ctx *c, const struct inventory *inv)
+{
+	size_t i;
+
+	for (i = 0; i < inv->nnodes; i++) {
+		const struct inv_node *n = &inv->nodes[i];
+		struct ynode at = { .line = n->line, .col = n->col };
+
+		if (n->storage.state_device != NULL ||
+		    (n->role != ROLE_CONTROL_PLANE && n->role != ROLE_ETCD))
+			continue;
+		ys_warn(c, &at,
+			"node '%s' (%s) has no storage.state_device: "
+			"netbooted, its /etc/kubernetes and etcd data live in "
+			"RAM and a reboot loses them (docs/builder.md, "
+			"\"Boot stages\")",
+			n->name, role_name(n->role));
+	}
 }
 
 /* Cross-field rules, run once everything parsed. */
@@ -1564,6 +1697,7 @@ validate(struct ys_ctx *c, const struct ynode *root, struct inventory *inv,
 		ys_warn(c, nodes,
 			"2 control-plane nodes with stacked etcd "
 			"tolerate no failure (use 1 or 3)");
+	warn_diskless(c, inv);
 }
 
 static void
@@ -1737,6 +1871,7 @@ inventory_free(struct inventory *inv)
 	for (i = 0; i < inv->nnodes; i++) {
 		free(inv->nodes[i].name);
 		strlist_free(&inv->nodes[i].taints);
+		storage_free(&inv->nodes[i].storage);
 	}
 	free(inv->nodes);
 	for (i = 0; i < ROLE_COUNT; i++)

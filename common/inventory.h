@@ -98,6 +98,19 @@ struct runtime_cfg {
 	char *storage_driver; /* overlay2 */
 };
 
+/*
+ * storage: where a netbooted node keeps its state (docs/builder.md, "Boot
+ * stages"). On a role (roles.ROLE.storage) it is the default of that
+ * role's nodes; a node's own storage replaces it whole.
+ */
+struct inv_storage {
+	bool set;	    /* a storage: map was given */
+	char *state_device; /* /dev/NAME, or NULL: state lives in RAM */
+	bool wipe;	    /* format a foreign filesystem on it, once */
+	char *tmpfs_size;   /* the root tmpfs: "2G", "60%"; NULL: half RAM */
+	unsigned line, col; /* where storage: is declared */
+};
+
 /* Per-role host preparation: what the seeds do by hand on each host. */
 struct role_profile {
 	struct strlist modules;
@@ -108,6 +121,7 @@ struct role_profile {
 	struct port_range *ports;
 	size_t nports;
 	struct runtime_cfg runtime;
+	struct inv_storage storage;
 };
 
 /*
@@ -137,8 +151,10 @@ struct inv_node {
 	 * secure_boot key, else boot.secure_boot.
 	 */
 	bool secure_boot;
-	enum os_family os_family; /* its own os_family, else cluster's */
-	unsigned line, col;	  /* where the node is declared */
+	enum os_family os_family;   /* its own os_family, else cluster's */
+	struct inv_storage storage; /* its own, else its role's */
+	uint64_t memory;	    /* bytes of RAM, 0 when not declared */
+	unsigned line, col;	    /* where the node is declared */
 };
 
 struct inventory {

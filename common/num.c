@@ -110,3 +110,45 @@ num_parse_duration(const char *s, uint64_t max, uint64_t *ret_seconds)
 	*ret_seconds = total;
 	return 0;
 }
+
+/* The power of 1024 of a unit suffix ("", K, Ki, KiB, ...), or -1. */
+static int
+size_unit(const char *u)
+{
+	static const char units[] = "KMGT";
+	const char *p;
+
+	if (u[0] == '\0')
+		return 0;
+	p = strchr(units, u[0]);
+	if (p == NULL)
+		return -1;
+	if (u[1] == '\0' || (u[1] == 'i' && u[2] == '\0') ||
+	    (u[1] == 'i' && u[2] == 'B' && u[3] == '\0'))
+		return (int)(p - units) + 1;
+	return -1;
+}
+
+int
+num_parse_size(const char *s, uint64_t max, uint64_t *ret)
+{
+	size_t n = strspn(s, "0123456789");
+	uint64_t v;
+	int pow, r;
+
+	pow = size_unit(s + n);
+	if (n == 0 || pow < 0)
+		return -EINVAL;
+	r = num_parse_u64n(s, n, 0, UINT64_MAX, &v);
+	if (r < 0)
+		return r;
+	for (; pow > 0; pow--) {
+		if (v > UINT64_MAX / 1024)
+			return -ERANGE;
+		v *= 1024;
+	}
+	if (v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}

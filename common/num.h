@@ -32,4 +32,12 @@ int num_parse_int(const char *s, int min, int max, int *ret);
  */
 int num_parse_duration(const char *s, uint64_t max, uint64_t *ret_seconds);
 
+/*
+ * Parse a size in bytes: a whole number with an optional binary unit, K, M,
+ * G or T, written alone or as Ki/KiB, Mi/MiB, ... (all powers of 1024, as
+ * the kernel's tmpfs size= reads them), e.g. "512M", "2GiB", "1048576".
+ * Returns 0 and the size (at most max), -EINVAL or -ERANGE.
+ */
+int num_parse_size(const char *s, uint64_t max, uint64_t *ret);
+
 #endif

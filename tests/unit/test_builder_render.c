@@ -640,7 +640,7 @@ test_grub(void **state)
 	assert_int_equal(render_netboot(&f.rc, &b), 0);
 	assert_non_null(strstr(b.data, "{name: w2, mac: \"52:54:00:00:02:02\", "
 				       "ip: \"192.168.100.22\", role: worker, "
-				       "secure_boot: true}\n"));
+				       "secure_boot: true, rejoin: true}\n"));
 	assert_null(strstr(strstr(b.data, "secure_boot") + 1, "secure_boot"));
 	buf_done(&b);
 	fixture_done(&f);

@@ -445,14 +445,79 @@ test_etcd(void **state)
 	snprintf(y, sizeof(y), "%s  etcd: external\n%snodes:\n%s%s", HEAD, NET,
 		 CP1, e1);
 	inv = load_ok(y, &d);
-	/* The other one: no CNI manifest. */
-	assert_int_equal(d.warnings, 2);
+	/* The others: no CNI manifest; cp1 and e1 have no state disk. */
+	assert_int_equal(d.warnings, 4);
 	assert_non_null(find_diag(&d, DIAG_WARNING, "no fault tolerance"));
 	inventory_free(inv);
 	diags_done(&d);
 }
 
 /* Without cni.manifest, a warning at cluster.cni (or cluster:). */
+/* storage: the keys, the role default, the errors and the warning. */
+static void
+test_storage(void **state)
+{
+	const struct diag *w;
+	struct inventory *inv;
+	struct diags d;
+
+	(void)state;
+	inv = load_ok(HEAD NET
+		      "roles:\n"
+		      "  worker: {storage: {state_device: /dev/sdb}}\n"
+		      "nodes:\n"
+		      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+		      "10.0.0.11, role: control-plane, memory: 4G,\n"
+		      "     storage: {state_device: /dev/vda, wipe: true,"
+		      " tmpfs_size: 2G}}\n"
+		      "  - {name: w1, mac: \"52:54:00:00:02:01\", ip: "
+		      "10.0.0.21, role: worker}\n"
+		      "  - {name: w2, mac: \"52:54:00:00:02:02\", ip: "
+		      "10.0.0.22, role: worker, storage: {tmpfs_size: "
+		      "50%}}\n",
+		      &d);
+	assert_string_equal(inv->nodes[0].storage.state_device, "/dev/vda");
+	assert_true(inv->nodes[0].storage.wipe);
+	assert_string_equal(inv->nodes[0].storage.tmpfs_size, "2G");
+	assert_int_equal(inv->nodes[0].memory, 4ull << 30);
+	/* w1 takes its role's; w2's own replaces it whole. */
+	assert_string_equal(inv->nodes[1].storage.state_device, "/dev/sdb");
+	assert_null(inv->nodes[2].storage.state_device);
+	assert_string_equal(inv->nodes[2].storage.tmpfs_size, "50%");
+	assert_null(find_diag(&d, DIAG_WARNING, "no storage.state_device"));
+	inventory_free(inv);
+	diags_done(&d);
+	/* A diskless control plane: warned at its line. */
+	inv = load_ok(HEAD NET "nodes:\n" CP1, &d);
+	w = find_diag(&d, DIAG_WARNING,
+		      "node 'cp1' (control-plane) has no "
+		      "storage.state_device");
+	assert_non_null(w);
+	assert_int_equal(w->line, 8);
+	inventory_free(inv);
+	diags_done(&d);
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.11, role: control-plane, storage: "
+			      "{state_device: sda}}\n",
+		     8, 103, "is not a block device path");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.11, role: control-plane, storage: "
+			      "{wipe: true}}\n",
+		     8, 95, "storage.wipe: true needs a storage.state_device");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.11, role: control-plane, memory: 2G, "
+			      "storage: {tmpfs_size: 3G}}\n",
+		     8, 113, "is larger than the memory 2G");
+	expect_error(HEAD NET "nodes:\n"
+			      "  - {name: cp1, mac: \"52:54:00:00:01:01\", ip: "
+			      "10.0.0.11, role: control-plane, storage: "
+			      "{tmpfs_size: 2GB}}\n",
+		     8, 101, "neither a size");
+}
+
 static void
 test_cni_warning(void **state)
 {
@@ -849,6 +914,7 @@ main(void)
 		cmocka_unit_test(test_etcd),
 		cmocka_unit_test(test_cri_socket),
 		cmocka_unit_test(test_vip),
+		cmocka_unit_test(test_storage),
 		cmocka_unit_test(test_cni_warning),
 		cmocka_unit_test(test_os_family),
 		cmocka_unit_test(test_sandbox_image),
