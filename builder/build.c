@@ -136,14 +136,20 @@ pki_epoch(const struct pki *p)
 	return timegm(&tm) + PKI_BACKDATE;
 }
 
-/* Find metalboot-firstboot (see build.h for the order). */
-int
-build_find_agent(char *buf, size_t sz)
+/*
+ * A program to bake into images: $env, else EXEDIR/rel1, else
+ * EXEDIR/rel2, where EXEDIR is the directory of /proc/self/exe.
+ */
+static int
+find_program(const char *env_name, const char *rel1, const char *rel2,
+	     char *buf, size_t sz)
 {
 	char exe[PATH_MAX], cand[PATH_MAX];
-	const char *env = getenv("METALBOOT_AGENT");
+	const char *env = getenv(env_name);
+	const char *rel[2] = { rel1, rel2 };
 	char *slash;
 	ssize_t n;
+	int i;
 
 	if (env != NULL && env[0] != '\0') {
 		if (!is_file(env) || (size_t)snprintf(buf, sz, "%s", env) >= sz)
@@ -158,14 +164,27 @@ build_find_agent(char *buf, size_t sz)
 	if (slash == NULL)
 		return -ENOENT;
 	*slash = '\0';
-	if (path_join(cand, sizeof(cand), exe,
-		      "../firstboot/" BUILD_AGENT_NAME) == 0 &&
-	    is_file(cand))
-		return path_join(buf, sz, NULL, cand);
-	if (path_join(cand, sizeof(cand), exe, BUILD_AGENT_NAME) < 0 ||
-	    !is_file(cand))
-		return -ENOENT;
-	return path_join(buf, sz, NULL, cand);
+	for (i = 0; i < 2; i++)
+		if (path_join(cand, sizeof(cand), exe, rel[i]) == 0 &&
+		    is_file(cand))
+			return path_join(buf, sz, NULL, cand);
+	return -ENOENT;
+}
+
+/* Find metalboot-firstboot (see build.h for the order). */
+int
+build_find_agent(char *buf, size_t sz)
+{
+	return find_program("METALBOOT_AGENT", "../firstboot/" BUILD_AGENT_NAME,
+			    BUILD_AGENT_NAME, buf, sz);
+}
+
+/* Find metalboot-init (see build.h for the order). */
+int
+build_find_init(char *buf, size_t sz)
+{
+	return find_program("METALBOOT_INIT", "../stage1/" BUILD_INIT_NAME,
+			    "../lib/metalboot/" BUILD_INIT_NAME, buf, sz);
 }
 
 /* ---- per node ------------------------------------------------------------ */
@@ -776,6 +795,7 @@ build_run(const struct build_opts *o, struct diags *d)
 	struct pki pki;
 	struct tree t;
 	char tmp[PATH_MAX], agent[PATH_MAX], ca[PATH_MAX], pub[PATH_MAX];
+	char init[PATH_MAX];
 	char *cni_url = NULL, *cni_sha = NULL;
 	const char *base;
 	bool have_tmp = false;
@@ -899,6 +919,9 @@ build_run(const struct build_opts *o, struct diags *d)
 		req.out_public = pub;
 		req.ca_pem = ca;
 		req.agent = agent;
+		/* Only a systemd base needs it; images.c says so if absent. */
+		req.init =
+			build_find_init(init, sizeof(init)) == 0 ? init : NULL;
 		req.jobs = jobs;
 		r = images_build(&req, d);
 		if (r < 0)

@@ -21,6 +21,7 @@
 #define BUILD_MAX_JOBS	 64
 #define BUILD_IPXE_DIR	 "/usr/lib/ipxe" /* Debian's ipxe package */
 #define BUILD_AGENT_NAME "metalboot-firstboot"
+#define BUILD_INIT_NAME	 "metalboot-init"
 
 struct build_opts {
 	const char *inventory;
@@ -66,6 +67,13 @@ int build_iso(const char *inventory, const char *profiles, const char *node,
  * Returns 0 or -ENOENT.
  */
 int build_find_agent(char *buf, size_t sz);
+
+/*
+ * The first stage baked into images of systemd bases: $METALBOOT_INIT,
+ * else EXEDIR/../stage1/metalboot-init (the build tree), else
+ * EXEDIR/../lib/metalboot/metalboot-init (installed). Same returns.
+ */
+int build_find_init(char *buf, size_t sz);
 
 /*
  * SOURCE_DATE_EPOCH from the environment: 1 and *ret when set, 0 when not

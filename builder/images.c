@@ -22,6 +22,7 @@
 #include "initramfs.h"
 #include "path.h"
 #include "progress.h"
+#include "reapply_unit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,9 @@
 #define IMAGES_PATH_MAX	    4096
 #define IMAGES_AGENT_TARGET "usr/bin/metalboot-firstboot"
 #define IMAGES_CA_TARGET    "etc/metalboot/provisioning-ca.crt"
+#define IMAGES_INIT_TARGET  "usr/lib/metalboot/metalboot-init"
 #define IMAGES_UNIT_NAME    "metalboot-firstboot.service"
+#define IMAGES_REAPPLY_NAME "metalboot-reapply.service"
 
 /* Modules every node needs for Kubernetes networking and containers. */
 static const char *const base_modules[] = { "br_netfilter", "overlay",
@@ -589,6 +592,59 @@ static const char own_init[] =
 	"exec /bin/sh\n";
 
 /*
+ * The first stage for a base with systemd: the kernel runs /init, which is
+ * metalboot-init; it moves the root onto a tmpfs, brings the boot
+ * interface up, mounts the state disk and switch_roots to systemd
+ * (docs/builder.md, "Boot stages"). Its libraries are the agent's or
+ * added here; a base's own /init is shadowed.
+ */
+static int
+add_stage1(const struct images_req *req, const struct elfdeps *deps,
+	   struct overlay *o)
+{
+	const char *target = "/" IMAGES_INIT_TARGET;
+	size_t i;
+	int r;
+
+	r = ov_add_path(o, IMAGES_INIT_TARGET, OV_FILE, 0755, req->init,
+			strlen(req->init));
+	for (i = 0; r == 0 && i < deps->n; i++) {
+		r = ov_add_path(o, deps->paths[i], OV_FILE, 0755,
+				deps->paths[i], strlen(deps->paths[i]));
+		if (r == -EEXIST) /* the agent needs it too */
+			r = 0;
+	}
+	if (r == 0)
+		r = ov_add_path(o, "init", OV_SYMLINK, 0777, target,
+				strlen(target));
+	return r;
+}
+
+/* metalboot-init's libraries, for a base with systemd (which needs it). */
+static int
+stage1_deps(const struct images_req *req, const struct base_scan *scan,
+	    struct elfdeps *ret, struct diags *d)
+{
+	char err[INITRAMFS_ERR_MAX];
+	int r;
+
+	if (scan->systemd[0] == '\0')
+		return 0;
+	if (req->init == NULL) {
+		diags_add(d, DIAG_ERROR, req->base, 0, 0,
+			  "the base runs systemd, which needs the first stage "
+			  "metalboot-init: not found (METALBOOT_INIT)");
+		return -EINVAL;
+	}
+	r = elfdeps_resolve("/", req->init, ret, err, sizeof(err));
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, req->init, 0, 0, "%s", err);
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * The layer every role shares, what the base lacks: the agent and the
  * libraries it needs at the paths the loader looks in, the pinned CA, the
  * runner script, and either a systemd unit (enabled, with /init pointing
@@ -598,8 +654,8 @@ static const char own_init[] =
  */
 static int
 make_common(const struct images_req *req, const char *agent,
-	    const struct elfdeps *deps, const struct base_scan *scan,
-	    struct overlay *o)
+	    const struct elfdeps *deps, const struct elfdeps *init_deps,
+	    const struct base_scan *scan, struct overlay *o)
 {
 	size_t i;
 	int r;
@@ -632,10 +688,19 @@ make_common(const struct images_req *req, const char *agent,
 				"multi-user.target.wants/" IMAGES_UNIT_NAME,
 				OV_SYMLINK, 0777, "../" IMAGES_UNIT_NAME,
 				strlen("../" IMAGES_UNIT_NAME));
-		/* The kernel runs /init from an initramfs: point it there. */
-		if (r == 0 && !scan->has_init)
-			r = ov_add_path(o, "init", OV_SYMLINK, 0777,
-					scan->systemd, strlen(scan->systemd));
+		if (r == 0)
+			r = ov_text(o,
+				    "etc/systemd/system/" IMAGES_REAPPLY_NAME,
+				    0644, reapply_unit);
+		if (r == 0)
+			r = ov_add_path(
+				o,
+				"etc/systemd/system/"
+				"multi-user.target.wants/" IMAGES_REAPPLY_NAME,
+				OV_SYMLINK, 0777, "../" IMAGES_REAPPLY_NAME,
+				strlen("../" IMAGES_REAPPLY_NAME));
+		if (r == 0)
+			r = add_stage1(req, init_deps, o);
 		return r;
 	}
 	r = ov_text(o, "etc/metalboot/hooks/50-firstboot", 0755, hook_text);
@@ -882,7 +947,7 @@ images_build(const struct images_req *req, struct diags *d)
 	struct kernel_file user_kernel = { { 0 }, NULL, false };
 	const struct moddep *dep = NULL;
 	const char *kver = NULL, *slash;
-	struct elfdeps deps = { 0 };
+	struct elfdeps deps = { 0 }, init_deps = { 0 };
 	struct modlist mods = { { 0 }, 0 };
 	struct initramfs *w = NULL;
 	struct progress prog;
@@ -1012,7 +1077,10 @@ images_build(const struct images_req *req, struct diags *d)
 	if (r < 0)
 		goto out;
 	ov.base = &scan; /* kept by ov_done() */
-	r = make_common(req, agent, &deps, &scan, &ov);
+	r = stage1_deps(req, &scan, &init_deps, d);
+	if (r < 0)
+		goto out;
+	r = make_common(req, agent, &deps, &init_deps, &scan, &ov);
 	if (r == 0) {
 		have_common = true;
 		/* Fixed mtimes in the overlays: the agent's must not leak. */
@@ -1106,5 +1174,6 @@ out:
 	modlist_done(&mods);
 	scan_done(&scan);
 	elfdeps_done(&deps);
+	elfdeps_done(&init_deps);
 	return r;
 }

@@ -16,6 +16,7 @@ struct images_req {
 	const char *out_public; /* writes images/ROLE/{vmlinuz,initrd.img} */
 	const char *ca_pem;	/* provisioning CA file baked into images */
 	const char *agent;	/* metalboot-firstboot binary to include */
+	const char *init; /* metalboot-init (absolute), for systemd bases */
 	int jobs;
 };
 

@@ -3,6 +3,8 @@
 
 set(MB_PROGRAMS metalboot-build metalboot-netboot metalboot-firstboot)
 install(TARGETS ${MB_PROGRAMS} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The first stage of node images, found by metalboot-build beside itself.
+install(TARGETS metalboot-init RUNTIME DESTINATION lib/metalboot)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/profiles/roles
 	DESTINATION ${CMAKE_INSTALL_DATADIR}/metalboot/profiles)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/profiles/examples

@@ -193,6 +193,7 @@ build(const char *base, const char *kernel, int want, struct diags *d)
 	req.out_public = pub;
 	req.ca_pem = ca;
 	req.agent = "/bin/ls"; /* any dynamic program will do */
+	req.init = "/bin/true";
 	req.jobs = jobs;
 	assert_int_equal(images_build(&req, d), want);
 }
@@ -348,9 +349,11 @@ test_systemd_base_and_reproducible(void **state)
 		 "metalboot-firstboot.service");
 	assert_non_null(e);
 	assert_string_equal(e->link, "../metalboot-firstboot.service");
+	/* The first stage is /init; it switch_roots to systemd. */
 	e = find(m, n, "init");
 	assert_non_null(e);
-	assert_string_equal(e->link, "lib/systemd/systemd");
+	assert_string_equal(e->link, "/usr/lib/metalboot/metalboot-init");
+	assert_non_null(find(m, n, "usr/lib/metalboot/metalboot-init"));
 	assert_null(find(m, n, "etc/metalboot/modules"));
 	free(a);
 }
