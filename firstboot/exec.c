@@ -645,3 +645,52 @@ fb_exec_run(struct fb_exec *x, const struct fb_plan *plan)
 	}
 	return 0;
 }
+
+/* The steps --reapply runs: what lives in the root and not in the state. */
+static bool
+reapplied(enum fb_step_kind kind)
+{
+	switch (kind) {
+	case FB_STEP_HOSTNAME:
+	case FB_STEP_HOSTS:
+	case FB_STEP_MODULES:
+	case FB_STEP_SYSCTLS:
+	case FB_STEP_SWAP:
+	case FB_STEP_SELINUX:
+	case FB_STEP_FIREWALL:
+	case FB_STEP_RUNTIME:
+	case FB_STEP_VIP:
+	case FB_STEP_KUBELET:
+	case FB_STEP_KUBECONFIG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int
+fb_exec_reapply(struct fb_exec *x, const struct fb_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		const struct fb_step *s = &plan->steps[i];
+		step_fn fn = step_function(s->kind);
+
+		if (fn == NULL || !reapplied(s->kind))
+			continue;
+		x->msg[0] = '\0';
+		x->prev_state = FB_STATE_OK;
+		buf_done_secure(&x->output);
+		if (fn(x) < 0) {
+			log_warn("reapply: %s: failed: %s", s->name,
+				 x->msg[0] ? x->msg : "(no message)");
+			buf_done_secure(&x->output);
+			return -EIO;
+		}
+		log_info("reapply: %s: ok%s%s", s->name, x->msg[0] ? ": " : "",
+			 x->msg);
+	}
+	buf_done_secure(&x->output);
+	return 0;
+}

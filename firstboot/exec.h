@@ -127,6 +127,13 @@ void fb_report_failed(struct fb_exec *x, const char *step, const char *message,
 int fb_report_flush(struct fb_exec *x, unsigned wait_s);
 
 /*
+ * Run the plan's host steps (hostname to runtime, vip, kubelet,
+ * kubeconfig) again, ignoring and leaving the journal, reporting nothing
+ * (--reapply). Stops at the first failure: -EIO, logged.
+ */
+int fb_exec_reapply(struct fb_exec *x, const struct fb_plan *plan);
+
+/*
  * Run every step of plan in order, skipping those the journal holds as ok.
  * A failed step stops the run. Returns 0 when every step is ok, -EIO when
  * a step failed (logged, journaled and reported), or a negative errno.

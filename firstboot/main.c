@@ -49,6 +49,7 @@ struct opts {
 	bool dry_run;
 	unsigned fetch_timeout;
 	unsigned report_wait;
+	bool reapply; /* --reapply: host steps again, from the cache */
 };
 
 static void
@@ -61,6 +62,7 @@ usage(FILE *f)
 		"FILE] [--root DIR]\n"
 		"                           [--fetch-timeout SECONDS] "
 		"[--report-wait SECONDS] [--dry-run]\n"
+		"       metalboot-firstboot --reapply [--root DIR]\n"
 		"\n"
 		"  --config FILE    the node's firstboot.yaml\n"
 		"  --server URL     provisioning server (default: "
@@ -73,6 +75,10 @@ usage(FILE *f)
 		"(default /)\n"
 		"  --dry-run        print the plan; write nothing, run "
 		"nothing\n"
+		"  --reapply        on a node that is done, run the host "
+		"steps again from\n"
+		"                   the cached payload (a root rebuilt at "
+		"every boot)\n"
 		"  --fetch-timeout  total seconds to wait for the server "
 		"(default %d)\n"
 		"  --report-wait    seconds to deliver queued events at the "
@@ -106,6 +112,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "root", required_argument, NULL, 'r' },
 		{ "ca", required_argument, NULL, 'C' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "reapply", no_argument, NULL, 'R' },
 		{ "fetch-timeout", required_argument, NULL, 't' },
 		{ "report-wait", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -141,6 +148,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'n':
 			o->dry_run = true;
+			break;
+		case 'R':
+			o->reapply = true;
 			break;
 		case 't':
 			if (num_parse_int(optarg, 1, FB_MAX_TIMEOUT, &n) < 0)
@@ -740,6 +750,61 @@ out:
 	return ret;
 }
 
+/*
+ * --reapply: a netbooted node with a state disk keeps the cluster's state
+ * (/etc/kubernetes, /var/lib/..., the agent's cached payload and journal)
+ * across a reboot, but its root is the image again, without what the
+ * agent wrote to /etc: the containerd config, the sysctls, the module
+ * list, the firewall unit. Once done, each boot replays the host steps
+ * (and kubelet, kubeconfig) from the cached payload: no fetch, no
+ * journal change, no report. kubeadm never runs here.
+ */
+static int
+reapply(struct opts *o)
+{
+	struct fb_payload *p = NULL;
+	struct fb_plan *plan = NULL;
+	struct fb_exec x;
+	char *data = NULL, why[4096];
+	size_t len = 0;
+	int r, ret = 2;
+
+	fb_exec_init(&x);
+	x.root = o->root;
+	if (!fb_exists(&x, FB_DONE_FILE)) {
+		log_info("reapply: not done yet: nothing to reapply");
+		ret = 0;
+		goto out;
+	}
+	r = fb_get_file(&x, FB_PAYLOAD_CACHE, FB_PAYLOAD_MAX, &data, &len);
+	if (r < 0) {
+		ret = user_error("reapply: " FB_PAYLOAD_CACHE ": %s",
+				 strerror(-r));
+		goto out;
+	}
+	r = parse_payload(FB_PAYLOAD_CACHE, data, len, &p, why, sizeof(why));
+	if (r < 0) {
+		ret = r == -ENOMEM ? 2 : user_error("%s", why);
+		goto out;
+	}
+	x.p = p;
+	if (fb_plan_build(p, o->root_arg, false, &plan) < 0)
+		goto out;
+	r = fb_exec_reapply(&x, plan);
+	ret = r < 0 ? 1 : 0;
+	if (r == 0)
+		log_info("%s: host configuration reapplied", p->node.name);
+out:
+	fb_plan_free(plan);
+	fb_payload_free(p);
+	if (data != NULL) {
+		explicit_bzero(data, len);
+		free(data);
+	}
+	fb_exec_done(&x);
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -760,7 +825,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "metalboot-firstboot: libcurl init failed\n");
 		return 2;
 	}
-	ret = run(&o);
+	ret = o.reapply ? reapply(&o) : run(&o);
 	fb_fetch_global_done();
 	return ret;
 }

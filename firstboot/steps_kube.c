@@ -133,6 +133,48 @@ wait_external_etcd(struct fb_exec *x)
 }
 
 /*
+ * kubeadm join refuses a name whose Node object is still Ready: "a Node
+ * with name X and status Ready already exists in the cluster". That is a
+ * node without a state disk that rebooted before the control plane saw
+ * it go: undo what the attempt left (kubeadm reset -f) and join again once
+ * the Node is NotReady (the node-monitor grace period, 40 s by default).
+ * The kubelet then takes the existing Node object over under the same
+ * name, so no stale Node is left behind.
+ */
+#define FB_REJOIN_TRIES	  8
+#define FB_REJOIN_WAIT_MS 15000
+
+static bool
+node_still_registered(const struct buf *out)
+{
+	static const char msg[] = "already exists in the cluster";
+
+	return out->data != NULL &&
+	       memmem(out->data, out->len, msg, sizeof(msg) - 1) != NULL;
+}
+
+static int
+run_join(struct fb_exec *x, char *const join[], char *const reset[])
+{
+	int tries, r;
+
+	for (tries = 1;; tries++) {
+		r = fb_must(x, join, FB_KUBEADM_TIMEOUT);
+		if (r == 0 || !node_still_registered(&x->output) ||
+		    tries == FB_REJOIN_TRIES)
+			return r;
+		log_info("kubeadm join: this node's name is still registered "
+			 "and Ready (a reboot without a state disk); kubeadm "
+			 "reset -f, then join again in %d s (attempt %d of %d)",
+			 FB_REJOIN_WAIT_MS / 1000, tries + 1, FB_REJOIN_TRIES);
+		r = fb_must(x, reset, FB_KUBEADM_TIMEOUT);
+		if (r < 0)
+			return r;
+		fb_sleep_ms(FB_REJOIN_WAIT_MS);
+	}
+}
+
+/*
  * kubeadm: skipped when kubeadm's result is there already (kubelet.conf,
  * or etcd's manifest); else kubeadm.yaml is written 0600, an earlier
  * attempt that did not finish is undone with "kubeadm reset -f", and
@@ -198,7 +240,10 @@ fb_step_kubeadm(struct fb_exec *x)
 		argv = join;
 		break;
 	}
-	r = fb_must(x, argv, FB_KUBEADM_TIMEOUT);
+	if (argv == join)
+		r = run_join(x, join, reset);
+	else
+		r = fb_must(x, argv, FB_KUBEADM_TIMEOUT);
 	if (r < 0)
 		return r;
 	if (!fb_exists(x, done))

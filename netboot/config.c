@@ -348,7 +348,8 @@ static void
 load_node(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
 	static const char *const keys[] = { "name", "mac",	   "ip",
-					    "role", "secure_boot", NULL };
+					    "role", "secure_boot", "rejoin",
+					    NULL };
 	struct nb_config_node *nd = &cfg->nodes[cfg->nnodes];
 	const struct ynode *n;
 	const char *s;
@@ -401,6 +402,8 @@ load_node(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 	}
 	ys_get_bool(c, m, "secure_boot", "node secure_boot", YS_BOOL_NO_YESNO,
 		    &nd->secure_boot);
+	ys_get_bool(c, m, "rejoin", "node rejoin", YS_BOOL_NO_YESNO,
+		    &nd->rejoin);
 	if (!ok) {
 		free(nd->name);
 		nd->name = NULL;
@@ -644,6 +647,17 @@ nb_config_find_ip(const struct nb_config *cfg, uint32_t ip)
 
 	for (i = 0; i < cfg->nnodes; i++)
 		if (cfg->nodes[i].ip == ip)
+			return &cfg->nodes[i];
+	return NULL;
+}
+
+const struct nb_config_node *
+nb_config_find(const struct nb_config *cfg, const uint8_t mac[MAC_LEN])
+{
+	size_t i;
+
+	for (i = 0; cfg != NULL && i < cfg->nnodes; i++)
+		if (memcmp(cfg->nodes[i].mac, mac, MAC_LEN) == 0)
 			return &cfg->nodes[i];
 	return NULL;
 }

@@ -44,6 +44,12 @@ struct nb_config_node {
 	uint32_t ip; /* host order */
 	enum node_role role;
 	bool secure_boot; /* x64 UEFI gets shim -> GRUB, not iPXE */
+	/*
+	 * A worker without a state disk: when it netboots again after it was
+	 * done (its iPXE script is fetched), it is re-armed, so that its
+	 * agent fetches its payload and joins again.
+	 */
+	bool rejoin;
 };
 
 struct nb_config {
@@ -121,5 +127,9 @@ const struct nb_config_node *nb_config_find_mac(const struct nb_config *cfg,
 /* Find a node by IPv4 address (host order), or NULL. */
 const struct nb_config_node *nb_config_find_ip(const struct nb_config *cfg,
 					       uint32_t ip);
+
+/* The node of cfg with mac, or NULL. */
+const struct nb_config_node *nb_config_find(const struct nb_config *cfg,
+					    const uint8_t mac[MAC_LEN]);
 
 #endif

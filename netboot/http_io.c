@@ -743,6 +743,33 @@ handle_file(struct ctx *x, const struct http_route *rt)
 		mark(x, nd, milestone);
 }
 
+/*
+ * A worker without a state disk (rejoin in netboot.yaml) that netboots
+ * again once done lost its cluster state with its RAM: it is re-armed,
+ * so that its agent fetches its payload again and joins again
+ * (docs/netboot.md, "Stateless nodes").
+ */
+static void
+rearm_on_netboot(struct ctx *x, struct node *nd)
+{
+	const struct nb_config_node *cn;
+	int r;
+
+	if (!nd->locked || x->method != HTTP_GET ||
+	    !nodes_addr_allowed(x->srv->nodes, nd, x->peer_ip))
+		return;
+	cn = nb_config_find(x->srv->nb->cfg, nd->mac);
+	if (cn == NULL || !cn->rejoin)
+		return;
+	r = nodes_rearm(x->srv->nodes, nd, nodes_now_ms());
+	if (r < 0)
+		log_warn_r(r, "node %s: cannot re-arm", nd->name);
+	else
+		log_info("http %s: node %s netbooted again without a state "
+			 "disk: re-armed, to join again",
+			 x->peer, nd->name);
+}
+
 static void
 handle_boot(struct ctx *x, struct node *nd)
 {
@@ -753,6 +780,7 @@ handle_boot(struct ctx *x, struct node *nd)
 		reply_status(x, 404);
 		return;
 	}
+	rearm_on_netboot(x, nd);
 	snprintf(name, sizeof(name), "%s.ipxe", nd->name);
 	status = serve_path(x, x->srv->boot_fd, name, true, true, NULL);
 	if (status == 200 && x->method == HTTP_GET)

@@ -138,6 +138,30 @@ order=$(grep -nE '^(systemctl restart|kubeadm init|kubectl-applied|kubectl .* ge
 [[ $(echo "$order" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ') == "$order" ]] ||
 	fail "steps out of order: $order"
 
+echo "== 1b. --reapply: a later boot of an image, its /etc rebuilt"
+# What the image's root loses at a reboot while the state disk keeps
+# /etc/kubernetes and /var/lib/metalboot (with the fetched payload).
+cp "$WORK/cp1.yaml" "$R/var/lib/metalboot/firstboot.yaml"
+rm -f "$R/etc/sysctl.d/99-metalboot.conf" "$R/etc/modules-load.d/metalboot.conf" \
+	"$R/etc/containerd/config.toml" "$R/etc/metalboot/firewall.sh"
+echo 0 >"$R/proc/sys/net/ipv4/ip_forward"
+n=$(wc -l <"$S/calls")
+agent "$R" "$S" --reapply 2>"$WORK/run1b.err" ||
+	{ cat "$WORK/run1b.err"; fail "reapply failed"; }
+grep -qx 'net.ipv4.ip_forward = 1' "$R/etc/sysctl.d/99-metalboot.conf" || fail "reapply: sysctl.d"
+[[ $(cat "$R/proc/sys/net/ipv4/ip_forward") == 1 ]] || fail "reapply: ip_forward"
+grep -qx br_netfilter "$R/etc/modules-load.d/metalboot.conf" || fail "reapply: modules-load"
+grep -qx '  SystemdCgroup = true' "$R/etc/containerd/config.toml" || fail "reapply: containerd"
+[[ -x $R/etc/metalboot/firewall.sh ]] || fail "reapply: firewall.sh"
+grep -q 'cp1: host configuration reapplied' "$WORK/run1b.err" || fail "reapply: no summary"
+since=$(tail -n +$((n + 1)) "$S/calls"); since=${since:-}
+grep -q '^kubeadm' <<<"$since" && fail "reapply ran kubeadm: $since"
+grep -qx 'systemctl restart containerd' <<<"$since" || fail "reapply: containerd not restarted: $since"
+# Not done: nothing to reapply.
+mkroot "$WORK/r1b"
+agent "$WORK/r1b" "$WORK/s1b" --reapply 2>"$WORK/run1b2.err" || fail "reapply before done"
+grep -q 'not done yet' "$WORK/run1b2.err" || fail "reapply before done: $(cat "$WORK/run1b2.err")"
+
 echo "== 2. second run changes nothing"
 before=$(snapshot "$R")
 ncalls=$(wc -l <"$S/calls")
@@ -407,6 +431,24 @@ if agent "$R" "$S" --config "$WORK/w1-nocni.yaml" 2>"$WORK/run8b.err"; then
 fi
 grep -q 'ready: failed: node w1 not Ready after 3s: no CNI configured (cluster.cni.manifest is not set in the inventory); apply a network add-on with kubectl, then rerun' \
 	"$WORK/run8b.err" || fail "message: $(cat "$WORK/run8b.err")"
+
+echo "== 6d. a stateless worker back from a reboot: its Node is still Ready"
+R=$WORK/r6d S=$WORK/s6d
+mkroot "$R"
+mkdir -p "$S"
+echo 1 >"$S/node-registered"
+NAME=w1 ROLE=worker MAC=52:54:00:00:02:01 IP=192.168.100.21 ACTION=join
+RUNTIME=containerd EXTRA=""
+payload >"$WORK/w1d.yaml"
+agent "$R" "$S" --config "$WORK/w1d.yaml" 2>"$WORK/run6d.err" ||
+	{ cat "$WORK/run6d.err"; fail "the re-join failed"; }
+grep -q "kubeadm join: this node's name is still registered and Ready" \
+	"$WORK/run6d.err" || fail "no note on the re-join: $(grep kubeadm "$WORK/run6d.err")"
+# join refused, reset, join again: in that order, once each.
+seq=$(grep -E '^kubeadm (join|reset)' "$S/calls" | cut -d' ' -f1-2 | tr '\n' ,)
+[[ $seq == "kubeadm join,kubeadm reset,kubeadm join," ]] ||
+	fail "re-join sequence: $seq"
+[[ -e $R/var/lib/metalboot/done ]] || fail "not done after the re-join"
 
 echo "== 7. bad input"
 if agent "$WORK/r1" "$WORK/s9" --config "$WORK/nope.yaml" 2>"$WORK/e.err"; then
