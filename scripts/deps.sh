@@ -11,7 +11,7 @@ PKGS=(
 	build-essential cmake pkg-config git clang clang-format clang-tidy
 	libclang-rt-14-dev
 	libarchive-dev libyaml-dev libssl-dev libcurl4-openssl-dev
-	libevent-dev libjansson-dev libcmocka-dev
+	libevent-dev libjansson-dev libcmocka-dev libblkid-dev
 	# install and package: man pages, .deb, a fresh Debian root to try it
 	help2man dpkg-dev mmdebstrap man-db
 	# test peers
