@@ -33,6 +33,14 @@
 #   MB_KERNEL_FLAVOUR kernel of the test base: amd64 (default; has e1000)
 #                     or cloud-amd64 (virtio only)
 #   MB_CACHE          where the test base is cached (default BUILD/qemu-cache)
+#   MB_QEMU_BASE      busybox (default: mkbase.sh) or debian (mkbase-debian.sh:
+#                     systemd, containerd, runc, a real Debian 12 root)
+#   MB_QEMU_MEM       each machine's RAM in MiB (default 1536)
+#   MB_QEMU_REBOOT    names of machines to power-cycle, in turn, once the
+#                     fleet is done: each waits for "mb-check: end" on its
+#                     console (the real base prints it at every boot), is
+#                     cut off, boots again (console in NAME.serial.2) and
+#                     is waited for until it prints "mb-check: end" again
 #   MB_QEMU_LIVE=1    redraw a table of the fleet while it boots (the demo)
 #   MB_QEMU_KEEP=1    keep the work directory for inspection
 #   MB_QEMU_UI_PORT   forward 127.0.0.1:PORT on the host to the server's
@@ -98,13 +106,19 @@ PY
 )"
 
 # 1. The test base (rebuilt when its recipe changes) and the build.
+basekind=${MB_QEMU_BASE:-busybox}
+mkbase=$here/mkbase.sh
 base=$cache/base-$MB_KERNEL_FLAVOUR
-recipe=$(cat "$here/mkbase.sh" "$here"/standins/* | sha256sum | cut -c1-16)
+if [[ $basekind == debian ]]; then
+	mkbase=$here/mkbase-debian.sh
+	base=$cache/debian-$MB_KERNEL_FLAVOUR
+fi
+recipe=$(cat "$mkbase" "$here"/standins/* | sha256sum | cut -c1-16)
 if [[ $(cat "$base/.complete" 2>/dev/null) != "$recipe" ]]; then
 	log "building the test base into $base"
 	mkdir -p "$cache"
 	rm -rf "$base.tmp"
-	MB_CACHE=$cache bash "$here/mkbase.sh" "$base.tmp" >"$work/mkbase.log" 2>&1 ||
+	MB_CACHE=$cache bash "$mkbase" "$base.tmp" >"$work/mkbase.log" 2>&1 ||
 		{ cat "$work/mkbase.log" >&2; exit 1; }
 	rm -rf "$base"
 	mv "$base.tmp" "$base"
@@ -224,7 +238,11 @@ power_on() {
 			fw+=(-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n
 				-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n)
 	fi
-	if [[ ${m_disk[$n]:-} == disk ]]; then
+	if [[ ${m_disk[$n]:-} == blank ]]; then
+		# A blank disk: the first stage formats it.
+		[[ -f $work/$n.disk ]] || truncate -s 512M "$work/$n.disk"
+		disk=(-drive "if=virtio,format=raw,file=$work/$n.disk")
+	elif [[ ${m_disk[$n]:-} == disk ]]; then
 		# A journaled ext4, so that a power cut never corrupts it (the
 		# test base's busybox mke2fs can only make ext2).
 		if [[ ! -f $work/$n.disk ]]; then
@@ -233,7 +251,7 @@ power_on() {
 		fi
 		disk=(-drive "if=virtio,format=raw,file=$work/$n.disk")
 	fi
-	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 1536 -smp 1 \
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m "${MB_QEMU_MEM:-1536}" -smp 1 \
 		-nographic -monitor none -serial "file:$serial" \
 		-netdev "tap,id=n0,ifname=t-$n,script=no,downscript=no" \
 		-device "$nic" \
@@ -309,6 +327,37 @@ PY
 	sleep 1
 done
 
+# 5b. Power cycles after the fleet is done (MB_QEMU_REBOOT).
+wait_console() { # FILE DEADLINE: until FILE shows "mb-check: end"
+	local f=$1 until=$((SECONDS + $2))
+	while ((SECONDS < until)); do
+		grep -q 'mb-check: end' "$f" 2>/dev/null && return 0
+		sleep 2
+	done
+	return 1
+}
+if [[ $status == done && -n ${MB_QEMU_REBOOT:-} ]]; then
+	for rn in $MB_QEMU_REBOOT; do
+		if ! wait_console "$work/$rn.serial" 300; then
+			log "$rn never printed its checks"
+			status=failed
+			break
+		fi
+		log "power-cycling $rn"
+		kill -9 "${qpid[$rn]}"
+		wait "${qpid[$rn]}" 2>/dev/null || true
+		power_on "$rn" "$work/$rn.serial.2"
+		if ! wait_console "$work/$rn.serial.2" "${MB_QEMU_REBOOT_WAIT:-600}"; then
+			log "$rn did not come back"
+			tail -n 40 "$work/$rn.serial.2" >&2 || true
+			status=failed
+			break
+		fi
+		log "$rn came back"
+	done
+	ip netns exec "$ns" curl -fsS "$api/v1/nodes" >"$work/nodes.json" 2>/dev/null || true
+fi
+
 # 6. Report: one line per machine with its timeline in seconds from power-on.
 export RIG_STARTED=$(for n in "${!started[@]}"; do echo "$n=${started[$n]}"; done)
 python3 - "$work/nodes.json" "${order[@]}" <<'PY' | tee "$work/report.txt"
@@ -347,6 +396,7 @@ if [[ ${MB_QEMU_MEASURE:-0} == 1 ]]; then
 fi
 
 rc=0
+[[ $status == failed ]] && rc=1
 for n in "${order[@]}"; do
 	[[ " ${MB_QEMU_DENIED:-} " == *" $n "* ]] && continue
 	if [[ -n ${node_mac[$n]:-} ]] && ! grep -q "^$n  *done " "$work/report.txt"; then
