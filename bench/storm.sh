@@ -55,12 +55,28 @@ jget() { # FILE EXPR: a value of the storm's JSON report
 	python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 storm_args=(-n "$n" --ramp "$ramp" --windowsize "$win")
+# UDP datagrams a namespace's kernel dropped for a full socket receive
+# buffer (requests or replies lost before anyone read them): NS is s or c.
+rcvbuf_errors() {
+	local ns=$STORM_NS_S
+	[[ ${1:-s} == c ]] && ns=$STORM_NS_C
+	ip netns exec "$ns" awk '/^Udp:/ { if (h) { print $6; exit } h = 1 }' \
+		/proc/net/snmp
+}
+# drops_since S0 C0: "server N, client M" since the counts S0 and C0.
+drops_since() {
+	echo "server $(($(rcvbuf_errors s) - $1)), client $(($(rcvbuf_errors c) - $2))"
+}
 
 # ---- the storm against metalboot-netboot
 ours_storm() {
 	storm_start_ours "$nb" "$n" || { tail "$W/ours.log"; exit 1; }
 	echo "-- metalboot-netboot"
+	local e0 c0
+	e0=$(rcvbuf_errors s)
+	c0=$(rcvbuf_errors c)
 	storm_run ours "${storm_args[@]}" --server-pid "$STORM_OURS" || true
+	echo "   UDP receive-buffer drops: $(drops_since "$e0" "$c0")"
 	storm_stop "$STORM_OURS"
 }
 
@@ -147,7 +163,11 @@ anchor_storm() {
 		pids+=(--server-pid "$p")
 	done
 	echo "-- dnsmasq + nginx ($((${#pids[@]} / 2 - 2)) nginx workers)"
+	local e0 c0
+	e0=$(rcvbuf_errors s)
+	c0=$(rcvbuf_errors c)
 	storm_run anchor "${storm_args[@]}" "${pids[@]}" || true
+	echo "   UDP receive-buffer drops: $(drops_since "$e0" "$c0")"
 	storm_stop "$ng"
 	storm_stop "$dm"
 }
@@ -167,6 +187,8 @@ storm_compare() {
 		printf '  p99 %-11s %s (%.1f ms / %.1f ms)\n' "$p" \
 			"$(ratio "$o" "$a")" "$o" "$a"
 	done
+	echo "  failures, ours:   $(jget "$W/ours.json" 'r["failures"] or "none"')"
+	echo "  failures, anchor: $(jget "$W/anchor.json" 'r["failures"] or "none"')"
 	echo "  offer p99 ours: $(jget "$W/ours.json" "r['phases']['dhcp_offer']['p99_ms']") ms (goal < 100)"
 	echo "  server CPU:  $(ratio "$(jget "$W/ours.json" 'r["server"]["cpu_s"]')" \
 		"$(jget "$W/anchor.json" 'r["server"]["cpu_s"]')")" \
