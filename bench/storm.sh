@@ -77,6 +77,11 @@ ours_storm() {
 	c0=$(rcvbuf_errors c)
 	storm_run ours "${storm_args[@]}" --server-pid "$STORM_OURS" || true
 	echo "   UDP receive-buffer drops: $(drops_since "$e0" "$c0")"
+	# The server's own account of the storm.
+	ip netns exec "$STORM_NS_S" curl -s "http://$STORM_SERVER/metrics" \
+		>"$W/ours.metrics" || true
+	echo "   server /metrics: $(grep -E '^metalboot_(dhcp_(received|offers|acks)_total|tftp_retransmits_total|tftp_transfers_failed_total|http_request_timeouts_total) ' \
+		"$W/ours.metrics" | sed 's/^metalboot_//' | tr '\n' ' ')"
 	storm_stop "$STORM_OURS"
 }
 
