@@ -321,20 +321,33 @@ tftp_oack(struct storm_tftp *t, struct rd *rd, uint8_t ack[4],
 	const char *name, *val;
 	size_t nl, vl;
 
-	if (t->started)
-		return fail(ret_why, "OACK after the transfer started",
-			    -EPROTO);
+	struct storm_tftp n = *t;
+
 	while (rd_left(rd) > 0) {
 		if (rd_cstr(rd, 32, &name, &nl) < 0 ||
 		    rd_cstr(rd, 32, &val, &vl) < 0)
 			return fail(ret_why, "OACK option not terminated",
 				    -EBADMSG);
-		int r = oack_option(t, name, val, ret_why);
+		int r = oack_option(&n, name, val, ret_why);
 
 		if (r < 0)
 			return r;
 	}
-	t->started = true;
+	if (t->started) {
+		/*
+		 * The server's answer to our RRQ sent again (its first answer
+		 * was late): a duplicate, ignored as RFC 1350 says, unless it
+		 * changes what was agreed.
+		 */
+		if (n.blksize != t->blksize || n.windowsize != t->windowsize)
+			return fail(ret_why,
+				    "OACK after the transfer started, with "
+				    "other options",
+				    -EPROTO);
+		return STORM_TFTP_WAIT;
+	}
+	n.started = true;
+	*t = n;
 	put_ack(0, ack);
 	return STORM_TFTP_ACK;
 }

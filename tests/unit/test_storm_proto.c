@@ -188,6 +188,10 @@ test_tftp_window(void **state)
 	data[3] = 1;
 	assert_int_equal(storm_tftp_input(&t, data, 20, ack, NULL, 0, &why),
 			 STORM_TFTP_WAIT);
+	/* The OACK again (an answer to our RRQ sent again): ignored. */
+	assert_int_equal(
+		storm_tftp_input(&t, oack, sizeof(oack), ack, NULL, 0, &why),
+		STORM_TFTP_WAIT);
 	data[3] = 3; /* block 2 lost: ACK 1 asks from there (RFC 7440) */
 	assert_int_equal(storm_tftp_input(&t, data, 20, ack, NULL, 0, &why),
 			 STORM_TFTP_ACK);
@@ -213,6 +217,10 @@ test_tftp_refused(void **state)
 					  "9000";
 	static const uint8_t oack_odd[] = "\0\6multicast\0"
 					  "1";
+	static const uint8_t oack_1000[] = "\0\6blksize\0"
+					   "1000";
+	static const uint8_t oack_1400[] = "\0\6blksize\0"
+					   "1400";
 	char msg[64];
 	const char *why = NULL;
 
@@ -227,6 +235,20 @@ test_tftp_refused(void **state)
 					  NULL, 0, &why),
 			 -EPROTO);
 	assert_string_equal(why, "OACK blksize out of range");
+	/* A second OACK that changes the block size mid-transfer. */
+	storm_tftp_rrq(&t, "f", 1468, 1, rrq, sizeof(rrq));
+	assert_int_equal(storm_tftp_input(&t, oack_1000, sizeof(oack_1000), ack,
+					  NULL, 0, &why),
+			 STORM_TFTP_ACK);
+	/* Its value without the NUL: malformed. */
+	assert_int_equal(storm_tftp_input(&t, oack_1000, sizeof(oack_1000) - 1,
+					  ack, NULL, 0, &why),
+			 -EBADMSG);
+	assert_int_equal(storm_tftp_input(&t, oack_1400, sizeof(oack_1400), ack,
+					  NULL, 0, &why),
+			 -EPROTO);
+	assert_string_equal(
+		why, "OACK after the transfer started, with other options");
 	storm_tftp_rrq(&t, "f", 1468, 1, rrq, sizeof(rrq));
 	assert_int_equal(storm_tftp_input(&t, oack_odd, sizeof(oack_odd), ack,
 					  NULL, 0, &why),
