@@ -2,8 +2,8 @@
 # deps.sh: install every Debian package that the build, the tests, the demo
 # and the benchmarks need. Idempotent: apt-get update runs only when a
 # package is missing. Services that packages would start (tftpd-hpa, dnsmasq,
-# nginx, containerd, etcd) are kept from starting: tests and benches start their
-# own copies.
+# nginx, containerd, etcd, kea) are kept from starting: tests and benches start
+# their own copies.
 set -euo pipefail
 
 PKGS=(
@@ -34,6 +34,8 @@ PKGS=(
 	shim-signed grub-efi-amd64-signed sbsigntool
 	# bench anchors
 	tftpd-hpa dnsmasq nginx wrk cloud-image-utils hyperfine
+	# DHCP anchors: perfdhcp (in kea-admin) and kea-dhcp4 (bench/storm.sh)
+	kea-admin kea-dhcp4-server
 )
 
 missing=()
