@@ -180,6 +180,18 @@ s1_dhcp_build(const uint8_t mac[MAC_LEN], uint32_t xid, uint32_t server,
 	return dhcp_encode(&m, buf, cap);
 }
 
+/* A name that does not fit is left out, not cut into another name. */
+static void
+copy_name(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = 0;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void
 lease_fill(const struct dhcp_msg *m, struct s1_lease *l)
 {
@@ -191,8 +203,8 @@ lease_fill(const struct dhcp_msg *m, struct s1_lease *l)
 	l->ndns = m->n_dns;
 	memcpy(l->dns, m->dns, sizeof(l->dns));
 	l->lease_time = m->has_lease_time ? m->lease_time : 0;
-	snprintf(l->hostname, sizeof(l->hostname), "%s", m->hostname);
-	snprintf(l->domain, sizeof(l->domain), "%s", m->domain);
+	copy_name(l->hostname, sizeof(l->hostname), m->hostname);
+	copy_name(l->domain, sizeof(l->domain), m->domain);
 }
 
 int
