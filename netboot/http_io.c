@@ -292,6 +292,23 @@ conn_capped(struct http_srv *srv, struct conn *c)
  * connection must not be freed under evhttp). Returns false when the
  * connection is gone (c freed).
  */
+/*
+ * evhttp gives a connection one timeout for reading and writing, and keeps
+ * reading enabled while it writes a response: a download longer than the
+ * idle timeout was cut even with data flowing, since the client sends
+ * nothing meanwhile. Reading has no timeout here (conn_arm's deadlines
+ * bound how long a request may take to arrive); writing keeps the idle
+ * timeout, which progress resets, so a client that stops reading is
+ * still dropped.
+ */
+static void
+conn_timeouts(struct conn *c)
+{
+	struct timeval w = { (time_t)c->srv->lim.idle_timeout, 0 };
+
+	bufferevent_set_timeouts(c->bev, NULL, &w);
+}
+
 static bool
 conn_attach(struct conn *c, struct evhttp_connection *evcon, bool in_request)
 {
@@ -329,6 +346,7 @@ conn_attach(struct conn *c, struct evhttp_connection *evcon, bool in_request)
 	fd = bufferevent_getfd(c->bev);
 	if (fd >= 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_timeouts(c);
 	if (conn_capped(srv, c)) {
 		/*
 		 * Closed at once, before a byte is parsed: kept until its
