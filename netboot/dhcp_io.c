@@ -109,6 +109,26 @@ static struct {
 } dhcp_flags;
 
 /*
+ * A rack powered on at once sends thousands of DISCOVERs within a second;
+ * the default receive buffer (about 200 KiB, a few hundred packets) drops
+ * most of them in the kernel, and each dropped client waits seconds to
+ * retransmit. DHCP_RCVBUF holds several thousand. SO_RCVBUFFORCE passes
+ * net.core.rmem_max while we still hold CAP_NET_ADMIN; SO_RCVBUF is
+ * capped by it otherwise. Best effort: a smaller buffer still works.
+ */
+#define DHCP_RCVBUF (8 << 20)
+
+static void
+big_rcvbuf(int fd)
+{
+	int size = DHCP_RCVBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+				 sizeof(size));
+}
+
+/*
  * A UDP socket on port, bound to every address of ifname (broadcasts
  * arrive at INADDR_ANY only), non-blocking, with SO_BROADCAST and
  * IP_PKTINFO. Without reuse, a port already taken (another DHCP server
@@ -133,6 +153,7 @@ open_socket(const char *ifname, uint16_t port, bool reuse)
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
 		       (socklen_t)strlen(ifname)) < 0)
 		goto fail;
+	big_rcvbuf(fd);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(port);

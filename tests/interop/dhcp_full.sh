@@ -167,6 +167,12 @@ EOF2
 			"$work/metrics" && ((offers > 0)) ||
 		fail "offer histogram: $offers offers, $(grep offer_seconds_count "$work/metrics")"
 	echo "ok: /metrics: $(grep -E '^metalboot_dhcp_(leases_bound|acks_total)' "$work/metrics" | tr '\n' ' ')"
+	# A boot storm's burst of DISCOVERs fits the socket's receive buffer
+	# (the kernel reports twice what was set).
+	rb=$(ip netns exec "$s" ss -H -u -a -n -m 'sport = :67' |
+		sed -n 's/.*skmem:(r[0-9]*,rb\([0-9]*\),.*/\1/p' | head -n 1)
+	((${rb:-0} >= 8 << 20)) || fail "DHCP receive buffer: ${rb:-?} bytes"
+	echo "ok: DHCP receive buffer $rb bytes"
 fi
 grep -q 'dhcp 02:00:00:00:01:01: REQUEST no arch: ACK 10.77.0.11' \
 	"$work/server1.log" || fail "no ACK log line"
