@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "inventory.h" /* enum dhcp_mode, enum node_role */
 #include "net.h"
+#include "storm.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,9 +73,14 @@ struct nb_config {
 		struct nb_config_relay relays[NB_CONFIG_MAX_RELAYS];
 		size_t nrelays;
 		unsigned check_wait_ms; /* listen for other servers at start */
+		struct storm_pace_conf pace; /* dhcp.pace; rate 0: unpaced */
 	} dhcp;
 
 	uint16_t tftp_port;
+	/* tftp.max_per_file, http.max_per_file: concurrent transfers of one
+	 * file (0: no cap). */
+	unsigned tftp_max_per_file;
+	unsigned http_max_per_file;
 	uint16_t http_port;
 	uint16_t https_port;
 	char *cert; /* resolved path or NULL */

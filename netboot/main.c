@@ -155,6 +155,8 @@ load_config(struct netboot *nb, const char *path)
 	nb->http_port = nb->cfg->http_port;
 	nb->https_port = nb->cfg->https_port;
 	nb->dhcp = nb->cfg->dhcp.mode;
+	nb->tftp_max_per_file = nb->cfg->tftp_max_per_file;
+	nb->http_max_per_file = nb->cfg->http_max_per_file;
 	return 0;
 }
 

@@ -59,6 +59,7 @@ struct nb_counters {
 	uint64_t tftp_errors_sent;  /* ERROR packets sent */
 	uint64_t tftp_probes;	    /* ERROR 8 after OACK (EDK II) */
 	uint64_t tftp_active;	    /* gauge: transfers in flight */
+	uint64_t tftp_file_capped;  /* RRQs dropped at the per-file cap */
 };
 
 /* The daemon. One per process; lives for the whole run. */
@@ -77,6 +78,8 @@ struct netboot {
 	enum dhcp_mode dhcp;   /* full | proxy | off */
 	unsigned tftp_max_transfers;  /* concurrent transfers, all clients */
 	unsigned tftp_max_per_client; /* concurrent transfers per client IP */
+	unsigned tftp_max_per_file; /* concurrent transfers of a file, 0: any */
+	unsigned http_max_per_file; /* concurrent bodies of a file, 0: any */
 
 	struct nb_counters counters;
 

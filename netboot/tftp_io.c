@@ -18,6 +18,7 @@
 #include "nodes.h"
 #include "path.h"
 #include "store_io.h"
+#include "storm.h"
 #include "tftp.h"
 
 #include <arpa/inet.h>
@@ -65,6 +66,7 @@ struct tftp_conn {
 	struct event *ev_read, *ev_timer, *ev_write;
 	struct sockaddr_in peer;
 	struct tftp_file *file;
+	struct storm_cap_entry *cap; /* its slot of the per-file cap */
 	uint8_t *buf;  /* file bytes [buf_off, buf_off + buf_len) */
 	size_t bufcap; /* its size: a window, at least TFTP_READAHEAD */
 	uint64_t buf_off;
@@ -91,6 +93,7 @@ struct tftp_server {
 	struct tftp_conn *conns;
 	unsigned nconns;
 	struct tftp_file *files;
+	struct storm_caps caps; /* transfers per file (tftp.max_per_file) */
 	time_t last_cap_warn;
 	uint8_t pkt[TFTP_REQ_MAX + 1];
 };
@@ -261,6 +264,8 @@ conn_release(struct tftp_server *srv, struct tftp_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	file_put(srv, c->file);
+	if (c->cap != NULL)
+		storm_cap_put(&srv->caps, c->cap);
 	free(c->buf);
 	free(c->hdrs);
 	free(c->iov);
@@ -743,6 +748,29 @@ find_rerequest(struct tftp_server *srv, const struct sockaddr_in *peer,
 	return found;
 }
 
+/*
+ * A slot of the per-file cap for the file open as fd. At the cap the
+ * request is dropped like one past the other caps (fd closed, -EBUSY):
+ * the client retransmits its RRQ and gets a slot when one frees. Returns
+ * 0 with *ret, -EBUSY, or -ENOMEM (fd closed).
+ */
+static int
+take_file_slot(struct tftp_server *srv, const char *peer, int fd,
+	       const struct stat *st, struct storm_cap_entry **ret)
+{
+	const uint64_t key[2] = { (uint64_t)st->st_dev, (uint64_t)st->st_ino };
+	int r = storm_cap_take(&srv->caps, key, ret);
+
+	if (r == 0)
+		return 0;
+	close(fd);
+	if (r == -EBUSY) {
+		srv->nb->counters.tftp_file_capped++;
+		cap_warn(srv, peer, "too many transfers of this file");
+	}
+	return r;
+}
+
 static void
 handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	       const struct sockaddr_in *peer, const struct in_addr *local,
@@ -750,6 +778,7 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 {
 	struct netboot *nb = srv->nb;
 	struct tftp_conn *c = NULL;
+	struct storm_cap_entry *cap = NULL;
 	struct tftp_req req;
 	struct tftp_out out;
 	char ps[TFTP_PEER_STR], name[TFTP_NAME_LOG * 4 + 1];
@@ -824,13 +853,20 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 		return;
 	}
 
+	r = take_file_slot(srv, ps, fd, &st, &cap);
+	if (r == -EBUSY)
+		return;
+	if (r < 0)
+		goto fail;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		close(fd);
+		storm_cap_put(&srv->caps, cap);
 		r = -ENOMEM;
 		goto fail;
 	}
 	c->srv = srv;
+	c->cap = cap;
 	c->fd = -1;
 	c->peer = *peer;
 	memcpy(c->req, pkt, len);
@@ -977,6 +1013,7 @@ tftp_io_start(struct netboot *nb)
 	srv->nb = nb;
 	nb->tftp = srv;
 	srv->boot_fd = -1;
+	srv->caps.max = nb->tftp_max_per_file;
 	if (nb->cfg != NULL && nb->cfg->boot_dir != NULL) {
 		srv->boot_fd = open(nb->cfg->boot_dir,
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1032,6 +1069,7 @@ tftp_io_stop(struct netboot *nb)
 		nb->counters.tftp_transfers_failed++;
 		conn_free(srv->conns);
 	}
+	storm_caps_done(&srv->caps);
 	if (srv->ev != NULL)
 		event_free(srv->ev);
 	if (srv->fd >= 0)
