@@ -514,7 +514,7 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 		"version", "cluster",	"kubernetes_version",
 		"listen",  "interface", "dhcp",
 		"tftp",	   "http",	"paths",
-		"nodes",   NULL
+		"nodes",   "workers",	NULL
 	};
 	static const char *const tftp_keys[] = { "port", "max_per_file", NULL };
 	const struct ynode *n;
@@ -546,6 +546,8 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 			 STORM_FILE_CAP_MAX, &cfg->tftp_max_per_file);
 	}
 
+	get_uint(c, root, "workers", "workers", 0, NB_CONFIG_WORKERS_MAX,
+		 &cfg->workers);
 	n = get_map(c, root, "http", "http");
 	if (n != NULL)
 		load_http(c, n, cfg);
@@ -562,6 +564,7 @@ set_defaults(struct ys_ctx *c, struct nb_config *cfg)
 	cfg->dhcp.mode = DHCP_OFF;
 	cfg->dhcp.lease_time = NB_CONFIG_LEASE_DFLT;
 	cfg->dhcp.check_wait_ms = NB_CONFIG_CHECK_DFLT;
+	cfg->workers = 1; /* the one loop; 0 asks for one per CPU */
 	cfg->dhcp.pace.burst = STORM_BURST_DFLT;
 	cfg->dhcp.pace.queue_max = STORM_QUEUE_DFLT;
 	cfg->tftp_port = 69;

@@ -19,14 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NB_CONFIG_MAX_NODES  INV_MAX_NODES
-#define NB_CONFIG_MAX_DNS    16
-#define NB_CONFIG_LEASE_MIN  60
-#define NB_CONFIG_LEASE_MAX  (365u * 24 * 3600)
-#define NB_CONFIG_LEASE_DFLT 3600
-#define NB_CONFIG_MAX_RELAYS 64	  /* dhcp.relays items */
-#define NB_CONFIG_CHECK_DFLT 4000 /* ms, dhcp.check_wait_ms default */
-#define NB_CONFIG_CHECK_MAX  30000
+#define NB_CONFIG_MAX_NODES   INV_MAX_NODES
+#define NB_CONFIG_MAX_DNS     16
+#define NB_CONFIG_LEASE_MIN   60
+#define NB_CONFIG_LEASE_MAX   (365u * 24 * 3600)
+#define NB_CONFIG_LEASE_DFLT  3600
+#define NB_CONFIG_MAX_RELAYS  64   /* dhcp.relays items */
+#define NB_CONFIG_CHECK_DFLT  4000 /* ms, dhcp.check_wait_ms default */
+#define NB_CONFIG_CHECK_MAX   30000
+#define NB_CONFIG_WORKERS_MAX 64 /* = NB_WORKERS_MAX */
 
 /* dhcp.relays item: a DHCP relay agent answered, and its subnet. */
 struct nb_config_relay {
@@ -81,6 +82,9 @@ struct nb_config {
 	 * file (0: no cap). */
 	unsigned tftp_max_per_file;
 	unsigned http_max_per_file;
+	/* workers: event loops for transfers (1, the default: the one loop;
+	 * 0: one worker loop per online CPU; N > 1: N worker loops). */
+	unsigned workers;
 	uint16_t http_port;
 	uint16_t https_port;
 	char *cert; /* resolved path or NULL */

@@ -1264,9 +1264,8 @@ render_histos(struct buf *out, const struct netboot *nb)
 }
 
 static void
-handle_metrics(struct ctx *x)
+render_metrics(struct ctx *x, const struct nb_counters *k)
 {
-	const struct nb_counters *k = &x->srv->nb->counters;
 	const struct metric_sample extra[] = {
 		{ "tftp_requests_total", "TFTP requests received.", false,
 		  k->tftp_requests },
@@ -1330,6 +1329,16 @@ handle_metrics(struct ctx *x)
 			  "text/plain; version=0.0.4; charset=utf-8");
 	reply(x, 200, b);
 	evbuffer_free(b);
+}
+
+/* /metrics: the TFTP counters of every loop, summed (server.h). */
+static void
+handle_metrics(struct ctx *x)
+{
+	struct nb_counters sum;
+
+	nb_counters_sum(x->srv->nb, &sum);
+	render_metrics(x, &sum);
 }
 
 /* --- The fleet page ----------------------------------------------------- */

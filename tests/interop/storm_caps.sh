@@ -3,7 +3,8 @@
 # http.max_per_file; issue 18). Two holders take both slots of a file and
 # pause mid-transfer; 20 more clients ask for it. TFTP: their requests are
 # dropped at the cap (counted) and they retransmit; HTTP: their requests
-# are held, none answered with an error. Once the holders go on, every
+# are held, none answered with an error. TFTP runs on two worker loops
+# (workers: 2), so the cap is kept across them. Once the holders go on, every
 # client finishes with the whole file: 0 failures.
 set -euo pipefail
 . "$(dirname "$0")/tftp_lib.bash"
@@ -26,6 +27,7 @@ dhcp: { mode: off }
 tftp: { port: $tport, max_per_file: 2 }
 http: { port: $hport, max_per_file: 2 }
 paths: { public: public, state: state }
+workers: 2
 YAML
 "$NETBOOT" --user root --config "$out/netboot.yaml" --https-port 0 \
 	--tftp-max-per-client 64 --http-idle-timeout 120 \

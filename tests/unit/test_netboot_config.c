@@ -233,6 +233,8 @@ test_refusals(void **state)
 		{ "version: 1\nlisten: 10.0.0.1\nhttp: { max_per_file: 70000 "
 		  "}\n",
 		  "http.max_per_file must be 0..65536" },
+		{ "version: 1\nlisten: 10.0.0.1\nworkers: 65\n",
+		  "3:10: workers must be 0..64" },
 		{ "- 1\n", "must be a mapping" },
 		{ "version: [1\n", "" },
 	};
@@ -295,7 +297,8 @@ test_storm(void **state)
 		"version: 1\nlisten: 10.0.0.1\n"
 		"dhcp:\n  pace: { rate: 50, burst: 8, jitter_ms: 20, "
 		"queue: 100 }\n"
-		"tftp: { max_per_file: 4 }\nhttp: { max_per_file: 6 }\n";
+		"tftp: { max_per_file: 4 }\nhttp: { max_per_file: 6 }\n"
+		"workers: 3\n";
 	struct nb_config *cfg;
 	char msg[512];
 
@@ -307,6 +310,7 @@ test_storm(void **state)
 	assert_int_equal(cfg->dhcp.pace.queue_max, 100);
 	assert_int_equal(cfg->tftp_max_per_file, 4);
 	assert_int_equal(cfg->http_max_per_file, 6);
+	assert_int_equal(cfg->workers, 3);
 	nb_config_free(cfg);
 	assert_int_equal(
 		parse("version: 1\nlisten: 10.0.0.1\n", &cfg, msg, sizeof(msg)),
@@ -317,6 +321,7 @@ test_storm(void **state)
 	assert_int_equal(cfg->dhcp.pace.queue_max, STORM_QUEUE_DFLT);
 	assert_int_equal(cfg->tftp_max_per_file, 0);
 	assert_int_equal(cfg->http_max_per_file, 0);
+	assert_int_equal(cfg->workers, 1);
 	nb_config_free(cfg);
 }
 
