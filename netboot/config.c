@@ -50,6 +50,42 @@ get_port(struct ys_ctx *c, const struct ynode *m, const char *key,
 	*out = (uint16_t)v;
 }
 
+/* An optional unsigned in [min, max] into *out. */
+static void
+get_uint(struct ys_ctx *c, const struct ynode *m, const char *key,
+	 const char *what, unsigned min, unsigned max, unsigned *out)
+{
+	const struct ynode *n;
+	const char *s = ys_get_scalar(c, m, key, what, 0, &n);
+	uint64_t v;
+
+	if (s == NULL)
+		return;
+	if (num_parse_u64(s, min, max, &v) < 0) {
+		ys_err(c, n, "%s must be %u..%u", what, min, max);
+		return;
+	}
+	*out = (unsigned)v;
+}
+
+/* dhcp.pace: offer pacing per segment (storm.h). */
+static void
+load_pace(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
+{
+	static const char *const keys[] = { "rate", "burst", "jitter_ms",
+					    "queue", NULL };
+	struct storm_pace_conf *p = &cfg->dhcp.pace;
+
+	ys_check_keys(c, m, "dhcp.pace", keys);
+	get_uint(c, m, "rate", "dhcp.pace.rate", 0, STORM_RATE_MAX, &p->rate);
+	get_uint(c, m, "burst", "dhcp.pace.burst", 1, STORM_BURST_MAX,
+		 &p->burst);
+	get_uint(c, m, "jitter_ms", "dhcp.pace.jitter_ms", 0, STORM_JITTER_MAX,
+		 &p->jitter_ms);
+	get_uint(c, m, "queue", "dhcp.pace.queue", 0, STORM_QUEUE_MAX,
+		 &p->queue_max);
+}
+
 /* Resolve rel against the config's directory into a new string. */
 static char *
 resolve(struct ys_ctx *c, const char *dir, const char *rel)
@@ -176,9 +212,11 @@ static void
 load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
 	static const char *const keys[] = {
-		"mode",		"subnet",     "gateway",       "dns",
-		"pool",		"lease_time", "unknown",       "uefi_loader",
-		"arm64_loader", "relays",     "check_wait_ms", NULL
+		"mode",	   "subnet",	    "gateway",
+		"dns",	   "pool",	    "lease_time",
+		"unknown", "uefi_loader",   "arm64_loader",
+		"relays",  "check_wait_ms", "pace",
+		NULL
 	};
 	const struct ynode *n;
 	const char *s;
@@ -292,6 +330,9 @@ load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 			cfg->dhcp.check_wait_ms = (unsigned)v;
 	}
 	load_relays(c, ynode_get(m, "relays"), cfg);
+	n = get_map(c, m, "pace", "dhcp.pace");
+	if (n != NULL)
+		load_pace(c, n, cfg);
 	if (cfg->dhcp.mode != DHCP_OFF && !cfg->dhcp.has_subnet)
 		ys_err(c, m, "dhcp.subnet is required unless dhcp.mode is off");
 	if (cfg->dhcp.has_pool && cfg->dhcp.has_subnet &&
@@ -304,8 +345,10 @@ load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 static void
 load_http(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
-	static const char *const keys[] = { "port", "https_port",    "cert",
-					    "key",  "secret_window", NULL };
+	static const char *const keys[] = {
+		"port",		 "https_port",	 "cert", "key",
+		"secret_window", "max_per_file", NULL
+	};
 	const struct ynode *n = NULL;
 	const char *s;
 	uint64_t v = 0;
@@ -324,6 +367,8 @@ load_http(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 			cfg->secret_window = v;
 	}
 	get_port(c, m, "port", "http.port", &cfg->http_port);
+	get_uint(c, m, "max_per_file", "http.max_per_file", 0,
+		 STORM_FILE_CAP_MAX, &cfg->http_max_per_file);
 	get_port(c, m, "https_port", "http.https_port", &cfg->https_port);
 	get_path(c, m, "cert", "http.cert", cfg->dir, &cfg->cert);
 	get_path(c, m, "key", "http.key", cfg->dir, &cfg->key);
@@ -472,9 +517,9 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 		"version", "cluster",	"kubernetes_version",
 		"listen",  "interface", "dhcp",
 		"tftp",	   "http",	"paths",
-		"nodes",   NULL
+		"nodes",   "workers",	NULL
 	};
-	static const char *const tftp_keys[] = { "port", NULL };
+	static const char *const tftp_keys[] = { "port", "max_per_file", NULL };
 	const struct ynode *n;
 	const char *s;
 
@@ -500,7 +545,12 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 	if (n != NULL) {
 		ys_check_keys(c, n, "tftp", tftp_keys);
 		get_port(c, n, "port", "tftp.port", &cfg->tftp_port);
+		get_uint(c, n, "max_per_file", "tftp.max_per_file", 0,
+			 STORM_FILE_CAP_MAX, &cfg->tftp_max_per_file);
 	}
+
+	get_uint(c, root, "workers", "workers", 0, NB_CONFIG_WORKERS_MAX,
+		 &cfg->workers);
 	n = get_map(c, root, "http", "http");
 	if (n != NULL)
 		load_http(c, n, cfg);
@@ -517,6 +567,9 @@ set_defaults(struct ys_ctx *c, struct nb_config *cfg)
 	cfg->dhcp.mode = DHCP_OFF;
 	cfg->dhcp.lease_time = NB_CONFIG_LEASE_DFLT;
 	cfg->dhcp.check_wait_ms = NB_CONFIG_CHECK_DFLT;
+	cfg->workers = 1; /* the one loop; 0 asks for one per CPU */
+	cfg->dhcp.pace.burst = STORM_BURST_DFLT;
+	cfg->dhcp.pace.queue_max = STORM_QUEUE_DFLT;
 	cfg->tftp_port = 69;
 	cfg->http_port = 80;
 	cfg->https_port = 443;

@@ -13,19 +13,21 @@
 #include "diag.h"
 #include "inventory.h" /* enum dhcp_mode, enum node_role */
 #include "net.h"
+#include "storm.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define NB_CONFIG_MAX_NODES  INV_MAX_NODES
-#define NB_CONFIG_MAX_DNS    16
-#define NB_CONFIG_LEASE_MIN  60
-#define NB_CONFIG_LEASE_MAX  (365u * 24 * 3600)
-#define NB_CONFIG_LEASE_DFLT 3600
-#define NB_CONFIG_MAX_RELAYS 64	  /* dhcp.relays items */
-#define NB_CONFIG_CHECK_DFLT 4000 /* ms, dhcp.check_wait_ms default */
-#define NB_CONFIG_CHECK_MAX  30000
+#define NB_CONFIG_MAX_NODES   INV_MAX_NODES
+#define NB_CONFIG_MAX_DNS     16
+#define NB_CONFIG_LEASE_MIN   60
+#define NB_CONFIG_LEASE_MAX   (365u * 24 * 3600)
+#define NB_CONFIG_LEASE_DFLT  3600
+#define NB_CONFIG_MAX_RELAYS  64   /* dhcp.relays items */
+#define NB_CONFIG_CHECK_DFLT  4000 /* ms, dhcp.check_wait_ms default */
+#define NB_CONFIG_CHECK_MAX   30000
+#define NB_CONFIG_WORKERS_MAX 64 /* = NB_WORKERS_MAX */
 
 /* dhcp.relays item: a DHCP relay agent answered, and its subnet. */
 struct nb_config_relay {
@@ -78,9 +80,17 @@ struct nb_config {
 		struct nb_config_relay relays[NB_CONFIG_MAX_RELAYS];
 		size_t nrelays;
 		unsigned check_wait_ms; /* listen for other servers at start */
+		struct storm_pace_conf pace; /* dhcp.pace; rate 0: unpaced */
 	} dhcp;
 
 	uint16_t tftp_port;
+	/* tftp.max_per_file, http.max_per_file: concurrent transfers of one
+	 * file (0: no cap). */
+	unsigned tftp_max_per_file;
+	unsigned http_max_per_file;
+	/* workers: event loops for transfers (1, the default: the one loop;
+	 * 0: one worker loop per online CPU; N > 1: N worker loops). */
+	unsigned workers;
 	uint16_t http_port;
 	uint16_t https_port;
 	char *cert; /* resolved path or NULL */

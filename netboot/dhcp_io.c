@@ -14,6 +14,7 @@
 #include "num.h"
 #include "path.h"
 #include "store_io.h"
+#include "storm.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -82,6 +83,16 @@ struct lease_writer {
 	char path[PATH_MAX];
 };
 
+/* An OFFER held back by pacing or jitter (storm.h), until at_us. */
+struct dhcp_paced {
+	struct dhcp_paced *next; /* by at_us */
+	struct dhcp_slot slot;
+	int fd;
+	uint32_t segment; /* the relay's giaddr, 0 for the local segment */
+	uint64_t at_us;
+	bool paced; /* counted in the segment's queue */
+};
+
 struct dhcp_server {
 	struct netboot *nb;
 	struct dhcp_conf conf;
@@ -99,6 +110,13 @@ struct dhcp_server {
 	struct nodes *nodes; /* borrowed */
 	struct log_recent recent[DHCP_LOG_RECENT];
 	struct dhcp_slot slots[DHCP_IO_RX_BURST];
+	/* dhcp.pace: offers per segment, and the ones waiting. */
+	struct storm_pace pace;
+	bool pacing; /* a rate or a jitter is set */
+	struct dhcp_paced *paced;
+	struct event *ev_pace;
+	uint32_t rnd; /* xorshift state for the jitter */
+	uint64_t offers_delayed, offers_dropped;
 };
 
 /* Set by the command line (dhcp_io_option), before dhcp_io_start. */
@@ -578,37 +596,173 @@ handle(struct dhcp_server *s, struct dhcp_slot *slot, bool *changed)
 	slot->now = now;
 }
 
+/* Send one decided reply and record it (histogram, the node's timeline). */
+static void
+send_slot(struct dhcp_server *s, int fd, const struct dhcp_slot *slot)
+{
+	const struct dhcp_msg *msg = &slot->d.msg;
+	int r;
+
+	send_reply(s, fd, &slot->rx, &slot->d, slot->mac);
+	if (msg->type == DHCP_OFFER)
+		histo_observe(&s->nb->histos.dhcp_offer,
+			      nb_mono_s() - slot->rx_at);
+	if (s->nodes != NULL &&
+	    (msg->type == DHCP_ACK ||
+	     (msg->type == DHCP_OFFER && msg->yiaddr == 0))) {
+		r = nodes_mark_mac(s->nodes, msg->chaddr, "dhcp",
+				   nodes_now_ms());
+		if (r < 0 && r != -ENOENT)
+			log_warn_r(r, "dhcp %s: recording the event",
+				   slot->mac);
+	}
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Arm the pacing timer for the first held offer. */
+static void
+pace_arm(struct dhcp_server *s, uint64_t now_us)
+{
+	uint64_t d;
+	struct timeval tv;
+
+	if (s->paced == NULL)
+		return;
+	d = s->paced->at_us > now_us ? s->paced->at_us - now_us : 0;
+	tv.tv_sec = (time_t)(d / 1000000);
+	tv.tv_usec = (suseconds_t)(d % 1000000);
+	evtimer_add(s->ev_pace, &tv);
+}
+
+/* Whether an offer to chaddr is already held (a retransmitted DISCOVER). */
+static bool
+pace_holds(const struct dhcp_server *s, const uint8_t *chaddr)
+{
+	const struct dhcp_paced *p;
+
+	for (p = s->paced; p != NULL; p = p->next)
+		if (memcmp(p->slot.d.msg.chaddr, chaddr, MAC_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Hold a copy of slot until at_us, in time order. False without memory. */
+static bool
+pace_hold(struct dhcp_server *s, int fd, const struct dhcp_slot *slot,
+	  uint32_t segment, uint64_t at_us, bool paced)
+{
+	struct dhcp_paced *p = malloc(sizeof(*p)), **pp;
+
+	if (p == NULL)
+		return false;
+	p->slot = *slot;
+	p->fd = fd;
+	p->segment = segment;
+	p->at_us = at_us;
+	p->paced = paced;
+	for (pp = &s->paced; *pp != NULL && (*pp)->at_us <= at_us;
+	     pp = &(*pp)->next)
+		;
+	p->next = *pp;
+	*pp = p;
+	if (s->paced == p)
+		pace_arm(s, mono_us());
+	return true;
+}
+
+/*
+ * An OFFER under dhcp.pace: sent now, held (the bucket of its segment is
+ * empty, or jitter), or dropped past the queue bound, in which case the
+ * client's retransmitted DISCOVER asks again. A DISCOVER retransmitted
+ * while its offer is held adds nothing. True when the caller sends now.
+ */
+static bool
+pace_offer(struct dhcp_server *s, int fd, const struct dhcp_slot *slot)
+{
+	uint32_t seg = slot->d.msg.giaddr, x = s->rnd;
+	uint64_t now = mono_us(), at = 0;
+	enum storm_verdict v;
+	bool paced = false;
+
+	if (pace_holds(s, slot->d.msg.chaddr)) {
+		log_debug("dhcp %s: offer already held", slot->mac);
+		return false;
+	}
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	s->rnd = x;
+	v = storm_pace_admit(&s->pace, seg, now, x, &at, &paced);
+	if (v == STORM_DROP) {
+		s->offers_dropped++;
+		log_limited(s, DHCP_REFUSE_OTHER, 0,
+			    "dhcp %s: offer dropped: %u offers waiting on the "
+			    "segment (dhcp.pace.queue)",
+			    slot->mac, s->pace.conf.queue_max);
+		return false;
+	}
+	if (v == STORM_NOW)
+		return true;
+	if (!pace_hold(s, fd, slot, seg, at, paced)) {
+		if (paced)
+			storm_pace_sent(&s->pace, seg);
+		return true;
+	}
+	if (paced)
+		s->offers_delayed++;
+	return false;
+}
+
+/* The pacing timer: send the held offers that are due. */
+static void
+on_pace(evutil_socket_t fd, short what, void *arg)
+{
+	struct dhcp_server *s = arg;
+	uint64_t now = mono_us();
+	struct dhcp_paced *p;
+
+	(void)fd;
+	(void)what;
+	while (s->paced != NULL && s->paced->at_us <= now) {
+		p = s->paced;
+		s->paced = p->next;
+		send_slot(s, p->fd, &p->slot);
+		if (p->paced)
+			storm_pace_sent(&s->pace, p->segment);
+		free(p);
+	}
+	pace_arm(s, now);
+}
+
 /*
  * Send the replies of n slots; a changed table is marked for the writer
  * (lease_dirty), which saves it within DHCP_SAVE_MS, off the loop.
+ * OFFERs go through pacing when dhcp.pace asks for it.
  */
 static void
 flush(struct dhcp_server *s, int fd, size_t n, bool changed)
 {
 	size_t i;
-	int r;
 
 	if (changed)
 		lease_dirty(s);
 	for (i = 0; i < n; i++) {
 		struct dhcp_slot *slot = &s->slots[i];
-		const struct dhcp_msg *msg = &slot->d.msg;
 
 		if (!slot->send)
 			continue;
-		send_reply(s, fd, &slot->rx, &slot->d, slot->mac);
-		if (msg->type == DHCP_OFFER)
-			histo_observe(&s->nb->histos.dhcp_offer,
-				      nb_mono_s() - slot->rx_at);
-		if (s->nodes != NULL &&
-		    (msg->type == DHCP_ACK ||
-		     (msg->type == DHCP_OFFER && msg->yiaddr == 0))) {
-			r = nodes_mark_mac(s->nodes, msg->chaddr, "dhcp",
-					   nodes_now_ms());
-			if (r < 0 && r != -ENOENT)
-				log_warn_r(r, "dhcp %s: recording the event",
-					   slot->mac);
-		}
+		if (s->pacing && slot->d.msg.type == DHCP_OFFER &&
+		    !pace_offer(s, fd, slot))
+			continue;
+		send_slot(s, fd, slot);
 	}
 }
 
@@ -1078,7 +1232,15 @@ start_timers(struct dhcp_server *s)
 
 	s->ev_save = evtimer_new(s->nb->base, on_save, s);
 	s->ev_prune = event_new(s->nb->base, -1, EV_PERSIST, on_prune, s);
-	if (s->ev_save == NULL || s->ev_prune == NULL ||
+	s->ev_pace = evtimer_new(s->nb->base, on_pace, s);
+	if (s->nb->cfg != NULL)
+		storm_pace_init(&s->pace, &s->nb->cfg->dhcp.pace);
+	s->pacing = s->pace.conf.rate > 0 || s->pace.conf.jitter_ms > 0;
+	if (getrandom(&s->rnd, sizeof(s->rnd), GRND_NONBLOCK) !=
+		    (ssize_t)sizeof(s->rnd) ||
+	    s->rnd == 0)
+		s->rnd = 0x9e3779b9u;
+	if (s->ev_save == NULL || s->ev_prune == NULL || s->ev_pace == NULL ||
 	    event_add(s->ev_prune, &tv) < 0)
 		return -ENOMEM;
 	if (s->nb->state_dir == NULL)
@@ -1222,6 +1384,20 @@ stop_writer(struct dhcp_server *s)
 	s->dirty = false;
 }
 
+/* The offers still held are dropped (their clients ask again). */
+static void
+pace_stop(struct dhcp_server *s)
+{
+	struct dhcp_paced *p;
+
+	while ((p = s->paced) != NULL) {
+		s->paced = p->next;
+		free(p);
+	}
+	if (s->ev_pace != NULL)
+		event_free(s->ev_pace);
+}
+
 /* See dhcp_io.h. */
 void
 dhcp_io_stop(struct netboot *nb)
@@ -1246,6 +1422,7 @@ dhcp_io_stop(struct netboot *nb)
 		event_free(s->ev_save);
 	if (s->ev_prune != NULL)
 		event_free(s->ev_prune);
+	pace_stop(s);
 	stop_writer(s);
 	/* The store outlives us (it stops last): take our lookup back. */
 	if (s->nodes != NULL)
@@ -1334,6 +1511,15 @@ dhcp_io_metric_samples(const struct netboot *nb, struct metric_sample *out,
 		{ "dhcp_lease_entries",
 		  "Entries in the lease table, lapsed ones included.", true,
 		  s ? s->leases.n : 0 },
+		{ "dhcp_offers_delayed_total",
+		  "DHCP offers held back by pacing (dhcp.pace).", false,
+		  s ? s->offers_delayed : 0 },
+		{ "dhcp_offers_dropped_total",
+		  "DHCP offers dropped past the pacing queue (the client "
+		  "asks again).",
+		  false, s ? s->offers_dropped : 0 },
+		{ "dhcp_offers_queued", "DHCP offers waiting for their time.",
+		  true, s ? storm_pace_queued(&s->pace) : 0 },
 	};
 	size_t i;
 

@@ -13,6 +13,7 @@
 #include "path.h"
 #include "sse_io.h"
 #include "store_io.h"
+#include "storm.h"
 #include "ui.h"
 
 #include <errno.h>
@@ -139,10 +140,16 @@ struct conn {
 	bool over_limit; /* answer 503 and close */
 	/* The GET /v1/events stream running on it, if any. */
 	struct sse_io_stream *stream;
+	/* Its request's slot of the per-file cap, until it is answered. */
+	struct storm_cap_entry *cap;
+	struct waiter *waiter; /* its request, held at that cap */
 	TAILQ_ENTRY(conn) link;
 };
 
 TAILQ_HEAD(conn_list, conn);
+
+struct waiter;
+TAILQ_HEAD(waiter_list, waiter);
 
 struct http_srv {
 	struct netboot *nb; /* borrowed */
@@ -158,9 +165,18 @@ struct http_srv {
 	struct event *sweep;
 	struct http_limits lim;
 	struct sse_io *sse; /* the fleet page's event streams */
+	/* The per-file cap (http.max_per_file): requests past it wait. */
+	struct storm_caps caps;
+	struct waiter_list waiting; /* in arrival order */
+	struct waiter_list ready;   /* given a slot, to dispatch */
+	struct event *wake;	    /* dispatches the ready ones */
+	uint64_t queued_total;	    /* requests that waited */
+	uint64_t nwaiting;	    /* gauge: waiting now */
 };
 
 static void conn_free(struct conn *c);
+static void waiter_drop(struct conn *c);
+static void cap_release(struct conn *c);
 
 static struct conn *
 conn_find(struct http_srv *srv, struct evhttp_connection *evcon)
@@ -202,6 +218,8 @@ conn_free(struct conn *c)
 
 	/* Before evhttp frees the request under a stream. */
 	sse_io_gone(c->stream, c->evcon != NULL);
+	waiter_drop(c);
+	cap_release(c);
 	if (c->evcon != NULL)
 		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	TAILQ_REMOVE(&srv->conns, c, link);
@@ -476,8 +494,136 @@ struct ctx {
 	char peer[PEER_STR_LEN];
 	uint32_t peer_ip;
 	bool tls;	/* the request came in on the HTTPS port */
+	bool file_cap;	/* a public file: the per-file cap applies */
 	double started; /* nb_mono_s() when the request was parsed */
 };
+
+/* A request held at the per-file cap, until a transfer of its file ends. */
+struct waiter {
+	struct ctx x; /* x.c is set: a held request is on a tracked conn */
+	struct storm_cap_entry *cap; /* the file it waits for */
+	bool ready;		     /* given a slot, on srv->ready */
+	TAILQ_ENTRY(waiter) link;
+};
+
+static void dispatch(struct ctx *x);
+
+/*
+ * Give a freed slot of e to its first waiter: the slot is taken for it at
+ * once (a newcomer cannot overtake it) and it is dispatched again on the
+ * next loop turn, outside the callback that freed the slot.
+ */
+static void
+wake_one(struct http_srv *srv, struct storm_cap_entry *e)
+{
+	struct storm_cap_entry *got = NULL;
+	struct waiter *w;
+
+	TAILQ_FOREACH(w, &srv->waiting, link)
+	if (w->cap == e)
+		break;
+	if (w == NULL || storm_cap_take(&srv->caps, e->key, &got) != 0)
+		return;
+	TAILQ_REMOVE(&srv->waiting, w, link);
+	srv->nwaiting--;
+	storm_cap_unwait(&srv->caps, e);
+	w->x.c->cap = got;
+	w->ready = true;
+	TAILQ_INSERT_TAIL(&srv->ready, w, link);
+	event_active(srv->wake, EV_TIMEOUT, 1);
+}
+
+/* The request on c is answered or gone: its slot, if any, is free. */
+static void
+cap_release(struct conn *c)
+{
+	struct storm_cap_entry *e = c->cap;
+
+	if (e == NULL)
+		return;
+	c->cap = NULL;
+	if (storm_cap_put(&c->srv->caps, e))
+		wake_one(c->srv, e);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_srv *srv = arg;
+	struct waiter *w;
+	struct ctx x;
+
+	(void)fd;
+	(void)what;
+	while ((w = TAILQ_FIRST(&srv->ready)) != NULL) {
+		TAILQ_REMOVE(&srv->ready, w, link);
+		x = w->x;
+		x.c->waiter = NULL;
+		free(w);
+		dispatch(&x); /* x.c->cap is held: served, not held again */
+	}
+}
+
+/*
+ * Forget c's held request: it leaves its queue, and a request evhttp
+ * detached from the dying connection (it does so for one not answered
+ * yet) is ours to free.
+ */
+static void
+waiter_drop(struct conn *c)
+{
+	struct http_srv *srv = c->srv;
+	struct waiter *w = c->waiter;
+
+	if (w == NULL)
+		return;
+	c->waiter = NULL;
+	if (w->ready) {
+		TAILQ_REMOVE(&srv->ready, w, link);
+	} else {
+		TAILQ_REMOVE(&srv->waiting, w, link);
+		srv->nwaiting--;
+		storm_cap_unwait(&srv->caps, w->cap);
+	}
+	if (c->evcon != NULL && evhttp_request_get_connection(w->x.req) == NULL)
+		evhttp_request_free(w->x.req);
+	free(w);
+}
+
+/*
+ * The per-file cap for x's file (st): 0 with a slot on x->c, or 1 when
+ * the file is at the cap and the request was queued (answered when a
+ * transfer of the file ends; nothing is sent now, so the client, iPXE or
+ * curl, waits rather than sees an error). -ENOMEM otherwise.
+ */
+static int
+cap_take_or_hold(struct ctx *x, const struct stat *st)
+{
+	const uint64_t key[2] = { (uint64_t)st->st_dev, (uint64_t)st->st_ino };
+	struct http_srv *srv = x->srv;
+	struct storm_cap_entry *e = NULL;
+	struct waiter *w;
+	int r;
+
+	r = storm_cap_take(&srv->caps, key, &e);
+	if (r == 0)
+		x->c->cap = e;
+	if (r != -EBUSY)
+		return r;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->x = *x;
+	w->cap = e;
+	e->waiting++;
+	TAILQ_INSERT_TAIL(&srv->waiting, w, link);
+	x->c->waiter = w;
+	srv->queued_total++;
+	srv->nwaiting++;
+	log_debug("http %s: held: %u transfers of this file already", x->peer,
+		  srv->caps.max);
+	return 1;
+}
 
 static void
 log_request(const struct ctx *x, int status)
@@ -697,7 +843,8 @@ serve_fd(struct ctx *x, int fd, const struct stat *st, const char *ctype,
  * public: the file is for anyone (/files/, /boot/), so one that others
  * may not read (the builder writes keys and payloads holding secrets 0600,
  * and --root might be pointed at OUT rather than OUT/public) is refused
- * with 403 rather than sent in clear.
+ * with 403 rather than sent in clear. Returns the status sent, or 0 when
+ * the request is held at the per-file cap (x->file_cap).
  */
 static int
 serve_path(struct ctx *x, int dirfd, const char *path, bool no_store,
@@ -717,6 +864,14 @@ serve_path(struct ctx *x, int dirfd, const char *path, bool no_store,
 				 "others (mode %03o), so not public",
 				 x->peer, p, (unsigned)(st.st_mode & 0777));
 		r = -EACCES;
+	}
+	if (r == 0 && x->file_cap && x->method == HTTP_GET && x->c != NULL &&
+	    x->c->cap == NULL && x->srv->caps.max > 0) {
+		r = cap_take_or_hold(x, &st);
+		if (r != 0)
+			close(fd);
+		if (r == 1)
+			return 0; /* held */
 	}
 	if (r < 0) {
 		int status = http_status_for_errno(r);
@@ -751,6 +906,7 @@ handle_file(struct ctx *x, const struct http_route *rt)
 	struct node *nd;
 	int status;
 
+	x->file_cap = true;
 	status = serve_path(x, x->srv->nb->root_fd, rt->path, false, true,
 			    &first);
 	if (milestone == NULL || x->method != HTTP_GET || !first ||
@@ -1154,9 +1310,8 @@ render_histos(struct buf *out, const struct netboot *nb)
 }
 
 static void
-handle_metrics(struct ctx *x)
+render_metrics(struct ctx *x, const struct nb_counters *k)
 {
-	const struct nb_counters *k = &x->srv->nb->counters;
 	const struct metric_sample extra[] = {
 		{ "tftp_requests_total", "TFTP requests received.", false,
 		  k->tftp_requests },
@@ -1176,6 +1331,16 @@ handle_metrics(struct ctx *x)
 		  k->tftp_errors_sent },
 		{ "tftp_active_transfers", "TFTP transfers in flight.", true,
 		  k->tftp_active },
+		{ "tftp_file_capped_total",
+		  "TFTP requests dropped at the per-file cap (the client "
+		  "retransmits).",
+		  false, k->tftp_file_capped },
+		{ "http_transfers_queued_total",
+		  "HTTP requests held at the per-file cap until a slot freed.",
+		  false, x->srv->queued_total },
+		{ "http_transfers_waiting",
+		  "HTTP requests held at the per-file cap now.", true,
+		  x->srv->nwaiting },
 	};
 	const struct netboot *nb = x->srv->nb;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
@@ -1210,6 +1375,16 @@ handle_metrics(struct ctx *x)
 			  "text/plain; version=0.0.4; charset=utf-8");
 	reply(x, 200, b);
 	evbuffer_free(b);
+}
+
+/* /metrics: the TFTP counters of every loop, summed (server.h). */
+static void
+handle_metrics(struct ctx *x)
+{
+	struct nb_counters sum;
+
+	nb_counters_sum(x->srv->nb, &sum);
+	render_metrics(x, &sum);
 }
 
 /* --- The fleet page ----------------------------------------------------- */
@@ -1402,6 +1577,7 @@ request_done_cb(struct evhttp_request *req, void *arg)
 	struct conn *c = arg;
 
 	(void)req;
+	cap_release(c);
 	c->busy = false;
 	/* The next request must arrive, whole, within the idle timeout. */
 	conn_arm(c, c->srv->lim.idle_timeout);
@@ -1429,10 +1605,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	struct http_port *hp = arg;
 	struct http_srv *srv = hp->srv;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct http_route rt;
-	struct node *nd = NULL;
 	struct ctx x;
-	int r;
 
 	memset(&x, 0, sizeof(x));
 	x.started = nb_mono_s();
@@ -1476,9 +1649,24 @@ request_cb(struct evhttp_request *req, void *arg)
 			x.peer_ip = 0;
 	}
 
-	r = http_route(x.method, x.uri, strlen(x.uri), &rt);
+	dispatch(&x);
+}
+
+/*
+ * Route a request and answer it, from request_cb, or again from wake_cb
+ * for one that was held at the per-file cap.
+ */
+static void
+dispatch(struct ctx *x)
+{
+	struct http_srv *srv = x->srv;
+	struct http_route rt;
+	struct node *nd = NULL;
+	int r;
+
+	r = http_route(x->method, x->uri, strlen(x->uri), &rt);
 	if (r < 0) {
-		reply_status(&x, http_status_for_errno(r));
+		reply_status(x, http_status_for_errno(r));
 		return;
 	}
 	if (rt.kind == HTTP_ROUTE_BOOT ||
@@ -1491,48 +1679,48 @@ request_cb(struct evhttp_request *req, void *arg)
 		if (nd == NULL && rt.kind == HTTP_ROUTE_BOOT &&
 		    srv->nb->cfg != NULL &&
 		    srv->nb->cfg->dhcp.unknown_discover) {
-			handle_discover(&x, rt.mac);
+			handle_discover(x, rt.mac);
 			return;
 		}
 		if (nd == NULL) {
-			reply_status(&x, 404);
+			reply_status(x, 404);
 			return;
 		}
 	}
 	switch (rt.kind) {
 	case HTTP_ROUTE_FILE:
-		handle_file(&x, &rt);
+		handle_file(x, &rt);
 		break;
 	case HTTP_ROUTE_BOOT:
-		handle_boot(&x, nd);
+		handle_boot(x, nd);
 		break;
 	case HTTP_ROUTE_NODE_FIRSTBOOT:
 	case HTTP_ROUTE_NODE_SECRETS:
-		handle_secret(&x, &rt, nd);
+		handle_secret(x, &rt, nd);
 		break;
 	case HTTP_ROUTE_NODE_CLOUDINIT:
-		handle_payload(&x, &rt, nd);
+		handle_payload(x, &rt, nd);
 		break;
 	case HTTP_ROUTE_NODE_EVENTS:
-		handle_event(&x, nd);
+		handle_event(x, nd);
 		break;
 	case HTTP_ROUTE_NODE_REARM:
-		handle_rearm(&x, nd);
+		handle_rearm(x, nd);
 		break;
 	case HTTP_ROUTE_NODES:
-		handle_nodes(&x);
+		handle_nodes(x);
 		break;
 	case HTTP_ROUTE_METRICS:
-		handle_metrics(&x);
+		handle_metrics(x);
 		break;
 	case HTTP_ROUTE_UI:
-		handle_ui(&x, &rt);
+		handle_ui(x, &rt);
 		break;
 	case HTTP_ROUTE_CLUSTER:
-		handle_cluster(&x);
+		handle_cluster(x);
 		break;
 	case HTTP_ROUTE_EVENTS:
-		handle_events(&x);
+		handle_events(x);
 		break;
 	}
 }
@@ -1710,6 +1898,12 @@ http_io_start(struct netboot *nb)
 	srv->lim = http_limits;
 	srv->boot_fd = srv->nodes_fd = -1;
 	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->waiting);
+	TAILQ_INIT(&srv->ready);
+	srv->caps.max = nb->http_max_per_file;
+	srv->wake = event_new(nb->base, -1, 0, wake_cb, srv);
+	if (srv->wake == NULL)
+		return -ENOMEM;
 	r = open_payload_dirs(srv);
 	if (r < 0)
 		return r;
@@ -1747,6 +1941,20 @@ http_io_start(struct netboot *nb)
 	return 0;
 }
 
+/*
+ * Stopping: the held requests leave their queues. Each is still on its
+ * live connection (a connection that failed took its waiter with it in
+ * conn_free), so evhttp_free frees it.
+ */
+static void
+drop_waiters(struct http_srv *srv)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &srv->conns, link)
+	waiter_drop(c);
+}
+
 void
 http_io_stop(struct netboot *nb)
 {
@@ -1757,6 +1965,7 @@ http_io_stop(struct netboot *nb)
 	/* The store outlives us: no more changes to the event streams. */
 	if (srv->nodes != NULL)
 		nodes_set_observer(srv->nodes, NULL, NULL);
+	drop_waiters(srv);
 	/* evhttp_free frees every connection, calling conn_closed_cb. */
 	if (srv->plain.http != NULL)
 		evhttp_free(srv->plain.http);
@@ -1771,6 +1980,9 @@ http_io_stop(struct netboot *nb)
 	}
 	if (srv->sweep != NULL)
 		event_free(srv->sweep);
+	if (srv->wake != NULL)
+		event_free(srv->wake);
+	storm_caps_done(&srv->caps);
 	SSL_CTX_free(srv->ssl);
 	if (srv->boot_fd >= 0)
 		close(srv->boot_fd);

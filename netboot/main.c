@@ -20,6 +20,7 @@
 #include "server.h"
 #include "store_io.h"
 #include "tftp_io.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -43,6 +44,9 @@ static const struct nb_service services[] = {
 	{ "tftp", tftp_io_start, tftp_io_stop },
 	{ "dhcp", dhcp_io_start, dhcp_io_stop },
 	{ "http", http_io_start, http_io_stop },
+	/* Last to start, first to stop: the services above hand work to
+	 * the worker loops, which are joined before they stop. */
+	{ "workers", nb_workers_start, nb_workers_stop },
 };
 
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
@@ -86,6 +90,10 @@ usage(FILE *f)
 		"(default %d)\n"
 		"  --tftp-max-per-client N  concurrent TFTP transfers per "
 		"client address (default %d)\n" HTTP_LIMIT_USAGE DHCP_IO_USAGE
+		"  --workers N              TFTP transfers on N worker loops; "
+		"1 = the one\n"
+		"                           loop, 0 = one per online CPU "
+		"(default: netboot.yaml's, 1)\n"
 		"  -v, --verbose            log at debug level\n"
 		"  -h, --help               this text\n"
 		"  --version                print the version\n",
@@ -155,6 +163,9 @@ load_config(struct netboot *nb, const char *path)
 	nb->http_port = nb->cfg->http_port;
 	nb->https_port = nb->cfg->https_port;
 	nb->dhcp = nb->cfg->dhcp.mode;
+	nb->tftp_max_per_file = nb->cfg->tftp_max_per_file;
+	nb->http_max_per_file = nb->cfg->http_max_per_file;
+	nb->nworkers = nb->cfg->workers;
 	return 0;
 }
 
@@ -165,6 +176,7 @@ netboot_done(struct netboot *nb)
 		event_free(nb->sig_int);
 	if (nb->sig_term != NULL)
 		event_free(nb->sig_term);
+	nb_workers_free(nb); /* its owner mailbox is on nb->base */
 	if (nb->base != NULL)
 		event_base_free(nb->base);
 	if (nb->root_fd >= 0)
@@ -468,6 +480,7 @@ main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'U' },
 		{ "tftp-max-transfers", required_argument, NULL, 'M' },
 		{ "tftp-max-per-client", required_argument, NULL, 'C' },
+		{ "workers", required_argument, NULL, 'W' },
 		HTTP_LIMIT_OPTIONS,
 		DHCP_IO_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
@@ -481,13 +494,14 @@ main(int argc, char **argv)
 				PRIVDROP_MODE_NONROOT, 0, 0 };
 	const char *config = NULL, *root = NULL;
 	size_t started = 0, i;
-	int c, r, status = 2;
+	int c, r, status = 2, workers = -1;
 
 	memset(&nb, 0, sizeof(nb));
 	memset(&o, 0, sizeof(o));
 	nb.root_fd = -1;
 	nb.tftp_max_transfers = TFTP_MAX_TRANSFERS_DEFAULT;
 	nb.tftp_max_per_client = TFTP_MAX_PER_CLIENT_DEFAULT;
+	nb.nworkers = 1; /* the one loop, unless netboot.yaml or --workers */
 	o.dhcp = -1;
 	log_set_ident("metalboot-netboot");
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
@@ -543,6 +557,16 @@ main(int argc, char **argv)
 					TFTP_MAX_TRANSFERS_LIMIT,
 					&nb.tftp_max_per_client) < 0)
 				return 1;
+			break;
+		case 'W':
+			if (num_parse_int(optarg, 0, NB_WORKERS_MAX, &workers) <
+			    0) {
+				fprintf(stderr,
+					"metalboot-netboot: --workers: "
+					"'%s' is not 0-%d\n",
+					optarg, NB_WORKERS_MAX);
+				return 1;
+			}
 			break;
 		case 'D':
 			return dhcp_io_check_cli(optarg);
@@ -610,6 +634,12 @@ main(int argc, char **argv)
 		nb.http_port = NB_HTTP_PORT_DEFAULT;
 		nb.https_port = 0; /* no certificate without netboot.yaml */
 	}
+	if (workers >= 0)
+		nb.nworkers = (unsigned)workers;
+	/* 0: one per CPU; 1: the one loop; N: N worker loops besides it. */
+	if (nb.nworkers == 0)
+		nb.nworkers = nb_workers_auto();
+	nb.nworkers = nb.nworkers > 1 ? nb.nworkers : 0;
 	r = apply_overrides(&nb, &o);
 	if (r < 0) {
 		status = r == -ENOMEM ? 2 : 1;
@@ -656,6 +686,8 @@ main(int argc, char **argv)
 		status = r;
 		goto out;
 	}
+	if (nb_workers_run(&nb) < 0)
+		goto out;
 	log_info("serving %s", nb.root_dir);
 	if (event_base_dispatch(nb.base) < 0) {
 		log_warn("event loop failed");

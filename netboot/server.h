@@ -4,10 +4,18 @@
  *
  * main.c fills one struct netboot from the command line and netboot.yaml,
  * creates the event_base, starts each service in turn and runs the loop.
- * Every service runs its callbacks on that one loop, in the one thread, so
- * the counters below need no locking. Services keep their own state behind
- * an opaque pointer here; the fields other services may read are
- * documented. This header only grows: fields are added, never renamed.
+ * That loop, the owner loop, runs every service's callbacks and is the
+ * only thread that touches node state (the store, leases, served-once
+ * marks), the configuration's mutable parts, the histograms and
+ * nb->counters. Besides it, nb->nworkers worker loops (workers.h: one
+ * thread and event_base each) carry bulk transfers once the owner loop
+ * has decided them (TFTP DATA after the request was resolved); a worker
+ * reports back through the owner's mailbox, never by touching owner
+ * state. A worker counts in its own struct nb_counters with NB_ADD
+ * (relaxed atomics) and /metrics sums them (nb_counters_sum). Services
+ * keep their own state behind an opaque pointer here; the fields other
+ * services may read are documented. This header only grows: fields are
+ * added, never renamed.
  */
 #ifndef MB_NB_SERVER_H
 #define MB_NB_SERVER_H
@@ -27,6 +35,7 @@ struct nb_config;
 struct tftp_server;
 struct netboot;
 struct metric_sample;
+struct nb_workers;
 
 /*
  * A service's own samples for /metrics: fill out (cap entries), return the
@@ -59,7 +68,11 @@ struct nb_counters {
 	uint64_t tftp_errors_sent;  /* ERROR packets sent */
 	uint64_t tftp_probes;	    /* ERROR 8 after OACK (EDK II) */
 	uint64_t tftp_active;	    /* gauge: transfers in flight */
+	uint64_t tftp_file_capped;  /* RRQs dropped at the per-file cap */
 };
+
+/* Add n to a counter that another thread may read (a worker's). */
+#define NB_ADD(p, n) ((void)__atomic_fetch_add((p), (n), __ATOMIC_RELAXED))
 
 /* The daemon. One per process; lives for the whole run. */
 struct netboot {
@@ -77,6 +90,8 @@ struct netboot {
 	enum dhcp_mode dhcp;   /* full | proxy | off */
 	unsigned tftp_max_transfers;  /* concurrent transfers, all clients */
 	unsigned tftp_max_per_client; /* concurrent transfers per client IP */
+	unsigned tftp_max_per_file; /* concurrent transfers of a file, 0: any */
+	unsigned http_max_per_file; /* concurrent bodies of a file, 0: any */
 
 	struct nb_counters counters;
 
@@ -98,7 +113,17 @@ struct netboot {
 	size_t nmetric_sources;
 
 	struct event *sig_int, *sig_term; /* owned by main.c */
+
+	/* Worker loops (workers.h): 0 = every transfer on the owner loop. */
+	unsigned nworkers;
+	struct nb_workers *workers; /* owned by workers.c */
 };
+
+/*
+ * The counters of every loop summed into *ret: the owner's and each
+ * worker's (read with relaxed atomics). Owner loop only.
+ */
+void nb_counters_sum(const struct netboot *nb, struct nb_counters *ret);
 
 /*
  * A service plugged into the loop. start() binds its sockets and adds its

@@ -8,7 +8,13 @@
  * a window buffer. Files are opened through path_open_under() for every
  * request (the safety check is never skipped) and then shared: transfers
  * of the same inode use one descriptor. A window is read with one pread()
- * and sent with one sendmmsg(). Everything runs on nb->base.
+ * and sent with one sendmmsg(). Requests are taken on the owner loop
+ * (nb->base), which decides everything (path, caps, the shared file); the
+ * transfer then runs on a worker loop (workers.h, round robin) when there
+ * are workers, and its end comes back to the owner loop (the node's
+ * milestone, the histogram, the caps and file table). A transfer's own
+ * fields belong to the loop it runs on; the owner reads only what never
+ * changes after the hand-off (peer, request, name) and acked_any.
  */
 #include "tftp_io.h"
 
@@ -18,7 +24,9 @@
 #include "nodes.h"
 #include "path.h"
 #include "store_io.h"
+#include "storm.h"
 #include "tftp.h"
+#include "workers.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,13 +66,26 @@ struct tftp_file {
 };
 
 struct tftp_conn {
-	struct tftp_conn *prev, *next;
+	struct tftp_conn *prev, *next; /* owner: srv->conns */
 	struct tftp_server *srv;
+	/* Where it runs: the owner loop (NB_OWNER) or worker `worker`. */
+	int worker;
+	struct event_base *base;
+	struct nb_counters *k; /* that loop's counters */
+	struct tftp_out first; /* tftp_xfer_start's first step */
+	struct nb_job job;     /* the begin and end hand-offs */
+	int acked_any;	       /* atomic: a block was acknowledged */
+	unsigned jobs;	       /* owner: re-requests out on the worker */
+	bool ended;	       /* owner: off the list, freed when jobs is 0 */
+	bool finished;	       /* its loop: events and socket gone */
+	enum tftp_act outcome; /* its loop, read by the owner at the end */
+	uint64_t done_ms;      /* the transfer's time, when it completed */
 	struct tftp_xfer x;
 	int fd;
 	struct event *ev_read, *ev_timer, *ev_write;
 	struct sockaddr_in peer;
 	struct tftp_file *file;
+	struct storm_cap_entry *cap; /* its slot of the per-file cap */
 	uint8_t *buf;  /* file bytes [buf_off, buf_off + buf_len) */
 	size_t bufcap; /* its size: a window, at least TFTP_READAHEAD */
 	uint64_t buf_off;
@@ -91,7 +112,9 @@ struct tftp_server {
 	struct tftp_conn *conns;
 	unsigned nconns;
 	struct tftp_file *files;
+	struct storm_caps caps; /* transfers per file (tftp.max_per_file) */
 	time_t last_cap_warn;
+	unsigned next_worker; /* round robin over nb->nworkers */
 	uint8_t pkt[TFTP_REQ_MAX + 1];
 };
 
@@ -151,7 +174,7 @@ same_peer(const struct sockaddr_in *a, const struct sockaddr_in *b)
  * address is set with IP_PKTINFO (replies from the listener).
  */
 static void
-send_error(struct tftp_server *srv, int fd, const struct sockaddr_in *peer,
+send_error(struct nb_counters *k, int fd, const struct sockaddr_in *peer,
 	   const struct in_addr *local, uint16_t code, const char *msg)
 {
 	uint8_t pkt[TFTP_HDR_LEN + TFTP_ERRMSG_MAX + 1];
@@ -192,8 +215,8 @@ send_error(struct tftp_server *srv, int fd, const struct sockaddr_in *peer,
 		log_debug("tftp: sending ERROR %u: %s", code, strerror(errno));
 		return;
 	}
-	srv->nb->counters.tftp_errors_sent++;
-	srv->nb->counters.tftp_packets_sent++;
+	NB_ADD(&k->tftp_errors_sent, 1);
+	NB_ADD(&k->tftp_packets_sent, 1);
 }
 
 /* Take a reference on the shared entry for the file open as fd. */
@@ -245,12 +268,9 @@ file_put(struct tftp_server *srv, struct tftp_file *f)
 	free(f);
 }
 
-/*
- * Free what a transfer holds: its events, socket, file reference and
- * buffers. It must not be (or no longer be) on the server's list.
- */
+/* Free what the transfer's loop holds: events, socket, buffers. */
 static void
-conn_release(struct tftp_server *srv, struct tftp_conn *c)
+conn_close_io(struct tftp_conn *c)
 {
 	if (c->ev_read != NULL)
 		event_free(c->ev_read);
@@ -258,19 +278,38 @@ conn_release(struct tftp_server *srv, struct tftp_conn *c)
 		event_free(c->ev_timer);
 	if (c->ev_write != NULL)
 		event_free(c->ev_write);
+	c->ev_read = c->ev_timer = c->ev_write = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
-	file_put(srv, c->file);
+	c->fd = -1;
 	free(c->buf);
 	free(c->hdrs);
 	free(c->iov);
 	free(c->msgs);
+	c->buf = NULL;
+	c->hdrs = NULL;
+	c->iov = NULL;
+	c->msgs = NULL;
+}
+
+/*
+ * Free a transfer (owner loop): what its loop held, if still there, its
+ * file reference and cap slot. It must not be (or no longer be) on the
+ * server's list.
+ */
+static void
+conn_release(struct tftp_server *srv, struct tftp_conn *c)
+{
+	conn_close_io(c);
+	file_put(srv, c->file);
+	if (c->cap != NULL)
+		storm_cap_put(&srv->caps, c->cap);
 	free(c);
 }
 
-/* Take an active transfer off the server's list and free it. */
+/* Take a transfer off the server's list (owner loop). */
 static void
-conn_free(struct tftp_conn *c)
+conn_unlink(struct tftp_conn *c)
 {
 	struct tftp_server *srv = c->srv;
 
@@ -282,7 +321,49 @@ conn_free(struct tftp_conn *c)
 		c->next->prev = c->prev;
 	srv->nconns--;
 	srv->nb->counters.tftp_active--;
-	conn_release(srv, c);
+}
+
+static void mark_node(struct tftp_conn *c);
+
+/*
+ * Owner loop: the transfer's loop is done with it. Its completion is
+ * recorded (histogram, the node's milestone), then it is freed unless a
+ * re-request job is still out on its worker.
+ */
+static void
+conn_end(void *arg)
+{
+	struct tftp_conn *c = arg;
+	struct tftp_server *srv = c->srv;
+
+	conn_unlink(c);
+	if (c->outcome == TFTP_ACT_DONE) {
+		histo_observe(&srv->nb->histos.tftp_transfer,
+			      (double)c->done_ms / 1000);
+		mark_node(c);
+	}
+	c->ended = true;
+	if (c->jobs == 0)
+		conn_release(srv, c);
+}
+
+/*
+ * The transfer's loop: it is over. Its events and socket go now, on this
+ * loop; the owner loop hears of it through its mailbox.
+ */
+static void
+conn_finish(struct tftp_conn *c, enum tftp_act outcome)
+{
+	c->outcome = outcome;
+	c->finished = true;
+	conn_close_io(c);
+	if (c->worker == NB_OWNER) {
+		conn_end(c);
+		return;
+	}
+	c->job.fn = conn_end;
+	c->job.arg = c;
+	nb_post_job(c->srv->nb, NB_OWNER, &c->job);
 }
 
 static void
@@ -298,8 +379,8 @@ arm_timer(struct tftp_conn *c)
 static void
 count_retransmits(struct tftp_conn *c)
 {
-	c->srv->nb->counters.tftp_retransmits +=
-		c->x.retransmits - c->retransmits_counted;
+	NB_ADD(&c->k->tftp_retransmits,
+	       c->x.retransmits - c->retransmits_counted);
 	c->retransmits_counted = c->x.retransmits;
 }
 
@@ -307,7 +388,7 @@ count_retransmits(struct tftp_conn *c)
 static void
 flush(struct tftp_conn *c)
 {
-	struct nb_counters *k = &c->srv->nb->counters;
+	struct nb_counters *k = c->k;
 	int n;
 	unsigned i;
 
@@ -339,9 +420,9 @@ flush(struct tftp_conn *c)
 		for (i = 0; i < (unsigned)n; i++) {
 			size_t len = c->msgs[c->pend_idx + i].msg_len;
 
-			k->tftp_packets_sent++;
+			NB_ADD(&k->tftp_packets_sent, 1);
 			if (len > TFTP_HDR_LEN) {
-				k->tftp_bytes_sent += len - TFTP_HDR_LEN;
+				NB_ADD(&k->tftp_bytes_sent, len - TFTP_HDR_LEN);
 				c->bytes += len - TFTP_HDR_LEN;
 			}
 		}
@@ -445,7 +526,7 @@ send_oack(struct tftp_conn *c)
 			  len == 0 ? "too long" : strerror(errno));
 		return;
 	}
-	c->srv->nb->counters.tftp_packets_sent++;
+	NB_ADD(&c->k->tftp_packets_sent, 1);
 }
 
 /*
@@ -507,7 +588,7 @@ mark_node(struct tftp_conn *c)
 static bool
 apply(struct tftp_conn *c, const struct tftp_out *out, bool progress)
 {
-	struct nb_counters *k = &c->srv->nb->counters;
+	struct nb_counters *k = c->k;
 	uint64_t ms;
 	int r;
 
@@ -526,10 +607,10 @@ apply(struct tftp_conn *c, const struct tftp_out *out, bool progress)
 		if (r < 0) {
 			log_warn_r(r, "tftp %s: reading '%s'", c->peer_str,
 				   c->name);
-			send_error(c->srv, c->fd, &c->peer, NULL, TFTP_EUNDEF,
+			send_error(k, c->fd, &c->peer, NULL, TFTP_EUNDEF,
 				   "Read error");
-			k->tftp_transfers_failed++;
-			conn_free(c);
+			NB_ADD(&k->tftp_transfers_failed, 1);
+			conn_finish(c, TFTP_ACT_ABORT);
 			return false;
 		}
 		arm_timer(c);
@@ -541,10 +622,8 @@ apply(struct tftp_conn *c, const struct tftp_out *out, bool progress)
 			 c->peer_str, c->name, (unsigned long long)c->x.size,
 			 (unsigned long long)ms, c->x.blksize, c->x.windowsize,
 			 c->x.retransmits);
-		k->tftp_transfers_completed++;
-		histo_observe(&c->srv->nb->histos.tftp_transfer,
-			      (double)ms / 1000);
-		mark_node(c);
+		NB_ADD(&k->tftp_transfers_completed, 1);
+		c->done_ms = ms; /* the owner loop records it */
 		break;
 	case TFTP_ACT_ABORT:
 		if (out->probe) {
@@ -552,11 +631,11 @@ apply(struct tftp_conn *c, const struct tftp_out *out, bool progress)
 			log_debug("tftp %s: '%s': option probe ended (ERROR "
 				  "8 after OACK)",
 				  c->peer_str, c->name);
-			k->tftp_probes++;
+			NB_ADD(&k->tftp_probes, 1);
 		} else {
 			log_info("tftp %s: '%s': client sent ERROR %u",
 				 c->peer_str, c->name, out->code);
-			k->tftp_transfers_failed++;
+			NB_ADD(&k->tftp_transfers_failed, 1);
 		}
 		break;
 	case TFTP_ACT_TIMEOUT:
@@ -573,10 +652,10 @@ apply(struct tftp_conn *c, const struct tftp_out *out, bool progress)
 								       &c->x,
 								       c->x.acked)),
 			(unsigned long long)c->x.size);
-		k->tftp_transfers_failed++;
+		NB_ADD(&k->tftp_transfers_failed, 1);
 		break;
 	}
-	conn_free(c);
+	conn_finish(c, out->act);
 	return false;
 }
 
@@ -610,7 +689,6 @@ static void
 on_conn_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct tftp_conn *c = arg;
-	struct tftp_server *srv = c->srv;
 	uint8_t pkt[TFTP_HDR_LEN + TFTP_ERRMSG_MAX * 4];
 	struct sockaddr_in from;
 	socklen_t flen;
@@ -641,7 +719,7 @@ on_conn_read(evutil_socket_t fd, short what, void *arg)
 				  c->peer_str, ps);
 			if (c->badtid_sent < TFTP_BADTID_MAX) {
 				c->badtid_sent++;
-				send_error(srv, fd, &from, NULL, TFTP_EBADID,
+				send_error(c->k, fd, &from, NULL, TFTP_EBADID,
 					   "Unknown transfer ID");
 			}
 			continue;
@@ -650,6 +728,8 @@ on_conn_read(evutil_socket_t fd, short what, void *arg)
 			n = sizeof(pkt);
 		acked = c->x.acked;
 		tftp_xfer_input(&c->x, pkt, (size_t)n, now_ms(), &out);
+		if (c->x.acked != 0)
+			__atomic_store_n(&c->acked_any, 1, __ATOMIC_RELAXED);
 		if (!apply(c, &out, c->x.acked != acked))
 			return;
 		/*
@@ -733,7 +813,8 @@ find_rerequest(struct tftp_server *srv, const struct sockaddr_in *peer,
 		if (c->peer.sin_addr.s_addr != peer->sin_addr.s_addr)
 			continue;
 		n++;
-		if (c->peer.sin_port == peer->sin_port && c->x.acked == 0 &&
+		if (c->peer.sin_port == peer->sin_port &&
+		    __atomic_load_n(&c->acked_any, __ATOMIC_RELAXED) == 0 &&
 		    tftp_parse_req(c->req, c->req_len, &first) == 0 &&
 		    first.file_len == req->file_len &&
 		    memcmp(first.file, req->file, req->file_len) == 0)
@@ -743,6 +824,149 @@ find_rerequest(struct tftp_server *srv, const struct sockaddr_in *peer,
 	return found;
 }
 
+/*
+ * A slot of the per-file cap for the file open as fd. At the cap the
+ * request is dropped like one past the other caps (fd closed, -EBUSY):
+ * the client retransmits its RRQ and gets a slot when one frees. Returns
+ * 0 with *ret, -EBUSY, or -ENOMEM (fd closed).
+ */
+static int
+take_file_slot(struct tftp_server *srv, const char *peer, int fd,
+	       const struct stat *st, struct storm_cap_entry **ret)
+{
+	const uint64_t key[2] = { (uint64_t)st->st_dev, (uint64_t)st->st_ino };
+	int r = storm_cap_take(&srv->caps, key, ret);
+
+	if (r == 0)
+		return 0;
+	close(fd);
+	if (r == -EBUSY) {
+		srv->nb->counters.tftp_file_capped++;
+		cap_warn(srv, peer, "too many transfers of this file");
+	}
+	return r;
+}
+
+/* A request repeated to a transfer, on the transfer's loop. */
+struct rereq {
+	struct nb_job job; /* there, then back to the owner */
+	struct tftp_conn *c;
+	size_t len;
+	uint8_t pkt[TFTP_REQ_MAX + 1];
+};
+
+/* Owner loop: the re-request job is back; c may be freed now. */
+static void
+rerequest_back(void *arg)
+{
+	struct rereq *rq = arg;
+	struct tftp_conn *c = rq->c;
+
+	free(rq);
+	c->jobs--;
+	if (c->ended && c->jobs == 0)
+		conn_release(c->srv, c);
+}
+
+/* The transfer's loop: let the engine answer the repeated request. */
+static void
+rerequest_run(struct tftp_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct tftp_req req;
+	struct tftp_out out;
+
+	if (c->finished || tftp_parse_req(pkt, len, &req) < 0)
+		return;
+	tftp_xfer_rerequest(&c->x, &req, now_ms(), &out);
+	if (c->x.fell_back && out.act == TFTP_ACT_SEND)
+		log_info("tftp %s: '%s': OACK not acknowledged, RRQ again: "
+			 "RFC 1350 defaults (blksize %u)",
+			 c->peer_str, c->name, c->x.blksize);
+	else
+		log_debug("tftp %s: RRQ '%s' again (%s)", c->peer_str, c->name,
+			  out.act == TFTP_ACT_OACK ? "OACK resent" : "ignored");
+	apply(c, &out, false);
+}
+
+static void
+rerequest_job(void *arg)
+{
+	struct rereq *rq = arg;
+
+	rerequest_run(rq->c, rq->pkt, rq->len);
+	rq->job.fn = rerequest_back;
+	nb_post_job(rq->c->srv->nb, NB_OWNER, &rq->job);
+}
+
+/*
+ * Owner loop: the client asked again for a transfer that has not begun
+ * (no block acknowledged: a lost OACK, or a client falling back to RFC
+ * 1350). The transfer's own loop answers; c stays allocated until the job
+ * is back. Dropped without memory: the client asks again.
+ */
+static void
+rerequest(struct tftp_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct rereq *rq;
+
+	if (c->worker == NB_OWNER) {
+		rerequest_run(c, pkt, len);
+		return;
+	}
+	rq = malloc(sizeof(*rq));
+	if (rq == NULL || len > sizeof(rq->pkt)) {
+		free(rq);
+		return;
+	}
+	rq->c = c;
+	rq->len = len;
+	memcpy(rq->pkt, pkt, len);
+	rq->job.fn = rerequest_job;
+	rq->job.arg = rq;
+	c->jobs++;
+	nb_post_job(c->srv->nb, c->worker, &rq->job);
+}
+
+/*
+ * The transfer's loop: its events, then its first packet. On the owner
+ * loop when there are no workers.
+ */
+static void
+conn_begin(void *arg)
+{
+	struct tftp_conn *c = arg;
+
+	c->ev_read = event_new(c->base, c->fd, EV_READ | EV_PERSIST,
+			       on_conn_read, c);
+	c->ev_timer = evtimer_new(c->base, on_timer, c);
+	c->ev_write = event_new(c->base, c->fd, EV_WRITE, on_writable, c);
+	if (c->ev_read == NULL || c->ev_timer == NULL || c->ev_write == NULL ||
+	    event_add(c->ev_read, NULL) < 0) {
+		log_warn("tftp %s: '%s': no memory for the transfer",
+			 c->peer_str, c->name);
+		NB_ADD(&c->k->tftp_transfers_failed, 1);
+		conn_finish(c, TFTP_ACT_ABORT);
+		return;
+	}
+	apply(c, &c->first, false);
+}
+
+/* The loop a new transfer runs on: the next worker, round robin. */
+static void
+conn_place(struct tftp_server *srv, struct tftp_conn *c)
+{
+	struct netboot *nb = srv->nb;
+
+	c->worker = NB_OWNER;
+	c->base = nb->base;
+	c->k = &nb->counters;
+	if (nb->nworkers == 0)
+		return;
+	c->worker = (int)(srv->next_worker++ % nb->nworkers);
+	c->base = nb_worker_base(nb, (unsigned)c->worker);
+	c->k = nb_worker_counters(nb, (unsigned)c->worker);
+}
+
 static void
 handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	       const struct sockaddr_in *peer, const struct in_addr *local,
@@ -750,8 +974,8 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 {
 	struct netboot *nb = srv->nb;
 	struct tftp_conn *c = NULL;
+	struct storm_cap_entry *cap = NULL;
 	struct tftp_req req;
-	struct tftp_out out;
 	char ps[TFTP_PEER_STR], name[TFTP_NAME_LOG * 4 + 1];
 	char path[PATH_REQ_MAX + 1];
 	const char *msg;
@@ -775,35 +999,26 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	if (r < 0) {
 		code = tftp_errcode(r, &msg);
 		log_info("tftp %s: bad request: %s", ps, msg);
-		send_error(srv, srv->fd, peer, local, code, msg);
+		send_error(&nb->counters, srv->fd, peer, local, code, msg);
 		return;
 	}
 	escape(req.file, req.file_len, name, sizeof(name));
 	if (req.opcode == TFTP_WRQ) {
 		log_info("tftp %s: WRQ '%s' refused (read-only)", ps, name);
 		code = tftp_errcode(-EROFS, &msg);
-		send_error(srv, srv->fd, peer, local, code, msg);
+		send_error(&nb->counters, srv->fd, peer, local, code, msg);
 		return;
 	}
 	if (!req.octet) {
 		log_info("tftp %s: RRQ '%s' in netascii mode refused", ps,
 			 name);
 		code = tftp_errcode(-EPROTONOSUPPORT, &msg);
-		send_error(srv, srv->fd, peer, local, code, msg);
+		send_error(&nb->counters, srv->fd, peer, local, code, msg);
 		return;
 	}
 	c = find_rerequest(srv, peer, &req, &per_client);
 	if (c != NULL) {
-		tftp_xfer_rerequest(&c->x, &req, now_ms(), &out);
-		if (c->x.fell_back && out.act == TFTP_ACT_SEND)
-			log_info("tftp %s: '%s': OACK not acknowledged, "
-				 "RRQ again: RFC 1350 defaults (blksize %u)",
-				 ps, name, c->x.blksize);
-		else
-			log_debug("tftp %s: RRQ '%s' again (%s)", ps, name,
-				  out.act == TFTP_ACT_OACK ? "OACK resent"
-							   : "ignored");
-		apply(c, &out, false);
+		rerequest(c, pkt, len);
 		return;
 	}
 	if (srv->nconns >= nb->tftp_max_transfers) {
@@ -820,17 +1035,24 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	if (r < 0) {
 		code = tftp_errcode(r, &msg);
 		log_info("tftp %s: RRQ '%s' refused: %s", ps, name, msg);
-		send_error(srv, srv->fd, peer, local, code, msg);
+		send_error(&nb->counters, srv->fd, peer, local, code, msg);
 		return;
 	}
 
+	r = take_file_slot(srv, ps, fd, &st, &cap);
+	if (r == -EBUSY)
+		return;
+	if (r < 0)
+		goto fail;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		close(fd);
+		storm_cap_put(&srv->caps, cap);
 		r = -ENOMEM;
 		goto fail;
 	}
 	c->srv = srv;
+	c->cap = cap;
 	c->fd = -1;
 	c->peer = *peer;
 	memcpy(c->req, pkt, len);
@@ -845,7 +1067,7 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	}
 	r = tftp_xfer_start(&req, (uint64_t)st.st_size,
 			    blksize_cap(srv, ifindex), c->started_ms, &c->x,
-			    &out);
+			    &c->first);
 	if (r < 0)
 		goto fail;
 	wnd = TFTP_SEND_MAX(c->x.windowsize);
@@ -869,15 +1091,7 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	if (r < 0)
 		goto fail;
 	c->fd = r;
-	c->ev_read = event_new(nb->base, c->fd, EV_READ | EV_PERSIST,
-			       on_conn_read, c);
-	c->ev_timer = evtimer_new(nb->base, on_timer, c);
-	c->ev_write = event_new(nb->base, c->fd, EV_WRITE, on_writable, c);
-	if (c->ev_read == NULL || c->ev_timer == NULL || c->ev_write == NULL ||
-	    event_add(c->ev_read, NULL) < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	conn_place(srv, c);
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
@@ -885,19 +1099,26 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	srv->nconns++;
 	nb->counters.tftp_transfers_started++;
 	nb->counters.tftp_active++;
+	if (c->worker != NB_OWNER) {
+		c->job.fn = conn_begin;
+		c->job.arg = c;
+	}
 	log_debug("tftp %s: RRQ '%s' (%llu bytes, blksize %u, windowsize %u, "
 		  "%s)",
 		  ps, name, (unsigned long long)st.st_size, c->x.blksize,
 		  c->x.windowsize,
 		  c->x.state == TFTP_ST_OACK ? "OACK" : "no options");
-	apply(c, &out, false);
+	if (c->worker == NB_OWNER)
+		conn_begin(c);
+	else
+		nb_post_job(nb, c->worker, &c->job);
 	return;
 
 fail:
 	code = tftp_errcode(r, &msg);
 	log_warn_r(r, "tftp %s: RRQ '%s' failed", ps, name);
-	send_error(srv, c != NULL && c->fd >= 0 ? c->fd : srv->fd, peer,
-		   c != NULL && c->fd >= 0 ? NULL : local, code, msg);
+	send_error(&nb->counters, c != NULL && c->fd >= 0 ? c->fd : srv->fd,
+		   peer, c != NULL && c->fd >= 0 ? NULL : local, code, msg);
 	if (c != NULL)
 		conn_release(srv, c); /* never made it onto the list */
 }
@@ -977,6 +1198,7 @@ tftp_io_start(struct netboot *nb)
 	srv->nb = nb;
 	nb->tftp = srv;
 	srv->boot_fd = -1;
+	srv->caps.max = nb->tftp_max_per_file;
 	if (nb->cfg != NULL && nb->cfg->boot_dir != NULL) {
 		srv->boot_fd = open(nb->cfg->boot_dir,
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1028,10 +1250,18 @@ tftp_io_stop(struct netboot *nb)
 
 	if (srv == NULL)
 		return;
+	/*
+	 * The workers are joined and their mailboxes run (workers.h): what
+	 * is left on the list is ours alone.
+	 */
 	while (srv->conns != NULL) {
+		struct tftp_conn *c = srv->conns;
+
 		nb->counters.tftp_transfers_failed++;
-		conn_free(srv->conns);
+		conn_unlink(c);
+		conn_release(srv, c);
 	}
+	storm_caps_done(&srv->caps);
 	if (srv->ev != NULL)
 		event_free(srv->ev);
 	if (srv->fd >= 0)

@@ -6,8 +6,11 @@
  * local address and interface each one hit); every accepted read request
  * gets its own socket bound to that local address and an ephemeral port,
  * a per-transfer timer, and a window buffer filled with pread() from a
- * file descriptor shared by every transfer of the same file. Everything
- * runs in callbacks on nb->base.
+ * file descriptor shared by every transfer of the same file. Requests
+ * are taken and resolved on the owner loop (nb->base); with worker loops
+ * (nb->nworkers, workers.h) each transfer then runs on one of them and
+ * comes back to the owner loop when it ends (docs/netboot.md,
+ * "Multi-core").
  */
 #ifndef MB_NB_TFTP_IO_H
 #define MB_NB_TFTP_IO_H
@@ -28,7 +31,8 @@ int tftp_io_start(struct netboot *nb);
 
 /*
  * Stop the service: close the listener and every transfer (they count as
- * failed). Safe on a service that never started. After the loop ended.
+ * failed). Safe on a service that never started. After the loop ended
+ * and the worker loops were joined (the workers service stops first).
  */
 void tftp_io_stop(struct netboot *nb);
 

@@ -139,7 +139,9 @@ echo "ok: --user root serves as root, with a warning"
 
 echo "== --user $user"
 chown -R "$user:" "$out"
-start --user "$user" || fail "did not start (exit $rc)"
+# Two worker loops: their threads start after the drop and carry the TFTP
+# transfer below under the same ids, Landlock and seccomp.
+start --user "$user" --workers 2 || fail "did not start (exit $rc)"
 st=/proc/$spid/status
 field() { sed -n "s/^$1:\t//p" "$st"; }
 [[ $(field Uid) == "$uid	$uid	$uid	$uid" ]] || fail "Uid: $(field Uid)"

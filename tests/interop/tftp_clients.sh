@@ -23,7 +23,8 @@ tftp_mkfile "$root/big" $((40 * 1024 * 1024 + 17))
 # > 65535 blocks of 1468 bytes (96.2 MB).
 tftp_mkfile "$root/huge" $((100 * 1024 * 1024 + 3))
 port=$(tftp_free_port)
-tftp_start "$root" "$port"
+# Two worker loops carry the transfers (the owner loop takes requests).
+tftp_start "$root" "$port" --workers 2
 url=tftp://127.0.0.1:$port
 
 # curl 7.88 fails on an empty file against any server (tftpd-hpa too:

@@ -221,6 +221,20 @@ test_refusals(void **state)
 		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { check_wait_ms: 99999 "
 		  "}\n",
 		  "dhcp.check_wait_ms must be 0..30000" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp:\n  pace: { rate: -1 }\n",
+		  "4:17: dhcp.pace.rate must be 0..100000" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { pace: { burst: 0 } "
+		  "}\n",
+		  "dhcp.pace.burst must be 1..100000" },
+		{ "version: 1\nlisten: 10.0.0.1\ndhcp: { pace: { rat: 1 } }\n",
+		  "unknown key 'rat' in dhcp.pace" },
+		{ "version: 1\nlisten: 10.0.0.1\ntftp: { max_per_file: x }\n",
+		  "3:23: tftp.max_per_file must be 0..65536" },
+		{ "version: 1\nlisten: 10.0.0.1\nhttp: { max_per_file: 70000 "
+		  "}\n",
+		  "http.max_per_file must be 0..65536" },
+		{ "version: 1\nlisten: 10.0.0.1\nworkers: 65\n",
+		  "3:10: workers must be 0..64" },
 		{ "- 1\n", "must be a mapping" },
 		{ "version: [1\n", "" },
 	};
@@ -272,6 +286,42 @@ test_relays(void **state)
 		0);
 	assert_int_equal(cfg->dhcp.nrelays, 0);
 	assert_int_equal(cfg->dhcp.check_wait_ms, NB_CONFIG_CHECK_DFLT);
+	nb_config_free(cfg);
+}
+
+/* Storm control: dhcp.pace and the per-file caps; off by default. */
+static void
+test_storm(void **state)
+{
+	static const char text[] =
+		"version: 1\nlisten: 10.0.0.1\n"
+		"dhcp:\n  pace: { rate: 50, burst: 8, jitter_ms: 20, "
+		"queue: 100 }\n"
+		"tftp: { max_per_file: 4 }\nhttp: { max_per_file: 6 }\n"
+		"workers: 3\n";
+	struct nb_config *cfg;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(parse(text, &cfg, msg, sizeof(msg)), 0);
+	assert_int_equal(cfg->dhcp.pace.rate, 50);
+	assert_int_equal(cfg->dhcp.pace.burst, 8);
+	assert_int_equal(cfg->dhcp.pace.jitter_ms, 20);
+	assert_int_equal(cfg->dhcp.pace.queue_max, 100);
+	assert_int_equal(cfg->tftp_max_per_file, 4);
+	assert_int_equal(cfg->http_max_per_file, 6);
+	assert_int_equal(cfg->workers, 3);
+	nb_config_free(cfg);
+	assert_int_equal(
+		parse("version: 1\nlisten: 10.0.0.1\n", &cfg, msg, sizeof(msg)),
+		0);
+	assert_int_equal(cfg->dhcp.pace.rate, 0);
+	assert_int_equal(cfg->dhcp.pace.jitter_ms, 0);
+	assert_int_equal(cfg->dhcp.pace.burst, STORM_BURST_DFLT);
+	assert_int_equal(cfg->dhcp.pace.queue_max, STORM_QUEUE_DFLT);
+	assert_int_equal(cfg->tftp_max_per_file, 0);
+	assert_int_equal(cfg->http_max_per_file, 0);
+	assert_int_equal(cfg->workers, 1);
 	nb_config_free(cfg);
 }
 
@@ -330,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_loaders),
 		cmocka_unit_test(test_relays),
+		cmocka_unit_test(test_storm),
 		cmocka_unit_test(test_load_file),
 	};
 

@@ -1,0 +1,71 @@
+/*
+ * workers.h - the event loops besides the owner's (server.h): one thread
+ * and one event_base each, for bulk transfers whose every decision about
+ * node state was taken on the owner loop. A loop talks to another only
+ * through its mailbox: a job (a function and its argument) posted to a
+ * loop runs there, in posting order, so each object has one thread at a
+ * time and hand-offs are ordered by the mailbox's mutex.
+ *
+ * Lifecycle: nb_workers_start (a struct nb_service start, after the
+ * services that hand work to workers) makes the loops; nb_workers_run
+ * (main.c, after the privilege drop, so that the threads inherit Landlock
+ * and seccomp) starts their threads; nb_workers_stop (the service's stop,
+ * so before those services stop) ends and joins the threads and runs the
+ * jobs still in every mailbox on the calling thread; the bases are freed
+ * last, by nb_workers_free (after every service stopped).
+ */
+#ifndef MB_NB_WORKERS_H
+#define MB_NB_WORKERS_H
+
+#include "server.h"
+
+#include <stdbool.h>
+
+#define NB_WORKERS_MAX 64 /* netboot.yaml workers: and --workers */
+
+typedef void (*nb_job_fn)(void *arg);
+
+/* A job in caller-owned storage (nb_post_job): posting it cannot fail. */
+struct nb_job {
+	struct nb_job *next;
+	nb_job_fn fn;
+	void *arg;
+	bool owned; /* allocated by nb_post: freed after it ran */
+};
+
+/*
+ * Service start: nb->nworkers loops (0: none; everything stays on the
+ * owner loop) and the owner's mailbox. 0 or -ENOMEM.
+ */
+int nb_workers_start(struct netboot *nb);
+
+/* Start the threads. 0, or a negative errno (logged). */
+int nb_workers_run(struct netboot *nb);
+
+/* Service stop: end and join the threads, run what is left in mailboxes. */
+void nb_workers_stop(struct netboot *nb);
+
+/* Free the loops (after every service stopped). NULL-safe. */
+void nb_workers_free(struct netboot *nb);
+
+/* The base of worker i (< nb->nworkers), and its counters. */
+struct event_base *nb_worker_base(const struct netboot *nb, unsigned i);
+struct nb_counters *nb_worker_counters(const struct netboot *nb, unsigned i);
+
+/*
+ * Post fn(arg) to worker to, or to the owner loop when to is
+ * NB_OWNER. Any thread. 0, or -ENOMEM (nothing posted).
+ */
+#define NB_OWNER (-1)
+int nb_post(struct netboot *nb, int to, nb_job_fn fn, void *arg);
+
+/*
+ * Post job (fn and arg set by the caller, storage borrowed until fn runs;
+ * fn may free it) to loop to. Any thread; cannot fail.
+ */
+void nb_post_job(struct netboot *nb, int to, struct nb_job *job);
+
+/* The workers a default of 0 in netboot.yaml means: online CPUs. */
+unsigned nb_workers_auto(void);
+
+#endif

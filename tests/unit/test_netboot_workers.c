@@ -1,0 +1,151 @@
+/*
+ * test_netboot_workers.c - worker loops and mailboxes: jobs run on the
+ * loop they were posted to, in order, come back to the owner loop, the
+ * counters of every loop are summed, and stop runs what was left.
+ */
+#include "server.h"
+#include "workers.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define ROUNDS 200
+
+struct trip {
+	struct netboot *nb;
+	struct nb_job job;
+	int worker;
+	pthread_t ran_on;
+	unsigned seq; /* order of arrival on the owner loop */
+};
+
+static unsigned arrived;
+
+static void
+back_home(void *arg)
+{
+	struct trip *t = arg;
+
+	t->seq = arrived++;
+	if (arrived == ROUNDS)
+		event_base_loopbreak(t->nb->base);
+}
+
+static void
+on_worker(void *arg)
+{
+	struct trip *t = arg;
+
+	t->ran_on = pthread_self();
+	NB_ADD(&nb_worker_counters(t->nb, (unsigned)t->worker)->tftp_requests,
+	       1);
+	t->job.fn = back_home;
+	nb_post_job(t->nb, NB_OWNER, &t->job);
+}
+
+static void
+test_round_trips(void **state)
+{
+	static struct trip trips[ROUNDS];
+	struct netboot nb;
+	struct nb_counters sum;
+	unsigned i;
+
+	(void)state;
+	memset(&nb, 0, sizeof(nb));
+	nb.base = event_base_new();
+	nb.nworkers = 2;
+	nb.counters.tftp_requests = 5; /* the owner's own */
+	assert_int_equal(nb_workers_start(&nb), 0);
+	assert_int_equal(nb_workers_run(&nb), 0);
+	arrived = 0;
+	for (i = 0; i < ROUNDS; i++) {
+		trips[i].nb = &nb;
+		trips[i].worker = (int)(i % 2);
+		trips[i].job.fn = on_worker;
+		trips[i].job.arg = &trips[i];
+		nb_post_job(&nb, trips[i].worker, &trips[i].job);
+	}
+	event_base_dispatch(nb.base);
+	nb_workers_stop(&nb);
+	assert_int_equal(arrived, ROUNDS);
+	for (i = 0; i < ROUNDS; i++)
+		assert_false(pthread_equal(trips[i].ran_on, pthread_self()));
+	/* Each worker ran its jobs in posting order: back in order too. */
+	for (i = 2; i < ROUNDS; i++)
+		assert_true(trips[i].seq > trips[i - 2].seq);
+	nb_counters_sum(&nb, &sum);
+	assert_int_equal(sum.tftp_requests, 5 + ROUNDS);
+	nb_workers_free(&nb);
+	event_base_free(nb.base);
+}
+
+static unsigned ran_at_stop;
+
+static void
+count_job(void *arg)
+{
+	(void)arg;
+	ran_at_stop++;
+}
+
+/* Jobs nobody ran (the loops are gone) run at stop, on the caller. */
+static void
+test_stop_runs_leftovers(void **state)
+{
+	struct netboot nb;
+
+	(void)state;
+	memset(&nb, 0, sizeof(nb));
+	nb.base = event_base_new();
+	nb.nworkers = 1;
+	assert_int_equal(nb_workers_start(&nb), 0);
+	/* The threads never ran: everything waits in the mailboxes. */
+	ran_at_stop = 0;
+	assert_int_equal(nb_post(&nb, 0, count_job, NULL), 0);
+	assert_int_equal(nb_post(&nb, NB_OWNER, count_job, NULL), 0);
+	nb_workers_stop(&nb);
+	assert_int_equal(ran_at_stop, 2);
+	nb_workers_free(&nb);
+	event_base_free(nb.base);
+}
+
+/* No workers: only the owner's mailbox. */
+static void
+test_no_workers(void **state)
+{
+	struct netboot nb;
+
+	(void)state;
+	memset(&nb, 0, sizeof(nb));
+	nb.base = event_base_new();
+	assert_int_equal(nb_workers_start(&nb), 0);
+	assert_int_equal(nb_workers_run(&nb), 0);
+	ran_at_stop = 0;
+	assert_int_equal(nb_post(&nb, NB_OWNER, count_job, NULL), 0);
+	event_base_loop(nb.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(ran_at_stop, 1);
+	nb_workers_stop(&nb);
+	nb_workers_free(&nb);
+	event_base_free(nb.base);
+	assert_true(nb_workers_auto() >= 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trips),
+		cmocka_unit_test(test_stop_runs_leftovers),
+		cmocka_unit_test(test_no_workers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
