@@ -375,6 +375,21 @@ ov_text(struct overlay *o, const char *name, mode_t mode, const char *s)
 	return ov_add_path(o, name, OV_DATA, mode, s, strlen(s));
 }
 
+/* Enable systemd unit name: its multi-user.target.wants/ link. */
+static int
+ov_enable(struct overlay *o, const char *name)
+{
+	char link[IMAGES_PATH_MAX], target[IMAGES_PATH_MAX];
+
+	if ((size_t)snprintf(link, sizeof(link),
+			     "etc/systemd/system/multi-user.target.wants/%s",
+			     name) >= sizeof(link) ||
+	    (size_t)snprintf(target, sizeof(target), "../%s", name) >=
+		    sizeof(target))
+		return -ENAMETOOLONG;
+	return ov_add_path(o, link, OV_SYMLINK, 0777, target, strlen(target));
+}
+
 static void
 ov_done(struct overlay *o)
 {
@@ -682,23 +697,13 @@ make_common(const struct images_req *req, const char *agent,
 				    ".d/image.conf",
 				    0644, unit_dropin_text);
 		if (r == 0)
-			r = ov_add_path(
-				o,
-				"etc/systemd/system/"
-				"multi-user.target.wants/" IMAGES_UNIT_NAME,
-				OV_SYMLINK, 0777, "../" IMAGES_UNIT_NAME,
-				strlen("../" IMAGES_UNIT_NAME));
+			r = ov_enable(o, IMAGES_UNIT_NAME);
 		if (r == 0)
 			r = ov_text(o,
 				    "etc/systemd/system/" IMAGES_REAPPLY_NAME,
 				    0644, reapply_unit);
 		if (r == 0)
-			r = ov_add_path(
-				o,
-				"etc/systemd/system/"
-				"multi-user.target.wants/" IMAGES_REAPPLY_NAME,
-				OV_SYMLINK, 0777, "../" IMAGES_REAPPLY_NAME,
-				strlen("../" IMAGES_REAPPLY_NAME));
+			r = ov_enable(o, IMAGES_REAPPLY_NAME);
 		if (r == 0)
 			r = add_stage1(req, init_deps, o);
 		return r;

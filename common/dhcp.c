@@ -601,3 +601,17 @@ dhcp_type_name(uint8_t type)
 		return names[type];
 	return "UNKNOWN";
 }
+
+void
+dhcp_request_init(struct dhcp_msg *m, const uint8_t mac[6], uint32_t xid,
+		  uint8_t type)
+{
+	memset(m, 0, sizeof(*m));
+	m->op = DHCP_OP_REQUEST;
+	m->htype = DHCP_HTYPE_ETHER;
+	m->hlen = 6;
+	m->xid = xid;
+	m->flags = DHCP_FLAG_BCAST;
+	memcpy(m->chaddr, mac, 6);
+	m->type = type;
+}

@@ -141,6 +141,14 @@ int dhcp_decode(const uint8_t *pkt, size_t len, struct dhcp_msg *ret);
  */
 int dhcp_encode(const struct dhcp_msg *m, uint8_t *buf, size_t cap);
 
+/*
+ * Start a client's request in *m: BOOTREQUEST, Ethernet, chaddr mac, the
+ * transaction id, the broadcast flag (a client without an address yet),
+ * message type; every option absent.
+ */
+void dhcp_request_init(struct dhcp_msg *m, const uint8_t mac[6], uint32_t xid,
+		       uint8_t type);
+
 /* True when option code is in the parameter request list (55). */
 bool dhcp_requested(const struct dhcp_msg *m, uint8_t code);
 

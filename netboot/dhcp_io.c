@@ -931,14 +931,7 @@ check_discover(const uint8_t mac[MAC_LEN], uint32_t xid, uint8_t *buf,
 	static const char vc[] = "PXEClient:Arch:00000:UNDI:002001";
 	struct dhcp_msg m;
 
-	memset(&m, 0, sizeof(m));
-	m.op = DHCP_OP_REQUEST;
-	m.htype = DHCP_HTYPE_ETHER;
-	m.hlen = MAC_LEN;
-	m.xid = xid;
-	m.flags = DHCP_FLAG_BCAST;
-	memcpy(m.chaddr, mac, MAC_LEN);
-	m.type = DHCP_DISCOVER;
+	dhcp_request_init(&m, mac, xid, DHCP_DISCOVER);
 	memcpy(m.params.data, prl, sizeof(prl));
 	m.params.len = sizeof(prl);
 	memcpy(m.vendor_class.data, vc, sizeof(vc) - 1);

@@ -160,14 +160,8 @@ s1_dhcp_build(const uint8_t mac[MAC_LEN], uint32_t xid, uint32_t server,
 	static const char vclass[] = "metalboot-init";
 	struct dhcp_msg m;
 
-	memset(&m, 0, sizeof(m));
-	m.op = DHCP_OP_REQUEST;
-	m.htype = DHCP_HTYPE_ETHER;
-	m.hlen = MAC_LEN;
-	m.xid = xid;
-	m.flags = DHCP_FLAG_BCAST;
-	memcpy(m.chaddr, mac, MAC_LEN);
-	m.type = server == 0 ? DHCP_DISCOVER : DHCP_REQUEST;
+	dhcp_request_init(&m, mac, xid,
+			  server == 0 ? DHCP_DISCOVER : DHCP_REQUEST);
 	if (server != 0) {
 		m.has_server_id = m.has_requested_ip = true;
 		m.server_id = server;
