@@ -97,6 +97,13 @@ store_io_start(struct netboot *nb)
 		return -ENOMEM;
 	nb->store = st;
 	st->nb = nb;
+	if (nb->cfg != NULL && nb->cfg->store.etcd) {
+		/* Never files in place of the shared store asked for. */
+		log_warn("store: %s: store.etcd: this build has no etcd "
+			 "backend",
+			 nb->cfg->file);
+		return -ENOTSUP;
+	}
 	r = build_nodes(st);
 	if (r < 0)
 		return r;
