@@ -145,22 +145,14 @@ etcd_key_node(const char *prefix, const uint8_t mac[MAC_LEN], char *buf,
 }
 
 int
-etcd_key_served(const char *prefix, const uint8_t mac[MAC_LEN],
+etcd_key_served(const char *prefix, const uint8_t mac[MAC_LEN], int64_t armed,
 		const char *payload, char *buf, size_t n)
 {
-	char m[MAC_STR_LEN + 1];
+	char m[MAC_STR_LEN], rest[MAC_STR_LEN + 24];
 
 	mac_format(mac, m);
-	m[MAC_STR_LEN - 1] = '/';
-	m[MAC_STR_LEN] = '\0';
-	return key_fmt(buf, n, prefix, "served", m, payload);
-}
-
-int
-etcd_key_served_dir(const char *prefix, const uint8_t mac[MAC_LEN], char *buf,
-		    size_t n)
-{
-	return etcd_key_served(prefix, mac, "", buf, n);
+	snprintf(rest, sizeof(rest), "%s/%lld/", m, (long long)armed);
+	return key_fmt(buf, n, prefix, "served", rest, payload);
 }
 
 int

@@ -12,9 +12,11 @@
  *
  * Key layout under PREFIX (store.etcd.prefix), version 1:
  *   PREFIX/v1/nodes/MAC             a node's state (the state file's JSON)
- *   PREFIX/v1/served/MAC/PAYLOAD    a secret payload served (create-only)
+ *   PREFIX/v1/served/MAC/ARMED/PAYLOAD  a secret payload served (create-
+ *                                   only), per arming of the node
  *   PREFIX/v1/servers/ID            a live netboot server (under a lease)
- * MAC is lowercase with colons; PAYLOAD is "firstboot" or "secrets".
+ * MAC is lowercase with colons; ARMED the node's last re-arm (ms since
+ * the epoch, 0: never); PAYLOAD "firstboot" or "secrets".
  */
 #ifndef MB_NB_ETCD_H
 #define MB_NB_ETCD_H
@@ -61,17 +63,14 @@ void etcd_kvs_done(struct etcd_kvs *kvs);
 
 /*
  * PREFIX/v1/nodes/MAC into buf (n bytes). 0, or -ENAMETOOLONG. The same
- * for the served mark of payload ("firstboot", "secrets"), the served
- * marks of a node (PREFIX/v1/served/MAC/, a range), a server
- * (PREFIX/v1/servers/ID), and the directories to range or watch
- * (PREFIX/v1/nodes/, PREFIX/v1/servers/).
+ * for the served mark of payload ("firstboot", "secrets") in the arming
+ * of the node at armed, a server (PREFIX/v1/servers/ID), and the
+ * directories to range or watch (PREFIX/v1/nodes/, PREFIX/v1/servers/).
  */
 int etcd_key_node(const char *prefix, const uint8_t mac[MAC_LEN], char *buf,
 		  size_t n);
 int etcd_key_served(const char *prefix, const uint8_t mac[MAC_LEN],
-		    const char *payload, char *buf, size_t n);
-int etcd_key_served_dir(const char *prefix, const uint8_t mac[MAC_LEN],
-			char *buf, size_t n);
+		    int64_t armed, const char *payload, char *buf, size_t n);
 int etcd_key_server(const char *prefix, const char *id, char *buf, size_t n);
 int etcd_key_dir(const char *prefix, const char *what, char *buf, size_t n);
 

@@ -74,11 +74,14 @@ test_keys(void **state)
 					   "/mb/v1/nodes/zz:54:00:00:01:ab", 30,
 					   mac),
 			 -EINVAL);
-	assert_int_equal(etcd_key_served("/mb", mac1, "secrets", k, sizeof(k)),
+	assert_int_equal(
+		etcd_key_served("/mb", mac1, 0, "secrets", k, sizeof(k)), 0);
+	assert_string_equal(k, "/mb/v1/served/52:54:00:00:01:ab/0/secrets");
+	assert_int_equal(etcd_key_served("/mb", mac1, 1764750000123,
+					 "firstboot", k, sizeof(k)),
 			 0);
-	assert_string_equal(k, "/mb/v1/served/52:54:00:00:01:ab/secrets");
-	assert_int_equal(etcd_key_served_dir("/mb", mac1, k, sizeof(k)), 0);
-	assert_string_equal(k, "/mb/v1/served/52:54:00:00:01:ab/");
+	assert_string_equal(
+		k, "/mb/v1/served/52:54:00:00:01:ab/1764750000123/firstboot");
 	assert_int_equal(etcd_key_server("/mb", "nb-a", k, sizeof(k)), 0);
 	assert_string_equal(k, "/mb/v1/servers/nb-a");
 	assert_int_equal(etcd_key_dir("/mb", "nodes", k, sizeof(k)), 0);
