@@ -74,6 +74,7 @@ struct etcd_client {
 	char *servers_json; /* the last list of live servers (owned) */
 
 	struct etcd_client_stats st;
+	size_t fails; /* the writer's requests failed in a row */
 	pthread_t writer, watcher;
 	bool writer_on, watcher_on;
 };
@@ -275,8 +276,13 @@ static void
 note_outcome(struct conn *k, bool ok)
 {
 	pthread_mutex_lock(&k->c->mu);
-	if (k->on_line == NULL)
-		k->c->st.up = ok;
+	if (k->on_line == NULL) {
+		/* Down once every endpoint failed in a row: one member
+		 * gone is not etcd gone. */
+		k->c->fails = ok ? 0 : k->c->fails + 1;
+		if (ok || k->c->fails >= k->c->nendpoints)
+			k->c->st.up = ok;
+	}
 	if (!ok)
 		k->c->st.errors++;
 	pthread_mutex_unlock(&k->c->mu);
