@@ -389,6 +389,121 @@ load_paths(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 	get_path(c, m, "state", "paths.state", cfg->dir, &cfg->state_dir);
 }
 
+/*
+ * An etcd endpoint: https://HOST:PORT with nothing after it (the gateway's
+ * paths are ours to add). HTTPS only: the store holds the secrets' marks.
+ */
+static bool
+etcd_endpoint_valid(const char *s)
+{
+	const char *host = s + 8, *colon;
+	int port;
+
+	if (strncmp(s, "https://", 8) != 0 ||
+	    strlen(s) >= NB_CONFIG_ETCD_URL_MAX)
+		return false;
+	colon = strrchr(host, ':');
+	if (colon == NULL || colon == host ||
+	    strcspn(host, "/?#@ ") < (size_t)(colon - host) ||
+	    num_parse_int(colon + 1, 1, 65535, &port) < 0)
+		return false;
+	return true;
+}
+
+static void
+load_etcd_endpoints(struct ys_ctx *c, const struct ynode *n,
+		    struct nb_config *cfg)
+{
+	char qb[80];
+	size_t i;
+
+	if (!ys_want_type(c, n, YNODE_SEQ, "store.etcd.endpoints"))
+		return;
+	if (n->n == 0 || n->n > NB_CONFIG_ETCD_ENDPOINTS_MAX) {
+		ys_err(c, n, "store.etcd.endpoints must list 1..%d URLs",
+		       NB_CONFIG_ETCD_ENDPOINTS_MAX);
+		return;
+	}
+	for (i = 0; i < n->n && !c->oom; i++) {
+		const struct ynode *it = n->items[i];
+
+		if (!ys_want_type(c, it, YNODE_SCALAR,
+				  "store.etcd.endpoints item"))
+			continue;
+		if (!etcd_endpoint_valid(it->str)) {
+			ys_err(c, it,
+			       "store.etcd.endpoints: '%s' is not "
+			       "https://HOST:PORT",
+			       ys_quote(it->str, it->len, qb, sizeof(qb)));
+			continue;
+		}
+		cfg->store.endpoints[cfg->store.nendpoints] =
+			ys_strdup(c, it->str);
+		if (cfg->store.endpoints[cfg->store.nendpoints] != NULL)
+			cfg->store.nendpoints++;
+	}
+}
+
+/* A key prefix: "/" then [A-Za-z0-9._-/], no "//", no '/' at the end. */
+static bool
+etcd_prefix_valid(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len < 2 || len > NB_CONFIG_ETCD_PREFIX_MAX || s[0] != '/' ||
+	    s[len - 1] == '/' || strstr(s, "//") != NULL)
+		return false;
+	for (i = 0; i < len; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
+			   "Z"
+			   "0123456789._-/",
+			   s[i]) == NULL)
+			return false;
+	return true;
+}
+
+static void
+load_store(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
+{
+	static const char *const keys[] = { "etcd", NULL };
+	static const char *const ekeys[] = { "endpoints", "ca",	    "cert",
+					     "key",	  "prefix", NULL };
+	const struct ynode *e, *n;
+	const char *s;
+	char qb[80];
+
+	ys_check_keys(c, m, "store", keys);
+	e = get_map(c, m, "etcd", "store.etcd");
+	if (e == NULL)
+		return;
+	ys_check_keys(c, e, "store.etcd", ekeys);
+	cfg->store.etcd = true;
+	n = ynode_get(e, "endpoints");
+	if (n == NULL)
+		ys_err(c, e, "store.etcd.endpoints is required");
+	else
+		load_etcd_endpoints(c, n, cfg);
+	get_path(c, e, "ca", "store.etcd.ca", cfg->dir, &cfg->store.ca);
+	get_path(c, e, "cert", "store.etcd.cert", cfg->dir, &cfg->store.cert);
+	get_path(c, e, "key", "store.etcd.key", cfg->dir, &cfg->store.key);
+	if (cfg->store.ca == NULL || cfg->store.cert == NULL ||
+	    cfg->store.key == NULL)
+		ys_err(c, e,
+		       "store.etcd needs ca, cert and key (etcd's CA and a "
+		       "client certificate it signed)");
+	s = ys_get_scalar(c, e, "prefix", "store.etcd.prefix", 0, &n);
+	if (s != NULL && !etcd_prefix_valid(s)) {
+		ys_err(c, n,
+		       "store.etcd.prefix '%s' must be /NAME[/NAME...] of "
+		       "letters, digits, '.', '_', '-' (at most %d bytes)",
+		       ys_quote(s, strlen(s), qb, sizeof(qb)),
+		       NB_CONFIG_ETCD_PREFIX_MAX);
+	} else if (s != NULL) {
+		free(cfg->store.prefix);
+		cfg->store.prefix = ys_strdup(c, s);
+	}
+}
+
 static void
 load_node(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
@@ -517,7 +632,7 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 		"version", "cluster",	"kubernetes_version",
 		"listen",  "interface", "dhcp",
 		"tftp",	   "http",	"paths",
-		"nodes",   "workers",	NULL
+		"nodes",   "workers",	"store",	NULL
 	};
 	static const char *const tftp_keys[] = { "port", "max_per_file", NULL };
 	const struct ynode *n;
@@ -557,6 +672,9 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 	n = get_map(c, root, "paths", "paths");
 	if (n != NULL)
 		load_paths(c, n, cfg);
+	n = get_map(c, root, "store", "store");
+	if (n != NULL)
+		load_store(c, n, cfg);
 	load_nodes(c, ynode_get(root, "nodes"), cfg);
 }
 
@@ -578,6 +696,7 @@ set_defaults(struct ys_ctx *c, struct nb_config *cfg)
 	cfg->boot_dir = resolve(c, cfg->dir, "boot");
 	cfg->nodes_dir = resolve(c, cfg->dir, "nodes");
 	cfg->state_dir = resolve(c, cfg->dir, "state");
+	cfg->store.prefix = ys_strdup(c, NB_CONFIG_ETCD_PREFIX_DFLT);
 	return c->oom ? -ENOMEM : 0;
 }
 
@@ -678,6 +797,12 @@ nb_config_free(struct nb_config *cfg)
 	free(cfg->boot_dir);
 	free(cfg->nodes_dir);
 	free(cfg->state_dir);
+	for (i = 0; i < cfg->store.nendpoints; i++)
+		free(cfg->store.endpoints[i]);
+	free(cfg->store.ca);
+	free(cfg->store.cert);
+	free(cfg->store.key);
+	free(cfg->store.prefix);
 	free(cfg);
 	return NULL;
 }

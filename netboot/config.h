@@ -37,6 +37,12 @@ struct nb_config_relay {
 	struct ip_range pool;
 	bool has_pool;
 };
+/* store.etcd (the shared node store, docs/formats.md). */
+#define NB_CONFIG_ETCD_ENDPOINTS_MAX 16
+#define NB_CONFIG_ETCD_URL_MAX	     256 /* bytes of one endpoint URL */
+#define NB_CONFIG_ETCD_PREFIX_MAX    128 /* bytes of store.etcd.prefix */
+#define NB_CONFIG_ETCD_PREFIX_DFLT   "/metalboot"
+
 #define NB_CONFIG_SECRET_WINDOW_DFLT 1800u /* http.secret_window: 30m */
 #define NB_CONFIG_SECRET_WINDOW_MAX  (7u * 24 * 3600) /* a week */
 
@@ -101,6 +107,20 @@ struct nb_config {
 	 * they are served, before 410 until re-armed.
 	 */
 	uint64_t secret_window;
+
+	/*
+	 * store: where node state lives. Without store.etcd (etcd false),
+	 * the files under paths.state; with it, an etcd v3 cluster reached
+	 * over HTTPS with a client certificate (all owned, paths resolved).
+	 */
+	struct {
+		bool etcd;
+		char *endpoints[NB_CONFIG_ETCD_ENDPOINTS_MAX]; /* https://H:P */
+		size_t nendpoints;
+		char *ca, *cert, *key;
+		char *prefix; /* "/metalboot": starts with '/', none at the end
+			       */
+	} store;
 
 	/* Resolved against dir. */
 	char *public_dir;

@@ -142,6 +142,8 @@ route_ui(const char *p, struct http_route *rt)
 		rt->kind = HTTP_ROUTE_EVENTS;
 	} else if (strcmp(p, "/v1/cluster") == 0) {
 		rt->kind = HTTP_ROUTE_CLUSTER;
+	} else if (strcmp(p, "/v1/servers") == 0) {
+		rt->kind = HTTP_ROUTE_SERVERS;
 	} else {
 		return -ENOENT;
 	}

@@ -48,6 +48,7 @@ enum http_route_kind {
 	HTTP_ROUTE_UI,		   /* /, /ui, /ui/, /ui/NAME: the fleet page */
 	HTTP_ROUTE_EVENTS,	   /* GET /v1/events: the page's stream */
 	HTTP_ROUTE_CLUSTER,	   /* /v1/cluster: name, version, time */
+	HTTP_ROUTE_SERVERS,	   /* /v1/servers: live servers (store.etcd) */
 };
 
 struct http_route {

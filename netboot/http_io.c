@@ -143,6 +143,8 @@ struct conn {
 	/* Its request's slot of the per-file cap, until it is answered. */
 	struct storm_cap_entry *cap;
 	struct waiter *waiter; /* its request, held at that cap */
+	/* A secret payload waiting for its served-once claim, if any. */
+	struct secret_wait *wait;
 	TAILQ_ENTRY(conn) link;
 };
 
@@ -177,6 +179,7 @@ struct http_srv {
 static void conn_free(struct conn *c);
 static void waiter_drop(struct conn *c);
 static void cap_release(struct conn *c);
+static void secret_wait_cancel(struct http_srv *srv, struct secret_wait *w);
 
 static struct conn *
 conn_find(struct http_srv *srv, struct evhttp_connection *evcon)
@@ -220,6 +223,11 @@ conn_free(struct conn *c)
 	sse_io_gone(c->stream, c->evcon != NULL);
 	waiter_drop(c);
 	cap_release(c);
+	if (c->wait != NULL) {
+		/* The client left while etcd decided: forget the claim. */
+		secret_wait_cancel(srv, c->wait);
+		c->wait = NULL;
+	}
 	if (c->evcon != NULL)
 		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	TAILQ_REMOVE(&srv->conns, c, link);
@@ -1035,20 +1043,148 @@ refuse_secret(struct ctx *x, struct node *nd, const char *what, int status,
 }
 
 /*
+ * Serve a secret payload of nd (fd taken over) now that it may go: a GET
+ * opens the window on disk before a byte goes out.
+ */
+static void
+serve_secret(struct ctx *x, struct node *nd, bool fb, int fd,
+	     const struct stat *st, const char *path)
+{
+	const char *what = fb ? "firstboot" : "secrets";
+	bool repeat = false;
+	int r;
+
+	if (x->method == HTTP_GET) {
+		r = nodes_secret_served(x->srv->nodes, nd, nodes_now_ms());
+		if (r < 0) {
+			log_warn_r(r, "node %s: cannot record its %s fetch",
+				   nd->name, what);
+			close(fd);
+			reply_status(x, 500);
+			return;
+		}
+		nodes_payload_fetch(
+			nd, fb ? NODE_PAYLOAD_FIRSTBOOT : NODE_PAYLOAD_SECRETS,
+			&repeat);
+		if (repeat)
+			log_warn("http %s: %s of node %s fetched again "
+				 "before the node finished",
+				 x->peer, what, nd->name);
+	}
+	serve_fd(x, fd, st, content_type(path), true, NULL);
+}
+
+/*
+ * A secret payload waiting for its served-once claim in the shared
+ * store: the request is held (its connection's wait) until the claim's
+ * outcome, or freed with the connection (secret_wait_cancel).
+ */
+struct secret_wait {
+	uint64_t tag;
+	struct ctx x; /* the request's, copied */
+	uint8_t mac[MAC_LEN];
+	bool fb;
+	int fd; /* the payload, open */
+	struct stat st;
+	char path[HOST_NAME_MAX_LEN + 64];
+};
+
+static void
+secret_wait_free(struct secret_wait *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+}
+
+/* The connection is going: the claim's outcome will find no one. */
+static void
+secret_wait_cancel(struct http_srv *srv, struct secret_wait *w)
+{
+	store_io_claim_cancel(srv->nb, w->tag);
+	secret_wait_free(w);
+}
+
+/* The claim's outcome (store_claim_fn): serve, 410 or 503. */
+static void
+secret_claimed(void *arg, int r)
+{
+	struct secret_wait *w = arg;
+	struct ctx *x = &w->x;
+	const char *what = w->fb ? "firstboot" : "secrets";
+	struct node *nd = nodes_find(x->srv->nodes, w->mac);
+
+	x->c->wait = NULL;
+	if (nd == NULL) {
+		reply_status(x, 404);
+	} else if (r == -ESTALE) {
+		refuse_secret(x, nd, what, 410,
+			      "served once already in the fleet; re-arm it to "
+			      "serve it again");
+	} else if (r < 0) {
+		log_warn_r(r, "http %s: %s of node %s: no answer from etcd",
+			   x->peer, what, nd->name);
+		reply_status(x, 503);
+	} else if (nodes_secret_check(x->srv->nodes, nd, nodes_now_ms()) < 0) {
+		refuse_secret(x, nd, what, 410, "locked while it was claimed");
+	} else {
+		serve_secret(x, nd, w->fb, w->fd, &w->st, w->path);
+		w->fd = -1;
+	}
+	secret_wait_free(w);
+}
+
+/*
+ * With a shared store, a GET of a secret payload first claims it there
+ * (served once in the whole fleet). 1: no shared store, serve now; 0:
+ * held until the claim's outcome (fd taken over); -errno: refuse (503).
+ */
+static int
+secret_claim(struct ctx *x, struct node *nd, bool fb, int fd,
+	     const struct stat *st, const char *path)
+{
+	struct secret_wait *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (w == NULL)
+		return -ENOMEM;
+	w->x = *x;
+	memcpy(w->mac, nd->mac, MAC_LEN);
+	w->fb = fb;
+	w->fd = -1;
+	w->st = *st;
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	r = store_io_claim_secret(x->srv->nb, nd->mac, nd->armed_at,
+				  fb ? "firstboot" : "secrets", secret_claimed,
+				  w, &w->tag);
+	if (r == 0 && x->c == NULL) {
+		/* Untracked: nothing would tell us it left. */
+		store_io_claim_cancel(x->srv->nb, w->tag);
+		r = -ENOTCONN;
+	}
+	if (r != 0) {
+		free(w);
+		return r;
+	}
+	w->fd = fd;
+	x->c->wait = w;
+	return 0;
+}
+
+/*
  * The payloads that hold secrets: firstboot.yaml (the agent's) and
  * secrets.tar (what NoCloud-net's user-data fetches). Only to the node's
  * address, only over HTTPS (whether or not HTTPS is configured: plain
  * HTTP never carries them), and only until the node is done or its
- * secret window has passed (410 until re-armed).
+ * secret window has passed (410 until re-armed). With a shared store,
+ * a GET is served once in the whole fleet (secret_claim).
  */
 static void
 handle_secret(struct ctx *x, const struct http_route *rt, struct node *nd)
 {
 	bool fb = rt->kind == HTTP_ROUTE_NODE_FIRSTBOOT;
 	const char *what = fb ? "firstboot" : "secrets";
-	int64_t now = nodes_now_ms();
 	char path[HOST_NAME_MAX_LEN + 64];
-	bool repeat = false;
 	struct stat st;
 	int fd = -1, r;
 
@@ -1061,7 +1197,7 @@ handle_secret(struct ctx *x, const struct http_route *rt, struct node *nd)
 			      "plain HTTP (secrets go over HTTPS only)");
 		return;
 	}
-	if (nodes_secret_check(x->srv->nodes, nd, now) < 0) {
+	if (nodes_secret_check(x->srv->nodes, nd, nodes_now_ms()) < 0) {
 		refuse_secret(x, nd, what, 410,
 			      nd->locked ? "the node is done; re-arm it to "
 					   "serve it again"
@@ -1085,24 +1221,18 @@ handle_secret(struct ctx *x, const struct http_route *rt, struct node *nd)
 		return;
 	}
 	if (x->method == HTTP_GET) {
-		/* The window opens on disk before a byte goes out. */
-		r = nodes_secret_served(x->srv->nodes, nd, now);
+		r = secret_claim(x, nd, fb, fd, &st, path);
+		if (r == 0)
+			return; /* held: secret_claimed answers */
 		if (r < 0) {
-			log_warn_r(r, "node %s: cannot record its %s fetch",
-				   nd->name, what);
+			log_warn_r(r, "http %s: %s of node %s not claimed",
+				   x->peer, what, nd->name);
 			close(fd);
-			reply_status(x, 500);
+			reply_status(x, 503);
 			return;
 		}
-		nodes_payload_fetch(
-			nd, fb ? NODE_PAYLOAD_FIRSTBOOT : NODE_PAYLOAD_SECRETS,
-			&repeat);
-		if (repeat)
-			log_warn("http %s: %s of node %s fetched again "
-				 "before the node finished",
-				 x->peer, what, nd->name);
 	}
-	serve_fd(x, fd, &st, content_type(path), true, NULL);
+	serve_secret(x, nd, fb, fd, &st, path);
 }
 
 /* cloud-init's NoCloud-net files: public data, the node's address only. */
@@ -1252,40 +1382,59 @@ handle_rearm(struct ctx *x, struct node *nd)
 	reply_json_ok(x);
 }
 
+/* Reply 200 with a JSON document of len bytes (copied). */
+static void
+reply_json(struct ctx *x, const char *text, size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL || evbuffer_add(b, text, len) < 0) {
+		if (b != NULL)
+			evbuffer_free(b);
+		reply_status(x, 500);
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (x->method == HTTP_HEAD) {
+		char n[24];
+
+		snprintf(n, sizeof(n), "%zu", evbuffer_get_length(b));
+		evhttp_add_header(h, "Content-Length", n);
+	}
+	reply(x, 200, b);
+	evbuffer_free(b);
+}
+
 static void
 handle_nodes(struct ctx *x)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
-	struct evbuffer *b;
 	struct buf out;
 	int r;
 
 	buf_init(&out, NODES_JSON_MAX);
 	r = nodes_render_json(x->srv->nodes, &out);
-	if (r < 0) {
-		buf_done(&out);
+	if (r < 0)
 		reply_status(x, 500);
-		return;
-	}
-	b = evbuffer_new();
-	if (b == NULL || evbuffer_add(b, out.data, out.len) < 0) {
-		if (b != NULL)
-			evbuffer_free(b);
-		buf_done(&out);
-		reply_status(x, 500);
-		return;
-	}
+	else
+		reply_json(x, out.data, out.len);
 	buf_done(&out);
-	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (x->method == HTTP_HEAD) {
-		char len[24];
+}
 
-		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
-		evhttp_add_header(h, "Content-Length", len);
+/* The live servers of a shared store (404 without one). */
+static void
+handle_servers(struct ctx *x)
+{
+	char *text = NULL;
+	int r = store_io_servers_json(x->srv->nb, &text);
+
+	if (r < 0) {
+		reply_status(x, r == -ENOENT ? 404 : 500);
+		return;
 	}
-	reply(x, 200, b);
-	evbuffer_free(b);
+	reply_json(x, text, strlen(text));
+	free(text);
 }
 
 /* The latency histograms every service keeps in nb->histos. */
@@ -1718,6 +1867,9 @@ dispatch(struct ctx *x)
 		break;
 	case HTTP_ROUTE_CLUSTER:
 		handle_cluster(x);
+		break;
+	case HTTP_ROUTE_SERVERS:
+		handle_servers(x);
 		break;
 	case HTTP_ROUTE_EVENTS:
 		handle_events(x);

@@ -247,6 +247,9 @@ node_state_json(const struct node *nd)
 	    json_object_set_new(o, "secrets_since",
 				json_integer(nd->secrets_since)) < 0)
 		goto fail;
+	if (nd->armed_at > 0 &&
+	    json_object_set_new(o, "armed_at", json_integer(nd->armed_at)) < 0)
+		goto fail;
 	if (nd->has_event &&
 	    json_object_set_new(o, "last_event",
 				event_json(&nd->last_event, nd->last_time)) < 0)
@@ -592,6 +595,7 @@ commit(struct nodes *ns, struct node *nd, struct node *tmp, bool now)
 	} else {
 		tmp->dirty = ns->dir != NULL;
 	}
+	tmp->remote_dirty = ns->remote;
 	free(nd->timeline);
 	*nd = *tmp;
 	if (ns->changed != NULL)
@@ -821,6 +825,7 @@ nodes_rearm(struct nodes *ns, struct node *nd, int64_t now)
 	tmp.locked = false;
 	tmp.fetched = 0;
 	tmp.secrets_since = 0;
+	tmp.armed_at = now > 0 ? now : 1;
 	return commit(ns, nd, &tmp, true);
 }
 
@@ -858,7 +863,7 @@ restore_time(json_t *t, json_int_t version)
 static int
 node_restore(struct node *nd, json_t *o)
 {
-	json_t *state, *locked, *ev, *tl, *item, *since;
+	json_t *state, *locked, *ev, *tl, *item, *since, *armed;
 	json_int_t version;
 	struct node tmp;
 	size_t i;
@@ -868,6 +873,7 @@ node_restore(struct node *nd, json_t *o)
 	ev = json_object_get(o, "last_event");
 	tl = json_object_get(o, "timeline");
 	since = json_object_get(o, "secrets_since");
+	armed = json_object_get(o, "armed_at");
 	/* Version 1 kept whole seconds; 2 keeps milliseconds. */
 	version = json_integer_value(json_object_get(o, "version"));
 	if (!json_is_object(o) || (version != 1 && version != 2) ||
@@ -882,6 +888,12 @@ node_restore(struct node *nd, json_t *o)
 		/* Optional (absent: no secret served since armed). */
 		tmp.secrets_since = restore_time(since, version);
 		if (tmp.secrets_since < 0)
+			return -EBADMSG;
+	}
+	if (armed != NULL) {
+		/* Optional (absent: never re-armed). */
+		tmp.armed_at = restore_time(armed, version);
+		if (tmp.armed_at < 0)
 			return -EBADMSG;
 	}
 	if (ev != NULL) {
@@ -934,6 +946,7 @@ node_restore(struct node *nd, json_t *o)
 	nd->state = tmp.state;
 	nd->locked = tmp.locked;
 	nd->secrets_since = tmp.secrets_since;
+	nd->armed_at = tmp.armed_at;
 	nd->has_event = tmp.has_event;
 	nd->last_event = tmp.last_event;
 	nd->last_time = tmp.last_time;
@@ -987,6 +1000,141 @@ bad:
 	if (ret_bad != NULL)
 		mac_format(ns->v[i].mac, ret_bad);
 	return r;
+}
+
+int
+nodes_record(const struct node *nd, char **ret_text)
+{
+	char ip[IPV4_STR_LEN];
+	json_t *o = node_state_json(nd);
+	char *text;
+
+	ipv4_format(nd->ip, ip);
+	if (o == NULL ||
+	    json_object_set_new(o, "name", json_string(nd->name)) ||
+	    json_object_set_new(o, "ip", json_string(ip)) ||
+	    json_object_set_new(o, "role", json_string(nd->role))) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL)
+		return -ENOMEM;
+	*ret_text = text;
+	return 0;
+}
+
+/* A record's name, ip and role, checked. -EBADMSG when one is wrong. */
+static int
+record_identity(json_t *o, const char **ret_name, uint32_t *ret_ip,
+		const char **ret_role)
+{
+	static const char *const roles[] = { "control-plane", "worker",
+					     "etcd" };
+	json_t *name = json_object_get(o, "name");
+	json_t *ip = json_object_get(o, "ip");
+	json_t *role = json_object_get(o, "role");
+	size_t i;
+
+	if (!json_is_string(name) || !json_is_string(ip) ||
+	    !json_is_string(role) ||
+	    json_string_length(name) > HOST_NAME_MAX_LEN ||
+	    strlen(json_string_value(name)) != json_string_length(name) ||
+	    !dns_label_valid(json_string_value(name)) ||
+	    ipv4_parse(json_string_value(ip), ret_ip) < 0)
+		return -EBADMSG;
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(json_string_value(role), roles[i]) == 0)
+			break;
+	if (i == sizeof(roles) / sizeof(roles[0]))
+		return -EBADMSG;
+	*ret_name = json_string_value(name);
+	*ret_role = roles[i];
+	return 0;
+}
+
+/* The node for a record: found, or added with the record's identity. */
+static int
+record_node(struct nodes *ns, const uint8_t mac[MAC_LEN], json_t *o,
+	    struct node **ret_nd)
+{
+	const char *name = NULL, *role = NULL;
+	struct node *nd = nodes_find(ns, mac);
+	uint32_t ip = 0;
+	size_t i;
+	int r;
+
+	r = record_identity(o, &name, &ip, &role);
+	if (r < 0)
+		return r;
+	if (nd != NULL) {
+		*ret_nd = nd;
+		return 0;
+	}
+	for (i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i].name, name) == 0)
+			return -EEXIST;
+	r = nodes_add(ns, name, mac, ip, role);
+	if (r < 0)
+		return r;
+	*ret_nd = &ns->v[ns->n - 1];
+	return 0;
+}
+
+int64_t
+nodes_latest(const struct node *nd)
+{
+	int64_t t = nd->has_event ? nd->last_time : 0;
+
+	if (nd->ntimeline > 0 && nd->timeline[nd->ntimeline - 1].time > t)
+		t = nd->timeline[nd->ntimeline - 1].time;
+	return nd->secrets_since > t ? nd->secrets_since : t;
+}
+
+int
+nodes_apply_record(struct nodes *ns, const uint8_t mac[MAC_LEN],
+		   const char *text, size_t len, bool newer_only,
+		   struct node **ret_nd)
+{
+	struct node tmp, *nd = NULL;
+	json_error_t jerr;
+	json_t *o;
+	int r;
+
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL)
+		return -EBADMSG;
+	memset(&tmp, 0, sizeof(tmp));
+	r = node_restore(&tmp, o);
+	nd = nodes_find(ns, mac);
+	if (r == 0 && newer_only && nd != NULL &&
+	    nodes_latest(&tmp) <= nodes_latest(nd))
+		r = -EALREADY;
+	if (r == 0)
+		r = record_node(ns, mac, o, &nd);
+	json_decref(o);
+	if (r < 0) {
+		free(tmp.timeline);
+		return r;
+	}
+	free(nd->timeline);
+	nd->state = tmp.state;
+	nd->locked = tmp.locked;
+	nd->secrets_since = tmp.secrets_since;
+	nd->armed_at = tmp.armed_at;
+	nd->has_event = tmp.has_event;
+	nd->last_event = tmp.last_event;
+	nd->last_time = tmp.last_time;
+	nd->timeline = tmp.timeline;
+	nd->ntimeline = tmp.ntimeline;
+	nd->dirty = ns->dir != NULL;
+	nd->remote_dirty = false;
+	if (ns->changed != NULL)
+		ns->changed(ns->changed_ctx, nd);
+	if (ret_nd != NULL)
+		*ret_nd = nd;
+	return 0;
 }
 
 /* The public form of one node (DESIGN.md, GET /v1/nodes). */

@@ -88,7 +88,13 @@ struct node {
 	 * none. Secrets answer 410 once the window after it has passed.
 	 */
 	int64_t secrets_since;
+	/*
+	 * The last re-arm, ms; 0: never. The shared store's served-once
+	 * marks are per arming (PREFIX/v1/served/MAC/ARMED_AT/PAYLOAD).
+	 */
+	int64_t armed_at;
 	bool dirty;	      /* changed since last written (memory) */
+	bool remote_dirty;    /* changed since handed to the shared store */
 	unsigned mark_tokens; /* rate limit of nodes_mark (memory) */
 	int64_t mark_refill;  /* when the bucket was last refilled */
 	bool mark_primed;     /* the bucket was filled once */
@@ -123,6 +129,7 @@ struct nodes {
 	uint64_t marks_dropped;	  /* milestones refused by the rate limit */
 	size_t flush_next;	  /* where nodes_flush_some() goes on */
 	struct nodes_writer *writer; /* NULL: every write on the caller */
+	bool remote; /* a shared store takes changes (remote_dirty) */
 };
 
 /*
@@ -278,6 +285,36 @@ int nodes_writer_wait(struct nodes *ns);
  */
 int nodes_payload_fetch(struct node *nd, enum node_payload which,
 			bool *ret_repeat);
+
+/*
+ * The shared store's record of nd (store.etcd, docs/formats.md): its
+ * state file's JSON plus its name, ip and role, so that servers whose
+ * netboot.yaml does not list it can show it. *ret_text is owned by the
+ * caller. 0 or -ENOMEM.
+ */
+int nodes_record(const struct node *nd, char **ret_text);
+
+/*
+ * Apply a record of the shared store (len bytes) for mac, written by
+ * another server: the node's state becomes the record's, and a node
+ * this store lacks is added with the record's name, ip and role (a node
+ * of the config keeps its own). Marked dirty for the local files, not
+ * remote_dirty; the change observer is told. *ret_nd (may be NULL) is
+ * the node. 0, -EBADMSG for an invalid record (nothing changed), -EEXIST
+ * when the record's name belongs to another node, or -ENOMEM.
+ */
+int nodes_apply_record(struct nodes *ns, const uint8_t mac[MAC_LEN],
+		       const char *text, size_t len, bool newer_only,
+		       struct node **ret_nd);
+
+/*
+ * The time of nd's latest change, ms: its last agent event, last
+ * timeline entry or first secret fetch, whichever is latest; 0: none.
+ * With newer_only, nodes_apply_record applies only a record whose
+ * latest change is after the node's (-EALREADY otherwise, nothing
+ * changed): the latest change wins.
+ */
+int64_t nodes_latest(const struct node *nd);
 
 /* Append the GET /v1/nodes document. 0, -E2BIG or -ENOMEM. */
 int nodes_render_json(const struct nodes *ns, struct buf *out);

@@ -19,6 +19,13 @@
  *     reaches disk within NODES_FLUSH_INTERVAL_MS plus one write, in
  *     batches of at most NODES_FLUSH_MAX nodes per tick; a crash loses at
  *     most that last interval of timeline, never a lock;
+ *   - with store.etcd (store_etcd.h), the shared copy is eventually
+ *     consistent: a change reaches etcd within NODES_FLUSH_INTERVAL_MS
+ *     plus the writer's queue (in order; held while etcd is unreachable,
+ *     never dropped), other servers' changes arrive through a watch and
+ *     replace a node's state when they are newer (the latest change
+ *     wins; the observer is told). Reads never wait for etcd. The
+ *     guarantees above hold for the local files as without etcd;
  *   - observers: one change callback (the fleet page's event stream,
  *     nodes_set_observer) and one address lookup (DHCP's leases,
  *     nodes_set_lookup); each service that installs one removes it when it
@@ -51,5 +58,32 @@ struct nodes *store_io_nodes(const struct netboot *nb);
  */
 size_t store_io_metric_samples(const struct netboot *nb,
 			       struct metric_sample *out, size_t cap);
+
+/*
+ * The served-once claim of a secret payload ("firstboot", "secrets") of
+ * the node with mac in its current arming, cluster-wide. Returns 1 when
+ * there is no shared store (nothing to wait for: the local window
+ * rules), 0 when the claim is under way: fn(arg, r) is then called on
+ * the loop, later, with r 0 (ours: serve it), -ESTALE (served already,
+ * by this or another server: 410) or -EIO/-ETIMEDOUT (etcd did not
+ * answer: refuse, never serve twice), unless store_io_claim_cancel(tag)
+ * came first. *ret_tag names the claim. -ENOMEM or -ENOSPC (too many
+ * claims waiting) otherwise.
+ */
+typedef void (*store_claim_fn)(void *arg, int r);
+#define STORE_CLAIMS_MAX 256 /* claims waiting at once */
+int store_io_claim_secret(struct netboot *nb, const uint8_t mac[6],
+			  int64_t armed_at, const char *payload,
+			  store_claim_fn fn, void *arg, uint64_t *ret_tag);
+
+/* Forget a claim under way (its requester is gone); fn is not called. */
+void store_io_claim_cancel(struct netboot *nb, uint64_t tag);
+
+/*
+ * With store.etcd: the live netboot servers (GET /v1/servers) as a JSON
+ * document into *ret_text (owned), refreshed every few seconds. 0,
+ * -ENOENT without store.etcd, or -ENOMEM.
+ */
+int store_io_servers_json(const struct netboot *nb, char **ret_text);
 
 #endif

@@ -325,6 +325,81 @@ test_storm(void **state)
 	nb_config_free(cfg);
 }
 
+/* store.etcd: the shared store's settings, and each refusal's position. */
+static void
+test_store(void **state)
+{
+	static const char text[] =
+		"version: 1\nlisten: 10.0.0.1\n"
+		"store:\n  etcd:\n"
+		"    endpoints: [https://10.0.0.2:2379, "
+		"\"https://etcd3.lab:2379\"]\n"
+		"    ca: pki/etcd/ca.crt\n    cert: /etc/mb/c.crt\n"
+		"    key: pki/netboot-etcd.key\n    prefix: /lab/metalboot\n";
+	static const struct {
+		const char *text;
+		const char *want;
+	} bad[] = {
+		{ "store: { etcd: { ca: a, cert: b, key: c } }\n",
+		  "3:16: store.etcd.endpoints is required" },
+		{ "store: { etcd: { endpoints: [http://a:2379], ca: a, "
+		  "cert: b, key: c } }\n",
+		  "3:30: store.etcd.endpoints: 'http://a:2379' is not "
+		  "https://HOST:PORT" },
+		{ "store: { etcd: { endpoints: [\"https://a:2379/v3\"], "
+		  "ca: a, cert: b, key: c } }\n",
+		  "is not https://HOST:PORT" },
+		{ "store: { etcd: { endpoints: [https://a], ca: a, cert: b, "
+		  "key: c } }\n",
+		  "is not https://HOST:PORT" },
+		{ "store: { etcd: { endpoints: [], ca: a, cert: b, key: c } "
+		  "}\n",
+		  "3:29: store.etcd.endpoints must list 1..16" },
+		{ "store: { etcd: { endpoints: [https://a:1], cert: b, "
+		  "key: c } }\n",
+		  "3:16: store.etcd needs ca, cert and key" },
+		{ "store: { etcd: { endpoints: [https://a:1], ca: a, cert: b, "
+		  "key: c, prefix: metalboot } }\n",
+		  "store.etcd.prefix 'metalboot' must be" },
+		{ "store: { etcd: { endpoints: [https://a:1], ca: a, cert: b, "
+		  "key: c, prefix: /a/ } }\n",
+		  "store.etcd.prefix '/a/' must be" },
+		{ "store: { etcd: { endpoints: [https://a:1], ca: a, cert: b, "
+		  "key: c, prefx: /a } }\n",
+		  "unknown key 'prefx' in store.etcd" },
+		{ "store: { files: {} }\n", "unknown key 'files' in store" },
+	};
+	struct nb_config *cfg;
+	char msg[512], text2[512];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse(text, &cfg, msg, sizeof(msg)), 0);
+	assert_true(cfg->store.etcd);
+	assert_int_equal(cfg->store.nendpoints, 2);
+	assert_string_equal(cfg->store.endpoints[0], "https://10.0.0.2:2379");
+	assert_string_equal(cfg->store.endpoints[1], "https://etcd3.lab:2379");
+	assert_string_equal(cfg->store.ca, "/srv/out/pki/etcd/ca.crt");
+	assert_string_equal(cfg->store.cert, "/etc/mb/c.crt");
+	assert_string_equal(cfg->store.key, "/srv/out/pki/netboot-etcd.key");
+	assert_string_equal(cfg->store.prefix, "/lab/metalboot");
+	nb_config_free(cfg);
+	assert_int_equal(
+		parse("version: 1\nlisten: 10.0.0.1\n", &cfg, msg, sizeof(msg)),
+		0);
+	assert_false(cfg->store.etcd);
+	assert_string_equal(cfg->store.prefix, NB_CONFIG_ETCD_PREFIX_DFLT);
+	nb_config_free(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text2, sizeof(text2),
+			 "version: 1\nlisten: 10.0.0.1\n%s", bad[i].text);
+		assert_int_equal(parse(text2, &cfg, msg, sizeof(msg)), -EINVAL);
+		if (strstr(msg, bad[i].want) == NULL)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, msg,
+				 bad[i].want);
+	}
+}
+
 static void
 test_loaders(void **state)
 {
@@ -381,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_loaders),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_storm),
+		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_load_file),
 	};
 

@@ -221,6 +221,9 @@ test_route_ui(void **state)
 	assert_int_equal(rt.kind, HTTP_ROUTE_EVENTS);
 	assert_int_equal(route(HTTP_GET, "/v1/cluster?t=1", &rt), 0);
 	assert_int_equal(rt.kind, HTTP_ROUTE_CLUSTER);
+	assert_int_equal(route(HTTP_GET, "/v1/servers", &rt), 0);
+	assert_int_equal(rt.kind, HTTP_ROUTE_SERVERS);
+	assert_int_equal(route(HTTP_POST, "/v1/servers", &rt), -EOPNOTSUPP);
 	assert_int_equal(route(HTTP_POST, "/", &rt), -EOPNOTSUPP);
 	assert_int_equal(route(HTTP_POST, "/v1/events", &rt), -EOPNOTSUPP);
 	assert_int_equal(route(HTTP_OTHER, "/ui/app.js", &rt), -EOPNOTSUPP);

@@ -622,11 +622,76 @@ test_render(void **state)
 	nodes_free(ns);
 }
 
+/*
+ * The shared store's records: one server's record applied on another
+ * (a node it does not list is added), the latest change wins, remote
+ * changes are not marked for etcd again, and bad records change nothing.
+ */
+static void
+test_records(void **state)
+{
+	static const uint8_t mac3[MAC_LEN] = { 0x52, 0x54, 0, 0, 3, 1 };
+	struct nodes *a = fleet(NULL), *b = nodes_new(NULL);
+	struct node_event e = ev("kubeadm", EVENT_RUNNING, "");
+	struct node *nd;
+	char *text = NULL, *old = NULL;
+
+	(void)state;
+	assert_non_null(b);
+	a->remote = true;
+	assert_int_equal(nodes_add(b, "w1", mac2, 0x7f000002, "worker"), 0);
+	nd = nodes_find(a, mac1);
+	assert_int_equal(nodes_mark(a, nd, "dhcp", 1000), 0);
+	assert_true(nd->remote_dirty);
+	assert_int_equal(nodes_latest(nd), 1000);
+	assert_int_equal(nodes_record(nd, &old), 0);
+	assert_int_equal(nodes_event(a, nd, &e, 2000), 0);
+	assert_int_equal(nodes_latest(nd), 2000);
+	assert_int_equal(nodes_record(nd, &text), 0);
+	assert_non_null(strstr(text, "\"name\":\"cp1\""));
+	assert_non_null(strstr(text, "\"ip\":\"127.0.0.1\""));
+	/* b does not list cp1: added with the record's identity. */
+	assert_int_equal(
+		nodes_apply_record(b, mac1, text, strlen(text), true, &nd), 0);
+	assert_int_equal(b->n, 2);
+	assert_string_equal(nd->name, "cp1");
+	assert_string_equal(nd->role, "control-plane");
+	assert_int_equal(nd->state, NODE_PROVISIONING);
+	assert_false(nd->remote_dirty);
+	/* Not newer: -EALREADY, nothing changed. */
+	assert_int_equal(
+		nodes_apply_record(b, mac1, old, strlen(old), true, NULL),
+		-EALREADY);
+	assert_int_equal(nd->state, NODE_PROVISIONING);
+	assert_int_equal(
+		nodes_apply_record(b, mac1, old, strlen(old), false, NULL), 0);
+	assert_int_equal(nd->state, NODE_BOOTING);
+	/* Bad records: nothing added. */
+	assert_int_equal(nodes_apply_record(b, mac3, "{", 1, false, NULL),
+			 -EBADMSG);
+	free(text);
+	text = strdup(old);
+	memcpy(strstr(text, "\"role\":\"control-plane\"") + 8, "X", 1);
+	assert_int_equal(
+		nodes_apply_record(b, mac3, text, strlen(text), false, NULL),
+		-EBADMSG);
+	/* Another MAC with cp1's name: refused. */
+	assert_int_equal(
+		nodes_apply_record(b, mac3, old, strlen(old), false, NULL),
+		-EEXIST);
+	assert_int_equal(b->n, 2);
+	free(text);
+	free(old);
+	nodes_free(a);
+	nodes_free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transitions),
+		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_timeline_cap),
 		cmocka_unit_test(test_mark_flood),
 		cmocka_unit_test(test_flush_batched),

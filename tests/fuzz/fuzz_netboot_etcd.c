@@ -1,0 +1,84 @@
+/*
+ * fuzz_netboot_etcd.c - the etcd v3 gateway's responses (etcd.h) on
+ * arbitrary bytes: range, txn, header, lease, watch and error parsers,
+ * and base64. Invariants: a refusal is one of the documented codes and
+ * leaves nothing to free; an accepted response has NUL-terminated keys
+ * within ETCD_KEY_MAX without an inner NUL, values within ETCD_VALUE_MAX,
+ * non-negative revisions; a decoded base64 string encodes back to itself.
+ */
+#include "etcd.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_kvs(int r, const struct etcd_kvs *kvs)
+{
+	size_t i;
+
+	if (r < 0) {
+		if ((r != -EBADMSG && r != -E2BIG && r != -ENOMEM) ||
+		    kvs->n != 0 || kvs->v != NULL)
+			abort();
+		return;
+	}
+	for (i = 0; i < kvs->n; i++) {
+		const struct etcd_kv *kv = &kvs->v[i];
+
+		if (kv->key_len == 0 || kv->key_len > ETCD_KEY_MAX ||
+		    strlen(kv->key) != kv->key_len ||
+		    kv->value_len > ETCD_VALUE_MAX ||
+		    kv->value[kv->value_len] != '\0' || kv->mod_revision < 0 ||
+		    kv->create_revision < 0)
+			abort();
+	}
+	if (kvs->revision < 0)
+		abort();
+}
+
+static void
+check_b64(const char *s, size_t len)
+{
+	char *out = NULL, *back;
+	size_t n = 0;
+
+	if (etcd_b64_decode(s, len, 4096, &out, &n) < 0)
+		return;
+	back = etcd_b64_encode(out, n);
+	if (back == NULL || strlen(back) != len || memcmp(back, s, len) != 0)
+		abort();
+	free(back);
+	free(out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+	struct etcd_kvs kvs;
+	int64_t a = 0, b = 0;
+	bool ok = false;
+	char msg[64];
+	int r;
+
+	r = etcd_parse_range(s, size, &kvs);
+	check_kvs(r, &kvs);
+	etcd_kvs_done(&kvs);
+	r = etcd_parse_watch(s, size, &kvs);
+	check_kvs(r, &kvs);
+	etcd_kvs_done(&kvs);
+	r = etcd_parse_txn(s, size, &ok, &b);
+	if (r == 0 && b < 0)
+		abort();
+	(void)etcd_parse_header(s, size, &a);
+	(void)etcd_parse_lease(s, size, &a, &b);
+	if (etcd_parse_error(s, size, msg, sizeof(msg)) == 0 &&
+	    strlen(msg) >= sizeof(msg))
+		abort();
+	check_b64(s, size);
+	return 0;
+}
