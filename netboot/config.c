@@ -632,7 +632,8 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 		"version", "cluster",	"kubernetes_version",
 		"listen",  "interface", "dhcp",
 		"tftp",	   "http",	"paths",
-		"nodes",   "workers",	"store",	NULL
+		"nodes",   "workers",	"store",
+		NULL
 	};
 	static const char *const tftp_keys[] = { "port", "max_per_file", NULL };
 	const struct ynode *n;
