@@ -208,15 +208,49 @@ load_relays(struct ys_ctx *c, const struct ynode *n, struct nb_config *cfg)
 			cfg->dhcp.nrelays++;
 }
 
+/* dhcp.failover: none (default) or standby (needs store.etcd, checked
+ * once the store is read: check_failover). */
+static void
+load_failover(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
+{
+	const struct ynode *n;
+	const char *s;
+
+	s = ys_get_scalar(c, m, "failover", "dhcp.failover", 0, &n);
+	if (s == NULL)
+		return;
+	if (strcmp(s, "standby") == 0)
+		cfg->dhcp.standby = true;
+	else if (strcmp(s, "none") != 0)
+		ys_err(c, n, "dhcp.failover must be none or standby");
+}
+
+/* A standby learns of its primary from etcd: it needs store.etcd. */
+static void
+check_failover(struct ys_ctx *c, const struct ynode *root,
+	       const struct nb_config *cfg)
+{
+	const struct ynode *n;
+
+	if (!cfg->dhcp.standby)
+		return;
+	n = ynode_get(ynode_get(root, "dhcp"), "failover");
+	if (!cfg->store.etcd)
+		ys_err(c, n,
+		       "dhcp.failover: standby needs store.etcd (the primary "
+		       "is known by its registration there)");
+	else if (cfg->dhcp.mode != DHCP_FULL)
+		ys_err(c, n, "dhcp.failover: standby needs dhcp.mode full");
+}
+
 static void
 load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 {
 	static const char *const keys[] = {
-		"mode",	   "subnet",	    "gateway",
-		"dns",	   "pool",	    "lease_time",
-		"unknown", "uefi_loader",   "arm64_loader",
-		"relays",  "check_wait_ms", "pace",
-		NULL
+		"mode",		"subnet",     "gateway",       "dns",
+		"pool",		"lease_time", "unknown",       "uefi_loader",
+		"arm64_loader", "relays",     "check_wait_ms", "pace",
+		"failover",	NULL
 	};
 	const struct ynode *n;
 	const char *s;
@@ -330,6 +364,7 @@ load_dhcp(struct ys_ctx *c, const struct ynode *m, struct nb_config *cfg)
 			cfg->dhcp.check_wait_ms = (unsigned)v;
 	}
 	load_relays(c, ynode_get(m, "relays"), cfg);
+	load_failover(c, m, cfg);
 	n = get_map(c, m, "pace", "dhcp.pace");
 	if (n != NULL)
 		load_pace(c, n, cfg);
@@ -676,6 +711,7 @@ load_root(struct ys_ctx *c, const struct ynode *root, struct nb_config *cfg)
 	n = get_map(c, root, "store", "store");
 	if (n != NULL)
 		load_store(c, n, cfg);
+	check_failover(c, root, cfg);
 	load_nodes(c, ynode_get(root, "nodes"), cfg);
 }
 

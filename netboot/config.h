@@ -87,6 +87,9 @@ struct nb_config {
 		size_t nrelays;
 		unsigned check_wait_ms; /* listen for other servers at start */
 		struct storm_pace_conf pace; /* dhcp.pace; rate 0: unpaced */
+		/* dhcp.failover: standby: answer only while no primary of
+		 * the segment is registered in etcd (store.etcd). */
+		bool standby;
 	} dhcp;
 
 	uint16_t tftp_port;

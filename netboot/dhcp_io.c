@@ -63,6 +63,18 @@ struct dhcp_slot {
 	int64_t now;
 	double rx_at; /* nb_mono_s() when read */
 	bool send;
+	uint8_t chaddr[MAC_LEN]; /* the client's, when decoded */
+	uint32_t lease_ip;	 /* the address it got or released, or 0 */
+};
+
+/* An answer waiting for its address claim in etcd (store.etcd). */
+struct dhcp_claim {
+	struct dhcp_claim *next;
+	struct dhcp_server *s;
+	struct dhcp_slot slot;
+	int fd;
+	unsigned tries; /* addresses found taken so far */
+	uint64_t tag;
 };
 
 /*
@@ -104,6 +116,7 @@ struct dhcp_server {
 	int fd, fd_proxy, fd_watch;
 	struct event *ev, *ev_proxy, *ev_watch;
 	struct event *ev_save, *ev_prune;
+	struct event *ev_standby; /* dhcp.failover: standby's look */
 	bool dirty; /* the table changed since the last snapshot */
 	struct lease_writer writer;
 	struct dhcp_loglimit loglimit;
@@ -117,6 +130,14 @@ struct dhcp_server {
 	struct event *ev_pace;
 	uint32_t rnd; /* xorshift state for the jitter */
 	uint64_t offers_delayed, offers_dropped;
+	/* store.etcd: answers waiting for their address claim. */
+	struct dhcp_claim *claims;
+	uint64_t claims_taken, claims_failed;
+	/* dhcp.failover: standby: answering, as last decided. */
+	bool serving;
+	bool serving_known;
+	int64_t serving_at_ms; /* last decided */
+	uint64_t standby_ignored;
 };
 
 /* Set by the command line (dhcp_io_option), before dhcp_io_start. */
@@ -552,6 +573,7 @@ handle(struct dhcp_server *s, struct dhcp_slot *slot, bool *changed)
 	int r;
 
 	slot->send = false;
+	slot->lease_ip = 0;
 	r = dhcp_decode(rx->buf, rx->len, &m);
 	if (r < 0) {
 		s->cnt.received++;
@@ -562,6 +584,8 @@ handle(struct dhcp_server *s, struct dhcp_slot *slot, bool *changed)
 		return;
 	}
 	mac_format(m.chaddr, slot->mac);
+	memcpy(slot->chaddr, m.chaddr, MAC_LEN);
+	slot->lease_ip = m.type == DHCP_RELEASE ? m.ciaddr : 0;
 	r = dhcp_policy_handle(&s->conf, &s->leases, &s->cnt, &m, rx->port, now,
 			       d);
 	if (r < 0) {
@@ -594,6 +618,8 @@ handle(struct dhcp_server *s, struct dhcp_slot *slot, bool *changed)
 		*changed = true;
 	slot->send = d->reply;
 	slot->now = now;
+	if (d->reply && d->msg.yiaddr != 0 && s->conf.mode == DHCP_FULL)
+		slot->lease_ip = d->msg.yiaddr;
 }
 
 /* Send one decided reply and record it (histogram, the node's timeline). */
@@ -743,9 +769,161 @@ on_pace(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * store.etcd: the address a slot hands out or gives back, as the table
+ * holds it now, queued for etcd (a renewal, a release).
+ */
+static void
+share_lease(struct dhcp_server *s, const struct dhcp_slot *slot)
+{
+	const struct lease *l;
+	int r;
+
+	if (slot->lease_ip == 0 || !store_io_leases_shared(s->nb))
+		return;
+	l = leases_find_ip(&s->leases, slot->lease_ip);
+	if (l == NULL || memcmp(l->mac, slot->chaddr, MAC_LEN) != 0)
+		return;
+	r = store_io_lease_put(s->nb, l->mac, l->ip, lease_state_name(l->state),
+			       l->expires);
+	if (r < 0)
+		log_limited(s, DHCP_REFUSE_OTHER, r,
+			    "dhcp %s: lease not queued for etcd", slot->mac);
+}
+
+/* Send a decided reply now, or hold it under dhcp.pace. */
+static void
+send_decided(struct dhcp_server *s, int fd, const struct dhcp_slot *slot)
+{
+	share_lease(s, slot);
+	if (!slot->send)
+		return;
+	if (s->pacing && slot->d.msg.type == DHCP_OFFER &&
+	    !pace_offer(s, fd, slot))
+		return;
+	send_slot(s, fd, slot);
+}
+
+/*
+ * Does the reply hand out an address etcd does not yet say is the
+ * client's? Then it waits for a claim (store.etcd, full mode).
+ */
+static bool
+claim_needed(const struct dhcp_server *s, const struct dhcp_slot *slot)
+{
+	const struct dhcp_msg *msg = &slot->d.msg;
+
+	return slot->send && slot->lease_ip != 0 &&
+	       (msg->type == DHCP_OFFER || msg->type == DHCP_ACK) &&
+	       !store_io_lease_held(s->nb, msg->yiaddr, msg->chaddr);
+}
+
+/* Whether a claim for chaddr is under way (a retransmission). */
+static bool
+claim_pending(const struct dhcp_server *s, const uint8_t *chaddr)
+{
+	const struct dhcp_claim *cl;
+
+	for (cl = s->claims; cl != NULL; cl = cl->next)
+		if (memcmp(cl->slot.chaddr, chaddr, MAC_LEN) == 0)
+			return true;
+	return false;
+}
+
+static void claim_done(void *arg, int r);
+
+/* Claim the slot's address in etcd; the reply waits for the outcome. */
+static void
+claim_start(struct dhcp_server *s, int fd, const struct dhcp_slot *slot,
+	    unsigned tries)
+{
+	const struct lease *l = leases_find_ip(&s->leases, slot->lease_ip);
+	struct dhcp_claim *cl = calloc(1, sizeof(*cl));
+	int r = -ENOMEM;
+
+	if (cl != NULL && l != NULL) {
+		cl->s = s;
+		cl->slot = *slot;
+		cl->fd = fd;
+		cl->tries = tries;
+		r = store_io_lease_claim(s->nb, l->mac, l->ip,
+					 lease_state_name(l->state), l->expires,
+					 claim_done, cl, &cl->tag);
+	}
+	if (r == 0) {
+		cl->next = s->claims;
+		s->claims = cl;
+		return;
+	}
+	free(cl);
+	if (r == 1) /* not shared after all */
+		send_decided(s, fd, slot);
+	else
+		log_limited(s, DHCP_REFUSE_OTHER, r,
+			    "dhcp %s: no claim of its address in etcd",
+			    slot->mac);
+}
+
+/* Unlink cl from the claims under way. */
+static void
+claim_unlink(struct dhcp_server *s, struct dhcp_claim *cl)
+{
+	struct dhcp_claim **pp;
+
+	for (pp = &s->claims; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == cl) {
+			*pp = cl->next;
+			return;
+		}
+	}
+}
+
+/*
+ * A claim's outcome: ours (answer), taken by another machine (the
+ * observer put the holder in the table: decide again, another address),
+ * or unknown (etcd unreachable: no answer; the client asks again).
+ */
+static void
+claim_done(void *arg, int r)
+{
+	struct dhcp_claim *cl = arg;
+	struct dhcp_server *s = cl->s;
+	bool changed = false;
+	char ip[IPV4_STR_LEN];
+
+	claim_unlink(s, cl);
+	ipv4_format(cl->slot.lease_ip, ip);
+	if (r == 0) {
+		send_decided(s, cl->fd, &cl->slot);
+	} else if (r == -EADDRINUSE && cl->tries + 1 < DHCP_CLAIM_TRIES) {
+		s->claims_taken++;
+		log_info("dhcp %s: %s is another machine's in etcd; choosing "
+			 "again",
+			 cl->slot.mac, ip);
+		handle(s, &cl->slot, &changed);
+		if (changed)
+			lease_dirty(s);
+		if (claim_needed(s, &cl->slot))
+			claim_start(s, cl->fd, &cl->slot, cl->tries + 1);
+		else
+			send_decided(s, cl->fd, &cl->slot);
+	} else {
+		s->claims_failed++;
+		log_limited(s, DHCP_REFUSE_POOL, r,
+			    "dhcp %s: %s not handed out: its claim in etcd %s",
+			    cl->slot.mac, ip,
+			    r == -EADDRINUSE ? "kept failing"
+					     : "got no answer (etcd "
+					       "unreachable); known machines "
+					       "are still answered");
+	}
+	free(cl);
+}
+
+/*
  * Send the replies of n slots; a changed table is marked for the writer
  * (lease_dirty), which saves it within DHCP_SAVE_MS, off the loop.
- * OFFERs go through pacing when dhcp.pace asks for it.
+ * OFFERs go through pacing when dhcp.pace asks for it; with store.etcd,
+ * an address etcd does not know as the client's is claimed first.
  */
 static void
 flush(struct dhcp_server *s, int fd, size_t n, bool changed)
@@ -757,12 +935,15 @@ flush(struct dhcp_server *s, int fd, size_t n, bool changed)
 	for (i = 0; i < n; i++) {
 		struct dhcp_slot *slot = &s->slots[i];
 
-		if (!slot->send)
+		if (!claim_needed(s, slot)) {
+			send_decided(s, fd, slot);
 			continue;
-		if (s->pacing && slot->d.msg.type == DHCP_OFFER &&
-		    !pace_offer(s, fd, slot))
-			continue;
-		send_slot(s, fd, slot);
+		}
+		if (claim_pending(s, slot->chaddr))
+			log_debug("dhcp %s: claim already under way",
+				  slot->mac);
+		else
+			claim_start(s, fd, slot, 0);
 	}
 }
 
@@ -805,6 +986,43 @@ receive(int fd, struct dhcp_rx *rx)
 	return 0;
 }
 
+/*
+ * dhcp.failover: standby: answer only while no primary of the segment is
+ * registered in etcd (decided again at most every DHCP_STANDBY_CHECK_MS;
+ * the registrations themselves are listed every second). True for a
+ * server that is not a standby.
+ */
+static bool
+standby_serving(struct dhcp_server *s)
+{
+	char id[64] = "";
+	int64_t now = ms_now_or0();
+	bool serve;
+	int r;
+
+	if (!s->nb->cfg->dhcp.standby)
+		return true;
+	if (s->serving_known && now - s->serving_at_ms < DHCP_STANDBY_CHECK_MS)
+		return s->serving;
+	s->serving_at_ms = now;
+	r = store_io_dhcp_primary(s->nb, id, sizeof(id));
+	if (r == -ENODATA)
+		return false; /* not listed yet: stand by */
+	serve = r == 0;
+	if (!s->serving_known || serve != s->serving) {
+		if (serve)
+			log_warn("dhcp: standby: no primary registered for "
+				 "this segment: answering DHCP");
+		else
+			log_info("dhcp: standby: primary %s registered: "
+				 "standing by",
+				 id);
+	}
+	s->serving = serve;
+	s->serving_known = true;
+	return serve;
+}
+
 static void
 on_read(struct dhcp_server *s, int fd, uint16_t port)
 {
@@ -828,6 +1046,12 @@ on_read(struct dhcp_server *s, int fd, uint16_t port)
 		}
 		slot->rx.port = port;
 		slot->rx_at = nb_mono_s();
+		if (!standby_serving(s)) {
+			s->standby_ignored++;
+			slot->send = false;
+			slot->lease_ip = 0;
+			continue;
+		}
 		handle(s, slot, &changed);
 	}
 	flush(s, fd, n, changed);
@@ -845,6 +1069,43 @@ on_proxy(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	on_read(arg, fd, DHCP_PROXY_PORT);
+}
+
+/* Whether ip lies in a subnet we answer for (ours or a relay's). */
+static bool
+lease_in_scope(const struct dhcp_server *s, uint32_t ip)
+{
+	size_t i;
+
+	if (cidr_contains(&s->conf.subnet, ip))
+		return true;
+	for (i = 0; i < s->conf.n_relays; i++)
+		if (cidr_contains(&s->conf.relays[i].subnet, ip))
+			return true;
+	return false;
+}
+
+/*
+ * Another server's lease record (store.etcd), or the holder that beat a
+ * claim: into the table, so that the address is not offered to anyone
+ * else and its machine can renew it here.
+ */
+static void
+on_shared_lease(void *arg, uint32_t ip, const uint8_t mac[6], const char *state,
+		int64_t expires)
+{
+	struct dhcp_server *s = arg;
+	const struct lease *l;
+	int st = lease_state_parse(state);
+
+	if (st < 0 || !lease_in_scope(s, ip))
+		return;
+	l = leases_find_ip(&s->leases, ip);
+	if (l != NULL && memcmp(l->mac, mac, MAC_LEN) == 0 && l->state == st &&
+	    l->expires == expires)
+		return;
+	if (leases_set(&s->leases, mac, ip, (enum lease_state)st, expires) == 0)
+		lease_dirty(s);
 }
 
 /* Fill s->conf from netboot.yaml and the flags. */
@@ -1217,6 +1478,14 @@ add_event(struct dhcp_server *s, int fd,
  * The save timer (armed on a change), the prune timer (every
  * DHCP_PRUNE_S) and the writer thread when there is a state directory.
  */
+static void
+on_standby(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)standby_serving(arg);
+}
+
 static int
 start_timers(struct dhcp_server *s)
 {
@@ -1236,6 +1505,15 @@ start_timers(struct dhcp_server *s)
 	if (s->ev_save == NULL || s->ev_prune == NULL || s->ev_pace == NULL ||
 	    event_add(s->ev_prune, &tv) < 0)
 		return -ENOMEM;
+	if (s->nb->cfg != NULL && s->nb->cfg->dhcp.standby) {
+		/* A standby decides without waiting for a packet. */
+		struct timeval st = { 0, DHCP_STANDBY_CHECK_MS * 1000 };
+
+		s->ev_standby =
+			event_new(s->nb->base, -1, EV_PERSIST, on_standby, s);
+		if (s->ev_standby == NULL || event_add(s->ev_standby, &st) < 0)
+			return -ENOMEM;
+	}
 	if (s->nb->state_dir == NULL)
 		return 0;
 	r = writer_start(&s->writer, s->nb->state_dir);
@@ -1316,7 +1594,8 @@ dhcp_io_start(struct netboot *nb)
 			return r;
 		}
 	}
-	if (s->conf.mode == DHCP_FULL) {
+	/* A standby shares the segment with its primary by design. */
+	if (s->conf.mode == DHCP_FULL && !nb->cfg->dhcp.standby) {
 		r = check_before_full(s);
 		if (r < 0)
 			return r;
@@ -1342,8 +1621,10 @@ dhcp_io_start(struct netboot *nb)
 	r = start_timers(s);
 	if (r < 0)
 		return r;
-	if (s->conf.mode == DHCP_FULL)
+	if (s->conf.mode == DHCP_FULL && !nb->cfg->dhcp.standby)
 		start_watch(s);
+	if (s->conf.mode == DHCP_FULL)
+		store_io_set_lease_observer(nb, on_shared_lease, s);
 	/* The store started before us: record "dhcp" there, answer lookups. */
 	dhcp_io_set_nodes(nb, store_io_nodes(nb));
 	if (nb_add_metric_source(nb, dhcp_io_metric_samples) < 0)
@@ -1391,6 +1672,20 @@ pace_stop(struct dhcp_server *s)
 		event_free(s->ev_pace);
 }
 
+/* The claims under way are forgotten (their clients ask again). */
+static void
+claims_stop(struct dhcp_server *s)
+{
+	struct dhcp_claim *cl;
+
+	store_io_set_lease_observer(s->nb, NULL, NULL);
+	while ((cl = s->claims) != NULL) {
+		s->claims = cl->next;
+		store_io_claim_cancel(s->nb, cl->tag);
+		free(cl);
+	}
+}
+
 /* See dhcp_io.h. */
 void
 dhcp_io_stop(struct netboot *nb)
@@ -1415,7 +1710,10 @@ dhcp_io_stop(struct netboot *nb)
 		event_free(s->ev_save);
 	if (s->ev_prune != NULL)
 		event_free(s->ev_prune);
+	if (s->ev_standby != NULL)
+		event_free(s->ev_standby);
 	pace_stop(s);
+	claims_stop(s);
 	stop_writer(s);
 	/* The store outlives us (it stops last): take our lookup back. */
 	if (s->nodes != NULL)
@@ -1513,6 +1811,19 @@ dhcp_io_metric_samples(const struct netboot *nb, struct metric_sample *out,
 		  false, s ? s->offers_dropped : 0 },
 		{ "dhcp_offers_queued", "DHCP offers waiting for their time.",
 		  true, s ? storm_pace_queued(&s->pace) : 0 },
+		{ "dhcp_claims_taken_total",
+		  "Addresses found held by another machine in etcd when "
+		  "claimed (another was chosen).",
+		  false, s ? s->claims_taken : 0 },
+		{ "dhcp_claims_failed_total",
+		  "Addresses not handed out: etcd did not confirm the claim.",
+		  false, s ? s->claims_failed : 0 },
+		{ "dhcp_standby_ignored_total",
+		  "DHCP messages left to the primary (dhcp.failover: standby).",
+		  false, s ? s->standby_ignored : 0 },
+		{ "dhcp_standby_serving",
+		  "1 when this standby answers DHCP (no primary registered).",
+		  true, s && s->serving ? 1 : 0 },
 	};
 	size_t i;
 

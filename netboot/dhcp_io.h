@@ -36,7 +36,9 @@
 #define DHCP_PRUNE_S	      30 /* lapsed entries leave the table this often */
 #define DHCP_CHECK_SERVERS    16 /* distinct servers listed */
 #define DHCP_IO_RX_BURST      64 /* datagrams read per callback */
-#define DHCP_IO_METRICS	      17 /* samples dhcp_io_metric_samples gives */
+#define DHCP_IO_METRICS	      21 /* samples dhcp_io_metric_samples gives */
+#define DHCP_CLAIM_TRIES      8	 /* addresses tried per answer (store.etcd) */
+#define DHCP_STANDBY_CHECK_MS 200 /* a standby's look at the registrations */
 #define DHCP_LOG_RECENT	      256 /* MACs whose last log line is kept */
 #define DHCP_LOG_REPEAT_S     30  /* a repeated decision is logged once */
 #define DHCP_CHECK_LINE	      512 /* one line of --check-dhcp output */

@@ -168,6 +168,42 @@ etcd_key_dir(const char *prefix, const char *what, char *buf, size_t n)
 }
 
 int
+etcd_key_lease(const char *prefix, uint32_t ip, char *buf, size_t n)
+{
+	char a[IPV4_STR_LEN];
+
+	ipv4_format(ip, a);
+	return key_fmt(buf, n, prefix, "leases", a, "");
+}
+
+int
+etcd_key_root(const char *prefix, char *buf, size_t n)
+{
+	int w = snprintf(buf, n, "%s/" ETCD_LAYOUT_VERSION "/", prefix);
+
+	return w < 0 || (size_t)w >= n || (size_t)w >= ETCD_KEY_MAX
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+int
+etcd_key_lease_ip(const char *prefix, const char *key, size_t len,
+		  uint32_t *ret_ip)
+{
+	char dir[ETCD_KEY_MAX], a[IPV4_STR_LEN];
+	size_t dl;
+
+	if (etcd_key_dir(prefix, "leases", dir, sizeof(dir)) < 0)
+		return -EINVAL;
+	dl = strlen(dir);
+	if (len <= dl || len - dl >= sizeof(a) || memcmp(key, dir, dl) != 0)
+		return -EINVAL;
+	memcpy(a, key + dl, len - dl);
+	a[len - dl] = '\0';
+	return ipv4_parse(a, ret_ip) < 0 ? -EINVAL : 0;
+}
+
+int
 etcd_key_node_mac(const char *prefix, const char *key, size_t len,
 		  uint8_t ret_mac[MAC_LEN])
 {
@@ -378,9 +414,11 @@ get_b64(const json_t *o, const char *name, size_t max, char **ret,
 			       ret, ret_len);
 }
 
-static void
-kv_done(struct etcd_kv *kv)
+void
+etcd_kv_done(struct etcd_kv *kv)
 {
+	if (kv == NULL)
+		return;
 	free(kv->key);
 	free(kv->value);
 	memset(kv, 0, sizeof(*kv));
@@ -394,7 +432,7 @@ etcd_kvs_done(struct etcd_kvs *kvs)
 	if (kvs == NULL)
 		return;
 	for (i = 0; i < kvs->n; i++)
-		kv_done(&kvs->v[i]);
+		etcd_kv_done(&kvs->v[i]);
 	free(kvs->v);
 	free(kvs->deleted);
 	memset(kvs, 0, sizeof(*kvs));
@@ -428,7 +466,7 @@ kv_parse(const json_t *o, struct etcd_kv *ret)
 	    (kv.create_revision < 0 || kv.mod_revision < 0 || kv.version < 0))
 		r = -EBADMSG;
 	if (r < 0) {
-		kv_done(&kv);
+		etcd_kv_done(&kv);
 		return r;
 	}
 	*ret = kv;
@@ -514,17 +552,20 @@ etcd_parse_range(const char *text, size_t len, struct etcd_kvs *ret)
 	return 0;
 }
 
-/* The key's mod_revision in a failed CAS's response_range (0: gone). */
+/*
+ * The key in a failed CAS's response_range into *holder (zeroed: the key
+ * is gone), its mod_revision into *ret.
+ */
 static int
-txn_failure_rev(const json_t *o, int64_t *ret)
+txn_failure_kv(const json_t *o, int64_t *ret, struct etcd_kv *holder)
 {
 	json_t *resp = json_object_get(o, "responses");
 	json_t *rr = json_object_get(json_array_get(resp, 0), "response_range");
 	json_t *kvs = json_object_get(rr, "kvs");
-	struct etcd_kv kv;
 	int r;
 
 	*ret = 0;
+	memset(holder, 0, sizeof(*holder));
 	if (!json_is_array(resp) || json_array_size(resp) != 1 ||
 	    !json_is_object(rr) || (kvs != NULL && !json_is_array(kvs)))
 		return -EBADMSG;
@@ -532,22 +573,23 @@ txn_failure_rev(const json_t *o, int64_t *ret)
 		return 0;
 	if (json_array_size(kvs) != 1)
 		return -EBADMSG;
-	r = kv_parse(json_array_get(kvs, 0), &kv);
+	r = kv_parse(json_array_get(kvs, 0), holder);
 	if (r < 0)
 		return r;
-	*ret = kv.mod_revision;
-	kv_done(&kv);
+	*ret = holder->mod_revision;
 	return 0;
 }
 
 int
-etcd_parse_txn(const char *text, size_t len, bool *ret_ok, int64_t *ret_rev)
+etcd_parse_txn_kv(const char *text, size_t len, bool *ret_ok, int64_t *ret_rev,
+		  struct etcd_kv *ret_holder)
 {
 	json_t *o = load_object(text, len);
 	int64_t rev = 0;
 	bool ok = false;
 	int r;
 
+	memset(ret_holder, 0, sizeof(*ret_holder));
 	if (o == NULL)
 		return -EBADMSG;
 	r = header_rev(o, &rev);
@@ -555,13 +597,23 @@ etcd_parse_txn(const char *text, size_t len, bool *ret_ok, int64_t *ret_rev)
 		r = get_bool(o, "succeeded", &ok);
 	/* Succeeded: the put's revision is the header's. */
 	if (r == 0 && !ok)
-		r = txn_failure_rev(o, &rev);
+		r = txn_failure_kv(o, &rev, ret_holder);
 	json_decref(o);
 	if (r < 0)
 		return r;
 	*ret_ok = ok;
 	*ret_rev = rev;
 	return 0;
+}
+
+int
+etcd_parse_txn(const char *text, size_t len, bool *ret_ok, int64_t *ret_rev)
+{
+	struct etcd_kv kv;
+	int r = etcd_parse_txn_kv(text, len, ret_ok, ret_rev, &kv);
+
+	etcd_kv_done(&kv);
+	return r;
 }
 
 int
@@ -694,4 +746,79 @@ etcd_parse_error(const char *text, size_t len, char *msg, size_t n)
 	msg[k] = '\0';
 	json_decref(o);
 	return 0;
+}
+
+/* --- Lease values -------------------------------------------------------- */
+
+char *
+etcd_lease_format(const struct etcd_lease *l)
+{
+	char m[MAC_STR_LEN];
+
+	mac_format(l->mac, m);
+	return dump_take(json_pack("{s:s,s:s,s:I,s:s}", "mac", m, "state",
+				   l->state, "expires", (json_int_t)l->expires,
+				   "server", l->server));
+}
+
+/* Copy a printable ASCII string member into buf (n bytes). */
+static int
+get_token(const json_t *o, const char *name, char *buf, size_t n, bool required)
+{
+	const json_t *j = json_object_get(o, name);
+	const char *v;
+	size_t i, len;
+
+	if (j == NULL && !required) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (!json_is_string(j))
+		return -EBADMSG;
+	v = json_string_value(j);
+	len = json_string_length(j);
+	if ((len == 0 && required) || len >= n)
+		return -EBADMSG;
+	for (i = 0; i < len; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e)
+			return -EBADMSG;
+	memcpy(buf, v, len + 1);
+	return 0;
+}
+
+int
+etcd_lease_parse(const char *text, size_t len, struct etcd_lease *ret)
+{
+	json_t *o = load_object(text, len);
+	char m[MAC_STR_LEN + 1];
+	const json_t *e;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (o == NULL)
+		return -EBADMSG;
+	e = json_object_get(o, "expires");
+	r = get_token(o, "mac", m, sizeof(m), true);
+	if (r == 0 && mac_parse(m, ret->mac) < 0)
+		r = -EBADMSG;
+	if (r == 0)
+		r = get_token(o, "state", ret->state, sizeof(ret->state), true);
+	if (r == 0)
+		r = get_token(o, "server", ret->server, sizeof(ret->server),
+			      false);
+	if (r == 0 && (!json_is_integer(e) || json_integer_value(e) < 0))
+		r = -EBADMSG;
+	if (r == 0)
+		ret->expires = (int64_t)json_integer_value(e);
+	json_decref(o);
+	if (r < 0)
+		memset(ret, 0, sizeof(*ret));
+	return r;
+}
+
+bool
+etcd_lease_claimable(const struct etcd_lease *holder,
+		     const uint8_t mac[MAC_LEN], int64_t now)
+{
+	return memcmp(holder->mac, mac, MAC_LEN) == 0 || holder->expires <= now;
 }

@@ -15,8 +15,13 @@
  *   PREFIX/v1/served/MAC/ARMED/PAYLOAD  a secret payload served (create-
  *                                   only), per arming of the node
  *   PREFIX/v1/servers/ID            a live netboot server (under a lease)
+ *   PREFIX/v1/leases/IP             a DHCP address's holder (a lease or a
+ *                                   reservation), claimed by compare-
+ *                                   and-swap: {"mac","state","expires",
+ *                                   "server"} (etcd_lease_format)
  * MAC is lowercase with colons; ARMED the node's last re-arm (ms since
- * the epoch, 0: never); PAYLOAD "firstboot" or "secrets".
+ * the epoch, 0: never); PAYLOAD "firstboot" or "secrets"; IP dotted quad.
+ * Every server loads and watches the whole of PREFIX/v1/ (etcd_key_root).
  */
 #ifndef MB_NB_ETCD_H
 #define MB_NB_ETCD_H
@@ -74,6 +79,17 @@ int etcd_key_served(const char *prefix, const uint8_t mac[MAC_LEN],
 int etcd_key_server(const char *prefix, const char *id, char *buf, size_t n);
 int etcd_key_dir(const char *prefix, const char *what, char *buf, size_t n);
 
+/* PREFIX/v1/leases/IP (ip in host order), and PREFIX/v1/ itself. */
+int etcd_key_lease(const char *prefix, uint32_t ip, char *buf, size_t n);
+int etcd_key_root(const char *prefix, char *buf, size_t n);
+
+/*
+ * The address of a lease key (len bytes, host order): 0 and *ret_ip, or
+ * -EINVAL for a key that is not PREFIX/v1/leases/IP.
+ */
+int etcd_key_lease_ip(const char *prefix, const char *key, size_t len,
+		      uint32_t *ret_ip);
+
 /*
  * The MAC of a node key (len bytes). 0 and *ret_mac, or -EINVAL for a
  * key that is not PREFIX/v1/nodes/MAC.
@@ -125,6 +141,44 @@ int etcd_parse_range(const char *text, size_t len, struct etcd_kvs *ret);
  */
 int etcd_parse_txn(const char *text, size_t len, bool *ret_ok,
 		   int64_t *ret_rev);
+
+/*
+ * The same, and on a lost CAS the key's current value as the winner left
+ * it: *ret_holder (owned, NULL when the key is gone; etcd_kv_done frees
+ * it). Succeeded: *ret_holder is zeroed.
+ */
+int etcd_parse_txn_kv(const char *text, size_t len, bool *ret_ok,
+		      int64_t *ret_rev, struct etcd_kv *ret_holder);
+void etcd_kv_done(struct etcd_kv *kv);
+
+/* --- Lease values ------------------------------------------------------ */
+
+#define ETCD_LEASE_STATE_MAX 16
+
+/* A DHCP address's holder as PREFIX/v1/leases/IP records it. */
+struct etcd_lease {
+	uint8_t mac[MAC_LEN];
+	char state[ETCD_LEASE_STATE_MAX]; /* "offered", "bound", ... */
+	int64_t expires;		  /* Unix time */
+	char server[ETCD_SERVER_ID_MAX];  /* who wrote it last */
+};
+
+/* The JSON value of l (owned; NULL: out of memory). */
+char *etcd_lease_format(const struct etcd_lease *l);
+
+/*
+ * Parse a lease value (len bytes). 0, or -EBADMSG for anything but an
+ * object with a valid "mac", a "state" of printable ASCII that fits,
+ * an integer "expires" >= 0 and an optional "server" string that fits.
+ */
+int etcd_lease_parse(const char *text, size_t len, struct etcd_lease *ret);
+
+/*
+ * May a claim of the address for mac replace holder at now? Yes when
+ * mac already holds it, or the holder's lease has expired.
+ */
+bool etcd_lease_claimable(const struct etcd_lease *holder,
+			  const uint8_t mac[MAC_LEN], int64_t now);
 
 /* A put or delete-range response: 0 and the header's revision. */
 int etcd_parse_header(const char *text, size_t len, int64_t *ret_rev);

@@ -1070,6 +1070,9 @@ serve_secret(struct ctx *x, struct node *nd, bool fb, int fd,
 			log_warn("http %s: %s of node %s fetched again "
 				 "before the node finished",
 				 x->peer, what, nd->name);
+		else
+			log_info("http %s: %s of node %s served", x->peer, what,
+				 nd->name);
 	}
 	serve_fd(x, fd, st, content_type(path), true, NULL);
 }

@@ -188,6 +188,17 @@ leases_count(const struct leases *t, enum lease_state state, int64_t now)
 }
 
 /* See leases.h. */
+int
+lease_state_parse(const char *name)
+{
+	size_t st;
+
+	for (st = 0; st < sizeof(state_names) / sizeof(state_names[0]); st++)
+		if (strcmp(name, state_names[st]) == 0)
+			return (int)st;
+	return -EINVAL;
+}
+
 const char *
 lease_state_name(uint8_t state)
 {

@@ -97,6 +97,9 @@ bool lease_active(const struct lease *l, int64_t now);
 /* "offered", "bound", "released", "declined". */
 const char *lease_state_name(uint8_t state);
 
+/* The enum lease_state of a name lease_state_name gives, or -EINVAL. */
+int lease_state_parse(const char *name);
+
 /*
  * Serialise the table into a new NUL-terminated buffer (*ret, freed by
  * the caller with free()). Returns 0 or -ENOMEM.

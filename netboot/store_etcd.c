@@ -31,6 +31,8 @@ struct slot {
 	bool queued; /* in the FIFO */
 	int64_t rev; /* the key's mod_revision as last seen (0: unknown) */
 	bool rev_known;
+	bool lease; /* a lease record of mac (see lease_cas) */
+	uint8_t mac[MAC_LEN];
 };
 
 /* A served-once claim waiting for the writer. */
@@ -38,6 +40,8 @@ struct claim {
 	char *key, *value; /* owned */
 	uint64_t tag;
 	struct timespec deadline; /* CLOCK_MONOTONIC */
+	bool lease; /* an address for mac, not a served-once mark */
+	uint8_t mac[MAC_LEN];
 	struct claim *next;
 };
 
@@ -60,6 +64,8 @@ struct etcd_client {
 	size_t head, count, cap;
 	bool inflight; /* the writer holds a record taken from the FIFO: */
 	size_t in_slot;
+	bool in_lease;
+	uint8_t in_mac[MAC_LEN];
 	char *in_key, *in_val; /* owned */
 	size_t in_len;
 
@@ -72,6 +78,15 @@ struct etcd_client {
 	int64_t lease;
 	struct timespec lease_due;
 	char *servers_json; /* the last list of live servers (owned) */
+	/* The same, what a standby needs of it (nlive < 0: never listed). */
+	struct live_server {
+		char id[ETCD_SERVER_ID_MAX];
+		char segment[48];
+		bool primary; /* serves DHCP there, not as a standby */
+	} live[ETCD_SERVERS_MAX];
+	int nlive;
+	bool standby; /* dhcp.failover: standby: list every second */
+	struct timespec servers_due;
 
 	struct etcd_client_stats st;
 	size_t fails; /* the writer's requests failed in a row */
@@ -369,7 +384,7 @@ do_load(struct conn *k)
 	size_t i;
 	int r;
 
-	r = etcd_key_dir(c->prefix, "nodes", dir, sizeof(dir));
+	r = etcd_key_root(c->prefix, dir, sizeof(dir));
 	if (r == 0)
 		r = post_take(k, "/v3/kv/range", etcd_req_range_prefix(dir));
 	if (r == 0)
@@ -443,7 +458,75 @@ take_locked(struct etcd_client *c)
 	c->in_key = s->key;
 	s->pending = NULL;
 	s->key = NULL;
+	c->in_lease = s->lease;
+	memcpy(c->in_mac, s->mac, MAC_LEN);
 	c->inflight = true;
+}
+
+/*
+ * Write a lease record of mac to key by compare-and-swap from *rev (its
+ * mod_revision as last seen, 0: absent), replacing the holder only when
+ * it is mac or its lease has expired (etcd_lease_claimable). 0 (written,
+ * *rev the new revision), -EADDRINUSE (another machine holds it: its kv
+ * into *holder, owned), -EAGAIN (lost too often) or a request's error.
+ */
+static int
+lease_cas(struct conn *k, const char *key, const char *val, size_t len,
+	  const uint8_t mac[MAC_LEN], int64_t *rev, struct etcd_kv *holder)
+{
+	struct etcd_lease l;
+	int tries, r;
+	bool won;
+
+	for (tries = 0; tries < 8; tries++) {
+		r = post_take(k, "/v3/kv/txn",
+			      etcd_req_cas(key, val, len, *rev));
+		if (r == 0)
+			r = etcd_parse_txn_kv(k->resp.data, k->resp.len, &won,
+					      rev, holder);
+		if (r < 0 || won)
+			return r;
+		if (holder->key == NULL)
+			continue; /* deleted meanwhile: create it */
+		if (etcd_lease_parse(holder->value, holder->value_len, &l) ==
+			    0 &&
+		    etcd_lease_claimable(&l, mac, (int64_t)time(NULL))) {
+			etcd_kv_done(holder);
+			continue;
+		}
+		return -EADDRINUSE;
+	}
+	return -EAGAIN;
+}
+
+/* A lease slot's write; a holder that wins is told to the loop. */
+static int
+write_lease(struct conn *k, size_t slot)
+{
+	struct etcd_client *c = k->c;
+	struct etcd_kv holder = { 0 };
+	int64_t rev;
+	bool lost;
+	int r;
+
+	pthread_mutex_lock(&c->mu);
+	rev = c->slots[slot].rev;
+	pthread_mutex_unlock(&c->mu);
+	r = lease_cas(k, c->in_key, c->in_val, c->in_len, c->in_mac, &rev,
+		      &holder);
+	lost = r == -EADDRINUSE;
+	if (lost)
+		r = push_record(c, &holder, false);
+	etcd_kv_done(&holder);
+	pthread_mutex_lock(&c->mu);
+	c->slots[slot].rev = rev;
+	c->slots[slot].rev_known = true;
+	if (r == 0 && !lost)
+		c->st.writes++;
+	else if (r == 0)
+		c->st.conflicts++; /* dropped: another machine holds it */
+	pthread_mutex_unlock(&c->mu);
+	return r == -EAGAIN ? -EIO : r;
 }
 
 /* Write the next record; on error it stays the next one. */
@@ -459,6 +542,8 @@ do_write(struct conn *k)
 	slot = c->in_slot;
 	pthread_mutex_unlock(&c->mu);
 	/* Only this thread touches in_key and in_val while inflight. */
+	if (c->in_lease)
+		r = write_lease(k, slot);
 	for (tries = 0; tries < 8 && r == -EAGAIN; tries++)
 		r = cas_once(k, slot, c->in_key, c->in_val, c->in_len);
 	if (r < 0)
@@ -487,7 +572,7 @@ push_claimed(struct etcd_client *c, uint64_t tag, int r)
 	pthread_mutex_lock(&c->mu);
 	if (r == 0)
 		c->st.claims_won++;
-	else if (r == -ESTALE)
+	else if (r == -ESTALE || r == -EADDRINUSE)
 		c->st.claims_lost++;
 	else
 		c->st.claims_failed++;
@@ -502,6 +587,35 @@ claim_free(struct claim *cl)
 	free(cl->key);
 	free(cl->value);
 	free(cl);
+}
+
+/*
+ * An address claim: lease_cas from "absent", on each endpoint at most
+ * once. The holder that wins goes to the loop before the outcome.
+ */
+static int
+claim_lease(struct conn *k, struct claim *cl)
+{
+	struct etcd_client *c = k->c;
+	struct etcd_kv holder = { 0 };
+	int64_t rev = 0;
+	size_t tries;
+	int r = -ETIMEDOUT;
+
+	for (tries = 0; tries < c->nendpoints && !due(&cl->deadline); tries++) {
+		r = lease_cas(k, cl->key, cl->value, strlen(cl->value), cl->mac,
+			      &rev, &holder);
+		if (r != -EIO)
+			break;
+	}
+	if (r == -EADDRINUSE && push_record(c, &holder, false) < 0)
+		r = -EIO;
+	else if (r < 0 && r != -EADDRINUSE && r != -ETIMEDOUT)
+		r = -EIO;
+	etcd_kv_done(&holder);
+	push_claimed(c, cl->tag, r);
+	claim_free(cl);
+	return 0;
 }
 
 /*
@@ -524,6 +638,8 @@ do_claim(struct conn *k)
 	if (c->claims == NULL)
 		c->claims_tail = &c->claims;
 	pthread_mutex_unlock(&c->mu);
+	if (cl->lease)
+		return claim_lease(k, cl);
 	for (tries = 0; tries < c->nendpoints && !due(&cl->deadline); tries++) {
 		r = post_take(
 			k, "/v3/kv/txn",
@@ -543,9 +659,9 @@ do_claim(struct conn *k)
 	return 0;
 }
 
-int
-etcd_client_claim(struct etcd_client *c, const char *key, const char *value,
-		  uint64_t tag)
+static int
+queue_claim(struct etcd_client *c, const char *key, const char *value,
+	    const uint8_t *mac, uint64_t tag)
 {
 	struct claim *cl = calloc(1, sizeof(*cl));
 
@@ -558,6 +674,9 @@ etcd_client_claim(struct etcd_client *c, const char *key, const char *value,
 		return -ENOMEM;
 	}
 	cl->tag = tag;
+	cl->lease = mac != NULL;
+	if (mac != NULL)
+		memcpy(cl->mac, mac, MAC_LEN);
 	clock_gettime(CLOCK_MONOTONIC, &cl->deadline);
 	cl->deadline.tv_sec += ETCD_CLAIM_WAIT_MS / 1000;
 	cl->deadline.tv_nsec += (ETCD_CLAIM_WAIT_MS % 1000) * 1000000L;
@@ -571,6 +690,36 @@ etcd_client_claim(struct etcd_client *c, const char *key, const char *value,
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	return 0;
+}
+
+int
+etcd_client_claim(struct etcd_client *c, const char *key, const char *value,
+		  uint64_t tag)
+{
+	return queue_claim(c, key, value, NULL, tag);
+}
+
+int
+etcd_client_claim_lease(struct etcd_client *c, const char *key,
+			const char *value, const uint8_t mac[MAC_LEN],
+			uint64_t tag)
+{
+	return queue_claim(c, key, value, mac, tag);
+}
+
+/* Record a live server's segment and role (info: its registration). */
+static void
+note_live(struct etcd_client *c, const char *id, const json_t *info)
+{
+	const char *seg = json_string_value(json_object_get(info, "segment"));
+	const char *dhcp = json_string_value(json_object_get(info, "dhcp"));
+	const char *fo = json_string_value(json_object_get(info, "failover"));
+	struct live_server *l = &c->live[c->nlive++];
+
+	snprintf(l->id, sizeof(l->id), "%s", id);
+	snprintf(l->segment, sizeof(l->segment), "%s", seg ? seg : "");
+	l->primary = dhcp != NULL && strcmp(dhcp, "full") == 0 &&
+		     (fo == NULL || strcmp(fo, "standby") != 0);
 }
 
 /* The live servers into c->servers_json. */
@@ -595,6 +744,8 @@ list_servers(struct conn *k)
 		return r < 0 ? r : -ENOMEM;
 	}
 	dl = strlen(dir);
+	pthread_mutex_lock(&c->mu);
+	c->nlive = 0;
 	for (i = 0; i < kvs.n && i < ETCD_SERVERS_MAX; i++) {
 		json_error_t jerr;
 		json_t *info = json_loads(kvs.v[i].value, 0, &jerr);
@@ -604,8 +755,10 @@ list_servers(struct conn *k)
 			info = json_object();
 		}
 		json_object_set_new(info, "id", json_string(kvs.v[i].key + dl));
+		note_live(c, kvs.v[i].key + dl, info);
 		json_array_append_new(arr, info);
 	}
+	pthread_mutex_unlock(&c->mu);
 	etcd_kvs_done(&kvs);
 	o = json_pack("{s:o}", "servers", arr);
 	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -668,7 +821,10 @@ due(const struct timespec *t)
 	       (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
-/* The writer's next task: 'l'oad, 'k'eepalive, 'w'rite, or 0 (wait). */
+/*
+ * The writer's next task: 'c'laim, 'l'oad, 'k'eepalive, 's'ervers (a
+ * standby's list), 'w'rite, or 0 (wait).
+ */
 static char
 next_task(struct etcd_client *c)
 {
@@ -678,6 +834,8 @@ next_task(struct etcd_client *c)
 		return 'l';
 	if (due(&c->lease_due))
 		return 'k';
+	if (c->standby && due(&c->servers_due))
+		return 's';
 	if (c->count > 0 || c->inflight)
 		return 'w';
 	return 0;
@@ -695,6 +853,11 @@ run_task(struct conn *k, char task)
 		return do_load(k);
 	if (task == 'w')
 		return do_write(k);
+	if (task == 's') {
+		clock_gettime(CLOCK_MONOTONIC, &c->servers_due);
+		c->servers_due.tv_sec += ETCD_STANDBY_LIST_S;
+		return list_servers(k);
+	}
 	r = do_lease(k);
 	clock_gettime(CLOCK_MONOTONIC, &c->lease_due);
 	c->lease_due.tv_sec += r == 0 ? ETCD_LEASE_TTL / 3 : 1;
@@ -779,7 +942,7 @@ watcher_main(void *arg)
 	bool reload = true;
 
 	if (conn_init(&k, c) < 0 ||
-	    etcd_key_dir(c->prefix, "nodes", dir, sizeof(dir)) < 0)
+	    etcd_key_root(c->prefix, dir, sizeof(dir)) < 0)
 		goto out;
 	k.on_line = watch_line;
 	while (!atomic_load(&c->stop)) {
@@ -834,6 +997,8 @@ etcd_client_new(const struct nb_config *cfg, const char *server_id,
 	c->info = strdup(info);
 	c->need_load = true;
 	c->claims_tail = &c->claims;
+	c->nlive = -1;
+	c->standby = cfg->dhcp.standby;
 	r = c->info == NULL ? -ENOMEM : 0;
 	if (r == 0 && (r = read_pem(cfg->store.ca, &c->ca, &c->ca_len)) < 0)
 		*ret_bad = cfg->store.ca;
@@ -951,6 +1116,13 @@ int
 etcd_client_put_node(struct etcd_client *c, size_t slot, const char *key,
 		     const char *value, size_t len)
 {
+	return etcd_client_put(c, slot, key, value, len, NULL);
+}
+
+int
+etcd_client_put(struct etcd_client *c, size_t slot, const char *key,
+		const char *value, size_t len, const uint8_t *lease_mac)
+{
 	char *v = malloc(len + 1), *k = strdup(key);
 	struct slot *s;
 	int r;
@@ -973,6 +1145,9 @@ etcd_client_put_node(struct etcd_client *c, size_t slot, const char *key,
 		s->pending_len = len;
 		free(s->key);
 		s->key = k;
+		s->lease = lease_mac != NULL;
+		if (lease_mac != NULL)
+			memcpy(s->mac, lease_mac, MAC_LEN);
 		if (!s->queued) {
 			c->fifo[(c->head + c->count) % c->cap] = slot;
 			c->count++;
@@ -994,6 +1169,27 @@ etcd_client_stats(struct etcd_client *c, struct etcd_client_stats *out)
 	*out = c->st;
 	out->queued = c->count + (c->inflight ? 1 : 0);
 	pthread_mutex_unlock(&c->mu);
+}
+
+int
+etcd_client_primary(struct etcd_client *c, const char *segment, char *ret_id,
+		    size_t n)
+{
+	int i, r = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->nlive < 0)
+		r = -ENODATA;
+	for (i = 0; i < c->nlive && r == 0; i++) {
+		if (!c->live[i].primary ||
+		    strcmp(c->live[i].segment, segment) != 0 ||
+		    strcmp(c->live[i].id, c->server_id) == 0)
+			continue;
+		snprintf(ret_id, n, "%s", c->live[i].id);
+		r = 1;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return r;
 }
 
 int

@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net.h"
+
 struct nb_config;
 struct etcd_client;
 
@@ -39,8 +41,9 @@ struct etcd_client;
 #define ETCD_RETRY_MS	     1000   /* between attempts while etcd is down */
 #define ETCD_LEASE_TTL	     10	    /* s: a server's registration outlives it */
 #define ETCD_SERVERS_MAX     64	    /* servers listed by /v1/servers */
-#define ETCD_QUEUE_SLOTS_MAX 100000 /* node slots */
+#define ETCD_QUEUE_SLOTS_MAX 200000 /* slots: nodes and leases */
 #define ETCD_CLAIM_WAIT_MS   3000   /* a claim not sent by then fails */
+#define ETCD_STANDBY_LIST_S  1	    /* s between a standby's lists */
 
 enum etcd_result_kind {
 	ETCD_RES_RECORD,  /* a node record from the load or the watch */
@@ -102,6 +105,29 @@ int etcd_client_put_node(struct etcd_client *c, size_t slot, const char *key,
 			 const char *value, size_t len);
 
 /*
+ * Queue a write of key like etcd_client_put_node, into any slot (the
+ * caller numbers them). With lease_mac, value is a lease record of that
+ * machine, written only while it holds the address or the holder's lease
+ * has expired; when another machine holds it, the write is dropped
+ * (counted as a conflict) and the holder comes back as an
+ * ETCD_RES_RECORD. 0, -ENOMEM, -E2BIG.
+ */
+int etcd_client_put(struct etcd_client *c, size_t slot, const char *key,
+		    const char *value, size_t len, const uint8_t *lease_mac);
+
+/*
+ * Claim the address of lease key for mac: write value (its lease
+ * record) when the key is absent, held by mac or expired (an ordered
+ * claim like etcd_client_claim's). Outcome as ETCD_RES_CLAIMED: 0 (ours),
+ * -EADDRINUSE (another machine holds it: its record arrives as an
+ * ETCD_RES_RECORD first), -EIO or -ETIMEDOUT (unknown: not ours). 0 or
+ * -ENOMEM.
+ */
+int etcd_client_claim_lease(struct etcd_client *c, const char *key,
+			    const char *value, const uint8_t mac[MAC_LEN],
+			    uint64_t tag);
+
+/*
  * Claim key (a served-once mark): create it with value unless it exists,
  * before every node write waiting (claims wait for nothing but earlier
  * claims). The outcome comes back as an ETCD_RES_CLAIMED result with
@@ -131,5 +157,16 @@ void etcd_client_stats(struct etcd_client *c, struct etcd_client_stats *out);
  * (owned). 0 or -ENOMEM.
  */
 int etcd_client_servers_json(struct etcd_client *c, char **ret_text);
+
+/*
+ * Whether a live server other than this one registered as the DHCP
+ * primary of segment (its registration's "segment", "dhcp": "full" and
+ * no "failover": "standby"): 1 (its id into ret_id, n bytes), 0 (none),
+ * -ENODATA (never listed yet). The list is refreshed every
+ * ETCD_STANDBY_LIST_S with dhcp.failover: standby, else with each
+ * keepalive; while etcd is unreachable it is the last one seen.
+ */
+int etcd_client_primary(struct etcd_client *c, const char *segment,
+			char *ret_id, size_t n);
 
 #endif

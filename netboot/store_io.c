@@ -5,7 +5,9 @@
 #include "store_io.h"
 
 #include "config.h"
+#include "dhcp_policy.h"
 #include "etcd.h"
+#include "leases.h"
 #include "log.h"
 #include "metrics.h"
 #include "nodes.h"
@@ -13,6 +15,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +39,41 @@ struct store {
 		uint64_t tag;
 		store_claim_fn fn;
 		void *arg;
+		uint32_t lease_ip; /* an address claim: what it writes */
+		struct etcd_lease lease;
 	} claims[STORE_CLAIMS_MAX];
 	size_t nclaims;
 	uint64_t next_tag;
+	/* The shared copy of the DHCP leases, sorted by address. */
+	struct shared_lease *leases;
+	size_t nleases, leases_cap;
+	size_t next_lease_slot;
+	store_lease_fn lease_fn;
+	void *lease_arg;
+	char id[ETCD_SERVER_ID_MAX]; /* this server's registration */
+};
+
+/* What etcd says of one address, and its place in the write queue. */
+struct shared_lease {
+	uint32_t ip;
+	struct etcd_lease l;
+	size_t slot; /* etcd_client_put slot: 2 * n + 1 (nodes: 2 * i) */
 };
 
 static void etcd_tick(struct store *st);
+
+/* A server's DHCP segment as registered: dhcp.subnet, "" without one. */
+static void
+store_segment(const struct nb_config *cfg, char *buf, size_t n)
+{
+	char a[IPV4_STR_LEN];
+
+	buf[0] = '\0';
+	if (cfg->dhcp.has_subnet) {
+		ipv4_format(cfg->dhcp.subnet.addr, a);
+		snprintf(buf, n, "%s/%u", a, cfg->dhcp.subnet.prefix);
+	}
+}
 static void etcd_start(struct store *st);
 
 static void
@@ -99,7 +131,7 @@ etcd_hand_over(struct store *st)
 		if (r == 0)
 			r = nodes_record(nd, &text);
 		if (r == 0)
-			r = etcd_client_put_node(st->etcd, i, key, text,
+			r = etcd_client_put_node(st->etcd, 2 * i, key, text,
 						 strlen(text));
 		free(text);
 		text = NULL;
@@ -130,6 +162,92 @@ etcd_tick(struct store *st)
 	st->etcd_up = s.up;
 }
 
+/* The shared lease of ip, or NULL (bsearch on the sorted array). */
+static struct shared_lease *
+lease_find(const struct store *st, uint32_t ip, size_t *ret_pos)
+{
+	size_t lo = 0, hi = st->nleases;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->leases[mid].ip < ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (ret_pos != NULL)
+		*ret_pos = lo;
+	return lo < st->nleases && st->leases[lo].ip == ip ? &st->leases[lo]
+							   : NULL;
+}
+
+/* The shared lease of ip, made (absent, slot numbered) when new. */
+static struct shared_lease *
+lease_get(struct store *st, uint32_t ip)
+{
+	struct shared_lease *sl;
+	size_t pos;
+
+	sl = lease_find(st, ip, &pos);
+	if (sl != NULL)
+		return sl;
+	if (st->nleases == st->leases_cap) {
+		size_t n = st->leases_cap ? st->leases_cap * 2 : 64;
+		struct shared_lease *v;
+
+		if (n > LEASES_MAX)
+			return NULL;
+		v = realloc(st->leases, n * sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		st->leases = v;
+		st->leases_cap = n;
+	}
+	memmove(&st->leases[pos + 1], &st->leases[pos],
+		(st->nleases - pos) * sizeof(*sl));
+	st->nleases++;
+	sl = &st->leases[pos];
+	memset(sl, 0, sizeof(*sl));
+	sl->ip = ip;
+	sl->slot = 2 * st->next_lease_slot++ + 1;
+	return sl;
+}
+
+/*
+ * A lease record from the load, the watch or a lost claim: into the
+ * shared copy and to the DHCP service. This server's own records are
+ * skipped once loaded (its copy is newer than their echo). True when
+ * res is a lease key, whatever became of it.
+ */
+static bool
+etcd_lease_record(struct store *st, const struct etcd_result *res)
+{
+	struct shared_lease *sl;
+	struct etcd_lease l;
+	uint32_t ip;
+
+	if (etcd_key_lease_ip(st->nb->cfg->store.prefix, res->key,
+			      strlen(res->key), &ip) < 0)
+		return false;
+	if (etcd_lease_parse(res->value, res->value_len, &l) < 0) {
+		if (st->etcd_bad++ == 0)
+			log_warn("store: etcd lease %s refused: not a lease "
+				 "record",
+				 res->key);
+		return true;
+	}
+	if (st->etcd_loaded && strcmp(l.server, st->id) == 0)
+		return true;
+	sl = lease_get(st, ip);
+	if (sl == NULL)
+		return true;
+	sl->l = l;
+	if (st->lease_fn != NULL)
+		st->lease_fn(st->lease_arg, ip, l.mac, l.state, l.expires);
+	return true;
+}
+
 /* A record from the load or the watch: the latest change wins. */
 static void
 etcd_record(struct store *st, const struct etcd_result *res)
@@ -139,8 +257,12 @@ etcd_record(struct store *st, const struct etcd_result *res)
 
 	if (res->deleted)
 		return; /* records are never deleted by servers */
+	if (etcd_lease_record(st, res))
+		return;
 	r = etcd_key_node_mac(st->nb->cfg->store.prefix, res->key,
 			      strlen(res->key), mac);
+	if (r == -EINVAL)
+		return; /* a server, a served mark: not a node's state */
 	if (r == 0)
 		r = nodes_apply_record(st->nodes, mac, res->value,
 				       res->value_len, true, NULL);
@@ -149,6 +271,16 @@ etcd_record(struct store *st, const struct etcd_result *res)
 			log_warn_r(r, "store: etcd record %s refused",
 				   res->key);
 	}
+}
+
+/* A won address claim: etcd holds l for ip now. */
+static void
+lease_won(struct store *st, uint32_t ip, const struct etcd_lease *l)
+{
+	struct shared_lease *sl = lease_get(st, ip);
+
+	if (sl != NULL)
+		sl->l = *l;
 }
 
 /* A claim's outcome: to its requester, unless cancelled. */
@@ -163,6 +295,9 @@ etcd_claimed(struct store *st, uint64_t tag, int r)
 		store_claim_fn fn = st->claims[i].fn;
 		void *arg = st->claims[i].arg;
 
+		if (r == 0 && st->claims[i].lease_ip != 0)
+			lease_won(st, st->claims[i].lease_ip,
+				  &st->claims[i].lease);
 		st->claims[i] = st->claims[--st->nclaims];
 		fn(arg, r);
 		return;
@@ -192,29 +327,35 @@ etcd_cb(evutil_socket_t fd, short what, void *arg)
 	etcd_result_free(all);
 }
 
-/* This server's registration: "HOST-LISTEN" and what it serves. */
+/*
+ * This server's registration: "HOST-LISTEN" and what it serves: its
+ * address, its DHCP mode, segment (dhcp.subnet) and failover role.
+ */
 static int
 etcd_identity(struct store *st, char *id, size_t n, char **ret_info)
 {
 	const struct nb_config *cfg = st->nb->cfg;
-	char host[HOST_NAME_MAX_LEN + 1] = "", ip[IPV4_STR_LEN];
+	char host[HOST_NAME_MAX_LEN + 1] = "", ip[IPV4_STR_LEN], seg[48] = "";
+	json_t *o;
 	size_t i;
 
 	if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
 		snprintf(host, sizeof(host), "netboot");
+	host[32] = '\0';
 	ipv4_format(cfg->listen, ip);
-	snprintf(id, n, "%.32s-%s", host, ip);
+	snprintf(id, n, "%s-%s", host, ip);
 	for (i = 0; id[i] != '\0'; i++)
 		if (strchr("/ ", id[i]) != NULL)
 			id[i] = '_';
-	*ret_info = NULL;
-	return asprintf(ret_info,
-			"{\"hostname\":\"%.32s\",\"listen\":\"%s\","
-			"\"http_port\":%u,\"started\":%lld}",
-			host, ip, (unsigned)st->nb->http_port,
-			(long long)nodes_now_ms()) < 0
-		       ? -ENOMEM
-		       : 0;
+	store_segment(cfg, seg, sizeof(seg));
+	o = json_pack("{s:s,s:s,s:i,s:I,s:s,s:s,s:s}", "hostname", host,
+		      "listen", ip, "http_port", (int)st->nb->http_port,
+		      "started", (json_int_t)nodes_now_ms(), "dhcp",
+		      dhcp_mode_name(cfg->dhcp.mode), "segment", seg,
+		      "failover", cfg->dhcp.standby ? "standby" : "none");
+	*ret_info = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return *ret_info != NULL ? 0 : -ENOMEM;
 }
 
 /* Create the client (files read now, before the privilege drop). */
@@ -228,6 +369,7 @@ etcd_open(struct store *st)
 	r = etcd_identity(st, id, sizeof(id), &info);
 	if (r < 0)
 		return r;
+	snprintf(st->id, sizeof(st->id), "%s", id);
 	r = etcd_client_new(st->nb->cfg, id, info, &st->etcd, &bad);
 	free(info);
 	if (r < 0) {
@@ -345,6 +487,7 @@ store_io_stop(struct netboot *nb)
 				   nb->state_dir ? nb->state_dir : "?");
 	}
 	nodes_free(st->nodes);
+	free(st->leases);
 	free(st);
 	nb->store = NULL;
 }
@@ -435,6 +578,7 @@ store_io_claim_secret(struct netboot *nb, const uint8_t mac[6],
 	st->claims[st->nclaims].tag = st->next_tag;
 	st->claims[st->nclaims].fn = fn;
 	st->claims[st->nclaims].arg = arg;
+	st->claims[st->nclaims].lease_ip = 0;
 	st->nclaims++;
 	*ret_tag = st->next_tag;
 	return 0;
@@ -462,4 +606,129 @@ store_io_servers_json(const struct netboot *nb, char **ret_text)
 	if (st == NULL || st->etcd == NULL)
 		return -ENOENT;
 	return etcd_client_servers_json(st->etcd, ret_text);
+}
+
+/* --- Shared DHCP leases ------------------------------------------------ */
+
+bool
+store_io_leases_shared(const struct netboot *nb)
+{
+	const struct store *st = nb->store;
+
+	return st != NULL && st->etcd != NULL;
+}
+
+bool
+store_io_lease_held(const struct netboot *nb, uint32_t ip, const uint8_t mac[6])
+{
+	const struct store *st = nb->store;
+	const struct shared_lease *sl;
+
+	if (st == NULL || st->etcd == NULL)
+		return true;
+	sl = lease_find(st, ip, NULL);
+	return sl != NULL && sl->l.state[0] != '\0' &&
+	       memcmp(sl->l.mac, mac, MAC_LEN) == 0;
+}
+
+void
+store_io_set_lease_observer(struct netboot *nb, store_lease_fn fn, void *arg)
+{
+	struct store *st = nb->store;
+
+	if (st == NULL)
+		return;
+	st->lease_fn = fn;
+	st->lease_arg = arg;
+}
+
+/* The record of mac holding ip into *l, and its key and JSON value. */
+static int
+lease_value(struct store *st, const uint8_t mac[6], uint32_t ip,
+	    const char *state, int64_t expires, struct etcd_lease *l,
+	    char key[ETCD_KEY_MAX], char **ret_value)
+{
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	memcpy(l->mac, mac, MAC_LEN);
+	snprintf(l->state, sizeof(l->state), "%s", state);
+	l->expires = expires;
+	snprintf(l->server, sizeof(l->server), "%s", st->id);
+	r = etcd_key_lease(st->nb->cfg->store.prefix, ip, key, ETCD_KEY_MAX);
+	if (r < 0)
+		return r;
+	*ret_value = etcd_lease_format(l);
+	return *ret_value != NULL ? 0 : -ENOMEM;
+}
+
+int
+store_io_lease_claim(struct netboot *nb, const uint8_t mac[6], uint32_t ip,
+		     const char *state, int64_t expires, store_claim_fn fn,
+		     void *arg, uint64_t *ret_tag)
+{
+	struct store *st = nb->store;
+	char key[ETCD_KEY_MAX], *value = NULL;
+	struct etcd_lease l;
+	int r;
+
+	if (st == NULL || st->etcd == NULL)
+		return 1;
+	if (st->nclaims == STORE_CLAIMS_MAX)
+		return -ENOSPC;
+	r = lease_value(st, mac, ip, state, expires, &l, key, &value);
+	if (r == 0)
+		r = etcd_client_claim_lease(st->etcd, key, value, mac,
+					    ++st->next_tag);
+	free(value);
+	if (r < 0)
+		return r;
+	st->claims[st->nclaims].tag = st->next_tag;
+	st->claims[st->nclaims].fn = fn;
+	st->claims[st->nclaims].arg = arg;
+	st->claims[st->nclaims].lease_ip = ip;
+	st->claims[st->nclaims].lease = l;
+	st->nclaims++;
+	*ret_tag = st->next_tag;
+	return 0;
+}
+
+int
+store_io_lease_put(struct netboot *nb, const uint8_t mac[6], uint32_t ip,
+		   const char *state, int64_t expires)
+{
+	struct store *st = nb->store;
+	struct shared_lease *sl;
+	char key[ETCD_KEY_MAX], *value = NULL;
+	struct etcd_lease l;
+	int r;
+
+	if (st == NULL || st->etcd == NULL)
+		return 0;
+	sl = lease_get(st, ip);
+	if (sl == NULL)
+		return -ENOMEM;
+	if (memcmp(sl->l.mac, mac, MAC_LEN) == 0 &&
+	    strcmp(sl->l.state, state) == 0 && sl->l.expires == expires)
+		return 0; /* etcd has it already */
+	r = lease_value(st, mac, ip, state, expires, &l, key, &value);
+	if (r == 0)
+		r = etcd_client_put(st->etcd, sl->slot, key, value,
+				    strlen(value), mac);
+	free(value);
+	if (r == 0)
+		sl->l = l;
+	return r;
+}
+
+int
+store_io_dhcp_primary(struct netboot *nb, char *ret_id, size_t n)
+{
+	struct store *st = nb->store;
+	char seg[48];
+
+	if (st == NULL || st->etcd == NULL)
+		return -ENOENT;
+	store_segment(nb->cfg, seg, sizeof(seg));
+	return etcd_client_primary(st->etcd, seg, ret_id, n);
 }

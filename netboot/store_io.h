@@ -36,6 +36,9 @@
 
 #include "server.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct nodes;
 
 /*
@@ -85,5 +88,65 @@ void store_io_claim_cancel(struct netboot *nb, uint64_t tag);
  * -ENOENT without store.etcd, or -ENOMEM.
  */
 int store_io_servers_json(const struct netboot *nb, char **ret_text);
+
+/*
+ * Shared DHCP leases (store.etcd; docs/formats.md, PREFIX/v1/leases/IP).
+ * The DHCP service keeps its lease table; the store keeps what etcd says
+ * of each address, claims addresses for it and writes its changes:
+ *   - atomic, cluster-wide: a claim (store_io_lease_claim) is a compare-
+ *     and-swap: it wins only when the address is free, already the
+ *     machine's, or its holder's lease has expired; two servers never
+ *     hand one address to two machines;
+ *   - eventually consistent: the updates of a held lease (renewals,
+ *     releases; store_io_lease_put) queue in order with the node records
+ *     and survive etcd being down; other servers' records arrive through
+ *     the watch and go to the observer.
+ * Without store.etcd every call is a no-op that lets DHCP go on alone.
+ */
+
+/* Whether leases are shared (store.etcd). */
+bool store_io_leases_shared(const struct netboot *nb);
+
+/*
+ * Whether the shared copy says mac holds ip (claimed by this server or
+ * learned from etcd); true without store.etcd.
+ */
+bool store_io_lease_held(const struct netboot *nb, uint32_t ip,
+			 const uint8_t mac[6]);
+
+/*
+ * Claim ip for mac (state "offered" or "bound", until expires, Unix s).
+ * Returns 1 without store.etcd; 0 when under way: fn(arg, r) follows on
+ * the loop with r 0 (held: answer), -EADDRINUSE (another machine holds
+ * it: the observer has been told who, first) or -EIO/-ETIMEDOUT (etcd
+ * did not answer: do not hand it out), unless store_io_claim_cancel(tag)
+ * came first. -ENOMEM or -ENOSPC otherwise.
+ */
+int store_io_lease_claim(struct netboot *nb, const uint8_t mac[6], uint32_t ip,
+			 const char *state, int64_t expires, store_claim_fn fn,
+			 void *arg, uint64_t *ret_tag);
+
+/*
+ * Queue the new state of a lease mac holds (skipped when etcd has it).
+ * 0 (also without store.etcd), -ENOMEM or -E2BIG.
+ */
+int store_io_lease_put(struct netboot *nb, const uint8_t mac[6], uint32_t ip,
+		       const char *state, int64_t expires);
+
+/*
+ * The observer of other servers' lease records (one; NULL removes it):
+ * fn(arg, ip, mac, state, expires), ip in host order.
+ */
+typedef void (*store_lease_fn)(void *arg, uint32_t ip, const uint8_t mac[6],
+			       const char *state, int64_t expires);
+void store_io_set_lease_observer(struct netboot *nb, store_lease_fn fn,
+				 void *arg);
+
+/*
+ * For dhcp.failover: standby: whether the primary of this server's
+ * segment is registered in etcd (etcd_client_primary): 1 (its id into
+ * ret_id), 0, -ENODATA (not known yet), -ENOENT without store.etcd.
+ */
+int store_io_dhcp_primary(struct netboot *nb, char *ret_id, size_t n);
 
 #endif

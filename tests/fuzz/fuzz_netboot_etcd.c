@@ -55,6 +55,41 @@ check_b64(const char *s, size_t len)
 	free(out);
 }
 
+/* A lease value: parsed fields within bounds, and a round trip. */
+static void
+check_lease(const char *s, size_t len)
+{
+	struct etcd_lease l, back;
+	char *text;
+
+	if (etcd_lease_parse(s, len, &l) < 0)
+		return;
+	if (l.expires < 0 || strlen(l.state) == 0 ||
+	    strlen(l.state) >= sizeof(l.state) ||
+	    strlen(l.server) >= sizeof(l.server))
+		abort();
+	text = etcd_lease_format(&l);
+	if (text == NULL || etcd_lease_parse(text, strlen(text), &back) < 0 ||
+	    memcmp(&l, &back, sizeof(l)) != 0)
+		abort();
+	free(text);
+}
+
+/* A txn's holder: a parsed kv or none. */
+static void
+check_txn_kv(const char *s, size_t len)
+{
+	struct etcd_kv kv;
+	int64_t rev = 0;
+	bool ok = false;
+
+	if (etcd_parse_txn_kv(s, len, &ok, &rev, &kv) == 0 &&
+	    (rev < 0 || (ok && kv.key != NULL) ||
+	     (kv.key != NULL && strlen(kv.key) != kv.key_len)))
+		abort();
+	etcd_kv_done(&kv);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -80,5 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    strlen(msg) >= sizeof(msg))
 		abort();
 	check_b64(s, size);
+	check_lease(s, size);
+	check_txn_kv(s, size);
 	return 0;
 }

@@ -15,121 +15,16 @@
 # Server A runs as nobody (sandboxed), B as root.
 # Needs root (ip netns); exit 77 when a tool is missing.
 set -euo pipefail
-b=${MB_BUILD_DIR:?}
-nb_bin=$b/netboot/metalboot-netboot
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$work"/nb*.log; do echo "== $f"; tail -n 30 "$f"; done >&2
-	exit 1
-}
-for t in etcd etcdctl openssl curl python3 ip busybox; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root (ip netns)"; exit 77; }
-[[ -x $nb_bin ]] || { echo "SKIP: $nb_bin not built"; exit 77; }
-work=$(mktemp -d /tmp/mbstore.XXXXXX)
 tag=mbs$$
-hub=$tag-hub
-ens=("$tag-e1" "$tag-e2" "$tag-e3")
+# shellcheck source=tests/interop/etcd_common.bash
+. "$(dirname "$0")/etcd_common.bash"
 nbs=("$tag-na" "$tag-nb")
 cls=("$tag-ca" "$tag-cb")
-epids=(0 0 0)
+extra_ns=("${nbs[@]}" "${cls[@]}")
 npids=(0 0)
-kill_wait() { # PID...: stop and reap our own processes
-	local p
-	for p in "$@"; do ((p > 0)) && kill "$p" 2>/dev/null || true; done
-	for p in "$@"; do
-		((p > 0)) || continue
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null || true
-	done
-}
-cleanup() {
-	kill_wait "${npids[@]}" "${epids[@]}"
-	wait 2>/dev/null || true
-	for p in "${ens[@]}" "${nbs[@]}" "${cls[@]}" "$hub"; do
-		ip netns del "$p" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-# PKI: a CA; each member's certificate (server and peer, its IP); the
-# servers' client certificate.
-pki=$work/pki
-mkdir -p "$pki"
-(umask 077
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$pki/ca.key" -out "$pki/ca.crt" -days 2 \
-		-subj /CN=test-etcd-ca 2>/dev/null
-	leaf() { # NAME SAN EKU
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout "$pki/$1.key" -out "$pki/$1.csr" -subj "/CN=$1" 2>/dev/null
-		printf 'subjectAltName=%s\nextendedKeyUsage=%s\n' "$2" "$3" >"$pki/$1.ext"
-		openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.crt" \
-			-CAkey "$pki/ca.key" -CAcreateserial -days 2 \
-			-extfile "$pki/$1.ext" -out "$pki/$1.crt" 2>/dev/null
-	}
-	for i in 1 2 3; do
-		leaf "etcd$i" "IP:10.78.0.1$i,IP:127.0.0.1" serverAuth,clientAuth
-	done
-	leaf netboot "DNS:netboot" clientAuth
-	leaf https0 "IP:10.78.1.1" serverAuth
-	leaf https1 "IP:10.78.2.1" serverAuth
-)
-
-# The hub: the etcd bridge and the two segments' bridges.
-ip netns add "$hub"
-for br in bre bra brb; do
-	ip -n "$hub" link add $br type bridge
-	ip -n "$hub" link set $br up
-done
-ip -n "$hub" addr add 10.78.0.1/24 dev bre
-ip -n "$hub" link set lo up
-plug() { # NS IFACE BRIDGE ADDR/LEN [MAC]: a veth from NS to a bridge
-	local port=p$RANDOM$RANDOM
-	ip -n "$hub" link add "$port" type veth peer name "$2" netns "$1"
-	ip -n "$hub" link set "$port" master "$3" up
-	[[ -n ${5:-} ]] && ip -n "$1" link set "$2" address "$5"
-	[[ $4 != - ]] && ip -n "$1" addr add "$4" dev "$2"
-	ip -n "$1" link set "$2" up
-	ip -n "$1" link set lo up
-}
-cluster=etcd1=https://10.78.0.11:2380,etcd2=https://10.78.0.12:2380,etcd3=https://10.78.0.13:2380
-start_member() { # I (1..3): a member in its namespace, its data kept
-	local i=$1 ip=10.78.0.1$1
-	ip netns exec "${ens[$((i - 1))]}" etcd --name "etcd$i" \
-		--data-dir "$work/data$i" \
-		--listen-client-urls "https://$ip:2379" \
-		--advertise-client-urls "https://$ip:2379" \
-		--listen-peer-urls "https://$ip:2380" \
-		--initial-advertise-peer-urls "https://$ip:2380" \
-		--initial-cluster "$cluster" --initial-cluster-state new \
-		--cert-file "$pki/etcd$i.crt" --key-file "$pki/etcd$i.key" \
-		--client-cert-auth --trusted-ca-file "$pki/ca.crt" \
-		--peer-cert-file "$pki/etcd$i.crt" --peer-key-file "$pki/etcd$i.key" \
-		--peer-client-cert-auth --peer-trusted-ca-file "$pki/ca.crt" \
-		>>"$work/etcd$i.log" 2>&1 &
-	epids[$((i - 1))]=$!
-}
-for i in 1 2 3; do
-	ip netns add "${ens[$((i - 1))]}"
-	plug "${ens[$((i - 1))]}" eth0 bre "10.78.0.1$i/24"
-	start_member $i
-done
-all=https://10.78.0.11:2379,https://10.78.0.12:2379,https://10.78.0.13:2379
-ctl() {
-	ip netns exec "$hub" env ETCDCTL_API=3 etcdctl --endpoints="$all" \
-		--cacert="$pki/ca.crt" --cert="$pki/netboot.crt" \
-		--key="$pki/netboot.key" --dial-timeout=2s --command-timeout=4s "$@"
-}
-healthy=0
-for _ in $(seq 60); do
-	healthy=$(ctl endpoint health 2>&1 | grep -c 'is healthy' || true)
-	((healthy == 3)) && break
-	sleep 0.5
-done
-((healthy == 3)) || { tail -n 20 "$work"/etcd*.log >&2; fail "etcd: $healthy/3 healthy"; }
+etcd_up bra brb
+leaf https0 "IP:10.78.1.1" serverAuth
+leaf https1 "IP:10.78.2.1" serverAuth
 
 # The two servers: A on 10.78.1.0/24 (node a1), B on 10.78.2.0/24 (b1).
 macs=(02:00:00:00:0a:01 02:00:00:00:0b:01)
@@ -164,16 +59,10 @@ dhcp:
 tftp: { port: 69 }
 http: { port: 8080, https_port: 8443, cert: $pki/https$s.crt, key: $pki/https$s.key }
 paths: { public: public, boot: boot, nodes: nodes, state: state }
-store:
-  etcd:
-    endpoints: [https://10.78.0.11:2379, https://10.78.0.12:2379, https://10.78.0.13:2379]
-    ca: $pki/ca.crt
-    cert: $pki/netboot.crt
-    key: $pki/netboot.key
-    prefix: /mbtest
 nodes:
   - { name: ${names[$s]}, mac: "${macs[$s]}", ip: 10.78.$seg.11, role: worker }
 EOF
+	store_yaml >>"$out/netboot.yaml"
 done
 # A runs as an unprivileged user (the client's threads then run under
 # the privilege drop: Landlock, seccomp); B as root.
@@ -205,16 +94,6 @@ for n in json.load(sys.stdin)["nodes"]:
     if n["name"] == sys.argv[1]:
         ev = n.get("last_event") or {}
         print(n.get(sys.argv[2], ev.get(sys.argv[2], "")))' "$2" "$3" 2>/dev/null || true
-}
-wait_for() { # DESC WANT CMD...: poll CMD until it prints WANT (15 s)
-	local desc=$1 want=$2 got=
-	shift 2
-	for _ in $(seq 150); do
-		got=$("$@" || true)
-		[[ $got == "$want" ]] && return 0
-		sleep 0.1
-	done
-	fail "$desc: got '$got', want '$want'"
 }
 dhcp() { # S: the node's DHCP exchange on its segment (ACK: "dhcp" milestone)
 	cat >"$work/udhcpc.sh" <<'EOF'
@@ -273,8 +152,8 @@ grep -q "secret-$$" "$work/fetched" || fail "a1's firstboot body"
 [[ $(fetch 1) == 410 ]] || fail "a1's firstboot again through B"
 [[ $(fetch 0) == 410 ]] || fail "a1's firstboot again through A"
 [[ $(metric 1 store_etcd_claims_lost_total) == 1 ]] || fail "B's lost claim not counted"
-ctl get --prefix --keys-only /mbtest/v1/served/ | grep -q "/firstboot$" ||
-	fail "no served mark in etcd"
+marks=$(ctl get --prefix --keys-only /mbtest/v1/served/ 2>&1 || true)
+grep -q "/firstboot$" <<<"$marks" || fail "no served mark in etcd: $marks"
 
 # One member down: quorum holds, sharing goes on, nobody says etcd is down.
 kill_wait "${epids[0]}"
@@ -321,8 +200,5 @@ done
 # A clean stop; neither server's log holds a sanitizer report.
 kill_wait "${npids[0]}"
 npids[0]=0
-if grep -E 'ERROR: [A-Za-z]*Sanitizer|runtime error' "$work"/nb*.log >&2; then
-	fail "sanitizer report"
-fi
-grep -q 'BEGIN\|PRIVATE KEY' "$work"/nb*.log && fail "a key in the log"
+no_sanitizer_report
 echo "ok: shared node store on 3 etcd members, 2 servers on 2 segments"

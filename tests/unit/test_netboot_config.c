@@ -368,6 +368,16 @@ test_store(void **state)
 		  "key: c, prefx: /a } }\n",
 		  "unknown key 'prefx' in store.etcd" },
 		{ "store: { files: {} }\n", "unknown key 'files' in store" },
+		{ "dhcp: { mode: full, subnet: 10.0.0.0/24, failover: standby }"
+		  "\n",
+		  "3:52: dhcp.failover: standby needs store.etcd" },
+		{ "dhcp: { mode: full, subnet: 10.0.0.0/24, failover: hot }\n",
+		  "3:52: dhcp.failover must be none or standby" },
+		{ "dhcp: { mode: proxy, subnet: 10.0.0.0/24, failover: standby "
+		  "}"
+		  "\nstore: { etcd: { endpoints: [https://a:1], ca: a, "
+		  "cert: b, key: c } }\n",
+		  "dhcp.failover: standby needs dhcp.mode full" },
 	};
 	struct nb_config *cfg;
 	char msg[512], text2[512];
@@ -388,7 +398,17 @@ test_store(void **state)
 		parse("version: 1\nlisten: 10.0.0.1\n", &cfg, msg, sizeof(msg)),
 		0);
 	assert_false(cfg->store.etcd);
+	assert_false(cfg->dhcp.standby);
 	assert_string_equal(cfg->store.prefix, NB_CONFIG_ETCD_PREFIX_DFLT);
+	nb_config_free(cfg);
+	assert_int_equal(parse("version: 1\nlisten: 10.0.0.1\n"
+			       "dhcp: { mode: full, subnet: 10.0.0.0/24, "
+			       "failover: standby }\nstore: { etcd: { "
+			       "endpoints: [https://a:1], ca: a, cert: b, "
+			       "key: c } }\n",
+			       &cfg, msg, sizeof(msg)),
+			 0);
+	assert_true(cfg->dhcp.standby);
 	nb_config_free(cfg);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text2, sizeof(text2),

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,6 +238,79 @@ test_txn(void **state)
 	assert_int_equal(rev, 4);
 }
 
+/* The holder a lost CAS returns, and a DHCP lease record's value. */
+static void
+test_lease_records(void **state)
+{
+	static const char lost_fmt[] =
+		"{\"header\":{\"revision\":\"9\"},\"responses\":[{"
+		"\"response_range\":{\"kvs\":[{\"key\":\"%s\","
+		"\"mod_revision\":\"8\",\"value\":\"%s\"}]}}]}";
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0, 2, 1 };
+	static const uint8_t other[6] = { 0x52, 0x54, 0, 0, 2, 2 };
+	struct etcd_lease l = { .expires = 1000 }, back;
+	char key[ETCD_KEY_MAX], *value, *kb, *vb, text[1024];
+	struct etcd_kv kv;
+	uint32_t ip = 0;
+	int64_t rev = 0;
+	bool won = true;
+
+	(void)state;
+	assert_int_equal(etcd_key_lease("/mb", 0x0a000215, key, sizeof(key)),
+			 0);
+	assert_string_equal(key, "/mb/v1/leases/10.0.2.21");
+	assert_int_equal(etcd_key_lease_ip("/mb", key, strlen(key), &ip), 0);
+	assert_int_equal(ip, 0x0a000215);
+	assert_int_equal(
+		etcd_key_lease_ip("/mb", "/mb/v1/leases/10.0.2", 20, &ip),
+		-EINVAL);
+	assert_int_equal(etcd_key_lease_ip("/mb", "/mb/v1/nodes/x", 14, &ip),
+			 -EINVAL);
+	assert_int_equal(etcd_key_root("/mb", key, sizeof(key)), 0);
+	assert_string_equal(key, "/mb/v1/");
+
+	memcpy(l.mac, mac, 6);
+	strcpy(l.state, "offered");
+	strcpy(l.server, "nb-a");
+	value = etcd_lease_format(&l);
+	assert_non_null(value);
+	assert_int_equal(etcd_lease_parse(value, strlen(value), &back), 0);
+	assert_memory_equal(&l, &back, sizeof(l));
+	/* Claimable by its own machine, or by anyone once expired. */
+	assert_true(etcd_lease_claimable(&back, mac, 2000));
+	assert_false(etcd_lease_claimable(&back, other, 999));
+	assert_true(etcd_lease_claimable(&back, other, 1000));
+
+	kb = etcd_b64_encode("/mb/v1/leases/10.0.2.21", 23);
+	vb = etcd_b64_encode(value, strlen(value));
+	snprintf(text, sizeof(text), lost_fmt, kb, vb);
+	assert_int_equal(etcd_parse_txn_kv(text, strlen(text), &won, &rev, &kv),
+			 0);
+	assert_false(won);
+	assert_int_equal(rev, 8);
+	assert_string_equal(kv.value, value);
+	etcd_kv_done(&kv);
+	free(kb);
+	free(vb);
+	free(value);
+
+	assert_int_equal(etcd_lease_parse("{\"mac\":\"52:54:00:00:02:01\","
+					  "\"state\":\"bound\"}",
+					  50, &back),
+			 -EBADMSG); /* no expires */
+	value = "{\"mac\":\"zz\",\"state\":\"bound\",\"expires\":1}";
+	assert_int_equal(etcd_lease_parse(value, strlen(value), &back),
+			 -EBADMSG);
+	value = "{\"mac\":\"52:54:00:00:02:01\",\"state\":\"a b\","
+		"\"expires\":1}";
+	assert_int_equal(etcd_lease_parse(value, strlen(value), &back),
+			 -EBADMSG);
+	value = "{\"mac\":\"52:54:00:00:02:01\",\"state\":\"bound\","
+		"\"expires\":-1}";
+	assert_int_equal(etcd_lease_parse(value, strlen(value), &back),
+			 -EBADMSG);
+}
+
 static void
 test_lease_watch_error(void **state)
 {
@@ -302,6 +376,7 @@ main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_txn),
+		cmocka_unit_test(test_lease_records),
 		cmocka_unit_test(test_lease_watch_error),
 	};
 
