@@ -577,7 +577,7 @@ def cmd_report(d, as_json):
     if storm.get("failures"):
         P("  failures: %s" % json.dumps(storm["failures"]))
     P("  needed: %s changes (%s/s); coalesced a write per node per second: "
-      "%s writes, %s/s over the storm, peak %s/s" % (
+      "%s writes, %s/s (over the seconds with changes), peak %s/s" % (
           demand.get("changes"), demand.get("changes_per_s"),
           demand.get("writes"), demand.get("writes_per_s"),
           demand.get("peak_writes_per_s")))
