@@ -183,6 +183,8 @@ def cmd_sample(base, out, stopfile, nodes=0.0):
                             lags.append(seen_at - lt)
             except (OSError, ValueError):
                 pass
+        if len(series) == 1:
+            open(out + ".ready", "w").close()
         time.sleep(0.2)
     with open(out, "w") as f:
         json.dump({"series": series, "get_ms": gets, "lag_ms": lags,
@@ -450,13 +452,20 @@ def jload(d, name):
         return None
 
 
-def storm_writes(series, t0, t1):
+def storm_writes(series, t0, t1, base=None):
     """What the writer did from t0 on: writes, peak writes/s over 1 s,
-    peak queue, when the queue was last non-empty."""
+    peak queue, when the queue was last non-empty. base: the counters
+    before the storm when known (the start's drain), else the first
+    sample's."""
     s = [x for x in series if x["t"] >= t0 - 0.25]
     if not s:
         return {}
-    w0 = s[0].get("writes_total", 0)
+    b0 = dict(s[0])
+    if base and base.get("writes") is not None:
+        b0["writes_total"] = base["writes"]
+        b0["conflicts_total"] = base.get("conflicts", 0)
+        b0["errors_total"] = base.get("errors", 0)
+    w0 = b0.get("writes_total", 0)
     last = s[-1]
     busy = [x["t"] for x in s if x.get("queued_writes", 0) > 0]
     grew = [x["t"] for i, x in enumerate(s[1:], 1)
@@ -485,9 +494,9 @@ def storm_writes(series, t0, t1):
     return {
         "writes": writes,
         "conflicts": int(last.get("conflicts_total", 0) -
-                         s[0].get("conflicts_total", 0)),
+                         b0.get("conflicts_total", 0)),
         "errors": int(last.get("errors_total", 0) -
-                      s[0].get("errors_total", 0)),
+                      b0.get("errors_total", 0)),
         "records_received": int(last.get("records_total", 0) -
                                 s[0].get("records_total", 0)),
         "per_s": round(writes / span, 1) if span > 0 else 0,
@@ -513,7 +522,8 @@ def cmd_report(d, as_json):
     sa, sb = jload(d, "sa.json") or {}, jload(d, "sb.json") or {}
     demand = jload(d, "demand.json") or {}
     conv = jload(d, "converge.json") or {}
-    wa = storm_writes(sa.get("series", []), t0, t1)
+    wa = storm_writes(sa.get("series", []), t0, t1,
+                      jload(d, "start_a.json"))
     wb = storm_writes(sb.get("series", []), t0, t1)
     loads = {}
     for f in sorted(os.listdir(d)):

@@ -253,7 +253,11 @@ pids+=("$sa")
 in_b python3 "$helper" sample "$B" "$R/sb.json" "$stop" 0.5 &
 sb=$!
 pids+=("$sb")
-sleep 1
+for _ in $(seq 100); do # both took their first sample
+	[[ -e $R/sa.json.ready && -e $R/sb.json.ready ]] && break
+	sleep 0.1
+done
+sleep 0.5
 # UDP datagrams a namespace's kernel dropped for a full receive buffer
 # (A: requests lost before the server read them; the clients: replies).
 rcvbuf_errors() { # s or c
