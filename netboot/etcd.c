@@ -299,6 +299,57 @@ etcd_req_cas(const char *key, const char *value, size_t len,
 		"key", b64_json(key, strlen(key))));
 }
 
+/* The compare of a CAS: mod_revision, or create_revision 0 when 0. */
+static json_t *
+cas_compare(const char *key, int64_t mod_revision)
+{
+	if (mod_revision == 0)
+		return json_pack("{s:o, s:s, s:s, s:o}", "key",
+				 b64_json(key, strlen(key)), "target", "CREATE",
+				 "result", "EQUAL", "create_revision",
+				 i64_json(0));
+	return json_pack("{s:o, s:s, s:s, s:o}", "key",
+			 b64_json(key, strlen(key)), "target", "MOD", "result",
+			 "EQUAL", "mod_revision", i64_json(mod_revision));
+}
+
+/* Append one CAS of w to the three arrays of a txn. */
+static int
+cas_append(json_t *cmp, json_t *ok, json_t *bad, const struct etcd_write *w)
+{
+	const char *k = w->key;
+
+	if (json_array_append_new(cmp, cas_compare(k, w->mod_revision)) < 0 ||
+	    json_array_append_new(
+		    ok, json_pack("{s:{s:o, s:o}}", "request_put", "key",
+				  b64_json(k, strlen(k)), "value",
+				  b64_json(w->value, w->len))) < 0 ||
+	    json_array_append_new(bad,
+				  json_pack("{s:{s:o}}", "request_range", "key",
+					    b64_json(k, strlen(k)))) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+char *
+etcd_req_cas_batch(const struct etcd_write *w, size_t n)
+{
+	json_t *cmp = json_array(), *ok = json_array(), *bad = json_array();
+	size_t i;
+
+	for (i = 0; i < n && cmp != NULL && ok != NULL && bad != NULL; i++)
+		if (cas_append(cmp, ok, bad, &w[i]) < 0)
+			break;
+	if (cmp == NULL || ok == NULL || bad == NULL || i < n || n == 0) {
+		json_decref(cmp);
+		json_decref(ok);
+		json_decref(bad);
+		return NULL;
+	}
+	return dump_take(json_pack("{s:o, s:o, s:o}", "compare", cmp, "success",
+				   ok, "failure", bad));
+}
+
 char *
 etcd_req_delete_prefix(const char *dir)
 {
@@ -613,6 +664,51 @@ etcd_parse_txn(const char *text, size_t len, bool *ret_ok, int64_t *ret_rev)
 	int r = etcd_parse_txn_kv(text, len, ret_ok, ret_rev, &kv);
 
 	etcd_kv_done(&kv);
+	return r;
+}
+
+int
+etcd_parse_txn_batch(const char *text, size_t len, size_t n, bool *ret_ok,
+		     int64_t *ret_revs)
+{
+	json_t *o = load_object(text, len), *resp;
+	int64_t rev = 0;
+	bool ok = false;
+	size_t i;
+	int r;
+
+	if (o == NULL)
+		return -EBADMSG;
+	r = header_rev(o, &rev);
+	if (r == 0)
+		r = get_bool(o, "succeeded", &ok);
+	resp = json_object_get(o, "responses");
+	if (r == 0 && !ok &&
+	    (!json_is_array(resp) || json_array_size(resp) != n))
+		r = -EBADMSG;
+	for (i = 0; i < n && r == 0; i++) {
+		json_t *one = json_array_get(resp, i);
+		json_t *rr = json_object_get(one, "response_range");
+		json_t *kvs = json_object_get(rr, "kvs");
+		struct etcd_kv kv;
+
+		ret_revs[i] = rev; /* succeeded: every put is at the header's */
+		if (ok)
+			continue;
+		ret_revs[i] = 0;
+		if (!json_is_object(rr) ||
+		    (kvs != NULL && !json_is_array(kvs)) ||
+		    json_array_size(kvs) > 1)
+			r = -EBADMSG;
+		else if (json_array_size(kvs) == 1 &&
+			 (r = kv_parse(json_array_get(kvs, 0), &kv)) == 0) {
+			ret_revs[i] = kv.mod_revision;
+			etcd_kv_done(&kv);
+		}
+	}
+	json_decref(o);
+	if (r == 0)
+		*ret_ok = ok;
 	return r;
 }
 

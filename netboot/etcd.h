@@ -110,6 +110,32 @@ char *etcd_req_range_prefix(const char *dir);
 char *etcd_req_cas(const char *key, const char *value, size_t len,
 		   int64_t mod_revision);
 
+/* One write of a batch: key = value if its mod_revision is still that. */
+struct etcd_write {
+	const char *key;
+	const char *value;
+	size_t len;
+	int64_t mod_revision; /* 0: the key must not exist */
+};
+
+/*
+ * n (>= 1) compare-and-swaps in one txn: every write is made if every
+ * compare holds, else none is and each key is read back (its current
+ * mod_revision). etcd caps a txn's operations (--max-txn-ops, 128 by
+ * default).
+ */
+#define ETCD_TXN_OPS_MAX 128
+char *etcd_req_cas_batch(const struct etcd_write *w, size_t n);
+
+/*
+ * The response of etcd_req_cas_batch for n writes: 0 with *ret_ok and
+ * ret_revs[i] (n of them): each key's mod_revision now (the txn's
+ * revision when made; when not, the current one, 0 for a key that is
+ * gone). -EBADMSG or -ENOMEM.
+ */
+int etcd_parse_txn_batch(const char *text, size_t len, size_t n, bool *ret_ok,
+			 int64_t *ret_revs);
+
 /* Delete every key starting with dir. */
 char *etcd_req_delete_prefix(const char *dir);
 

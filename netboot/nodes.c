@@ -1109,8 +1109,12 @@ nodes_apply_record(struct nodes *ns, const uint8_t mac[MAC_LEN],
 	r = node_restore(&tmp, o);
 	nd = nodes_find(ns, mac);
 	if (r == 0 && newer_only && nd != NULL &&
-	    nodes_latest(&tmp) <= nodes_latest(nd))
+	    nodes_latest(&tmp) <= nodes_latest(nd)) {
+		/* The same latest change: the shared store has it. */
+		if (nodes_latest(&tmp) == nodes_latest(nd))
+			nd->remote_dirty = false;
 		r = -EALREADY;
+	}
 	if (r == 0)
 		r = record_node(ns, mac, o, &nd);
 	json_decref(o);

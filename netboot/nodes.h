@@ -312,7 +312,8 @@ int nodes_apply_record(struct nodes *ns, const uint8_t mac[MAC_LEN],
  * timeline entry or first secret fetch, whichever is latest; 0: none.
  * With newer_only, nodes_apply_record applies only a record whose
  * latest change is after the node's (-EALREADY otherwise, nothing
- * changed): the latest change wins.
+ * changed): the latest change wins. A record whose latest change is
+ * the node's own clears its remote_dirty (the shared store holds it).
  */
 int64_t nodes_latest(const struct node *nd);
 

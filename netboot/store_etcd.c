@@ -62,12 +62,15 @@ struct etcd_client {
 	size_t nslots;
 	size_t *fifo; /* ring of slot indexes */
 	size_t head, count, cap;
-	bool inflight; /* the writer holds a record taken from the FIFO: */
-	size_t in_slot;
-	bool in_lease;
-	uint8_t in_mac[MAC_LEN];
-	char *in_key, *in_val; /* owned */
-	size_t in_len;
+	/* The records the writer took from the FIFO, not yet in etcd. */
+	struct inflight {
+		size_t slot;
+		char *key, *val; /* owned */
+		size_t len;
+		bool lease;
+		uint8_t mac[MAC_LEN];
+	} in[ETCD_BATCH_MAX];
+	size_t nin;
 
 	struct claim *claims, **claims_tail; /* FIFO */
 
@@ -154,6 +157,7 @@ push_record(struct etcd_client *c, const struct etcd_kv *kv, bool deleted)
 	}
 	memcpy(res->value, kv->value, kv->value_len + 1);
 	res->value_len = kv->value_len;
+	res->mod_revision = kv->mod_revision;
 	res->deleted = deleted;
 	pthread_mutex_lock(&c->mu);
 	c->st.records++;
@@ -407,60 +411,97 @@ do_load(struct conn *k)
 	return r;
 }
 
-/* One compare-and-swap of slot's record. -EAGAIN: lost, learn, again. */
-static int
-cas_once(struct conn *k, size_t slot, const char *key, const char *val,
-	 size_t len)
+/* Move the head of the FIFO into in[nin]. Under mu. */
+static void
+take_one_locked(struct etcd_client *c)
 {
-	struct etcd_client *c = k->c;
-	int64_t rev, got = 0;
-	bool won = false, known;
-	int r;
+	struct inflight *f = &c->in[c->nin++];
+	struct slot *s;
 
-	pthread_mutex_lock(&c->mu);
-	rev = c->slots[slot].rev;
-	known = c->slots[slot].rev_known;
-	pthread_mutex_unlock(&c->mu);
-	r = post_take(k, "/v3/kv/txn", etcd_req_cas(key, val, len, rev));
-	if (r == 0)
-		r = etcd_parse_txn(k->resp.data, k->resp.len, &won, &got);
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&c->mu);
-	c->slots[slot].rev = got;
-	c->slots[slot].rev_known = true;
-	if (won)
-		c->st.writes++;
-	else if (known)
-		c->st.conflicts++;
-	pthread_mutex_unlock(&c->mu);
-	return won ? 0 : -EAGAIN;
+	f->slot = c->fifo[c->head];
+	c->head = (c->head + 1) % c->cap;
+	c->count--;
+	s = &c->slots[f->slot];
+	s->queued = false;
+	f->val = s->pending;
+	f->len = s->pending_len;
+	f->key = s->key;
+	s->pending = NULL;
+	s->key = NULL;
+	f->lease = s->lease;
+	memcpy(f->mac, s->mac, MAC_LEN);
 }
 
 /*
- * Take the record at the head of the queue, unless one taken before has
- * not reached etcd yet (it goes first: the order is kept). Under mu.
+ * Take the records at the head of the queue, unless some taken before
+ * have not reached etcd yet (they go first: the order is kept): a lease
+ * record alone, else node records up to ETCD_BATCH_MAX and
+ * ETCD_BATCH_BYTES, written in one transaction. Under mu.
  */
 static void
 take_locked(struct etcd_client *c)
 {
-	struct slot *s;
+	size_t bytes;
 
-	if (c->inflight)
+	if (c->nin > 0)
 		return;
-	c->in_slot = c->fifo[c->head];
-	c->head = (c->head + 1) % c->cap;
-	c->count--;
-	s = &c->slots[c->in_slot];
-	s->queued = false;
-	c->in_val = s->pending;
-	c->in_len = s->pending_len;
-	c->in_key = s->key;
-	s->pending = NULL;
-	s->key = NULL;
-	c->in_lease = s->lease;
-	memcpy(c->in_mac, s->mac, MAC_LEN);
-	c->inflight = true;
+	take_one_locked(c);
+	if (c->in[0].lease)
+		return;
+	bytes = c->in[0].len;
+	while (c->count > 0 && c->nin < ETCD_BATCH_MAX) {
+		const struct slot *s = &c->slots[c->fifo[c->head]];
+
+		if (s->lease || bytes + s->pending_len > ETCD_BATCH_BYTES)
+			break;
+		bytes += s->pending_len;
+		take_one_locked(c);
+	}
+}
+
+/*
+ * The node records taken, in one transaction of compare-and-swaps on the
+ * revisions last seen. -EAGAIN: a compare failed; every key's revision is
+ * learned (a changed one counts as a conflict) for the next try.
+ */
+static int
+cas_batch(struct conn *k)
+{
+	struct etcd_client *c = k->c;
+	struct etcd_write w[ETCD_BATCH_MAX];
+	int64_t revs[ETCD_BATCH_MAX];
+	bool won = false;
+	size_t i, n = c->nin;
+	int r;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < n; i++) {
+		w[i].key = c->in[i].key;
+		w[i].value = c->in[i].val;
+		w[i].len = c->in[i].len;
+		w[i].mod_revision = c->slots[c->in[i].slot].rev;
+	}
+	pthread_mutex_unlock(&c->mu);
+	r = post_take(k, "/v3/kv/txn", etcd_req_cas_batch(w, n));
+	if (r == 0)
+		r = etcd_parse_txn_batch(k->resp.data, k->resp.len, n, &won,
+					 revs);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < n; i++) {
+		struct slot *s = &c->slots[c->in[i].slot];
+
+		if (!won && s->rev_known && revs[i] != s->rev)
+			c->st.conflicts++;
+		s->rev = revs[i];
+		s->rev_known = true;
+	}
+	if (won)
+		c->st.writes += n;
+	c->st.batches++;
+	pthread_mutex_unlock(&c->mu);
+	return won ? 0 : -EAGAIN;
 }
 
 /*
@@ -512,8 +553,8 @@ write_lease(struct conn *k, size_t slot)
 	pthread_mutex_lock(&c->mu);
 	rev = c->slots[slot].rev;
 	pthread_mutex_unlock(&c->mu);
-	r = lease_cas(k, c->in_key, c->in_val, c->in_len, c->in_mac, &rev,
-		      &holder);
+	r = lease_cas(k, c->in[0].key, c->in[0].val, c->in[0].len, c->in[0].mac,
+		      &rev, &holder);
 	lost = r == -EADDRINUSE;
 	if (lost)
 		r = push_record(c, &holder, false);
@@ -529,32 +570,35 @@ write_lease(struct conn *k, size_t slot)
 	return r == -EAGAIN ? -EIO : r;
 }
 
-/* Write the next record; on error it stays the next one. */
+/* Write the next records; on error they stay the next ones. */
 static int
 do_write(struct conn *k)
 {
 	struct etcd_client *c = k->c;
-	size_t slot;
+	size_t i, n;
 	int r = -EAGAIN, tries;
 
 	pthread_mutex_lock(&c->mu);
 	take_locked(c);
-	slot = c->in_slot;
+	n = c->nin;
 	pthread_mutex_unlock(&c->mu);
-	/* Only this thread touches in_key and in_val while inflight. */
-	if (c->in_lease)
-		r = write_lease(k, slot);
+	/* Only this thread touches in[] while nin > 0. */
+	if (c->in[0].lease)
+		r = write_lease(k, c->in[0].slot);
 	for (tries = 0; tries < 8 && r == -EAGAIN; tries++)
-		r = cas_once(k, slot, c->in_key, c->in_val, c->in_len);
+		r = cas_batch(k);
 	if (r < 0)
 		return r;
+	for (i = 0; i < n && r == 0; i++)
+		r = push_simple(c, ETCD_RES_WRITTEN, c->in[i].slot);
 	pthread_mutex_lock(&c->mu);
-	free(c->in_val);
-	free(c->in_key);
-	c->in_val = c->in_key = NULL;
-	c->inflight = false;
+	for (i = 0; i < n; i++) {
+		free(c->in[i].val);
+		free(c->in[i].key);
+	}
+	c->nin = 0;
 	pthread_mutex_unlock(&c->mu);
-	return push_simple(c, ETCD_RES_WRITTEN, slot);
+	return r;
 }
 
 static bool due(const struct timespec *t);
@@ -836,7 +880,7 @@ next_task(struct etcd_client *c)
 		return 'k';
 	if (c->standby && due(&c->servers_due))
 		return 's';
-	if (c->count > 0 || c->inflight)
+	if (c->count > 0 || c->nin > 0)
 		return 'w';
 	return 0;
 }
@@ -1055,8 +1099,10 @@ etcd_client_free(struct etcd_client *c)
 	}
 	free(c->slots);
 	free(c->fifo);
-	free(c->in_key);
-	free(c->in_val);
+	for (i = 0; i < c->nin; i++) {
+		free(c->in[i].key);
+		free(c->in[i].val);
+	}
 	etcd_result_free(c->res_head);
 	while (c->claims != NULL) {
 		struct claim *cl = c->claims;
@@ -1110,6 +1156,17 @@ grow_locked(struct etcd_client *c, size_t slot)
 		c->cap = n;
 	}
 	return 0;
+}
+
+void
+etcd_client_note_rev(struct etcd_client *c, size_t slot, int64_t rev)
+{
+	pthread_mutex_lock(&c->mu);
+	if (grow_locked(c, slot) == 0) {
+		c->slots[slot].rev = rev;
+		c->slots[slot].rev_known = true;
+	}
+	pthread_mutex_unlock(&c->mu);
 }
 
 int
@@ -1167,7 +1224,7 @@ etcd_client_stats(struct etcd_client *c, struct etcd_client_stats *out)
 {
 	pthread_mutex_lock(&c->mu);
 	*out = c->st;
-	out->queued = c->count + (c->inflight ? 1 : 0);
+	out->queued = c->count + c->nin;
 	pthread_mutex_unlock(&c->mu);
 }
 

@@ -17,7 +17,11 @@
  *
  * Node records are coalesced per slot (a node's index): a newer record
  * replaces one not yet sent, so the queue holds at most one write per
- * node, and writes keep their order of first queuing. When etcd cannot
+ * node, and writes keep their order of first queuing. The writer sends
+ * the node records at the head of the queue together, up to
+ * ETCD_BATCH_MAX in one transaction of compare-and-swaps (all made or
+ * none; when one compare fails every key's revision comes back, and
+ * the batch is sent again on them); a lease record goes alone. When etcd cannot
  * be reached the writer retries the head of the queue (every
  * ETCD_RETRY_MS, the endpoints in turn) and nothing behind it is lost.
  * A compare-and-swap that loses (another server wrote the node since)
@@ -44,6 +48,8 @@ struct etcd_client;
 #define ETCD_QUEUE_SLOTS_MAX 200000 /* slots: nodes and leases */
 #define ETCD_CLAIM_WAIT_MS   3000   /* a claim not sent by then fails */
 #define ETCD_STANDBY_LIST_S  1	    /* s between a standby's lists */
+#define ETCD_BATCH_MAX	     64	    /* node records in one transaction */
+#define ETCD_BATCH_BYTES     (512u << 10) /* and their bytes at most */
 
 enum etcd_result_kind {
 	ETCD_RES_RECORD,  /* a node record from the load or the watch */
@@ -58,6 +64,7 @@ struct etcd_result {
 	char *key; /* RECORD */
 	char *value;
 	size_t value_len;
+	int64_t mod_revision; /* RECORD: the key's */
 	bool deleted;
 	size_t slot;  /* WRITTEN */
 	uint64_t tag; /* CLAIMED */
@@ -105,6 +112,13 @@ int etcd_client_put_node(struct etcd_client *c, size_t slot, const char *key,
 			 const char *value, size_t len);
 
 /*
+ * The mod_revision of slot's key as a load or the watch showed it: the
+ * next write of the slot compares with it (instead of learning it from a
+ * failed compare first).
+ */
+void etcd_client_note_rev(struct etcd_client *c, size_t slot, int64_t rev);
+
+/*
  * Queue a write of key like etcd_client_put_node, into any slot (the
  * caller numbers them). With lease_mac, value is a lease record of that
  * machine, written only while it holds the address or the holder's lease
@@ -144,6 +158,7 @@ struct etcd_client_stats {
 	bool up;	    /* the last request reached etcd */
 	size_t queued;	    /* writes waiting (the one in flight included) */
 	uint64_t writes;    /* node records written */
+	uint64_t batches;   /* transactions of node records sent */
 	uint64_t conflicts; /* compare-and-swap lost, written again */
 	uint64_t errors;    /* requests that failed (etcd unreachable...) */
 	uint64_t records;   /* records received (load and watch) */

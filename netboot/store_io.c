@@ -243,6 +243,7 @@ etcd_lease_record(struct store *st, const struct etcd_result *res)
 	if (sl == NULL)
 		return true;
 	sl->l = l;
+	etcd_client_note_rev(st->etcd, sl->slot, res->mod_revision);
 	if (st->lease_fn != NULL)
 		st->lease_fn(st->lease_arg, ip, l.mac, l.state, l.expires);
 	return true;
@@ -253,6 +254,7 @@ static void
 etcd_record(struct store *st, const struct etcd_result *res)
 {
 	uint8_t mac[MAC_LEN];
+	struct node *nd;
 	int r;
 
 	if (res->deleted)
@@ -266,6 +268,10 @@ etcd_record(struct store *st, const struct etcd_result *res)
 	if (r == 0)
 		r = nodes_apply_record(st->nodes, mac, res->value,
 				       res->value_len, true, NULL);
+	nd = nodes_find(st->nodes, mac);
+	if (nd != NULL) /* the next write of it compares with this */
+		etcd_client_note_rev(st->etcd, 2 * (size_t)(nd - st->nodes->v),
+				     res->mod_revision);
 	if (r < 0 && r != -EALREADY) {
 		if (st->etcd_bad++ == 0)
 			log_warn_r(r, "store: etcd record %s refused",
@@ -526,6 +532,9 @@ store_io_metric_samples(const struct netboot *nb, struct metric_sample *out,
 		  e.queued },
 		{ "store_etcd_writes_total", "Node records written to etcd.",
 		  false, e.writes },
+		{ "store_etcd_batches_total",
+		  "Transactions of node records sent to etcd (up to 64 each).",
+		  false, e.batches },
 		{ "store_etcd_conflicts_total",
 		  "Node records another server had changed (written again).",
 		  false, e.conflicts },

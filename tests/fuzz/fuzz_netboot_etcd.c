@@ -90,6 +90,21 @@ check_txn_kv(const char *s, size_t len)
 	etcd_kv_done(&kv);
 }
 
+/* A batch txn's response, for 1..4 writes: revisions never negative. */
+static void
+check_batch(const char *s, size_t len)
+{
+	int64_t revs[4];
+	bool ok = false;
+	size_t n, i;
+
+	for (n = 1; n <= 4; n++)
+		if (etcd_parse_txn_batch(s, len, n, &ok, revs) == 0)
+			for (i = 0; i < n; i++)
+				if (revs[i] < 0)
+					abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -117,5 +132,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_b64(s, size);
 	check_lease(s, size);
 	check_txn_kv(s, size);
+	check_batch(s, size);
 	return 0;
 }

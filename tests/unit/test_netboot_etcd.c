@@ -238,6 +238,68 @@ test_txn(void **state)
 	assert_int_equal(rev, 4);
 }
 
+static size_t
+count(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	while ((s = strstr(s, what)) != NULL) {
+		n++;
+		s += strlen(what);
+	}
+	return n;
+}
+
+/* Several compare-and-swaps in one txn, and what a failed one learns. */
+static void
+test_batch(void **state)
+{
+	static const char ok[] =
+		"{\"header\":{\"revision\":\"12\"},\"succeeded\":true,"
+		"\"responses\":[{},{}]}";
+	static const char lost[] =
+		"{\"header\":{\"revision\":\"12\"},\"responses\":["
+		"{\"response_range\":{\"kvs\":[{\"key\":\"L2E=\","
+		"\"mod_revision\":\"11\",\"value\":\"dg==\"}]}},"
+		"{\"response_range\":{}}]}";
+	static const char short_[] =
+		"{\"header\":{\"revision\":\"12\"},\"responses\":["
+		"{\"response_range\":{}}]}";
+	const struct etcd_write w[2] = {
+		{ "/a", "v", 1, 7 },
+		{ "/b", "w", 1, 0 },
+	};
+	int64_t revs[2] = { -1, -1 };
+	char *req;
+	bool won = false;
+
+	(void)state;
+	req = etcd_req_cas_batch(w, 2);
+	assert_non_null(req);
+	/* /a compares its mod_revision, /b must not exist; both put. */
+	assert_non_null(strstr(req, "\"mod_revision\":\"7\""));
+	assert_non_null(strstr(req, "\"create_revision\":\"0\""));
+	assert_non_null(strstr(req, "\"key\":\"L2E=\""));
+	assert_non_null(strstr(req, "\"key\":\"L2I=\""));
+	assert_int_equal(count(req, "request_put"), 2);
+	assert_int_equal(count(req, "request_range"), 2);
+	free(req);
+	assert_null(etcd_req_cas_batch(w, 0));
+	assert_int_equal(etcd_parse_txn_batch(ok, strlen(ok), 2, &won, revs),
+			 0);
+	assert_true(won);
+	assert_int_equal(revs[0], 12);
+	assert_int_equal(revs[1], 12);
+	assert_int_equal(
+		etcd_parse_txn_batch(lost, strlen(lost), 2, &won, revs), 0);
+	assert_false(won);
+	assert_int_equal(revs[0], 11);
+	assert_int_equal(revs[1], 0);
+	assert_int_equal(
+		etcd_parse_txn_batch(short_, strlen(short_), 2, &won, revs),
+		-EBADMSG);
+}
+
 /* The holder a lost CAS returns, and a DHCP lease record's value. */
 static void
 test_lease_records(void **state)
@@ -377,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_txn),
 		cmocka_unit_test(test_lease_records),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_lease_watch_error),
 	};
 
