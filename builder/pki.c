@@ -722,30 +722,39 @@ members_prepare(struct pki *p, const struct inventory *inv, const char *old,
 	return r;
 }
 
-/* provisioning.etcd: its CA by mode, netboot's client certificate. */
+/*
+ * provisioning.etcd: its CA by mode and netboot's client certificate. The
+ * dedicated CA, once made, is kept whatever the mode (members may still
+ * run on its certificates), as every other CA is.
+ */
 static int
 store_prepare(struct pki *p, const struct inventory *inv, const char *old,
 	      time_t now, struct diags *d)
 {
-	enum prov_etcd_mode mode = inv->provisioning.etcd.mode;
+	const struct inv_prov_etcd *e = &inv->provisioning.etcd;
 	const struct pki_pair *ca = &p->store_ca;
-	int r = 0;
+	enum load_state st;
+	int r;
 
-	if (!inv->provisioning.etcd.set)
-		return 0;
-	if (mode == PROV_ETCD_OWN)
+	if (e->set && e->mode == PROV_ETCD_OWN)
 		r = ca_prepare(old, PKI_STORE_OWN_CA,
 			       "metalboot-provisioning-etcd-ca", now,
 			       &p->store_ca, &p->created, d);
-	else if (mode == PROV_ETCD_CA)
-		r = ext_ca_load(inv, &p->store_ca, d);
 	else
+		r = load_pair(old, PKI_STORE_OWN_CA, &p->store_ca, d, &st);
+	if (r < 0 || !e->set)
+		return r;
+	if (e->mode == PROV_ETCD_CA) {
+		r = ext_ca_load(inv, &p->store_ext_ca, d);
+		ca = &p->store_ext_ca;
+	} else if (e->mode == PROV_ETCD_CLUSTER) {
 		ca = &p->etcd_ca;
+	}
 	if (r == 0)
 		r = leaf_prepare(old, PKI_STORE_CLIENT, PKI_STORE_CN, NULL,
 				 "client", ca, NULL, 0, NULL, 0, now,
 				 &p->store_client, &p->created, d);
-	if (r == 0 && mode == PROV_ETCD_OWN)
+	if (r == 0 && e->mode == PROV_ETCD_OWN)
 		r = members_prepare(p, inv, old, now, d);
 	return r;
 }
@@ -998,17 +1007,16 @@ write_store(struct tree *t, const struct pki *p, const struct inventory *inv)
 	const struct inv_prov_etcd *e = &inv->provisioning.etcd;
 	char name[PATH_MAX];
 	size_t i;
-	int r;
+	int r = 0;
 
-	if (!e->set)
-		return 0;
-	r = write_pair(t, PKI_STORE_CLIENT, &p->store_client);
-	if (r == 0 && e->mode == PROV_ETCD_OWN)
+	if (p->store_ca.cert != NULL)
 		r = write_pair(t, PKI_STORE_OWN_CA, &p->store_ca);
-	if (r == 0 && e->mode == PROV_ETCD_CA)
+	if (r == 0 && p->store_client.cert != NULL)
+		r = write_pair(t, PKI_STORE_CLIENT, &p->store_client);
+	if (r == 0 && p->store_ext_ca.cert != NULL)
 		r = tree_write(t, "pki/" PKI_STORE_EXT_CA ".crt",
-			       p->store_ca.cert_pem,
-			       strlen(p->store_ca.cert_pem), 0644, false);
+			       p->store_ext_ca.cert_pem,
+			       strlen(p->store_ext_ca.cert_pem), 0644, false);
 	for (i = 0; r == 0 && i < p->nstore_members; i++) {
 		snprintf(name, sizeof(name), "%s%s", PKI_STORE_MEMBER,
 			 e->hosts.v[i]);
@@ -1104,6 +1112,7 @@ pki_done(struct pki *p)
 	free(p->etcd_server);
 	free(p->etcd_peer);
 	pki_pair_done(&p->store_ca);
+	pki_pair_done(&p->store_ext_ca);
 	pki_pair_done(&p->store_client);
 	for (i = 0; i < p->nstore_members; i++)
 		pki_pair_done(&p->store_members[i]);

@@ -50,7 +50,8 @@
  * PKI_STORE_CLIENT.{crt,key} (CN metalboot-netboot, clientAuth) whoever
  * signs it; the CA that does, by mode, is also the one netboot.yaml's
  * store.etcd.ca names (pki_store_ca_file):
- *   PROV_ETCD_OWN      PKI_STORE_OWN_CA.{crt,key}, made here and kept, and
+ *   PROV_ETCD_OWN      PKI_STORE_OWN_CA.{crt,key}, made here and kept (in
+ *                      the other modes too, once made), and
  *                      PKI_STORE_MEMBER HOST.{crt,key} for each endpoint
  *                      host, for the operator to install on the members
  *                      (server and peer: serverAuth and clientAuth; SANs
@@ -80,12 +81,13 @@ struct pki {
 	struct pki_pair *etcd_server, *etcd_peer; /* per node index; NULL */
 	size_t nnodes;				  /* entries in the above */
 	/*
-	 * provisioning.etcd: the CA (unset with cluster: true, where etcd_ca
-	 * signs; with an existing CA, its key is the inventory's ca_key),
-	 * netboot's client certificate, and with PROV_ETCD_OWN one member
-	 * certificate per inv->provisioning.etcd.hosts entry.
+	 * provisioning.etcd: the dedicated CA (made with PROV_ETCD_OWN, else
+	 * kept when OUT has it), an existing etcd's CA (PROV_ETCD_CA; its key
+	 * from the inventory's ca_key), netboot's client certificate, and
+	 * with PROV_ETCD_OWN one member certificate per
+	 * inv->provisioning.etcd.hosts entry.
 	 */
-	struct pki_pair store_ca, store_client;
+	struct pki_pair store_ca, store_ext_ca, store_client;
 	struct pki_pair *store_members;
 	size_t nstore_members;
 	char *sa_key_pem; /* wiped on free */

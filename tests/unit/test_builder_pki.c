@@ -698,7 +698,8 @@ test_store_existing_ca(void **state)
 
 /*
  * cluster: true: the cluster's etcd CA signs netboot's client certificate;
- * a build that switches to it from the dedicated CA reissues it.
+ * a build that switches to it from the dedicated CA reissues it, and keeps
+ * the dedicated CA (as any CA: never dropped by accident).
  */
 static void
 test_store_cluster(void **state)
@@ -706,7 +707,7 @@ test_store_cluster(void **state)
 	struct inventory *own = store_inv("{ endpoints: [https://h:2379] }");
 	struct inventory *inv = store_inv("{ cluster: true }");
 	struct inventory *plain = load_inv(inv_text);
-	char *dir = mkdtemp_dir();
+	char *dir = mkdtemp_dir(), *dir2 = mkdtemp_dir();
 	time_t now = time(NULL);
 	struct pki a, b;
 	struct diags d;
@@ -716,24 +717,36 @@ test_store_cluster(void **state)
 	assert_int_equal(pki_prepare(&a, own, NULL, false, now, &d), 0);
 	assert_int_equal(pki_write(&a, own, dir), 0);
 	assert_int_equal(pki_prepare(&b, inv, dir, false, now, &d), 0);
-	assert_null(b.store_ca.cert);
 	assert_int_equal(b.nstore_members, 0);
+	/* The dedicated CA stays, unused: members may run on it. */
+	assert_string_equal(a.store_ca.key_pem, b.store_ca.key_pem);
+	assert_false(signed_by(&b.store_client, &b.store_ca));
 	assert_true(signed_by(&b.store_client, &b.etcd_ca));
 	assert_string_equal(a.etcd_ca.cert_pem, b.etcd_ca.cert_pem);
 	assert_string_not_equal(a.store_client.cert_pem,
 				b.store_client.cert_pem);
 	assert_string_equal(pki_store_ca_file(inv), "pki/etcd/ca.crt");
+	pki_done(&b);
+	/* Without provisioning.etcd: none of it, but that CA still stays. */
+	assert_null(pki_store_ca_file(plain));
+	assert_int_equal(pki_prepare(&b, plain, NULL, false, now, &d), 0);
+	assert_null(b.store_client.cert);
+	assert_null(b.store_ca.cert);
+	pki_done(&b);
+	assert_int_equal(pki_prepare(&b, plain, dir, false, now, &d), 0);
+	assert_null(b.store_client.cert);
+	assert_string_equal(a.store_ca.key_pem, b.store_ca.key_pem);
+	assert_int_equal(pki_write(&b, plain, dir2), 0);
+	assert_mode(dir2, "provisioning-etcd/ca.key", 0600);
+	assert_false(tree_holds(dir2, a.store_client.cert_pem));
 	pki_done(&a);
 	pki_done(&b);
-	/* Without provisioning.etcd: none of it. */
-	assert_null(pki_store_ca_file(plain));
-	assert_int_equal(pki_prepare(&a, plain, NULL, false, now, &d), 0);
-	assert_null(a.store_client.cert);
-	assert_null(a.store_ca.cert);
-	pki_done(&a);
+	assert_int_equal(d.errors, 0);
 	diags_done(&d);
 	rm_tree(dir);
+	rm_tree(dir2);
 	free(dir);
+	free(dir2);
 	inventory_free(inv);
 	inventory_free(own);
 	inventory_free(plain);
