@@ -447,6 +447,27 @@ enum load_state {
 };
 
 /*
+ * Parse pp's cert_pem and key_pem into cert and key. True when they are a
+ * certificate and its private key.
+ */
+static bool
+pair_parse(struct pki_pair *pp)
+{
+	BIO *bio;
+
+	bio = BIO_new_mem_buf(pp->cert_pem, -1);
+	if (bio != NULL)
+		pp->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	bio = BIO_new_mem_buf(pp->key_pem, -1);
+	if (bio != NULL)
+		pp->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	return pp->cert != NULL && pp->key != NULL &&
+	       X509_check_private_key(pp->cert, pp->key) == 1;
+}
+
+/*
  * Load pki/NAME.crt and pki/NAME.key from old. Both absent: LOAD_ABSENT.
  * Anything else but a matching pair is an error named in d.
  */
@@ -456,7 +477,6 @@ load_pair(const char *old, const char *name, struct pki_pair *ret,
 {
 	char crel[PATH_MAX], krel[PATH_MAX];
 	struct pki_pair pp = { 0 };
-	BIO *bio = NULL;
 	int r;
 
 	*state = LOAD_ABSENT;
@@ -480,16 +500,7 @@ load_pair(const char *old, const char *name, struct pki_pair *ret,
 		r = -EINVAL;
 		goto out;
 	}
-	bio = BIO_new_mem_buf(pp.cert_pem, -1);
-	if (bio != NULL)
-		pp.cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	bio = BIO_new_mem_buf(pp.key_pem, -1);
-	if (bio != NULL)
-		pp.key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	if (pp.cert == NULL || pp.key == NULL ||
-	    X509_check_private_key(pp.cert, pp.key) != 1) {
+	if (!pair_parse(&pp)) {
 		diags_add(d, DIAG_ERROR, old, 0, 0,
 			  "%s and %s are not a certificate and its key "
 			  "(rebuild with --rotate)",
@@ -610,6 +621,144 @@ secret_prepare(const char *old, const char *rel, char *out, size_t outsz,
 	return 0;
 }
 
+/* ---- the provisioning etcd ------------------------------------------- */
+
+const char *
+pki_store_ca_file(const struct inventory *inv)
+{
+	const struct inv_prov_etcd *e = &inv->provisioning.etcd;
+
+	if (!e->set)
+		return NULL;
+	switch (e->mode) {
+	case PROV_ETCD_CA:
+		return "pki/" PKI_STORE_EXT_CA ".crt";
+	case PROV_ETCD_CLUSTER:
+		return "pki/etcd/ca.crt";
+	default:
+		return "pki/" PKI_STORE_OWN_CA ".crt";
+	}
+}
+
+/*
+ * provisioning.etcd's ca and ca_key: a CA certificate and its key, or an
+ * error at ca's line. Neither file's content is ever put in a message.
+ */
+static int
+ext_ca_load(const struct inventory *inv, struct pki_pair *ret, struct diags *d)
+{
+	const struct inv_prov_etcd *e = &inv->provisioning.etcd;
+	struct pki_pair pp = { 0 };
+	const char *bad = e->ca;
+	size_t len;
+	int r;
+
+	r = read_file(e->ca, PKI_MAX_PEM, &pp.cert_pem, &len);
+	if (r == 0) {
+		bad = e->ca_key;
+		r = read_file(e->ca_key, PKI_MAX_PEM, &pp.key_pem, &len);
+	}
+	if (r < 0) {
+		diags_add(d, DIAG_ERROR, inv->file, e->ca_line, e->ca_col,
+			  "provisioning.etcd: cannot read %s: %s", bad,
+			  r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+		r = r == -ENOMEM ? r : -EINVAL;
+	} else if (!pair_parse(&pp) || X509_check_ca(pp.cert) != 1) {
+		diags_add(d, DIAG_ERROR, inv->file, e->ca_line, e->ca_col,
+			  "provisioning.etcd: %s and %s are not a CA "
+			  "certificate and its key (PEM)",
+			  e->ca, e->ca_key);
+		r = -EINVAL;
+	} else {
+		*ret = pp;
+		memset(&pp, 0, sizeof(pp));
+	}
+	ERR_clear_error();
+	pki_pair_done(&pp);
+	return r;
+}
+
+/*
+ * A member's server and peer certificate: serverAuth and clientAuth, for
+ * its endpoint host and for localhost and 127.0.0.1 (etcdctl on the
+ * member itself).
+ */
+static int
+member_prepare(const char *old, const char *host, const struct pki_pair *ca,
+	       time_t now, struct pki_pair *ret, bool *created, struct diags *d)
+{
+	const char *dns[2] = { host, "localhost" };
+	uint32_t ips[2] = { 0, 0x7f000001 };
+	size_t ndns = 2, nips = 1;
+	char name[PATH_MAX];
+
+	if (ipv4_parse(host, &ips[0]) == 0) {
+		dns[0] = "localhost";
+		ndns = 1;
+		nips = 2;
+	} else {
+		ips[0] = 0x7f000001;
+	}
+	snprintf(name, sizeof(name), "%s%s", PKI_STORE_MEMBER, host);
+	return leaf_prepare(old, name, host, NULL, "peer", ca, dns, ndns, ips,
+			    nips, now, ret, created, d);
+}
+
+static int
+members_prepare(struct pki *p, const struct inventory *inv, const char *old,
+		time_t now, struct diags *d)
+{
+	const struct strlist *h = &inv->provisioning.etcd.hosts;
+	size_t i;
+	int r = 0;
+
+	p->store_members = calloc(h->n ? h->n : 1, sizeof(*p->store_members));
+	if (p->store_members == NULL)
+		return -ENOMEM;
+	p->nstore_members = h->n;
+	for (i = 0; i < h->n && r == 0; i++)
+		r = member_prepare(old, h->v[i], &p->store_ca, now,
+				   &p->store_members[i], &p->created, d);
+	return r;
+}
+
+/*
+ * provisioning.etcd: its CA by mode and netboot's client certificate. The
+ * dedicated CA, once made, is kept whatever the mode (members may still
+ * run on its certificates), as every other CA is.
+ */
+static int
+store_prepare(struct pki *p, const struct inventory *inv, const char *old,
+	      time_t now, struct diags *d)
+{
+	const struct inv_prov_etcd *e = &inv->provisioning.etcd;
+	const struct pki_pair *ca = &p->store_ca;
+	enum load_state st;
+	int r;
+
+	if (e->set && e->mode == PROV_ETCD_OWN)
+		r = ca_prepare(old, PKI_STORE_OWN_CA,
+			       "metalboot-provisioning-etcd-ca", now,
+			       &p->store_ca, &p->created, d);
+	else
+		r = load_pair(old, PKI_STORE_OWN_CA, &p->store_ca, d, &st);
+	if (r < 0 || !e->set)
+		return r;
+	if (e->mode == PROV_ETCD_CA) {
+		r = ext_ca_load(inv, &p->store_ext_ca, d);
+		ca = &p->store_ext_ca;
+	} else if (e->mode == PROV_ETCD_CLUSTER) {
+		ca = &p->etcd_ca;
+	}
+	if (r == 0)
+		r = leaf_prepare(old, PKI_STORE_CLIENT, PKI_STORE_CN, NULL,
+				 "client", ca, NULL, 0, NULL, 0, now,
+				 &p->store_client, &p->created, d);
+	if (r == 0 && e->mode == PROV_ETCD_OWN)
+		r = members_prepare(p, inv, old, now, d);
+	return r;
+}
+
 /* Fill p: reuse from old_dir, generate the rest. */
 int
 pki_prepare(struct pki *p, const struct inventory *inv, const char *old_dir,
@@ -715,6 +864,10 @@ pki_prepare(struct pki *p, const struct inventory *inv, const char *old_dir,
 				goto out;
 		}
 	}
+
+	r = store_prepare(p, inv, old, now, d);
+	if (r < 0)
+		goto out;
 
 	r = secret_prepare(old, "secrets/bootstrap-token", p->token,
 			   sizeof(p->token), pki_token_valid, d);
@@ -847,6 +1000,31 @@ write_token_extras(struct tree *t, const struct pki *p)
 	return r;
 }
 
+/* provisioning.etcd's files: never the key of an existing CA. */
+static int
+write_store(struct tree *t, const struct pki *p, const struct inventory *inv)
+{
+	const struct inv_prov_etcd *e = &inv->provisioning.etcd;
+	char name[PATH_MAX];
+	size_t i;
+	int r = 0;
+
+	if (p->store_ca.cert != NULL)
+		r = write_pair(t, PKI_STORE_OWN_CA, &p->store_ca);
+	if (r == 0 && p->store_client.cert != NULL)
+		r = write_pair(t, PKI_STORE_CLIENT, &p->store_client);
+	if (r == 0 && p->store_ext_ca.cert != NULL)
+		r = tree_write(t, "pki/" PKI_STORE_EXT_CA ".crt",
+			       p->store_ext_ca.cert_pem,
+			       strlen(p->store_ext_ca.cert_pem), 0644, false);
+	for (i = 0; r == 0 && i < p->nstore_members; i++) {
+		snprintf(name, sizeof(name), "%s%s", PKI_STORE_MEMBER,
+			 e->hosts.v[i]);
+		r = write_pair(t, name, &p->store_members[i]);
+	}
+	return r;
+}
+
 /* Write pki/ and secrets/ under dir. */
 int
 pki_write(const struct pki *p, const struct inventory *inv, const char *dir)
@@ -876,6 +1054,8 @@ pki_write(const struct pki *p, const struct inventory *inv, const char *dir)
 			       strlen(p->sa_pub_pem), 0644, false);
 	if (r == 0 && p->etcd_client.cert != NULL)
 		r = write_pair(&t, "apiserver-etcd-client", &p->etcd_client);
+	if (r == 0)
+		r = write_store(&t, p, inv);
 	for (i = 0; r == 0 && i < p->nnodes; i++) {
 		char name[PATH_MAX];
 
@@ -931,6 +1111,12 @@ pki_done(struct pki *p)
 	}
 	free(p->etcd_server);
 	free(p->etcd_peer);
+	pki_pair_done(&p->store_ca);
+	pki_pair_done(&p->store_ext_ca);
+	pki_pair_done(&p->store_client);
+	for (i = 0; i < p->nstore_members; i++)
+		pki_pair_done(&p->store_members[i]);
+	free(p->store_members);
 	free_secret(p->sa_key_pem);
 	free(p->sa_pub_pem);
 	OPENSSL_cleanse(p->token, sizeof(p->token));

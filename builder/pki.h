@@ -14,8 +14,10 @@
  * has a name for them): ca.{crt,key} front-proxy-ca.{crt,key} sa.{key,pub}
  * etcd/ca.{crt,key} apiserver-etcd-client.{crt,key}
  * etcd/NODE/{server,peer}.{crt,key} provisioning-ca.{crt,key}
- * netboot.{crt,key}; secrets/bootstrap-token and secrets/certificate-key,
- * and with cluster.control_plane_vip secrets/vrrp-auth-pass.
+ * netboot.{crt,key}; with provisioning.etcd netboot-etcd.{crt,key} and
+ * the provisioning-etcd/ files below; secrets/bootstrap-token and
+ * secrets/certificate-key, and with cluster.control_plane_vip
+ * secrets/vrrp-auth-pass.
  * Keys and secrets are written 0600. Non-logging: problems go to a diags.
  */
 #ifndef MB_PKI_H
@@ -43,6 +45,28 @@
 #define PKI_BACKDATE 3600 /* notBefore = now - this */
 #define PKI_MAX_PEM  (64u << 10)
 
+/*
+ * provisioning.etcd (inventory.h): netboot's etcd client certificate is
+ * PKI_STORE_CLIENT.{crt,key} (CN metalboot-netboot, clientAuth) whoever
+ * signs it; the CA that does, by mode, is also the one netboot.yaml's
+ * store.etcd.ca names (pki_store_ca_file):
+ *   PROV_ETCD_OWN      PKI_STORE_OWN_CA.{crt,key}, made here and kept (in
+ *                      the other modes too, once made), and
+ *                      PKI_STORE_MEMBER HOST.{crt,key} for each endpoint
+ *                      host, for the operator to install on the members
+ *                      (server and peer: serverAuth and clientAuth; SANs
+ *                      HOST, localhost, 127.0.0.1);
+ *   PROV_ETCD_CA       the inventory's ca and ca_key, read where they are;
+ *                      the certificate is copied to PKI_STORE_EXT_CA.crt,
+ *                      the key never into OUT;
+ *   PROV_ETCD_CLUSTER  etcd/ca.{crt,key}, the cluster's etcd CA.
+ */
+#define PKI_STORE_CLIENT "netboot-etcd"
+#define PKI_STORE_OWN_CA "provisioning-etcd/ca"
+#define PKI_STORE_EXT_CA "provisioning-etcd/external-ca"
+#define PKI_STORE_MEMBER "provisioning-etcd/member-"
+#define PKI_STORE_CN	 "metalboot-netboot"
+
 /* A certificate and its key, both also kept as PEM text. */
 struct pki_pair {
 	X509 *cert;
@@ -56,7 +80,17 @@ struct pki {
 	struct pki_pair etcd_client; /* apiserver-etcd-client (external) */
 	struct pki_pair *etcd_server, *etcd_peer; /* per node index; NULL */
 	size_t nnodes;				  /* entries in the above */
-	char *sa_key_pem;			  /* wiped on free */
+	/*
+	 * provisioning.etcd: the dedicated CA (made with PROV_ETCD_OWN, else
+	 * kept when OUT has it), an existing etcd's CA (PROV_ETCD_CA; its key
+	 * from the inventory's ca_key), netboot's client certificate, and
+	 * with PROV_ETCD_OWN one member certificate per
+	 * inv->provisioning.etcd.hosts entry.
+	 */
+	struct pki_pair store_ca, store_ext_ca, store_client;
+	struct pki_pair *store_members;
+	size_t nstore_members;
+	char *sa_key_pem; /* wiped on free */
 	char *sa_pub_pem;
 	char token[PKI_TOKEN_LEN + 1]; /* secret */
 	/*
@@ -91,6 +125,13 @@ int pki_prepare(struct pki *p, const struct inventory *inv, const char *old_dir,
  */
 int pki_write(const struct pki *p, const struct inventory *inv,
 	      const char *dir);
+
+/*
+ * Where the CA certificate that verifies the provisioning etcd's members
+ * lies, relative to OUT ("pki/..."), for netboot.yaml's store.etcd.ca;
+ * NULL without provisioning.etcd.
+ */
+const char *pki_store_ca_file(const struct inventory *inv);
 
 /* Free everything, wiping keys and secrets. p may be zeroed. */
 void pki_done(struct pki *p);

@@ -2225,6 +2225,37 @@ dhcp_name(enum dhcp_mode m)
 	}
 }
 
+/*
+ * netboot.yaml's store.etcd from provisioning.etcd: its endpoints, and
+ * the files the PKI issued for it (relative to OUT, as netboot reads
+ * them).
+ */
+static void
+emit_store(struct yemit *y, const struct inventory *inv)
+{
+	const struct inv_prov_etcd *e = &inv->provisioning.etcd;
+	size_t i;
+
+	if (!e->set)
+		return;
+	yemit_str(y, "store");
+	yemit_map_start(y, false);
+	yemit_str(y, "etcd");
+	yemit_map_start(y, false);
+	yemit_str(y, "endpoints");
+	yemit_seq_start(y, true);
+	for (i = 0; i < e->endpoints.n; i++)
+		yemit_str(y, e->endpoints.v[i]);
+	yemit_seq_end(y);
+	yemit_kv_str(y, "ca", pki_store_ca_file(inv));
+	yemit_kv_str(y, "cert", "pki/" PKI_STORE_CLIENT ".crt");
+	yemit_kv_str(y, "key", "pki/" PKI_STORE_CLIENT ".key");
+	if (e->prefix != NULL)
+		yemit_kv_str(y, "prefix", e->prefix);
+	yemit_map_end(y);
+	yemit_map_end(y);
+}
+
 /* OUT/netboot.yaml (docs/formats.md). */
 int
 render_netboot(const struct render_ctx *c, struct buf *out)
@@ -2287,6 +2318,7 @@ render_netboot(const struct render_ctx *c, struct buf *out)
 	yemit_kv_str(y, "nodes", "nodes");
 	yemit_kv_str(y, "state", "state");
 	yemit_map_end(y);
+	emit_store(y, inv);
 	yemit_str(y, "nodes");
 	yemit_seq_start(y, false);
 	for (i = 0; i < inv->nnodes; i++) {

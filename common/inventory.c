@@ -16,11 +16,13 @@
 #include "yload.h"
 #include "yschema.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -577,8 +579,9 @@ out:
 
 /* ---- the inventory ---------------------------------------------------- */
 
-static const char *const top_keys[] = { "cluster", "network", "boot",
-					"nodes",   "roles",   NULL };
+static const char *const top_keys[] = { "cluster", "network",	   "boot",
+					"nodes",   "provisioning", "roles",
+					NULL };
 static const char *const cluster_keys[] = { "name",
 					    "kubernetes_version",
 					    "control_plane_endpoint",
@@ -612,6 +615,9 @@ static const char *const node_keys[] = { "name",      "mac",	 "ip",
 					 NULL };
 static const char *const roles_keys[] = { "control-plane", "worker", "etcd",
 					  NULL };
+static const char *const provisioning_keys[] = { "etcd", NULL };
+static const char *const prov_etcd_keys[] = { "endpoints", "prefix",  "ca",
+					      "ca_key",	   "cluster", NULL };
 
 static bool
 is_url(const char *s)
@@ -1152,6 +1158,166 @@ parse_boot(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
 		    &inv->boot.secure_boot);
 }
 
+/* ---- provisioning.etcd: its shape -------------------------------------- */
+
+/*
+ * An endpoint the builder can issue a certificate for: https://HOST:PORT
+ * with HOST an IPv4 address or a host name and nothing after the port.
+ */
+static bool
+check_etcd_url(struct ys_ctx *c, const struct ynode *n, const char *what)
+{
+	char host[HOST_NAME_MAX_LEN + 1], b[80];
+	uint16_t port;
+
+	if (n->len < INV_ETCD_URL_MAX && strncmp(n->str, "https://", 8) == 0 &&
+	    hostport_parse(n->str + 8, host, sizeof(host), &port) == 0)
+		return true;
+	ys_err(c, n,
+	       "%s: '%s' is not https://HOST:PORT (HOST an IPv4 address or a "
+	       "host name, nothing after the port; plain http is refused)",
+	       what, ys_qnode(n, b, sizeof(b)));
+	return false;
+}
+
+/*
+ * A key prefix as netboot.yaml's store.etcd.prefix takes it (the same
+ * rule as netboot/config.c): "/" then [A-Za-z0-9._-/], no "//", no "/" at
+ * the end, at most INV_ETCD_PREFIX_MAX bytes.
+ */
+static bool
+etcd_prefix_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= 2 && len <= INV_ETCD_PREFIX_MAX && s[0] == '/' &&
+	       s[len - 1] != '/' && strstr(s, "//") == NULL &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789._-/") == len;
+}
+
+/* A file the inventory names at n, resolved; an error unless it exists. */
+static char *
+prov_file(struct ys_ctx *c, const struct inventory *inv, const struct ynode *n,
+	  const char *what)
+{
+	char *p = resolve_rel(c, inv, n->str);
+	struct stat st;
+	char b[80];
+
+	if (p != NULL && (stat(p, &st) < 0 || !S_ISREG(st.st_mode)))
+		ys_err(c, n, "%s '%s' is not a readable file", what,
+		       ys_qnode(n, b, sizeof(b)));
+	return p;
+}
+
+/* ca and ca_key: both or neither, and not with cluster: true. */
+static void
+parse_prov_etcd_ca(struct ys_ctx *c, const struct ynode *m,
+		   struct inventory *inv)
+{
+	struct inv_prov_etcd *e = &inv->provisioning.etcd;
+	const struct ynode *cn, *kn;
+	const char *ca, *key;
+
+	ca = ys_get_scalar(c, m, "ca", "provisioning.etcd.ca", 0, &cn);
+	key = ys_get_scalar(c, m, "ca_key", "provisioning.etcd.ca_key", 0, &kn);
+	if (ca == NULL && key == NULL)
+		return;
+	if (e->mode == PROV_ETCD_CLUSTER) {
+		ys_err(c, ca != NULL ? cn : kn,
+		       "provisioning.etcd: cluster: true signs with the "
+		       "cluster's etcd CA (OUT/pki/etcd/ca); ca and ca_key "
+		       "are another etcd's (drop cluster: true, or them)");
+		return;
+	}
+	if (ca == NULL || key == NULL) {
+		ys_err(c, ca != NULL ? cn : kn,
+		       "provisioning.etcd.%s needs %s as well: the builder "
+		       "signs netboot's client certificate with that CA",
+		       ca != NULL ? "ca" : "ca_key",
+		       ca != NULL ? "ca_key" : "ca");
+		return;
+	}
+	e->mode = PROV_ETCD_CA;
+	e->ca_line = cn->line;
+	e->ca_col = cn->col;
+	e->ca = prov_file(c, inv, cn, "provisioning.etcd.ca");
+	e->ca_key = prov_file(c, inv, kn, "provisioning.etcd.ca_key");
+}
+
+/* endpoints: 1..INV_ETCD_ENDPOINTS_MAX URLs, each once. */
+static void
+parse_prov_etcd_endpoints(struct ys_ctx *c, const struct ynode *m,
+			  struct inv_prov_etcd *e)
+{
+	const struct ynode *n = ynode_get(m, "endpoints");
+	size_t i, j;
+
+	if (!get_strlist(c, m, "endpoints", "provisioning.etcd.endpoints",
+			 &e->endpoints, check_etcd_url))
+		return;
+	if (e->endpoints.n == 0 || e->endpoints.n > INV_ETCD_ENDPOINTS_MAX)
+		ys_err(c, n, "provisioning.etcd.endpoints must list 1..%d URLs",
+		       INV_ETCD_ENDPOINTS_MAX);
+	for (i = 0; i < e->endpoints.n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(e->endpoints.v[i], e->endpoints.v[j]) == 0)
+				ys_err(c, n->items[i],
+				       "provisioning.etcd.endpoints: %s is "
+				       "listed twice",
+				       e->endpoints.v[i]);
+}
+
+/*
+ * provisioning.etcd's shape only: validate_prov_etcd() checks it against
+ * the nodes once everything is parsed.
+ */
+static void
+parse_prov_etcd(struct ys_ctx *c, const struct ynode *m, struct inventory *inv)
+{
+	struct inv_prov_etcd *e = &inv->provisioning.etcd;
+	const struct ynode *vn;
+	const char *s;
+	bool cl = false;
+	char b[80];
+
+	if (!ys_want_type(c, m, YNODE_MAP, "provisioning.etcd"))
+		return;
+	ys_check_keys(c, m, "provisioning.etcd", prov_etcd_keys);
+	e->set = true;
+	e->line = m->line;
+	e->col = m->col;
+	if (ys_get_bool(c, m, "cluster", "provisioning.etcd.cluster",
+			YS_BOOL_NO_YESNO, &cl) &&
+	    cl)
+		e->mode = PROV_ETCD_CLUSTER;
+	parse_prov_etcd_endpoints(c, m, e);
+	s = ys_get_scalar(c, m, "prefix", "provisioning.etcd.prefix", 0, &vn);
+	if (s != NULL && !etcd_prefix_valid(s))
+		ys_err(c, vn,
+		       "provisioning.etcd.prefix '%s' must be /NAME[/NAME...] "
+		       "of letters, digits, '.', '_', '-' (at most %d bytes)",
+		       ys_qnode(vn, b, sizeof(b)), INV_ETCD_PREFIX_MAX);
+	else
+		set_str(c, &e->prefix, s);
+	parse_prov_etcd_ca(c, m, inv);
+}
+
+static void
+parse_provisioning(struct ys_ctx *c, const struct ynode *m,
+		   struct inventory *inv)
+{
+	const struct ynode *e;
+
+	if (!ys_want_type(c, m, YNODE_MAP, "provisioning"))
+		return;
+	ys_check_keys(c, m, "provisioning", provisioning_keys);
+	e = ynode_get(m, "etcd");
+	if (e != NULL && !ynode_is_null(e))
+		parse_prov_etcd(c, e, inv);
+}
+
 /*
  * A node's storage (its own, else its role's) and memory. A tmpfs larger
  * than the RAM the node declares is an error at the size's line.
@@ -1478,6 +1644,187 @@ warn_diskless(struct ys_ctx *c, const struct inventory *inv)
 	}
 }
 
+/* ---- provisioning.etcd against the nodes -------------------------------- */
+
+/* The host of an endpoint item, when it is a well-formed one. */
+static bool
+item_host(const struct ynode *it, char host[HOST_NAME_MAX_LEN + 1])
+{
+	uint16_t port;
+
+	return it->type == YNODE_SCALAR &&
+	       strncmp(it->str, "https://", 8) == 0 &&
+	       hostport_parse(it->str + 8, host, HOST_NAME_MAX_LEN + 1,
+			      &port) == 0;
+}
+
+/* The node whose address (or name) host is, or NULL. */
+static const struct inv_node *
+node_by_host(const struct inventory *inv, const char *host)
+{
+	uint32_t ip;
+	bool is_ip = ipv4_parse(host, &ip) == 0;
+	size_t i;
+
+	for (i = 0; i < inv->nnodes; i++) {
+		const struct inv_node *n = &inv->nodes[i];
+
+		if (is_ip ? n->ip == ip
+			  : n->name != NULL && strcasecmp(n->name, host) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+/* Where the cluster's own etcd runs: the control planes unless external. */
+static enum node_role
+etcd_member_role(const struct inventory *inv)
+{
+	return inv->cluster.etcd == ETCD_EXTERNAL ? ROLE_ETCD
+						  : ROLE_CONTROL_PLANE;
+}
+
+/* cluster: true without endpoints: every member's address, port 2379. */
+static void
+cluster_etcd_endpoints(struct ys_ctx *c, const struct ynode *at,
+		       struct inventory *inv)
+{
+	struct strlist *l = &inv->provisioning.etcd.endpoints;
+	enum node_role role = etcd_member_role(inv);
+	size_t i, n = inventory_count_role(inv, role);
+	char ip[IPV4_STR_LEN], url[64];
+
+	if (n > INV_ETCD_ENDPOINTS_MAX) {
+		ys_err(c, at,
+		       "provisioning.etcd: the cluster's etcd has %zu members, "
+		       "more than the %d endpoints netboot takes: list "
+		       "endpoints",
+		       n, INV_ETCD_ENDPOINTS_MAX);
+		return;
+	}
+	strlist_free(l);
+	l->v = calloc(n ? n : 1, sizeof(*l->v));
+	if (l->v == NULL) {
+		c->oom = 1;
+		return;
+	}
+	for (i = 0; i < inv->nnodes; i++) {
+		if (inv->nodes[i].role != role)
+			continue;
+		ipv4_format(inv->nodes[i].ip, ip);
+		snprintf(url, sizeof(url), "https://%s:%d", ip,
+			 INV_ETCD_CLIENT_PORT);
+		l->v[l->n] = ys_strdup(c, url);
+		if (l->v[l->n] != NULL)
+			l->n++;
+	}
+}
+
+/*
+ * Listed endpoints against the nodes: with cluster: true each must be a
+ * member of the cluster's etcd; otherwise none should be a node at all
+ * (metalboot reinstalls its nodes; the provisioning etcd runs elsewhere).
+ */
+static void
+check_endpoint_nodes(struct ys_ctx *c, const struct ynode *ep,
+		     const struct inventory *inv)
+{
+	bool cluster = inv->provisioning.etcd.mode == PROV_ETCD_CLUSTER;
+	enum node_role role = etcd_member_role(inv);
+	char host[HOST_NAME_MAX_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < ep->n; i++) {
+		const struct inv_node *n;
+
+		if (!item_host(ep->items[i], host))
+			continue; /* reported */
+		n = node_by_host(inv, host);
+		if (cluster && (n == NULL || n->role != role))
+			ys_err(c, ep->items[i],
+			       "provisioning.etcd.endpoints: %s is not a "
+			       "member of the cluster's etcd (cluster: true "
+			       "with etcd: %s: the address or name of a node "
+			       "with role %s)",
+			       host, role == ROLE_ETCD ? "external" : "stacked",
+			       role_name(role));
+		else if (!cluster && n != NULL)
+			ys_warn(c, ep->items[i],
+				"provisioning.etcd.endpoints: %s is node "
+				"'%s': metalboot reinstalls it, so the "
+				"provisioning etcd would go with it (run it "
+				"beside the netboot servers)",
+				host, n->name);
+	}
+}
+
+/* The endpoints' hosts, each once, lowercase, in their order. */
+static void
+collect_hosts(struct ys_ctx *c, struct inv_prov_etcd *e)
+{
+	char host[HOST_NAME_MAX_LEN + 1];
+	uint16_t port;
+	size_t i, j;
+
+	strlist_free(&e->hosts);
+	e->hosts.v = calloc(e->endpoints.n ? e->endpoints.n : 1,
+			    sizeof(*e->hosts.v));
+	if (e->hosts.v == NULL) {
+		c->oom = 1;
+		return;
+	}
+	for (i = 0; i < e->endpoints.n; i++) {
+		if (hostport_parse(e->endpoints.v[i] + 8, host, sizeof(host),
+				   &port) < 0)
+			continue;
+		for (j = 0; host[j] != '\0'; j++)
+			host[j] = (char)tolower((unsigned char)host[j]);
+		for (j = 0; j < e->hosts.n; j++)
+			if (strcmp(e->hosts.v[j], host) == 0)
+				break;
+		if (j < e->hosts.n)
+			continue;
+		e->hosts.v[e->hosts.n] = ys_strdup(c, host);
+		if (e->hosts.v[e->hosts.n] != NULL)
+			e->hosts.n++;
+	}
+}
+
+/* provisioning.etcd, once the nodes are known. */
+static void
+validate_prov_etcd(struct ys_ctx *c, const struct ynode *root,
+		   struct inventory *inv)
+{
+	struct inv_prov_etcd *e = &inv->provisioning.etcd;
+	const struct ynode *en =
+		ynode_get(ynode_get(root, "provisioning"), "etcd");
+	const struct ynode *ep = ynode_get(en, "endpoints");
+	bool given = ep != NULL && !ynode_is_null(ep);
+
+	if (!e->set)
+		return;
+	if (e->mode == PROV_ETCD_CLUSTER) {
+		if (!given)
+			cluster_etcd_endpoints(c, en, inv);
+		ys_warn(c, ynode_get(en, "cluster"),
+			"provisioning.etcd.cluster: true: metalboot-netboot "
+			"then depends on the cluster it provisions: until the "
+			"first control plane runs there is no etcd and secret "
+			"payloads are refused (boot that node from its seed "
+			"ISO), and netboot's client certificate can write "
+			"every Kubernetes object (docs/builder.md, "
+			"\"Provisioning etcd\")");
+	} else if (!given) {
+		ys_err(c, en,
+		       "provisioning.etcd.endpoints is required: the etcd "
+		       "members' https://HOST:PORT (or cluster: true for the "
+		       "cluster's own etcd)");
+	}
+	if (given && ep->type == YNODE_SEQ)
+		check_endpoint_nodes(c, ep, inv);
+	collect_hosts(c, e);
+}
+
 /* Cross-field rules, run once everything parsed. */
 static void
 validate(struct ys_ctx *c, const struct ynode *root, struct inventory *inv,
@@ -1800,12 +2147,16 @@ inventory_parse(const char *file, const char *data, size_t len,
 	n = ynode_get(root, "boot");
 	if (n != NULL && !ynode_is_null(n))
 		parse_boot(&c, n, inv);
+	n = ynode_get(root, "provisioning");
+	if (n != NULL && !ynode_is_null(n))
+		parse_provisioning(&c, n, inv);
 	n = ynode_get(root, "nodes");
 	if (n == NULL)
 		ys_err(&c, root, "nodes: list is required");
 	else
 		parse_nodes(&c, n, inv);
 	validate(&c, root, inv, subnet_ok, server_ok);
+	validate_prov_etcd(&c, root, inv);
 
 	if (c.oom) {
 		r = -ENOMEM;
@@ -1868,6 +2219,11 @@ inventory_free(struct inventory *inv)
 	free(inv->boot.kernel);
 	free(inv->boot.base);
 	free(inv->boot.cmdline);
+	strlist_free(&inv->provisioning.etcd.endpoints);
+	strlist_free(&inv->provisioning.etcd.hosts);
+	free(inv->provisioning.etcd.prefix);
+	free(inv->provisioning.etcd.ca);
+	free(inv->provisioning.etcd.ca_key);
 	for (i = 0; i < inv->nnodes; i++) {
 		free(inv->nodes[i].name);
 		strlist_free(&inv->nodes[i].taints);

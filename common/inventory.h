@@ -138,6 +138,41 @@ struct inv_vip {
 	unsigned line, col; /* where control_plane_vip is declared */
 };
 
+/*
+ * provisioning.etcd: the etcd v3 cluster metalboot-netboot keeps its node
+ * store in (netboot.yaml's store.etcd; docs/builder.md, "Provisioning
+ * etcd"). Who vouches for it:
+ *   PROV_ETCD_OWN      a dedicated CA the builder makes, with a server and
+ *                      peer certificate per endpoint host for the members
+ *                      (the default);
+ *   PROV_ETCD_CA       an existing etcd's CA (ca, ca_key);
+ *   PROV_ETCD_CLUSTER  the cluster's own etcd and etcd CA (cluster: true;
+ *                      not the default: the provisioner would depend on
+ *                      the cluster it provisions).
+ * In each, that CA signs netboot's client certificate.
+ */
+#define INV_ETCD_ENDPOINTS_MAX 16  /* as netboot.yaml's store.etcd */
+#define INV_ETCD_URL_MAX       256 /* bytes of one endpoint URL */
+#define INV_ETCD_PREFIX_MAX    128 /* bytes of prefix */
+#define INV_ETCD_CLIENT_PORT   2379
+
+enum prov_etcd_mode {
+	PROV_ETCD_OWN,
+	PROV_ETCD_CA,
+	PROV_ETCD_CLUSTER,
+};
+
+struct inv_prov_etcd {
+	bool set; /* provisioning.etcd was given */
+	enum prov_etcd_mode mode;
+	struct strlist endpoints; /* https://HOST:PORT, 1..16 */
+	struct strlist hosts;	  /* their HOSTs, each once, lowercase */
+	char *prefix;		  /* NULL: netboot's default */
+	char *ca, *ca_key;	  /* PROV_ETCD_CA: resolved paths */
+	unsigned line, col;	  /* where etcd: is declared */
+	unsigned ca_line, ca_col; /* where ca: is */
+};
+
 struct inv_node {
 	char *name;
 	uint8_t mac[MAC_LEN];
@@ -207,6 +242,10 @@ struct inventory {
 		char *cmdline;
 		bool secure_boot; /* every node's default */
 	} boot;
+
+	struct {
+		struct inv_prov_etcd etcd;
+	} provisioning;
 
 	struct inv_node *nodes;
 	size_t nnodes;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # builder_out.sh - metalboot-build build against real peers: cloud-init's
 # schema check on every user-data of the four examples, isoinfo on every
-# seed ISO, openssl for the CA pin and the certificate chains, sha256sum -c,
+# seed ISO, openssl for the CA pin and the certificate chains (also those
+# of provisioning.etcd in its three modes), sha256sum -c,
 # reproducibility (two builds, even in another directory, are identical),
 # a failed build leaving the previous OUT untouched, and file modes.
 set -euo pipefail
@@ -222,6 +223,98 @@ rc=$?
 set -e
 ((rc == 1)) || fail "a manifest URL without sha256 gave exit $rc"
 grep -q "cni.sha256" "$T/err" || fail "no word on cni.sha256"
+
+# provisioning.etcd: netboot.yaml's store.etcd names the files the PKI
+# issued; they chain to the right CA with the EKUs and SANs etcd wants,
+# keys are 0600, and a rebuild keeps them.
+store_inv() { # EXAMPLE FLOW-MAP OUT: the example with provisioning.etcd
+	{ cat "$src/profiles/examples/$1.yaml"
+	  printf 'provisioning:\n  etcd: %s\n' "$2"; } >"$3"
+}
+store_check() { # OUT CA ENDPOINT...: netboot.yaml's store.etcd
+	python3 - "$@" <<'PY'
+import sys, yaml
+out, ca, eps = sys.argv[1], sys.argv[2], sys.argv[3:]
+e = yaml.safe_load(open(out + "/netboot.yaml"))["store"]["etcd"]
+want = {"endpoints": eps, "ca": ca, "cert": "pki/netboot-etcd.crt",
+        "key": "pki/netboot-etcd.key"}
+if "prefix" in e:
+    want["prefix"] = e["prefix"]
+assert e == want, (e, want)
+PY
+}
+eku() { openssl x509 -noout -ext extendedKeyUsage -in "$1" | sed -n 2p | tr -d ' '; }
+san() { openssl x509 -noout -ext subjectAltName -in "$1" | sed -n 2p | tr -d ' '; }
+s=$T/store
+p=$s/pki/provisioning-etcd
+store_inv lab '{endpoints: [https://192.168.100.5:2379, https://192.168.100.6:2379,
+    https://192.168.100.5:22379, "https://etcd3.example:2379"], prefix: /metalboot/lab}' \
+	"$T/store.yaml"
+"$build" build "$T/store.yaml" -o "$s" --jobs 2 2>"$T/err" ||
+	fail "build with provisioning.etcd: $(cat "$T/err")"
+store_check "$s" pki/provisioning-etcd/ca.crt https://192.168.100.5:2379 \
+	https://192.168.100.6:2379 https://192.168.100.5:22379 \
+	https://etcd3.example:2379 || fail "store: netboot.yaml's store.etcd"
+grep -q '^    prefix: /metalboot/lab$' "$s/netboot.yaml" || fail "store: prefix"
+openssl verify -CAfile "$p/ca.crt" "$s/pki/netboot-etcd.crt" "$p"/member-*.crt \
+	>/dev/null || fail "store: certificates do not chain to pki/provisioning-etcd/ca"
+! openssl verify -CAfile "$s/pki/etcd/ca.crt" "$s/pki/netboot-etcd.crt" \
+	>/dev/null 2>&1 || fail "store: the cluster's etcd CA signed the client"
+[[ $(compgen -G "$p/member-*.crt" | wc -l) == 3 ]] || fail "store: one member per host"
+[[ $(eku "$s/pki/netboot-etcd.crt") == TLSWebClientAuthentication ]] ||
+	fail "store: client EKU $(eku "$s/pki/netboot-etcd.crt")"
+for m in 192.168.100.5 192.168.100.6 etcd3.example; do
+	[[ $(eku "$p/member-$m.crt") == TLSWebServerAuthentication,TLSWebClientAuthentication ]] ||
+		fail "store: $m's EKU"
+done
+[[ $(san "$p/member-192.168.100.5.crt") == DNS:localhost,IPAddress:192.168.100.5,IPAddress:127.0.0.1 ]] ||
+	fail "store: member SANs $(san "$p/member-192.168.100.5.crt")"
+[[ $(san "$p/member-etcd3.example.crt") == DNS:etcd3.example,DNS:localhost,IPAddress:127.0.0.1 ]] ||
+	fail "store: member SANs $(san "$p/member-etcd3.example.crt")"
+while read -r f; do
+	[[ $(mode "$f") == 600 ]] || fail "$f is $(mode "$f"), not 600"
+done < <(find "$s/pki" -name '*.key')
+[[ $(mode "$p") == 700 ]] || fail "store: pki/provisioning-etcd is $(mode "$p")"
+cp -a "$s/pki" "$T/store-pki"
+"$build" build "$T/store.yaml" -o "$s" --jobs 2 2>/dev/null || fail "store: rebuild"
+diff -r "$T/store-pki" "$s/pki" >/dev/null || fail "store: a rebuild changed the PKI"
+
+# An existing etcd's CA (paths relative to the inventory): it signs the
+# client; its certificate is copied, its key stays out of OUT.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/site-ca.key" -out "$T/site-ca.crt" -days 2 \
+	-subj /CN=site-etcd-ca 2>/dev/null
+store_inv lab '{endpoints: ["https://etcd.site.example:2379"], ca: site-ca.crt,
+    ca_key: site-ca.key}' "$T/store-ca.yaml"
+"$build" build "$T/store-ca.yaml" -o "$T/store-ca" --jobs 2 2>"$T/err" ||
+	fail "build with an existing etcd CA: $(cat "$T/err")"
+store_check "$T/store-ca" pki/provisioning-etcd/external-ca.crt \
+	https://etcd.site.example:2379 || fail "store (ca): netboot.yaml"
+openssl verify -CAfile "$T/site-ca.crt" "$T/store-ca/pki/netboot-etcd.crt" \
+	>/dev/null || fail "store (ca): the client does not chain to the site's CA"
+cmp -s "$T/site-ca.crt" "$T/store-ca/pki/provisioning-etcd/external-ca.crt" ||
+	fail "store (ca): external-ca.crt is not the site's CA"
+! grep -rqF -- "$(sed -n 2p "$T/site-ca.key")" "$T/store-ca" ||
+	fail "store (ca): the site CA's key is in OUT"
+! compgen -G "$T/store-ca/pki/provisioning-etcd/member-*" >/dev/null ||
+	fail "store (ca): member certificates for an etcd that has its own"
+
+# cluster: true: the control planes' etcd, the cluster's etcd CA, and a
+# warning saying why that is not the default.
+store_inv ha-stacked '{cluster: true}' "$T/store-cl.yaml"
+"$build" build "$T/store-cl.yaml" -o "$T/store-cl" --jobs 2 2>"$T/err" ||
+	fail "build with cluster: true: $(cat "$T/err")"
+grep -q "store-cl.yaml:[0-9]*:[0-9]*: warning: provisioning.etcd.cluster: true" \
+	"$T/err" || fail "store (cluster): no warning"
+store_check "$T/store-cl" pki/etcd/ca.crt https://192.168.100.11:2379 \
+	https://192.168.100.12:2379 https://192.168.100.13:2379 ||
+	fail "store (cluster): netboot.yaml"
+openssl verify -CAfile "$T/store-cl/pki/etcd/ca.crt" \
+	"$T/store-cl/pki/netboot-etcd.crt" >/dev/null ||
+	fail "store (cluster): the client does not chain to the etcd CA"
+# Without provisioning.etcd: no store, no such files.
+! grep -q '^store:' "$T/lab/netboot.yaml" || fail "lab has a store"
+! compgen -G "$T/lab/pki/netboot-etcd.*" >/dev/null || fail "lab has a client"
 
 # Reproducible: a rebuild in place, and a build elsewhere from the same PKI.
 ex=ha-external-etcd

@@ -8,6 +8,7 @@
 #include "tree.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
@@ -444,6 +445,313 @@ test_validity(void **state)
 	inventory_free(inv);
 }
 
+/* ---- provisioning.etcd --------------------------------------------------- */
+
+static const char store_head[] =
+	"cluster: { name: t, kubernetes_version: v1.31.1 }\n"
+	"network: { server_ip: 10.0.0.1, subnet: 10.0.0.0/24 }\n"
+	"nodes:\n"
+	"  - { name: c1, mac: '52:54:00:00:00:01', ip: 10.0.0.11, "
+	"role: control-plane }\n";
+
+/* An inventory with store_head and provisioning: {etcd: ETCD}. */
+static struct inventory *
+store_inv(const char *etcd)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%sprovisioning: { etcd: %s }\n",
+		 store_head, etcd);
+	return load_inv(text);
+}
+
+/* ca issued cert: its issuer's name and a signature ca's key checks. */
+static bool
+signed_by(const struct pki_pair *leaf, const struct pki_pair *ca)
+{
+	return X509_check_issued(ca->cert, leaf->cert) == X509_V_OK &&
+	       X509_verify(leaf->cert, ca->key) == 1;
+}
+
+static void
+assert_mode(const char *dir, const char *rel, unsigned mode)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/pki/%s", dir, rel);
+	if (stat(path, &st) < 0)
+		fail_msg("%s: missing", path);
+	assert_int_equal(st.st_mode & 0777, mode);
+}
+
+/*
+ * The default: a dedicated CA, one server+peer certificate per endpoint
+ * host and netboot's client certificate; all kept by a rebuild, a new host
+ * gets its own.
+ */
+static void
+test_store_own(void **state)
+{
+	struct inventory *inv = store_inv(
+		"{ endpoints: [https://10.0.0.5:2379, https://10.0.0.5:22379, "
+		"https://etcd2.example:2379] }");
+	struct inventory *inv2 =
+		store_inv("{ endpoints: [https://10.0.0.5:2379, "
+			  "https://10.0.0.6:2379] }");
+	char *dir = mkdtemp_dir();
+	time_t now = time(NULL);
+	struct pki a, b;
+	struct diags d;
+
+	(void)state;
+	diags_init(&d);
+	assert_int_equal(pki_prepare(&a, inv, NULL, false, now, &d), 0);
+	assert_int_equal(X509_check_ca(a.store_ca.cert), 1);
+	assert_false(signed_by(&a.store_ca, &a.etcd_ca));
+	assert_true(signed_by(&a.store_client, &a.store_ca));
+	assert_int_equal(X509_get_extended_key_usage(a.store_client.cert),
+			 XKU_SSL_CLIENT);
+	assert_int_equal(a.nstore_members, 2);
+	assert_true(signed_by(&a.store_members[0], &a.store_ca));
+	assert_int_equal(X509_get_extended_key_usage(a.store_members[0].cert),
+			 XKU_SSL_SERVER | XKU_SSL_CLIENT);
+	assert_int_equal(
+		X509_check_ip_asc(a.store_members[0].cert, "10.0.0.5", 0), 1);
+	assert_int_equal(
+		X509_check_ip_asc(a.store_members[0].cert, "127.0.0.1", 0), 1);
+	assert_int_equal(X509_check_host(a.store_members[1].cert,
+					 "etcd2.example", 0, 0, NULL),
+			 1);
+	assert_int_equal(
+		X509_check_ip_asc(a.store_members[1].cert, "10.0.0.5", 0), 0);
+	assert_string_equal(pki_store_ca_file(inv),
+			    "pki/provisioning-etcd/ca.crt");
+
+	assert_int_equal(pki_write(&a, inv, dir), 0);
+	assert_mode(dir, "netboot-etcd.key", 0600);
+	assert_mode(dir, "netboot-etcd.crt", 0644);
+	assert_mode(dir, "provisioning-etcd/ca.key", 0600);
+	assert_mode(dir, "provisioning-etcd/ca.crt", 0644);
+	assert_mode(dir, "provisioning-etcd/member-10.0.0.5.key", 0600);
+	assert_mode(dir, "provisioning-etcd/member-etcd2.example.key", 0600);
+	assert_mode(dir, "provisioning-etcd/member-etcd2.example.crt", 0644);
+
+	/* A rebuild: nothing new. */
+	assert_int_equal(pki_prepare(&b, inv, dir, false, now, &d), 0);
+	assert_false(b.created);
+	assert_string_equal(a.store_ca.key_pem, b.store_ca.key_pem);
+	assert_string_equal(a.store_client.cert_pem, b.store_client.cert_pem);
+	assert_string_equal(a.store_members[1].cert_pem,
+			    b.store_members[1].cert_pem);
+	pki_done(&b);
+	/* Another host: its certificate is new, the rest stays. */
+	assert_int_equal(pki_prepare(&b, inv2, dir, false, now, &d), 0);
+	assert_true(b.created);
+	assert_string_equal(a.store_ca.cert_pem, b.store_ca.cert_pem);
+	assert_string_equal(a.store_client.cert_pem, b.store_client.cert_pem);
+	assert_string_equal(a.store_members[0].cert_pem,
+			    b.store_members[0].cert_pem);
+	assert_int_equal(
+		X509_check_ip_asc(b.store_members[1].cert, "10.0.0.6", 0), 1);
+	pki_done(&b);
+	assert_int_equal(d.errors, 0);
+	pki_done(&a);
+	diags_done(&d);
+	rm_tree(dir);
+	free(dir);
+	inventory_free(inv);
+	inventory_free(inv2);
+}
+
+/* Write pp's certificate and key to DIR/NAME.crt and DIR/NAME.key. */
+static void
+write_pem_pair(const char *dir, const char *name, const struct pki_pair *pp)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.crt", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(pp->cert_pem, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(pp->key_pem, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* True when some file under dir holds s (nftw has no argument: globals). */
+static const char *holds_needle;
+static bool holds_found;
+
+static int
+holds_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	char *data = NULL;
+	size_t len;
+
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F)
+		return 0;
+	assert_int_equal(read_file(path, 1u << 20, &data, &len), 0);
+	if (memmem(data, len, holds_needle, strlen(holds_needle)) != NULL)
+		holds_found = true;
+	free(data);
+	return 0;
+}
+
+static bool
+tree_holds(const char *dir, const char *s)
+{
+	holds_needle = s;
+	holds_found = false;
+	assert_int_equal(nftw(dir, holds_visit, 16, FTW_PHYS), 0);
+	return holds_found;
+}
+
+/*
+ * An existing etcd's CA: it signs netboot's client certificate, its
+ * certificate is copied into OUT, its key never is. A key of another CA,
+ * or a certificate that is no CA, is refused at ca's line.
+ */
+static void
+test_store_existing_ca(void **state)
+{
+	char *src = mkdtemp_dir(), *dir = mkdtemp_dir(), text[1024];
+	struct pki_pair ca = { 0 }, other = { 0 }, leaf = { 0 };
+	struct inventory *inv;
+	time_t now = time(NULL);
+	struct pki a, b;
+	struct diags d;
+
+	(void)state;
+	assert_int_equal(pki_pair_new("site-etcd-ca", NULL, "ca", NULL, NULL, 0,
+				      NULL, 0, now, PKI_CA_DAYS, &ca),
+			 0);
+	assert_int_equal(pki_pair_new("other-ca", NULL, "ca", NULL, NULL, 0,
+				      NULL, 0, now, PKI_CA_DAYS, &other),
+			 0);
+	assert_int_equal(pki_pair_new("leaf", NULL, "server", &ca, NULL, 0,
+				      NULL, 0, now, PKI_LEAF_DAYS, &leaf),
+			 0);
+	write_pem_pair(src, "ca", &ca);
+	write_pem_pair(src, "other", &other);
+	write_pem_pair(src, "leaf", &leaf);
+	snprintf(text, sizeof(text),
+		 "{ endpoints: [https://10.0.0.5:2379],\n"
+		 "    ca: %s/ca.crt, ca_key: %s/ca.key }",
+		 src, src);
+	inv = store_inv(text);
+	diags_init(&d);
+	assert_int_equal(pki_prepare(&a, inv, NULL, false, now, &d), 0);
+	assert_true(signed_by(&a.store_client, &ca));
+	assert_int_equal(a.nstore_members, 0);
+	assert_string_equal(pki_store_ca_file(inv),
+			    "pki/provisioning-etcd/external-ca.crt");
+	assert_int_equal(pki_write(&a, inv, dir), 0);
+	assert_mode(dir, "provisioning-etcd/external-ca.crt", 0644);
+	assert_mode(dir, "netboot-etcd.key", 0600);
+	assert_true(tree_holds(dir, ca.cert_pem));
+	assert_false(tree_holds(dir, ca.key_pem));
+	assert_int_equal(pki_prepare(&b, inv, dir, false, now, &d), 0);
+	assert_false(b.created);
+	assert_string_equal(a.store_client.cert_pem, b.store_client.cert_pem);
+	pki_done(&b);
+	pki_done(&a);
+	assert_int_equal(d.errors, 0);
+	inventory_free(inv);
+
+	snprintf(text, sizeof(text),
+		 "{ endpoints: [https://10.0.0.5:2379],\n"
+		 "    ca: %s/ca.crt, ca_key: %s/other.key }",
+		 src, src);
+	inv = store_inv(text);
+	assert_int_equal(pki_prepare(&a, inv, NULL, false, now, &d), -EINVAL);
+	assert_int_equal(d.errors, 1);
+	assert_int_equal(d.items[d.n - 1].line, 6);
+	assert_int_equal(d.items[d.n - 1].col, 9);
+	assert_non_null(strstr(d.items[d.n - 1].msg, "are not a CA"));
+	assert_null(strstr(d.items[d.n - 1].msg, "PRIVATE"));
+	inventory_free(inv);
+	snprintf(text, sizeof(text),
+		 "{ endpoints: [https://10.0.0.5:2379],\n"
+		 "    ca: %s/leaf.crt, ca_key: %s/leaf.key }",
+		 src, src);
+	inv = store_inv(text);
+	assert_int_equal(pki_prepare(&a, inv, NULL, false, now, &d), -EINVAL);
+	assert_int_equal(d.errors, 2);
+	inventory_free(inv);
+
+	diags_done(&d);
+	pki_pair_done(&ca);
+	pki_pair_done(&other);
+	pki_pair_done(&leaf);
+	rm_tree(src);
+	rm_tree(dir);
+	free(src);
+	free(dir);
+}
+
+/*
+ * cluster: true: the cluster's etcd CA signs netboot's client certificate;
+ * a build that switches to it from the dedicated CA reissues it, and keeps
+ * the dedicated CA (as any CA: never dropped by accident).
+ */
+static void
+test_store_cluster(void **state)
+{
+	struct inventory *own = store_inv("{ endpoints: [https://h:2379] }");
+	struct inventory *inv = store_inv("{ cluster: true }");
+	struct inventory *plain = load_inv(inv_text);
+	char *dir = mkdtemp_dir(), *dir2 = mkdtemp_dir();
+	time_t now = time(NULL);
+	struct pki a, b;
+	struct diags d;
+
+	(void)state;
+	diags_init(&d);
+	assert_int_equal(pki_prepare(&a, own, NULL, false, now, &d), 0);
+	assert_int_equal(pki_write(&a, own, dir), 0);
+	assert_int_equal(pki_prepare(&b, inv, dir, false, now, &d), 0);
+	assert_int_equal(b.nstore_members, 0);
+	/* The dedicated CA stays, unused: members may run on it. */
+	assert_string_equal(a.store_ca.key_pem, b.store_ca.key_pem);
+	assert_false(signed_by(&b.store_client, &b.store_ca));
+	assert_true(signed_by(&b.store_client, &b.etcd_ca));
+	assert_string_equal(a.etcd_ca.cert_pem, b.etcd_ca.cert_pem);
+	assert_string_not_equal(a.store_client.cert_pem,
+				b.store_client.cert_pem);
+	assert_string_equal(pki_store_ca_file(inv), "pki/etcd/ca.crt");
+	pki_done(&b);
+	/* Without provisioning.etcd: none of it, but that CA still stays. */
+	assert_null(pki_store_ca_file(plain));
+	assert_int_equal(pki_prepare(&b, plain, NULL, false, now, &d), 0);
+	assert_null(b.store_client.cert);
+	assert_null(b.store_ca.cert);
+	pki_done(&b);
+	assert_int_equal(pki_prepare(&b, plain, dir, false, now, &d), 0);
+	assert_null(b.store_client.cert);
+	assert_string_equal(a.store_ca.key_pem, b.store_ca.key_pem);
+	assert_int_equal(pki_write(&b, plain, dir2), 0);
+	assert_mode(dir2, "provisioning-etcd/ca.key", 0600);
+	assert_false(tree_holds(dir2, a.store_client.cert_pem));
+	pki_done(&a);
+	pki_done(&b);
+	assert_int_equal(d.errors, 0);
+	diags_done(&d);
+	rm_tree(dir);
+	rm_tree(dir2);
+	free(dir);
+	free(dir2);
+	inventory_free(inv);
+	inventory_free(own);
+	inventory_free(plain);
+}
+
 int
 main(void)
 {
@@ -456,6 +764,9 @@ main(void)
 		cmocka_unit_test(test_prepare_and_reuse),
 		cmocka_unit_test(test_netboot_cert_follows_server_ip),
 		cmocka_unit_test(test_validity),
+		cmocka_unit_test(test_store_own),
+		cmocka_unit_test(test_store_existing_ca),
+		cmocka_unit_test(test_store_cluster),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

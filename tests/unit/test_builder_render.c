@@ -542,9 +542,75 @@ check_example(const char *example)
 	assert_string_equal(str_at(doc->root, "http.cert"), "pki/netboot.crt");
 	assert_int_equal(ynode_get(doc->root, "nodes")->n, f.inv->nnodes);
 	assert_true(ynode_is_null(ynode_get(doc->root, "interface")));
+	/* No provisioning.etcd: no store, the state files. */
+	assert_null(ynode_get(doc->root, "store"));
 	ydoc_free(doc);
 	buf_done(&b);
 	fixture_done(&f);
+}
+
+/*
+ * provisioning.etcd becomes netboot.yaml's store.etcd: its endpoints, the
+ * PKI's files by mode (relative to OUT) and the prefix when given.
+ */
+static void
+check_store(const char *prov, const char *ca, const char *prefix,
+	    const char *const *endpoints, size_t n)
+{
+	static const char *const store_keys[] = { "endpoints", "ca",	 "cert",
+						  "key",       "prefix", NULL };
+	char text[2048];
+	const struct ynode *e, *l;
+	struct fixture f;
+	struct ydoc *doc;
+	struct buf b;
+	size_t i;
+
+	snprintf(text, sizeof(text),
+		 "cluster: {name: t, kubernetes_version: v1.31.1}\n"
+		 "network: {server_ip: 10.0.0.1, subnet: 10.0.0.0/24}\n"
+		 "provisioning: {etcd: %s}\n"
+		 "nodes:\n"
+		 "  - {name: c1, mac: '52:54:00:00:00:01', ip: 10.0.0.11, "
+		 "role: control-plane}\n",
+		 prov);
+	fixture_from_text(&f, "t.yaml", text, strlen(text));
+	buf_init(&b, RENDER_MAX_PAYLOAD);
+	assert_int_equal(render_netboot(&f.rc, &b), 0);
+	doc = parse("netboot.yaml", b.data, b.len);
+	check_keys(ynode_get(doc->root, "store"),
+		   (const char *const[]){ "etcd", NULL });
+	e = ynode_get(ynode_get(doc->root, "store"), "etcd");
+	check_keys(e, store_keys);
+	assert_string_equal(str_at(e, "ca"), ca);
+	assert_string_equal(str_at(e, "cert"), "pki/netboot-etcd.crt");
+	assert_string_equal(str_at(e, "key"), "pki/netboot-etcd.key");
+	if (prefix != NULL)
+		assert_string_equal(str_at(e, "prefix"), prefix);
+	else
+		assert_null(ynode_get(e, "prefix"));
+	l = ynode_get(e, "endpoints");
+	assert_int_equal(l->type, YNODE_SEQ);
+	assert_int_equal(l->n, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(l->items[i]->str, endpoints[i]);
+	ydoc_free(doc);
+	buf_done(&b);
+	fixture_done(&f);
+}
+
+static void
+test_netboot_store(void **state)
+{
+	static const char *const own[] = { "https://10.0.0.5:2379",
+					   "https://etcd2.example:2379" };
+	static const char *const cluster[] = { "https://10.0.0.11:2379" };
+
+	(void)state;
+	check_store("{endpoints: [https://10.0.0.5:2379, "
+		    "https://etcd2.example:2379], prefix: /mb/lab}",
+		    "pki/provisioning-etcd/ca.crt", "/mb/lab", own, 2);
+	check_store("{cluster: true}", "pki/etcd/ca.crt", NULL, cluster, 1);
 }
 
 static void
@@ -1404,6 +1470,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_single),
+		cmocka_unit_test(test_netboot_store),
 		cmocka_unit_test(test_lab),
 		cmocka_unit_test(test_ha_stacked),
 		cmocka_unit_test(test_ha_external),
