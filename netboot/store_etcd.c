@@ -434,9 +434,11 @@ take_one_locked(struct etcd_client *c)
 
 /*
  * Take the records at the head of the queue, unless some taken before
- * have not reached etcd yet (they go first: the order is kept): a lease
- * record alone, else node records up to ETCD_BATCH_MAX and
- * ETCD_BATCH_BYTES, written in one transaction. Under mu.
+ * have not reached etcd yet (they go first: the order is kept): up to
+ * ETCD_BATCH_MAX and ETCD_BATCH_BYTES, written in one transaction; a
+ * lease record joins only at the head or when its revision is known
+ * (then a compare on it is enough: the holder is the one we saw). Under
+ * mu.
  */
 static void
 take_locked(struct etcd_client *c)
@@ -446,13 +448,12 @@ take_locked(struct etcd_client *c)
 	if (c->nin > 0)
 		return;
 	take_one_locked(c);
-	if (c->in[0].lease)
-		return;
 	bytes = c->in[0].len;
 	while (c->count > 0 && c->nin < ETCD_BATCH_MAX) {
 		const struct slot *s = &c->slots[c->fifo[c->head]];
 
-		if (s->lease || bytes + s->pending_len > ETCD_BATCH_BYTES)
+		if ((s->lease && s->rev == 0) ||
+		    bytes + s->pending_len > ETCD_BATCH_BYTES)
 			break;
 		bytes += s->pending_len;
 		take_one_locked(c);
@@ -460,26 +461,27 @@ take_locked(struct etcd_client *c)
 }
 
 /*
- * The node records taken, in one transaction of compare-and-swaps on the
- * revisions last seen. -EAGAIN: a compare failed; every key's revision is
+ * The records in[i0, i0 + n), in one transaction of compare-and-swaps on
+ * the revisions last seen. -EAGAIN: a compare failed; every key's revision is
  * learned (a changed one counts as a conflict) for the next try.
  */
 static int
-cas_batch(struct conn *k)
+cas_batch(struct conn *k, size_t i0, size_t n)
 {
 	struct etcd_client *c = k->c;
 	struct etcd_write w[ETCD_BATCH_MAX];
 	int64_t revs[ETCD_BATCH_MAX];
+	const struct inflight *in = c->in + i0;
 	bool won = false;
-	size_t i, n = c->nin;
+	size_t i;
 	int r;
 
 	pthread_mutex_lock(&c->mu);
 	for (i = 0; i < n; i++) {
-		w[i].key = c->in[i].key;
-		w[i].value = c->in[i].val;
-		w[i].len = c->in[i].len;
-		w[i].mod_revision = c->slots[c->in[i].slot].rev;
+		w[i].key = in[i].key;
+		w[i].value = in[i].val;
+		w[i].len = in[i].len;
+		w[i].mod_revision = c->slots[in[i].slot].rev;
 	}
 	pthread_mutex_unlock(&c->mu);
 	r = post_take(k, "/v3/kv/txn", etcd_req_cas_batch(w, n));
@@ -490,7 +492,7 @@ cas_batch(struct conn *k)
 		return r;
 	pthread_mutex_lock(&c->mu);
 	for (i = 0; i < n; i++) {
-		struct slot *s = &c->slots[c->in[i].slot];
+		struct slot *s = &c->slots[in[i].slot];
 
 		if (!won && s->rev_known && revs[i] != s->rev)
 			c->st.conflicts++;
@@ -542,8 +544,9 @@ lease_cas(struct conn *k, const char *key, const char *val, size_t len,
 
 /* A lease slot's write; a holder that wins is told to the loop. */
 static int
-write_lease(struct conn *k, size_t slot)
+write_lease(struct conn *k, size_t i)
 {
+	size_t slot = k->c->in[i].slot;
 	struct etcd_client *c = k->c;
 	struct etcd_kv holder = { 0 };
 	int64_t rev;
@@ -570,23 +573,60 @@ write_lease(struct conn *k, size_t slot)
 	return r == -EAGAIN ? -EIO : r;
 }
 
+/* One record alone: a lease by its holder rule, a node by its revision. */
+static int
+write_one(struct conn *k, size_t i)
+{
+	int r = -EAGAIN, tries;
+
+	if (k->c->in[i].lease)
+		return write_lease(k, i);
+	for (tries = 0; tries < 8 && r == -EAGAIN; tries++)
+		r = cas_batch(k, i, 1);
+	return r;
+}
+
+/*
+ * The records taken: together; when a compare fails, node records only
+ * are sent together again on the revisions learned (the latest writer
+ * wins), and a batch holding a lease record goes one by one (a lease is
+ * never written over another machine's).
+ */
+static int
+write_taken(struct conn *k, size_t n)
+{
+	bool leases = false;
+	size_t i;
+	int r = -EAGAIN, tries;
+
+	for (i = 0; i < n; i++)
+		leases = leases || k->c->in[i].lease;
+	if (n == 1)
+		return write_one(k, 0);
+	for (tries = 0; tries < (leases ? 1 : 8) && r == -EAGAIN; tries++)
+		r = cas_batch(k, 0, n);
+	for (i = 0; i < n && r == -EAGAIN && leases; i++) {
+		r = write_one(k, i);
+		if (r == 0 && i + 1 < n)
+			r = -EAGAIN; /* on to the next one */
+	}
+	return r == -EAGAIN ? -EIO : r;
+}
+
 /* Write the next records; on error they stay the next ones. */
 static int
 do_write(struct conn *k)
 {
 	struct etcd_client *c = k->c;
 	size_t i, n;
-	int r = -EAGAIN, tries;
+	int r;
 
 	pthread_mutex_lock(&c->mu);
 	take_locked(c);
 	n = c->nin;
 	pthread_mutex_unlock(&c->mu);
 	/* Only this thread touches in[] while nin > 0. */
-	if (c->in[0].lease)
-		r = write_lease(k, c->in[0].slot);
-	for (tries = 0; tries < 8 && r == -EAGAIN; tries++)
-		r = cas_batch(k);
+	r = write_taken(k, n);
 	if (r < 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++)
@@ -663,27 +703,18 @@ claim_lease(struct conn *k, struct claim *cl)
 }
 
 /*
- * Send the oldest claim: create-only, on each endpoint at most once.
- * Its outcome goes to the loop whatever it is; 0 (the claim is done).
+ * A served-once claim alone: create-only, on each endpoint at most once.
+ * Its outcome goes to the loop whatever it is.
  */
-static int
-do_claim(struct conn *k)
+static void
+claim_served(struct conn *k, struct claim *cl)
 {
 	struct etcd_client *c = k->c;
-	struct claim *cl;
 	int64_t rev = 0;
 	bool won = false;
 	size_t tries;
 	int r = -ETIMEDOUT;
 
-	pthread_mutex_lock(&c->mu);
-	cl = c->claims;
-	c->claims = cl->next;
-	if (c->claims == NULL)
-		c->claims_tail = &c->claims;
-	pthread_mutex_unlock(&c->mu);
-	if (cl->lease)
-		return claim_lease(k, cl);
 	for (tries = 0; tries < c->nendpoints && !due(&cl->deadline); tries++) {
 		r = post_take(
 			k, "/v3/kv/txn",
@@ -700,6 +731,70 @@ do_claim(struct conn *k)
 		r = -EIO;
 	push_claimed(c, cl->tag, r);
 	claim_free(cl);
+}
+
+/*
+ * Claims taken together, as one transaction of create-only writes: in a
+ * boot storm every address and mark is new, and they all win at once.
+ * 0 (all won, told to the loop, freed), or < 0 (none was made: each is
+ * then tried alone, which sorts out the ones that exist).
+ */
+static int
+claim_batch(struct conn *k, struct claim **cl, size_t n)
+{
+	struct etcd_client *c = k->c;
+	struct etcd_write w[ETCD_BATCH_MAX];
+	int64_t revs[ETCD_BATCH_MAX];
+	bool won = false;
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		w[i].key = cl[i]->key;
+		w[i].value = cl[i]->value;
+		w[i].len = strlen(cl[i]->value);
+		w[i].mod_revision = 0;
+	}
+	r = post_take(k, "/v3/kv/txn", etcd_req_cas_batch(w, n));
+	if (r == 0)
+		r = etcd_parse_txn_batch(k->resp.data, k->resp.len, n, &won,
+					 revs);
+	if (r < 0 || !won)
+		return r < 0 ? r : -EAGAIN;
+	for (i = 0; i < n; i++) {
+		push_claimed(c, cl[i]->tag, 0);
+		claim_free(cl[i]);
+	}
+	return 0;
+}
+
+/*
+ * Send the oldest claims (up to ETCD_BATCH_MAX, together when there are
+ * several, else or on a conflict each alone). 0 (the claims are done).
+ */
+static int
+do_claim(struct conn *k)
+{
+	struct etcd_client *c = k->c;
+	struct claim *cl[ETCD_BATCH_MAX];
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&c->mu);
+	while (c->claims != NULL && n < ETCD_BATCH_MAX) {
+		cl[n++] = c->claims;
+		c->claims = c->claims->next;
+	}
+	if (c->claims == NULL)
+		c->claims_tail = &c->claims;
+	pthread_mutex_unlock(&c->mu);
+	if (n > 1 && claim_batch(k, cl, n) == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (cl[i]->lease)
+			claim_lease(k, cl[i]);
+		else
+			claim_served(k, cl[i]);
+	}
 	return 0;
 }
 
