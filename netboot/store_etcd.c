@@ -42,6 +42,7 @@ struct claim {
 	struct timespec deadline; /* CLOCK_MONOTONIC */
 	bool lease; /* an address for mac, not a served-once mark */
 	uint8_t mac[MAC_LEN];
+	size_t slot; /* lease: the slot of its later writes */
 	struct claim *next;
 };
 
@@ -677,6 +678,22 @@ claim_free(struct claim *cl)
  * An address claim: lease_cas from "absent", on each endpoint at most
  * once. The holder that wins goes to the loop before the outcome.
  */
+static int grow_locked(struct etcd_client *c, size_t slot);
+
+/* A won lease claim: its slot's next write compares with rev. */
+static void
+claim_won_rev(struct etcd_client *c, const struct claim *cl, int64_t rev)
+{
+	if (!cl->lease)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (grow_locked(c, cl->slot) == 0) {
+		c->slots[cl->slot].rev = rev;
+		c->slots[cl->slot].rev_known = true;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
 static int
 claim_lease(struct conn *k, struct claim *cl)
 {
@@ -696,6 +713,8 @@ claim_lease(struct conn *k, struct claim *cl)
 		r = -EIO;
 	else if (r < 0 && r != -EADDRINUSE && r != -ETIMEDOUT)
 		r = -EIO;
+	if (r == 0)
+		claim_won_rev(c, cl, rev);
 	etcd_kv_done(&holder);
 	push_claimed(c, cl->tag, r);
 	claim_free(cl);
@@ -762,6 +781,7 @@ claim_batch(struct conn *k, struct claim **cl, size_t n)
 	if (r < 0 || !won)
 		return r < 0 ? r : -EAGAIN;
 	for (i = 0; i < n; i++) {
+		claim_won_rev(c, cl[i], revs[i]);
 		push_claimed(c, cl[i]->tag, 0);
 		claim_free(cl[i]);
 	}
@@ -800,7 +820,7 @@ do_claim(struct conn *k)
 
 static int
 queue_claim(struct etcd_client *c, const char *key, const char *value,
-	    const uint8_t *mac, uint64_t tag)
+	    const uint8_t *mac, size_t slot, uint64_t tag)
 {
 	struct claim *cl = calloc(1, sizeof(*cl));
 
@@ -814,6 +834,7 @@ queue_claim(struct etcd_client *c, const char *key, const char *value,
 	}
 	cl->tag = tag;
 	cl->lease = mac != NULL;
+	cl->slot = slot;
 	if (mac != NULL)
 		memcpy(cl->mac, mac, MAC_LEN);
 	clock_gettime(CLOCK_MONOTONIC, &cl->deadline);
@@ -835,15 +856,15 @@ int
 etcd_client_claim(struct etcd_client *c, const char *key, const char *value,
 		  uint64_t tag)
 {
-	return queue_claim(c, key, value, NULL, tag);
+	return queue_claim(c, key, value, NULL, 0, tag);
 }
 
 int
 etcd_client_claim_lease(struct etcd_client *c, const char *key,
 			const char *value, const uint8_t mac[MAC_LEN],
-			uint64_t tag)
+			size_t slot, uint64_t tag)
 {
-	return queue_claim(c, key, value, mac, tag);
+	return queue_claim(c, key, value, mac, slot, tag);
 }
 
 /* Record a live server's segment and role (info: its registration). */

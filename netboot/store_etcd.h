@@ -132,14 +132,16 @@ int etcd_client_put(struct etcd_client *c, size_t slot, const char *key,
 /*
  * Claim the address of lease key for mac: write value (its lease
  * record) when the key is absent, held by mac or expired (an ordered
- * claim like etcd_client_claim's). Outcome as ETCD_RES_CLAIMED: 0 (ours),
+ * claim like etcd_client_claim's); slot is the one of the lease's later
+ * writes (etcd_client_put), which then compare with the claim's
+ * revision. Outcome as ETCD_RES_CLAIMED: 0 (ours),
  * -EADDRINUSE (another machine holds it: its record arrives as an
  * ETCD_RES_RECORD first), -EIO or -ETIMEDOUT (unknown: not ours). 0 or
  * -ENOMEM.
  */
 int etcd_client_claim_lease(struct etcd_client *c, const char *key,
 			    const char *value, const uint8_t mac[MAC_LEN],
-			    uint64_t tag);
+			    size_t slot, uint64_t tag);
 
 /*
  * Claim key (a served-once mark): create it with value unless it exists,

@@ -678,6 +678,7 @@ store_io_lease_claim(struct netboot *nb, const uint8_t mac[6], uint32_t ip,
 {
 	struct store *st = nb->store;
 	char key[ETCD_KEY_MAX], *value = NULL;
+	struct shared_lease *sl;
 	struct etcd_lease l;
 	int r;
 
@@ -685,9 +686,12 @@ store_io_lease_claim(struct netboot *nb, const uint8_t mac[6], uint32_t ip,
 		return 1;
 	if (st->nclaims == STORE_CLAIMS_MAX)
 		return -ENOSPC;
-	r = lease_value(st, mac, ip, state, expires, &l, key, &value);
+	sl = lease_get(st, ip);
+	r = sl != NULL
+		    ? lease_value(st, mac, ip, state, expires, &l, key, &value)
+		    : -ENOMEM;
 	if (r == 0)
-		r = etcd_client_claim_lease(st->etcd, key, value, mac,
+		r = etcd_client_claim_lease(st->etcd, key, value, mac, sl->slot,
 					    ++st->next_tag);
 	free(value);
 	if (r < 0)
