@@ -74,7 +74,7 @@ size_t store_io_metric_samples(const struct netboot *nb,
  * claims waiting) otherwise.
  */
 typedef void (*store_claim_fn)(void *arg, int r);
-#define STORE_CLAIMS_MAX 256 /* claims waiting at once */
+#define STORE_CLAIMS_MAX 4096 /* claims waiting at once (a storm's DHCP) */
 int store_io_claim_secret(struct netboot *nb, const uint8_t mac[6],
 			  int64_t armed_at, const char *payload,
 			  store_claim_fn fn, void *arg, uint64_t *ret_tag);
