@@ -57,7 +57,7 @@
  * most of the server's 72 MiB in the boot storm; 16 KiB is 11 blocks of
  * 1468, one pread per 11 lockstep blocks from the page cache.
  */
-#define TFTP_READAHEAD (16 * 1024)
+#define TFTP_READAHEAD	 (16 * 1024)
 #define TFTP_BADTID_MAX	 16 /* ERROR 5 replies per transfer (no reflector) */
 
 /* An open file shared by the transfers of one inode. */

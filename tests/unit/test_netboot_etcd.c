@@ -332,8 +332,8 @@ test_lease_records(void **state)
 	assert_string_equal(key, "/mb/v1/");
 
 	memcpy(l.mac, mac, 6);
-	strcpy(l.state, "offered");
-	strcpy(l.server, "nb-a");
+	snprintf(l.state, sizeof(l.state), "offered");
+	snprintf(l.server, sizeof(l.server), "nb-a");
 	value = etcd_lease_format(&l);
 	assert_non_null(value);
 	assert_int_equal(etcd_lease_parse(value, strlen(value), &back), 0);
