@@ -9,10 +9,12 @@
 #include "etcd.h"
 #include "fsutil.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -81,7 +83,8 @@ struct etcd_client {
 
 	int64_t lease;
 	struct timespec lease_due;
-	char *servers_json; /* the last list of live servers (owned) */
+	char *servers_json;	    /* the last list of live servers (owned) */
+	struct curl_slist *resolve; /* endpoints named by host, pinned */
 	/* The same, what a standby needs of it (nlive < 0: never listed). */
 	struct live_server {
 		char id[ETCD_SERVER_ID_MAX];
@@ -275,6 +278,8 @@ conn_init(struct conn *k, struct etcd_client *c)
 	curl_easy_setopt(k->h, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	curl_easy_setopt(k->h, CURLOPT_XFERINFODATA, k);
 	curl_easy_setopt(k->h, CURLOPT_PROTOCOLS_STR, "https");
+	if (c->resolve != NULL)
+		curl_easy_setopt(k->h, CURLOPT_RESOLVE, c->resolve);
 	return 0;
 }
 
@@ -1132,6 +1137,50 @@ read_pem(const char *path, char **ret, size_t *ret_len)
 	return read_file(path, ETCD_PEM_MAX, ret, ret_len);
 }
 
+/*
+ * Endpoints named by a host name: resolved now, before the daemon's
+ * sandbox (which keeps the resolver's files out), and pinned with
+ * CURLOPT_RESOLVE, so that no request needs DNS; TLS still checks the
+ * member's certificate against the name. A name that does not resolve
+ * now is left to libcurl (which then fails under the sandbox: the
+ * daemon says etcd is unreachable).
+ */
+static void
+pin_hosts(struct etcd_client *c)
+{
+	struct addrinfo hints = { .ai_family = AF_INET,
+				  .ai_socktype = SOCK_STREAM };
+	char host[256], entry[320], addr[INET_ADDRSTRLEN];
+	struct curl_slist *l;
+	struct addrinfo *ai;
+	struct in_addr a;
+	size_t i, hl;
+
+	for (i = 0; i < c->nendpoints; i++) {
+		const char *ep = c->endpoints[i] + strlen("https://");
+		const char *colon = strrchr(ep, ':');
+
+		hl = colon != NULL ? (size_t)(colon - ep) : sizeof(host);
+		if (hl >= sizeof(host))
+			continue;
+		memcpy(host, ep, hl);
+		host[hl] = '\0';
+		ai = NULL;
+		if (inet_pton(AF_INET, host, &a) == 1 ||
+		    getaddrinfo(host, NULL, &hints, &ai) != 0 || ai == NULL)
+			continue;
+		inet_ntop(AF_INET,
+			  &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr,
+			  sizeof(addr));
+		freeaddrinfo(ai);
+		snprintf(entry, sizeof(entry), "%s:%s:%s", host, colon + 1,
+			 addr);
+		l = curl_slist_append(c->resolve, entry);
+		if (l != NULL)
+			c->resolve = l;
+	}
+}
+
 int
 etcd_client_new(const struct nb_config *cfg, const char *server_id,
 		const char *info, struct etcd_client **ret,
@@ -1173,6 +1222,7 @@ etcd_client_new(const struct nb_config *cfg, const char *server_id,
 		etcd_client_free(c);
 		return r;
 	}
+	pin_hosts(c);
 	*ret = c;
 	return 0;
 }
@@ -1233,6 +1283,7 @@ etcd_client_free(struct etcd_client *c)
 	free(c->ca);
 	free(c->info);
 	free(c->servers_json);
+	curl_slist_free_all(c->resolve);
 	if (c->wake[0] >= 0)
 		close(c->wake[0]);
 	if (c->wake[1] >= 0)

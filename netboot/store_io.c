@@ -561,6 +561,24 @@ store_io_metric_samples(const struct netboot *nb, struct metric_sample *out,
 	return i;
 }
 
+/*
+ * Record the claim just queued with tag st->next_tag (an address claim
+ * of ip writing *l, or a served mark: ip 0); its tag.
+ */
+static uint64_t
+claim_add(struct store *st, store_claim_fn fn, void *arg, uint32_t ip,
+	  const struct etcd_lease *l)
+{
+	st->claims[st->nclaims].tag = st->next_tag;
+	st->claims[st->nclaims].fn = fn;
+	st->claims[st->nclaims].arg = arg;
+	st->claims[st->nclaims].lease_ip = ip;
+	if (l != NULL)
+		st->claims[st->nclaims].lease = *l;
+	st->nclaims++;
+	return st->next_tag;
+}
+
 int
 store_io_claim_secret(struct netboot *nb, const uint8_t mac[6],
 		      int64_t armed_at, const char *payload, store_claim_fn fn,
@@ -584,12 +602,7 @@ store_io_claim_secret(struct netboot *nb, const uint8_t mac[6],
 	free(value);
 	if (r < 0)
 		return r;
-	st->claims[st->nclaims].tag = st->next_tag;
-	st->claims[st->nclaims].fn = fn;
-	st->claims[st->nclaims].arg = arg;
-	st->claims[st->nclaims].lease_ip = 0;
-	st->nclaims++;
-	*ret_tag = st->next_tag;
+	*ret_tag = claim_add(st, fn, arg, 0, NULL);
 	return 0;
 }
 
@@ -696,13 +709,7 @@ store_io_lease_claim(struct netboot *nb, const uint8_t mac[6], uint32_t ip,
 	free(value);
 	if (r < 0)
 		return r;
-	st->claims[st->nclaims].tag = st->next_tag;
-	st->claims[st->nclaims].fn = fn;
-	st->claims[st->nclaims].arg = arg;
-	st->claims[st->nclaims].lease_ip = ip;
-	st->claims[st->nclaims].lease = l;
-	st->nclaims++;
-	*ret_tag = st->next_tag;
+	*ret_tag = claim_add(st, fn, arg, ip, &l);
 	return 0;
 }
 

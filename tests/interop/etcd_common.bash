@@ -40,6 +40,7 @@ cleanup() {
 	wait 2>/dev/null || true
 	for p in "${ens[@]}" "${extra_ns[@]}" "$hub"; do
 		ip netns del "$p" 2>/dev/null || true
+		rm -rf "/etc/netns/$p"
 	done
 	rm -rf "$work"
 }
@@ -64,7 +65,7 @@ make_pki() {
 			-keyout "$pki/ca.key" -out "$pki/ca.crt" -days 2 \
 			-subj /CN=test-etcd-ca 2>/dev/null)
 	for i in 1 2 3; do
-		leaf "etcd$i" "IP:10.78.0.1$i,IP:127.0.0.1" serverAuth,clientAuth
+		leaf "etcd$i" "IP:10.78.0.1$i,IP:127.0.0.1,DNS:etcd$i.mbtest" serverAuth,clientAuth
 	done
 	leaf netboot "DNS:netboot" clientAuth
 }

@@ -23,6 +23,11 @@ cls=("$tag-ca" "$tag-cb")
 extra_ns=("${nbs[@]}" "${cls[@]}")
 npids=(0 0)
 etcd_up bra brb
+# Server A names the members (etcd1.mbtest...): resolved from the
+# namespace's own /etc/hosts (ip netns exec binds /etc/netns/NS/hosts)
+# before its sandbox starts, which keeps the resolver's files out.
+mkdir -p "/etc/netns/${nbs[0]}"
+for i in 1 2 3; do echo "10.78.0.1$i etcd$i.mbtest"; done >"/etc/netns/${nbs[0]}/hosts"
 leaf https0 "IP:10.78.1.1" serverAuth
 leaf https1 "IP:10.78.2.1" serverAuth
 
@@ -62,7 +67,11 @@ paths: { public: public, boot: boot, nodes: nodes, state: state }
 nodes:
   - { name: ${names[$s]}, mac: "${macs[$s]}", ip: 10.78.$seg.11, role: worker }
 EOF
-	store_yaml >>"$out/netboot.yaml"
+	if [[ $s == 0 ]]; then
+		store_yaml | sed 's|https://10.78.0.1\([1-3]\):2379|https://etcd\1.mbtest:2379|g'
+	else
+		store_yaml
+	fi >>"$out/netboot.yaml"
 done
 # A runs as an unprivileged user (the client's threads then run under
 # the privilege drop: Landlock, seccomp); B as root.
