@@ -147,6 +147,20 @@ wait_for() { # DESC WANT CMD...: poll CMD until it prints WANT (15 s)
 	done
 	fail "$desc: got '$got', want '$want'"
 }
+# Server S (its namespace nbs[S], OUT $work/outS) as USER (default
+# root), until it has loaded etcd; its PID in npids[S].
+start_server() { # S [USER]
+	local s=$1
+	ip netns exec "${nbs[$s]}" "$nb_bin" --user "${2:-root}" \
+		--config "$work/out$s/netboot.yaml" >>"$work/nb$s.log" 2>&1 &
+	npids[$s]=$!
+	for _ in $(seq 100); do
+		grep -q 'store: .* nodes after loading etcd' "$work/nb$s.log" && return 0
+		kill -0 "${npids[$s]}" 2>/dev/null || fail "server $s exited"
+		sleep 0.1
+	done
+	fail "server $s did not load etcd"
+}
 no_sanitizer_report() {
 	if grep -E 'ERROR: [A-Za-z]*Sanitizer|runtime error' "$work"/nb*.log >&2; then
 		fail "sanitizer report"

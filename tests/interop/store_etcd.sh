@@ -75,24 +75,10 @@ EOF
 done
 # A runs as an unprivileged user (the client's threads then run under
 # the privilege drop: Landlock, seccomp); B as root.
-users=(nobody root)
 chmod 0711 "$work" # nobody reaches out0 (and only it)
 chown -R nobody "$work/out0"
-start_server() { # S (0 A, 1 B)
-	local s=$1
-	ip netns exec "${nbs[$s]}" "$nb_bin" --user "${users[$s]}" \
-		--config "$work/out$s/netboot.yaml" \
-		>>"$work/nb$s.log" 2>&1 &
-	npids[$s]=$!
-	for _ in $(seq 100); do
-		grep -q 'store: .* nodes after loading etcd' "$work/nb$s.log" && return 0
-		kill -0 "${npids[$s]}" 2>/dev/null || fail "server $s exited"
-		sleep 0.1
-	done
-	fail "server $s did not load etcd"
-}
-start_server 0
-start_server 1
+start_server 0 nobody
+start_server 1 root
 api() { # S PATH: GET from server S (inside its namespace)
 	ip netns exec "${nbs[$1]}" curl -sf --max-time 3 "http://10.78.$(($1 + 1)).1:8080$2"
 }

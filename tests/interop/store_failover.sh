@@ -94,18 +94,6 @@ for n in "${names[@]}"; do
 	plug "$tag-c$n" c0 "$([[ ${seg[$n]} == 2 ]] && echo brb || echo bra)" - "${mac[$n]}"
 done
 
-start_server() { # S
-	local s=$1
-	ip netns exec "${nbs[$s]}" "$nb_bin" --user root \
-		--config "$work/out$s/netboot.yaml" >>"$work/nb$s.log" 2>&1 &
-	npids[$s]=$!
-	for _ in $(seq 100); do
-		grep -q 'store: .* nodes after loading etcd' "$work/nb$s.log" && return 0
-		kill -0 "${npids[$s]}" 2>/dev/null || fail "server $s exited"
-		sleep 0.1
-	done
-	fail "server $s did not load etcd"
-}
 api() { # S PATH
 	ip netns exec "${nbs[$1]}" curl -sf --max-time 3 "http://${sip[$1]}:8080$2"
 }
