@@ -132,7 +132,7 @@ struct dhcp_server {
 	uint64_t offers_delayed, offers_dropped;
 	/* store.etcd: answers waiting for their address claim. */
 	struct dhcp_claim *claims;
-	uint64_t claims_taken, claims_failed;
+	uint64_t claims_taken, claims_failed, claims_queued;
 	/* dhcp.failover: standby: answering, as last decided. */
 	bool serving;
 	bool serving_known;
@@ -863,6 +863,33 @@ claim_start(struct dhcp_server *s, int fd, const struct dhcp_slot *slot,
 			    slot->mac);
 }
 
+/* Does the slot hand the client its own inventory reservation? */
+static bool
+is_reservation(const struct dhcp_server *s, const struct dhcp_slot *slot)
+{
+	const struct dhcp_host *h = dhcp_conf_host(&s->conf, slot->chaddr);
+
+	return h != NULL && h->ip == slot->lease_ip;
+}
+
+/*
+ * etcd cannot confirm a machine's own reservation: a node the inventory
+ * knows keeps booting, and its lease is queued for etcd in order
+ * (written once etcd is back, unless another machine holds the address
+ * by then: the holder then comes back through the store).
+ */
+static void
+reservation_unclaimed(struct dhcp_server *s, int fd,
+		      const struct dhcp_slot *slot)
+{
+	s->claims_queued++;
+	log_limited(s, DHCP_REFUSE_OTHER, 0,
+		    "dhcp %s: etcd unreachable: its reservation answered, "
+		    "the lease queued for etcd",
+		    slot->mac);
+	send_decided(s, fd, slot);
+}
+
 /* Unlink cl from the claims under way. */
 static void
 claim_unlink(struct dhcp_server *s, struct dhcp_claim *cl)
@@ -906,6 +933,8 @@ claim_done(void *arg, int r)
 			claim_start(s, cl->fd, &cl->slot, cl->tries + 1);
 		else
 			send_decided(s, cl->fd, &cl->slot);
+	} else if (r != -EADDRINUSE && is_reservation(s, &cl->slot)) {
+		reservation_unclaimed(s, cl->fd, &cl->slot);
 	} else {
 		s->claims_failed++;
 		log_limited(s, DHCP_REFUSE_POOL, r,
@@ -937,6 +966,10 @@ flush(struct dhcp_server *s, int fd, size_t n, bool changed)
 
 		if (!claim_needed(s, slot)) {
 			send_decided(s, fd, slot);
+			continue;
+		}
+		if (!store_io_shared_up(s->nb) && is_reservation(s, slot)) {
+			reservation_unclaimed(s, fd, slot);
 			continue;
 		}
 		if (claim_pending(s, slot->chaddr))
@@ -1818,6 +1851,10 @@ dhcp_io_metric_samples(const struct netboot *nb, struct metric_sample *out,
 		{ "dhcp_claims_failed_total",
 		  "Addresses not handed out: etcd did not confirm the claim.",
 		  false, s ? s->claims_failed : 0 },
+		{ "dhcp_claims_queued_total",
+		  "Reservations answered while etcd was unreachable (lease "
+		  "queued).",
+		  false, s ? s->claims_queued : 0 },
 		{ "dhcp_standby_ignored_total",
 		  "DHCP messages left to the primary (dhcp.failover: standby).",
 		  false, s ? s->standby_ignored : 0 },

@@ -36,7 +36,7 @@
 #define DHCP_PRUNE_S	      30 /* lapsed entries leave the table this often */
 #define DHCP_CHECK_SERVERS    16 /* distinct servers listed */
 #define DHCP_IO_RX_BURST      64 /* datagrams read per callback */
-#define DHCP_IO_METRICS	      21 /* samples dhcp_io_metric_samples gives */
+#define DHCP_IO_METRICS	      22 /* samples dhcp_io_metric_samples gives */
 #define DHCP_CLAIM_TRIES      8	 /* addresses tried per answer (store.etcd) */
 #define DHCP_STANDBY_CHECK_MS 200 /* a standby's look at the registrations */
 #define DHCP_LOG_RECENT	      256 /* MACs whose last log line is kept */

@@ -752,3 +752,11 @@ store_io_dhcp_primary(struct netboot *nb, char *ret_id, size_t n)
 	store_segment(nb->cfg, seg, sizeof(seg));
 	return etcd_client_primary(st->etcd, seg, ret_id, n);
 }
+
+bool
+store_io_shared_up(const struct netboot *nb)
+{
+	const struct store *st = nb->store;
+
+	return st == NULL || st->etcd == NULL || st->etcd_up;
+}

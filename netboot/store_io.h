@@ -108,6 +108,12 @@ int store_io_servers_json(const struct netboot *nb, char **ret_text);
 bool store_io_leases_shared(const struct netboot *nb);
 
 /*
+ * Whether etcd answered the store's last request (as of the last flush
+ * interval); true without store.etcd.
+ */
+bool store_io_shared_up(const struct netboot *nb);
+
+/*
  * Whether the shared copy says mac holds ip (claimed by this server or
  * learned from etcd); true without store.etcd.
  */

@@ -20,7 +20,7 @@ tag=mbs$$
 . "$(dirname "$0")/etcd_common.bash"
 nbs=("$tag-na" "$tag-nb")
 cls=("$tag-ca" "$tag-cb")
-extra_ns=("${nbs[@]}" "${cls[@]}")
+extra_ns=("${nbs[@]}" "${cls[@]}" "$tag-ca2")
 npids=(0 0)
 etcd_up bra brb
 # Server A names the members (etcd1.mbtest...): resolved from the
@@ -66,6 +66,7 @@ http: { port: 8080, https_port: 8443, cert: $pki/https$s.crt, key: $pki/https$s.
 paths: { public: public, boot: boot, nodes: nodes, state: state }
 nodes:
   - { name: ${names[$s]}, mac: "${macs[$s]}", ip: 10.78.$seg.11, role: worker }
+  - { name: ${names[$s]}x, mac: "02:00:00:00:0$((s + 1)):02", ip: 10.78.$seg.12, role: worker }
 EOF
 	if [[ $s == 0 ]]; then
 		store_yaml | sed 's|https://10.78.0.1\([1-3]\):2379|https://etcd\1.mbtest:2379|g'
@@ -174,12 +175,21 @@ queued=$(metric 0 store_etcd_queued_writes)
 logged_down() { grep -c 'store: etcd unreachable' "$work/nb0.log" || true; }
 wait_for "A logs etcd down" 1 logged_down
 dhcp 0 # booting goes on
+# A node the inventory knows, booting for the first time while etcd is
+# down: its reservation is answered and its lease queued for etcd.
+ip netns add "$tag-ca2"
+plug "$tag-ca2" c0 bra - 02:00:00:00:01:02
+ip netns exec "$tag-ca2" busybox udhcpc -i c0 -f -q -n -t 8 -T 1 \
+	-s "$work/udhcpc.sh" >/dev/null 2>&1 || fail "a1x: no lease with etcd down"
+[[ $(metric 0 dhcp_claims_queued_total) -ge 1 ]] || fail "a1x's lease not queued"
 # No server can tell whether another served a secret: 503, never the body.
 [[ $(fetch 0) == 503 ]] || fail "a secret with etcd down: not 503"
 for i in 1 2 3; do start_member $i; done
 wait_for "etcd back on A" 1 metric 0 store_etcd_up
 wait_for "A's queue drained" 0 metric 0 store_etcd_queued_writes
 wait_for "what A queued reaches B" failed node_field 1 a1 state
+held() { ctl get --print-value-only /mbtest/v1/leases/10.78.1.12 | grep -o '"mac":"[0-9a-f:]*"'; }
+wait_for "a1x's queued lease in etcd" '"mac":"02:00:00:00:01:02"' held
 rec=$(ctl get --print-value-only "/mbtest/v1/nodes/${macs[0]}")
 grep -q '"state":"failed"' <<<"$rec" || fail "a1's record in etcd: $rec"
 
