@@ -14,7 +14,8 @@
 # issue 18. Use a Release build without sanitizers (default: build-storm-rel
 # beside the source). Environment: KERNEL_MB (10), INITRD_MB (60), RAMP
 # (seconds, 0 = all at once), WINDOWSIZE (TFTP, 1), PERF_RATE (3000),
-# PERF_SECONDS (10), SKIP (words: storm anchor perfdhcp tftp).
+# PERF_SECONDS (10), SKIP (words: storm anchor perfdhcp tftp), STORM_WORKERS
+# (ours' --workers; unset: netboot.yaml's, 1).
 # Needs root, dnsmasq, nginx, perfdhcp, kea-dhcp4, in.tftpd, curl, python3.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -334,6 +335,8 @@ tftp_compare() {
 	done
 	storm_start_ours "$nb" "$n" || exit 1
 	read -r om of <<<"$(tftp_par "$W/tftp-ours")"
+	ip netns exec "$STORM_NS_S" curl -s "http://$STORM_SERVER/metrics" |
+		sed -n 's/^metalboot_tftp_retransmits_total /   ours retransmitted: /p'
 	storm_stop "$STORM_OURS"
 	ip netns exec "$STORM_NS_S" in.tftpd -L -s "$W/out/public" \
 		-a "$STORM_SERVER:69" &

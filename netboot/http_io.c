@@ -15,6 +15,7 @@
 #include "store_io.h"
 #include "storm.h"
 #include "ui.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -104,7 +105,7 @@ http_limits_option(int opt, const char *arg)
 	return 0;
 }
 
-#define MAX_SINGLE_WRITE (16u << 20) /* bytes per write/sendfile call */
+#define MAX_SINGLE_WRITE (1u << 20)  /* bytes per write/sendfile call */
 #define SMALL_FILE_MAX	 (64u << 10) /* bodies read, not sendfile'd */
 #define PEER_STR_LEN	 64
 #define LOG_URI_LEN	 160
@@ -744,6 +745,23 @@ read_range(struct evbuffer *b, int fd, uint64_t offset, uint64_t len)
 }
 
 /*
+ * Append len bytes of fd from offset to b as a file segment (fd taken
+ * over, closed on failure too) for a body sent by sendfile: the
+ * connection then yields to everything else on its loop until the
+ * request is done (workers.h, NB_PRIO_BULK). A priority that cannot be
+ * set (its event already active) stays the default. 0 or -1.
+ */
+static int
+bulk(struct ctx *x, int fd, uint64_t offset, uint64_t len, struct evbuffer *b)
+{
+	if (evbuffer_add_file(b, fd, (ev_off_t)offset, (ev_off_t)len) < 0)
+		return -1;
+	if (x->c != NULL)
+		(void)bufferevent_priority_set(x->c->bev, NB_PRIO_BULK);
+	return 0;
+}
+
+/*
  * Answer with the open regular file fd (taken over: closed here or by the
  * output buffer): conditional GET, a single Range, HEAD, sendfile body.
  * *ret_first_byte (may be NULL) tells whether the body starts at byte 0
@@ -833,9 +851,7 @@ serve_fd(struct ctx *x, int fd, const struct stat *st, const char *ctype,
 			reply_status(x, 500);
 			return 500;
 		}
-	} else if (evbuffer_add_file(b, fd, (ev_off_t)rg.first,
-				     (ev_off_t)(rg.last - rg.first + 1)) < 0) {
-		/* evbuffer_add_file closes fd on failure too. */
+	} else if (bulk(x, fd, rg.first, rg.last - rg.first + 1, b) < 0) {
 		evbuffer_free(b);
 		evhttp_remove_header(h, "Content-Length");
 		reply_status(x, 500);
@@ -1730,6 +1746,7 @@ request_done_cb(struct evhttp_request *req, void *arg)
 
 	(void)req;
 	cap_release(c);
+	(void)bufferevent_priority_set(c->bev, NB_PRIO_DEFAULT);
 	c->busy = false;
 	/* The next request must arrive, whole, within the idle timeout. */
 	conn_arm(c, c->srv->lim.idle_timeout);

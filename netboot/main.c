@@ -654,7 +654,7 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	nb.base = event_base_new();
+	nb.base = nb_loop_new();
 	if (nb.base == NULL) {
 		fprintf(stderr, "metalboot-netboot: cannot create the event "
 				"loop\n");

@@ -174,6 +174,25 @@ worker_main(void *arg)
 	return NULL;
 }
 
+struct event_base *
+nb_loop_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base = NULL;
+
+	if (cfg == NULL)
+		return NULL;
+	if (event_config_set_max_dispatch_interval(cfg, NULL, NB_BULK_BURST,
+						   NB_PRIO_BULK) == 0)
+		base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base != NULL && event_base_priority_init(base, NB_PRIO_COUNT) < 0) {
+		event_base_free(base);
+		base = NULL;
+	}
+	return base;
+}
+
 unsigned
 nb_workers_auto(void)
 {
@@ -207,7 +226,7 @@ nb_workers_start(struct netboot *nb)
 		struct worker *w = &ws->w[i];
 
 		w->nb = nb;
-		w->base = event_base_new();
+		w->base = nb_loop_new();
 		if (w->base == NULL)
 			return -ENOMEM;
 		r = mailbox_init(&w->mb, w->base);

@@ -65,6 +65,26 @@ int nb_post(struct netboot *nb, int to, nb_job_fn fn, void *arg);
  */
 void nb_post_job(struct netboot *nb, int to, struct nb_job *job);
 
+/*
+ * Every loop (the owner's and each worker's) has NB_PRIO_COUNT priorities.
+ * Events get NB_PRIO_DEFAULT (libevent gives new events the middle one):
+ * DHCP, TFTP, HTTP requests, timers, mailboxes. An HTTP connection while
+ * it sends a file body (sendfile) is at NB_PRIO_BULK: it runs only in a
+ * turn where nothing else is ready, and at most NB_BULK_BURST of its
+ * callbacks (each writes at most 1 MiB: http_io.c) run before the loop
+ * polls again. Without this, a turn that
+ * writes hundreds of megabytes of kernels delays every TFTP round trip
+ * and DHCP answer behind it (docs/netboot.md, "Multi-core"). Bulk yields
+ * to the rest and could starve only while the rest keeps a core busy.
+ */
+#define NB_PRIO_COUNT	3
+#define NB_PRIO_DEFAULT 1
+#define NB_PRIO_BULK	2
+#define NB_BULK_BURST	16
+
+/* A loop with those priorities. NULL on failure. */
+struct event_base *nb_loop_new(void);
+
 /* The workers a default of 0 in netboot.yaml means: online CPUs. */
 unsigned nb_workers_auto(void);
 

@@ -90,6 +90,7 @@ storm_start_ours() {
 	ip netns exec "$STORM_NS_S" "$bin" --user root \
 		--config "$STORM_WORK/out/netboot.yaml" --https-port 0 \
 		--dhcp-check-ms 300 --tftp-max-transfers "$max" \
+		${STORM_WORKERS:+--workers "$STORM_WORKERS"} \
 		>"$STORM_WORK/ours.log" 2>&1 &
 	STORM_OURS=$!
 	STORM_PIDS+=("$STORM_OURS")

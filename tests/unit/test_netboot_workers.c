@@ -1,7 +1,9 @@
 /*
  * test_netboot_workers.c - worker loops and mailboxes: jobs run on the
  * loop they were posted to, in order, come back to the owner loop, the
- * counters of every loop are summed, and stop runs what was left.
+ * counters of every loop are summed, and stop runs what was left; a
+ * loop runs bulk events only when nothing else is ready, a burst at a
+ * time.
  */
 #include "server.h"
 #include "workers.h"
@@ -10,9 +12,11 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -138,6 +142,86 @@ test_no_workers(void **state)
 	assert_true(nb_workers_auto() >= 1);
 }
 
+#define NBULK 40
+
+struct ran {
+	struct event_base *base;
+	int pipe[2];
+	unsigned normal, bulk;
+	unsigned bulk_seen_by_normal[2]; /* r.bulk when normal ran */
+};
+
+/* A default-priority event: ready when a byte is in the pipe. */
+static void
+on_normal(evutil_socket_t fd, short what, void *arg)
+{
+	struct ran *r = arg;
+	char c;
+
+	(void)what;
+	assert_int_equal(read(fd, &c, 1), 1);
+	if (r->normal < 2)
+		r->bulk_seen_by_normal[r->normal] = r->bulk;
+	r->normal++;
+}
+
+/* A bulk event; the first one makes the normal event ready. */
+static void
+on_bulk(evutil_socket_t fd, short what, void *arg)
+{
+	struct ran *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->bulk++ == 0)
+		assert_int_equal(write(r->pipe[1], "x", 1), 1);
+	if (r->bulk == NBULK)
+		event_base_loopbreak(r->base);
+}
+
+/*
+ * Bulk events already active still wait for a default one that is ready,
+ * and a turn runs at most NB_BULK_BURST of them before polling again,
+ * where a default event that became ready meanwhile goes first.
+ */
+static void
+test_bulk_yields(void **state)
+{
+	struct event *bulk[NBULK], *normal;
+	struct ran r;
+	unsigned i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.base = nb_loop_new();
+	assert_non_null(r.base);
+	assert_int_equal(event_base_get_npriorities(r.base), NB_PRIO_COUNT);
+	assert_int_equal(pipe(r.pipe), 0);
+	for (i = 0; i < NBULK; i++) {
+		bulk[i] = event_new(r.base, -1, 0, on_bulk, &r);
+		assert_non_null(bulk[i]);
+		assert_int_equal(event_priority_set(bulk[i], NB_PRIO_BULK), 0);
+		event_active(bulk[i], EV_READ, 0);
+	}
+	/* Default priority: not set. Ready at the first poll. */
+	normal = event_new(r.base, r.pipe[0], EV_READ | EV_PERSIST, on_normal,
+			   &r);
+	assert_non_null(normal);
+	assert_int_equal(event_add(normal, NULL), 0);
+	assert_int_equal(write(r.pipe[1], "x", 1), 1);
+	assert_int_equal(event_base_dispatch(r.base), 0);
+	assert_int_equal(r.bulk, NBULK);
+	assert_int_equal(r.normal, 2);
+	assert_int_equal(r.bulk_seen_by_normal[0], 0);
+	assert_int_equal(r.bulk_seen_by_normal[1], NB_BULK_BURST);
+	for (i = 0; i < NBULK; i++)
+		event_free(bulk[i]);
+	event_free(normal);
+	close(r.pipe[0]);
+	close(r.pipe[1]);
+	event_base_free(r.base);
+}
+
 int
 main(void)
 {
@@ -145,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_round_trips),
 		cmocka_unit_test(test_stop_runs_leftovers),
 		cmocka_unit_test(test_no_workers),
+		cmocka_unit_test(test_bulk_yields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
