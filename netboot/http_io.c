@@ -6,6 +6,7 @@
 #include "events.h"
 #include "fsutil.h"
 #include "http.h"
+#include "http_bulk.h"
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
@@ -107,6 +108,7 @@ http_limits_option(int opt, const char *arg)
 
 #define MAX_SINGLE_WRITE (1u << 20)  /* bytes per write/sendfile call */
 #define SMALL_FILE_MAX	 (64u << 10) /* bodies read, not sendfile'd */
+#define OFFLOAD_FIRST	 (16u << 10) /* body bytes evhttp sends first */
 #define PEER_STR_LEN	 64
 #define LOG_URI_LEN	 160
 #define LOG_EVERY	 100 /* refusals per warning line */
@@ -146,6 +148,13 @@ struct conn {
 	struct waiter *waiter; /* its request, held at that cap */
 	/* A secret payload waiting for its served-once claim, if any. */
 	struct secret_wait *wait;
+	/*
+	 * A file body out on a worker (http_bulk.h), its request, and what
+	 * the worker gets once evhttp sent the headers.
+	 */
+	struct http_bulk *bulk;
+	struct evhttp_request *bulk_req;
+	struct http_bulk_req bulk_rq;
 	TAILQ_ENTRY(conn) link;
 };
 
@@ -175,9 +184,12 @@ struct http_srv {
 	struct event *wake;	    /* dispatches the ready ones */
 	uint64_t queued_total;	    /* requests that waited */
 	uint64_t nwaiting;	    /* gauge: waiting now */
+	unsigned next_worker;	    /* bodies to workers, round robin */
+	uint64_t worker_bodies;	    /* bodies a worker sent whole */
 };
 
 static void conn_free(struct conn *c);
+static void offload_gone(struct conn *c);
 static void waiter_drop(struct conn *c);
 static void cap_release(struct conn *c);
 static void secret_wait_cancel(struct http_srv *srv, struct secret_wait *w);
@@ -229,6 +241,7 @@ conn_free(struct conn *c)
 		secret_wait_cancel(srv, c->wait);
 		c->wait = NULL;
 	}
+	offload_gone(c);
 	if (c->evcon != NULL)
 		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	TAILQ_REMOVE(&srv->conns, c, link);
@@ -645,20 +658,27 @@ log_request(const struct ctx *x, int status)
 	log_debug("http %s: \"%s\" %d", x->peer, uri, status);
 }
 
-/* Send status with body (may be NULL: empty). Takes nothing over. */
+/* What every answer counts and logs, before its headers are rendered. */
 static void
-reply(struct ctx *x, int status, struct evbuffer *body)
+reply_account(struct ctx *x, int status, size_t body_len)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
 
 	metrics_count(&x->srv->m, status);
-	if (body != NULL && x->method != HTTP_HEAD)
-		x->srv->m.body_bytes += evbuffer_get_length(body);
+	if (x->method != HTTP_HEAD)
+		x->srv->m.body_bytes += body_len;
 	if (x->c != NULL && x->c->over_limit)
 		evhttp_add_header(h, "Connection", "close");
 	log_request(x, status);
 	histo_observe(&x->srv->nb->histos.http_first_byte,
 		      nb_mono_s() - x->started);
+}
+
+/* Send status with body (may be NULL: empty). Takes nothing over. */
+static void
+reply(struct ctx *x, int status, struct evbuffer *body)
+{
+	reply_account(x, status, body ? evbuffer_get_length(body) : 0);
 	evhttp_send_reply(x->req, status, http_reason(status), body);
 }
 
@@ -761,6 +781,140 @@ bulk(struct ctx *x, int fd, uint64_t offset, uint64_t len, struct evbuffer *b)
 	return 0;
 }
 
+/* A body a worker may send: plain HTTP, a tracked connection, workers. */
+static bool
+offload_ok(const struct ctx *x)
+{
+	return x->c != NULL && !x->c->port->tls && x->c->evcon != NULL &&
+	       x->srv->nb->nworkers > 0;
+}
+
+/* Owner loop: the worker sent the body, or gave up on the client. */
+static void
+offload_done(void *arg, int err, uint64_t sent)
+{
+	struct conn *c = arg;
+	struct evhttp_request *req = c->bulk_req;
+
+	c->bulk = NULL;
+	c->bulk_req = NULL;
+	if (err < 0) {
+		log_debug("http %s: body stopped after %llu bytes: %s", c->peer,
+			  (unsigned long long)sent, strerror(-err));
+		evhttp_connection_free(c->evcon); /* calls conn_closed_cb */
+		return;
+	}
+	/* evhttp's again: the request is done (request_done_cb). */
+	c->srv->worker_bodies++;
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	evhttp_send_reply_end(req);
+}
+
+/*
+ * Owner loop: evhttp wrote the status line, the headers and the body's
+ * first bytes. The rest goes to a worker, or, without memory for that,
+ * stays here as a sendfile segment.
+ */
+static void
+offload_head_sent(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+	struct http_srv *srv = c->srv;
+	struct evhttp_request *req = c->bulk_req;
+	struct http_bulk_req rq = c->bulk_rq;
+	struct evbuffer *b;
+
+	(void)evcon;
+	if (rq.len > 0) {
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		rq.sock = bufferevent_getfd(c->bev);
+		if (http_bulk_start(srv->nb,
+				    srv->next_worker++ % srv->nb->nworkers, &rq,
+				    &c->bulk) == 0)
+			return;
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	}
+	/* The file is ours from here: nothing for offload_gone. */
+	c->bulk_req = NULL;
+	b = rq.len > 0 ? evbuffer_new() : NULL;
+	if (b != NULL)
+		evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
+	if (rq.len == 0) {
+		close(rq.file);
+	} else if (b == NULL ||
+		   evbuffer_add_file(b, rq.file, (ev_off_t)rq.offset,
+				     (ev_off_t)rq.len) < 0) {
+		if (b == NULL) /* evbuffer_add_file closes it on failure */
+			close(rq.file);
+		else
+			evbuffer_free(b);
+		evhttp_connection_free(c->evcon); /* calls conn_closed_cb */
+		return;
+	} else {
+		evhttp_send_reply_chunk(req, b);
+		evbuffer_free(b);
+	}
+	evhttp_send_reply_end(req);
+}
+
+/*
+ * The connection goes (conn_free) with an offloaded body not done: its
+ * file is closed, its bulk cancelled (only at stop, the workers joined:
+ * nothing else frees a connection whose bufferevent is stopped and whose
+ * request is busy), and a request evhttp detached from a connection that
+ * failed under it (while it sent the headers) is ended, which frees it.
+ */
+static void
+offload_gone(struct conn *c)
+{
+	struct evhttp_request *req = c->bulk_req;
+
+	if (req == NULL)
+		return;
+	c->bulk_req = NULL;
+	if (c->bulk != NULL)
+		http_bulk_cancel(c->bulk);
+	else
+		close(c->bulk_rq.file);
+	c->bulk = NULL;
+	if (c->evcon != NULL && evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
+}
+
+/*
+ * Answer status with len bytes of fd from offset (fd taken over; len is
+ * over SMALL_FILE_MAX), the body's bulk sent by a worker (http_bulk.h).
+ * evhttp sends the headers and the first OFFLOAD_FIRST bytes; when they
+ * are out, offload_head_sent hands the rest over.
+ */
+static void
+offload(struct ctx *x, int fd, int status, uint64_t offset, uint64_t len)
+{
+	struct conn *c = x->c;
+	struct evbuffer *first = evbuffer_new();
+	uint64_t n = len < OFFLOAD_FIRST ? len : OFFLOAD_FIRST;
+
+	if (first == NULL || read_range(first, fd, offset, n) < 0) {
+		if (first != NULL)
+			evbuffer_free(first);
+		close(fd);
+		reply_status(x, 500);
+		return;
+	}
+	reply_account(x, status, (size_t)len);
+	memset(&c->bulk_rq, 0, sizeof(c->bulk_rq));
+	c->bulk_rq.file = fd;
+	c->bulk_rq.offset = offset + n;
+	c->bulk_rq.len = len - n;
+	c->bulk_rq.idle_s = x->srv->lim.idle_timeout;
+	c->bulk_rq.done = offload_done;
+	c->bulk_rq.arg = c;
+	c->bulk_req = x->req;
+	evhttp_send_reply_start(x->req, status, http_reason(status));
+	evhttp_send_reply_chunk_with_cb(x->req, first, offload_head_sent, c);
+	evbuffer_free(first);
+}
+
 /*
  * Answer with the open regular file fd (taken over: closed here or by the
  * output buffer): conditional GET, a single Range, HEAD, sendfile body.
@@ -851,6 +1005,10 @@ serve_fd(struct ctx *x, int fd, const struct stat *st, const char *ctype,
 			reply_status(x, 500);
 			return 500;
 		}
+	} else if (offload_ok(x)) {
+		evbuffer_free(b);
+		offload(x, fd, status, rg.first, rg.last - rg.first + 1);
+		return status;
 	} else if (bulk(x, fd, rg.first, rg.last - rg.first + 1, b) < 0) {
 		evbuffer_free(b);
 		evhttp_remove_header(h, "Content-Length");
@@ -1509,6 +1667,9 @@ render_metrics(struct ctx *x, const struct nb_counters *k)
 		{ "http_transfers_waiting",
 		  "HTTP requests held at the per-file cap now.", true,
 		  x->srv->nwaiting },
+		{ "http_worker_bodies_total",
+		  "HTTP file bodies sent by a worker loop.", false,
+		  x->srv->worker_bodies },
 	};
 	const struct netboot *nb = x->srv->nb;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);

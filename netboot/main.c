@@ -90,10 +90,11 @@ usage(FILE *f)
 		"(default %d)\n"
 		"  --tftp-max-per-client N  concurrent TFTP transfers per "
 		"client address (default %d)\n" HTTP_LIMIT_USAGE DHCP_IO_USAGE
-		"  --workers N              TFTP transfers on N worker loops; "
-		"1 = the one\n"
-		"                           loop, 0 = one per online CPU "
-		"(default: netboot.yaml's, 1)\n"
+		"  --workers N              TFTP transfers and HTTP file "
+		"bodies on N worker\n"
+		"                           loops; 1 = the one loop, 0 = one "
+		"per online CPU\n"
+		"                           (default: netboot.yaml's, 1)\n"
 		"  -v, --verbose            log at debug level\n"
 		"  -h, --help               this text\n"
 		"  --version                print the version\n",

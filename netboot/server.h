@@ -9,7 +9,8 @@
  * marks), the configuration's mutable parts, the histograms and
  * nb->counters. Besides it, nb->nworkers worker loops (workers.h: one
  * thread and event_base each) carry bulk transfers once the owner loop
- * has decided them (TFTP DATA after the request was resolved); a worker
+ * has decided them (TFTP DATA after the request was resolved, HTTP file
+ * bodies after evhttp sent the headers: http_bulk.h); a worker
  * reports back through the owner's mailbox, never by touching owner
  * state. A worker counts in its own struct nb_counters with NB_ADD
  * (relaxed atomics) and /metrics sums them (nb_counters_sum). Services
