@@ -722,7 +722,7 @@ set_defaults(struct ys_ctx *c, struct nb_config *cfg)
 	cfg->dhcp.mode = DHCP_OFF;
 	cfg->dhcp.lease_time = NB_CONFIG_LEASE_DFLT;
 	cfg->dhcp.check_wait_ms = NB_CONFIG_CHECK_DFLT;
-	cfg->workers = 1; /* the one loop; 0 asks for one per CPU */
+	cfg->workers = 0; /* one loop per online CPU; 1: the one loop */
 	cfg->dhcp.pace.burst = STORM_BURST_DFLT;
 	cfg->dhcp.pace.queue_max = STORM_QUEUE_DFLT;
 	cfg->tftp_port = 69;

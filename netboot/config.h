@@ -97,8 +97,8 @@ struct nb_config {
 	 * file (0: no cap). */
 	unsigned tftp_max_per_file;
 	unsigned http_max_per_file;
-	/* workers: event loops for transfers (1, the default: the one loop;
-	 * 0: one worker loop per online CPU; N > 1: N worker loops). */
+	/* workers: event loops for transfers (0, the default: one worker
+	 * loop per online CPU; 1: the one loop; N > 1: N worker loops). */
 	unsigned workers;
 	uint16_t http_port;
 	uint16_t https_port;

@@ -94,7 +94,7 @@ usage(FILE *f)
 		"bodies on N worker\n"
 		"                           loops; 1 = the one loop, 0 = one "
 		"per online CPU\n"
-		"                           (default: netboot.yaml's, 1)\n"
+		"                           (default: netboot.yaml's, 0)\n"
 		"  -v, --verbose            log at debug level\n"
 		"  -h, --help               this text\n"
 		"  --version                print the version\n",
@@ -502,7 +502,7 @@ main(int argc, char **argv)
 	nb.root_fd = -1;
 	nb.tftp_max_transfers = TFTP_MAX_TRANSFERS_DEFAULT;
 	nb.tftp_max_per_client = TFTP_MAX_PER_CLIENT_DEFAULT;
-	nb.nworkers = 1; /* the one loop, unless netboot.yaml or --workers */
+	nb.nworkers = 0; /* one per CPU, unless netboot.yaml or --workers */
 	o.dhcp = -1;
 	log_set_ident("metalboot-netboot");
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct mailbox {
@@ -163,11 +164,32 @@ quit_job(void *arg)
 	event_base_loopbreak(w->base);
 }
 
+/*
+ * The calling thread's nice value NB_WORKER_NICE above the process's
+ * (Linux keeps one per thread). Failure (a seccomp policy, a limit) only
+ * leaves it where it was.
+ */
+static void
+worker_yield_cpu(void)
+{
+	id_t tid = (id_t)gettid();
+	int cur, to;
+
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, tid);
+	if (cur == -1 && errno != 0)
+		return;
+	to = cur + NB_WORKER_NICE > 19 ? 19 : cur + NB_WORKER_NICE;
+	if (setpriority(PRIO_PROCESS, tid, to) < 0)
+		log_debug("workers: nice %d: %s", to, strerror(errno));
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	worker_yield_cpu();
 	while (!w->mb.quit)
 		if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
 			break;

@@ -321,7 +321,7 @@ test_storm(void **state)
 	assert_int_equal(cfg->dhcp.pace.queue_max, STORM_QUEUE_DFLT);
 	assert_int_equal(cfg->tftp_max_per_file, 0);
 	assert_int_equal(cfg->http_max_per_file, 0);
-	assert_int_equal(cfg->workers, 1);
+	assert_int_equal(cfg->workers, 0);
 	nb_config_free(cfg);
 }
 

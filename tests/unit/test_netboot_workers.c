@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -142,6 +143,48 @@ test_no_workers(void **state)
 	assert_true(nb_workers_auto() >= 1);
 }
 
+static int worker_nice = 100;
+
+static void
+stop_owner(void *arg)
+{
+	struct netboot *nb = arg;
+
+	event_base_loopbreak(nb->base);
+}
+
+static void
+note_nice(void *arg)
+{
+	struct netboot *nb = arg;
+
+	worker_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	assert_int_equal(nb_post(nb, NB_OWNER, stop_owner, nb), 0);
+}
+
+/* A worker thread runs NB_WORKER_NICE levels below the process. */
+static void
+test_worker_nice(void **state)
+{
+	struct netboot nb;
+	int own = getpriority(PRIO_PROCESS, (id_t)gettid());
+	int want = own + NB_WORKER_NICE > 19 ? 19 : own + NB_WORKER_NICE;
+
+	(void)state;
+	memset(&nb, 0, sizeof(nb));
+	nb.base = event_base_new();
+	nb.nworkers = 1;
+	assert_int_equal(nb_workers_start(&nb), 0);
+	assert_int_equal(nb_workers_run(&nb), 0);
+	assert_int_equal(nb_post(&nb, 0, note_nice, &nb), 0);
+	event_base_dispatch(nb.base);
+	nb_workers_stop(&nb);
+	assert_int_equal(worker_nice, want);
+	assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), own);
+	nb_workers_free(&nb);
+	event_base_free(nb.base);
+}
+
 #define NBULK 40
 
 struct ran {
@@ -230,6 +273,7 @@ main(void)
 		cmocka_unit_test(test_stop_runs_leftovers),
 		cmocka_unit_test(test_no_workers),
 		cmocka_unit_test(test_bulk_yields),
+		cmocka_unit_test(test_worker_nice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
