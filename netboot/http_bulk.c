@@ -18,7 +18,8 @@ struct http_bulk {
 	struct http_bulk_req rq;
 	struct event *ev; /* the worker's, until the end */
 	struct nb_job job;
-	off_t next; /* the next byte of the file to send */
+	bool counted; /* nb_worker_bulk started */
+	off_t next;   /* the next byte of the file to send */
 	uint64_t left, sent;
 	int err;
 };
@@ -41,6 +42,9 @@ bulk_end(void *arg)
 static void
 bulk_finish(struct http_bulk *b, int err)
 {
+	if (b->counted)
+		nb_worker_bulk(b->nb, (int)b->worker, false);
+	b->counted = false;
 	if (b->ev != NULL)
 		event_free(b->ev);
 	b->ev = NULL;
@@ -96,8 +100,12 @@ bulk_begin(void *arg)
 	b->ev = event_new(nb_worker_base(b->nb, b->worker), b->rq.sock,
 			  EV_WRITE | EV_PERSIST, on_writable, b);
 	if (b->ev == NULL || event_priority_set(b->ev, NB_PRIO_BULK) < 0 ||
-	    event_add(b->ev, b->rq.idle_s ? &idle : NULL) < 0)
+	    event_add(b->ev, b->rq.idle_s ? &idle : NULL) < 0) {
 		bulk_finish(b, -ENOMEM);
+		return;
+	}
+	nb_worker_bulk(b->nb, (int)b->worker, true);
+	b->counted = true;
 }
 
 int

@@ -32,6 +32,10 @@ struct worker {
 	struct mailbox mb;
 	pthread_t thread;
 	bool running;
+	/* The thread's, on it: its id, its nice at start, bodies sending. */
+	pid_t tid;
+	int base_nice;
+	unsigned bulk_active;
 	struct nb_counters counters;
 };
 
@@ -164,24 +168,27 @@ quit_job(void *arg)
 	event_base_loopbreak(w->base);
 }
 
-/*
- * The calling thread's nice value NB_WORKER_NICE above the process's
- * (Linux keeps one per thread). Failure (a seccomp policy, a limit) only
- * leaves it where it was.
- */
+/* Set the worker thread's nice (Linux keeps one per thread). */
 static void
-worker_yield_cpu(void)
+worker_nice(struct worker *w, int to)
 {
-	id_t tid = (id_t)gettid();
-	int cur, to;
-
-	errno = 0;
-	cur = getpriority(PRIO_PROCESS, tid);
-	if (cur == -1 && errno != 0)
-		return;
-	to = cur + NB_WORKER_NICE > 19 ? 19 : cur + NB_WORKER_NICE;
-	if (setpriority(PRIO_PROCESS, tid, to) < 0)
+	if (to > 19)
+		to = 19;
+	if (setpriority(PRIO_PROCESS, (id_t)w->tid, to) < 0)
 		log_debug("workers: nice %d: %s", to, strerror(errno));
+}
+
+void
+nb_worker_bulk(struct netboot *nb, int i, bool start)
+{
+	struct worker *w = &nb->workers->w[i];
+
+	if (w->tid != gettid())
+		return; /* a job run at stop, on the main thread */
+	if (start && w->bulk_active++ == 0)
+		worker_nice(w, w->base_nice + NB_WORKER_NICE);
+	else if (!start && --w->bulk_active == 0)
+		worker_nice(w, w->base_nice);
 }
 
 static void *
@@ -189,7 +196,11 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	worker_yield_cpu();
+	w->tid = gettid();
+	errno = 0;
+	w->base_nice = getpriority(PRIO_PROCESS, (id_t)w->tid);
+	if (w->base_nice == -1 && errno != 0)
+		w->base_nice = 0;
 	while (!w->mb.quit)
 		if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
 			break;
@@ -225,6 +236,30 @@ nb_workers_auto(void)
 	return n > NB_WORKERS_MAX ? NB_WORKERS_MAX : (unsigned)n;
 }
 
+/*
+ * While privileged: let the threads return to the process's nice after a
+ * body (RLIMIT_NICE; without it only root may lower a nice value). Not
+ * above the process's own priority. Failure leaves a worker that sent
+ * bodies at NB_WORKER_NICE.
+ */
+static void
+allow_nice_back(void)
+{
+	struct rlimit rl;
+	int cur;
+
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, 0);
+	if ((cur == -1 && errno != 0) || getrlimit(RLIMIT_NICE, &rl) < 0 ||
+	    rl.rlim_cur >= (rlim_t)(20 - cur))
+		return;
+	rl.rlim_cur = (rlim_t)(20 - cur);
+	if (rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_NICE, &rl) < 0)
+		log_debug("workers: RLIMIT_NICE: %s", strerror(errno));
+}
+
 int
 nb_workers_start(struct netboot *nb)
 {
@@ -241,6 +276,7 @@ nb_workers_start(struct netboot *nb)
 		return r;
 	if (nb->nworkers == 0)
 		return 0;
+	allow_nice_back();
 	ws->w = calloc(nb->nworkers, sizeof(*ws->w));
 	if (ws->w == NULL)
 		return -ENOMEM;

@@ -84,13 +84,21 @@ void nb_post_job(struct netboot *nb, int to, struct nb_job *job);
 
 /*
  * The same between threads: a worker thread runs NB_WORKER_NICE nice
- * levels below the process, so that where the cores are short (a storm
- * on a small server, other services beside it) the owner loop's DHCP
- * answers, TFTP requests and HTTP routing get the CPU before bulk bytes.
- * On the 2-core bench the 1,000-machine storm took 30.5 s with workers at
- * the process's nice and 19.7-20.6 s at +10 (docs/netboot.md).
+ * levels below the process while it sends HTTP bodies, so that where the
+ * cores are short (a storm on a small server, other services beside it)
+ * the owner loop's DHCP answers, TFTP requests and HTTP routing get the
+ * CPU before bulk bytes; with none it is back at the process's nice. On
+ * the 2-core bench the 1,000-machine storm took 30.5 s with workers at
+ * the process's nice and 19.5-20.6 s at +10 (docs/netboot.md).
  */
 #define NB_WORKER_NICE 10
+
+/*
+ * On worker i's thread: a body starts (start) or ends there. The first
+ * lowers the thread's priority, the last restores it. Does nothing on
+ * another thread (jobs run at stop).
+ */
+void nb_worker_bulk(struct netboot *nb, int i, bool start);
 
 /* A loop with those priorities. NULL on failure. */
 struct event_base *nb_loop_new(void);
