@@ -159,70 +159,72 @@ test_range_arrives(void **state)
 	stop_workers(&nb);
 }
 
+/* Workers, a nonblocking socket pair, and a request for the whole file. */
+struct rig {
+	struct netboot nb;
+	struct outcome o;
+	struct http_bulk_req rq;
+	struct http_bulk *b;
+	int sv[2];
+};
+
+static void
+rig_up(struct rig *g, unsigned idle_s)
+{
+	memset(g, 0, sizeof(*g));
+	start_workers(&g->nb);
+	g->o.nb = &g->nb;
+	assert_int_equal(
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, g->sv), 0);
+	g->rq.sock = g->sv[0];
+	g->rq.file = make_file();
+	g->rq.len = FILE_LEN; /* more than the socket pair buffers */
+	g->rq.idle_s = idle_s;
+	g->rq.done = on_done;
+	g->rq.arg = &g->o;
+}
+
+static void
+rig_down(struct rig *g)
+{
+	close(g->sv[0]);
+	if (g->sv[1] >= 0)
+		close(g->sv[1]);
+	stop_workers(&g->nb);
+}
+
 /* The peer leaves: an error, and the bytes sent so far. */
 static void
 test_peer_closes(void **state)
 {
-	struct netboot nb;
-	struct outcome o;
-	struct http_bulk_req rq;
-	struct http_bulk *b = NULL;
-	int sv[2];
+	struct rig g;
 
 	(void)state;
-	start_workers(&nb);
-	memset(&o, 0, sizeof(o));
-	o.nb = &nb;
-	assert_int_equal(
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	close(sv[1]);
-	memset(&rq, 0, sizeof(rq));
-	rq.sock = sv[0];
-	rq.file = make_file();
-	rq.len = FILE_LEN;
-	rq.idle_s = 30;
-	rq.done = on_done;
-	rq.arg = &o;
-	assert_int_equal(http_bulk_start(&nb, 0, &rq, &b), 0);
-	event_base_dispatch(nb.base);
-	assert_true(o.called);
-	assert_int_equal(o.err, -EPIPE);
-	assert_true(o.sent < FILE_LEN);
-	close(sv[0]);
-	stop_workers(&nb);
+	rig_up(&g, 30);
+	close(g.sv[1]);
+	g.sv[1] = -1;
+	assert_int_equal(http_bulk_start(&g.nb, 0, &g.rq, &g.b), 0);
+	event_base_dispatch(g.nb.base);
+	assert_true(g.o.called);
+	assert_int_equal(g.o.err, -EPIPE);
+	assert_true(g.o.sent < FILE_LEN);
+	rig_down(&g);
 }
 
 /* A peer that reads nothing: no progress for idle_s, -ETIMEDOUT. */
 static void
 test_stalled_peer(void **state)
 {
-	struct netboot nb;
-	struct outcome o;
-	struct http_bulk_req rq;
-	struct http_bulk *b = NULL;
-	int sv[2];
+	struct rig g;
 
 	(void)state;
-	start_workers(&nb);
-	memset(&o, 0, sizeof(o));
-	o.nb = &nb;
-	assert_int_equal(
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	memset(&rq, 0, sizeof(rq));
-	rq.sock = sv[0];
-	rq.file = make_file();
-	rq.len = FILE_LEN; /* more than the socket pair buffers */
-	rq.idle_s = 1;
-	rq.done = on_done;
-	rq.arg = &o;
-	assert_int_equal(http_bulk_start(&nb, 0, &rq, &b), 0);
-	event_base_dispatch(nb.base);
-	assert_true(o.called);
-	assert_int_equal(o.err, -ETIMEDOUT);
-	assert_true(o.sent > 0 && o.sent < FILE_LEN);
-	close(sv[0]);
-	close(sv[1]);
-	stop_workers(&nb);
+	rig_up(&g, 1);
+	assert_int_equal(http_bulk_start(&g.nb, 0, &g.rq, &g.b), 0);
+	event_base_dispatch(g.nb.base);
+	assert_true(g.o.called);
+	assert_int_equal(g.o.err, -ETIMEDOUT);
+	assert_true(g.o.sent > 0 && g.o.sent < FILE_LEN);
+	rig_down(&g);
 }
 
 /*
@@ -232,33 +234,16 @@ test_stalled_peer(void **state)
 static void
 test_cancel_at_stop(void **state)
 {
-	struct netboot nb;
-	struct outcome o;
-	struct http_bulk_req rq;
-	struct http_bulk *b = NULL;
-	int sv[2];
+	struct rig g;
 
 	(void)state;
-	start_workers(&nb);
-	memset(&o, 0, sizeof(o));
-	o.nb = &nb;
-	assert_int_equal(
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	memset(&rq, 0, sizeof(rq));
-	rq.sock = sv[0];
-	rq.file = make_file();
-	rq.len = FILE_LEN;
-	rq.done = on_done;
-	rq.arg = &o;
-	assert_int_equal(http_bulk_start(&nb, 1, &rq, &b), 0);
-	nb_workers_stop(&nb);
-	assert_false(o.called);
-	http_bulk_cancel(b);
-	assert_false(o.called);
-	nb_workers_free(&nb);
-	event_base_free(nb.base);
-	close(sv[0]);
-	close(sv[1]);
+	rig_up(&g, 0);
+	assert_int_equal(http_bulk_start(&g.nb, 1, &g.rq, &g.b), 0);
+	nb_workers_stop(&g.nb);
+	assert_false(g.o.called);
+	http_bulk_cancel(g.b);
+	assert_false(g.o.called);
+	rig_down(&g); /* stopping again is a no-op */
 }
 
 int
