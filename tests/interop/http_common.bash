@@ -62,6 +62,32 @@ mk_tls() {
 	) || { echo "FAIL: openssl"; exit 1; }
 }
 
+# stalled_reader PORT PATH SIZE: a client that asks for PATH (SIZE bytes)
+# with a tiny receive buffer and reads nothing for 8 s, longer than the
+# server's idle timeout (2 s in the callers). Succeeds when the server
+# closed it before the whole file arrived.
+stalled_reader() {
+	python3 - "$@" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % sys.argv[2].encode())
+time.sleep(8)  # the server's buffers fill; no progress for > 2 s
+s.settimeout(10)
+total = 0
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        total += len(b)
+except (ConnectionResetError, socket.timeout):
+    pass
+sys.exit(0 if total < int(sys.argv[3]) else 1)
+PY
+}
+
 fails=0
 # check NAME EXPECTED ACTUAL
 check() {
